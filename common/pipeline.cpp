@@ -1,0 +1,390 @@
+#include "common/pipeline.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace yardstick {
+
+std::string PipelineError::to_string() const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line);
+  if (column > 0) out += ":" + std::to_string(column);
+  out += ": ";
+  if (!key.empty()) out += key + ": ";
+  out += message;
+  return out;
+}
+
+const JobDef* PipelineDef::find_job(std::string_view job_name) const {
+  for (const auto& j : jobs)
+    if (j.name == job_name) return &j;
+  return nullptr;
+}
+
+std::optional<uint64_t> parse_duration_ms(std::string_view text) {
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  if (text.empty()) return std::nullopt;
+  size_t unit_pos = 0;
+  while (unit_pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[unit_pos])) ||
+                                    text[unit_pos] == '.'))
+    ++unit_pos;
+  if (unit_pos == 0) return std::nullopt;
+  double value = 0;
+  try {
+    size_t used = 0;
+    value = std::stod(std::string(text.substr(0, unit_pos)), &used);
+    if (used != unit_pos) return std::nullopt;
+  } catch (...) {
+    return std::nullopt;
+  }
+  std::string_view unit = text.substr(unit_pos);
+  double scale = 0;
+  if (unit.empty() || unit == "s")
+    scale = 1000;
+  else if (unit == "ms")
+    scale = 1;
+  else if (unit == "m" || unit == "min")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else
+    return std::nullopt;
+  double ms = value * scale;
+  if (!std::isfinite(ms) || ms < 0 || ms > 1e15) return std::nullopt;
+  return static_cast<uint64_t>(std::llround(ms));
+}
+
+namespace {
+
+class Validator {
+ public:
+  explicit Validator(std::string file) : file_(std::move(file)) {}
+
+  std::vector<PipelineError> errors;
+
+  void error(const YAML::Node& node, const std::string& key, const std::string& message) {
+    PipelineError e{file_, 0, 0, key, message};
+    if (node.IsDefined() && node.Mark().line >= 0) {
+      e.line = node.Mark().line + 1;
+      e.column = node.Mark().column + 1;
+    }
+    errors.push_back(std::move(e));
+  }
+
+  // Checks that `node` is a map and has only `allowed` keys.
+  bool check_map(const YAML::Node& node, const std::string& path,
+                 const std::vector<std::string>& allowed) {
+    if (!node.IsMap()) {
+      error(node, path, "expected a mapping");
+      return false;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        error(it->first, join(path, key), "unknown key (expected one of: " + list + ")");
+      }
+    }
+    return true;
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, const std::string& path) {
+    if (!node.IsScalar()) {
+      error(node, path, "expected a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<bool> boolean(const YAML::Node& node, const std::string& path) {
+    bool value = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+      error(node, path, "expected true or false");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<int64_t> integer(const YAML::Node& node, const std::string& path, int64_t min,
+                                 int64_t max) {
+    int64_t value = 0;
+    if (node.IsScalar()) {
+      const std::string& s = node.Scalar();
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+      if (ec == std::errc() && p == s.data() + s.size() && value >= min && value <= max)
+        return value;
+    }
+    error(node, path,
+          "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    return std::nullopt;
+  }
+
+  std::optional<uint64_t> duration(const YAML::Node& node, const std::string& path) {
+    if (node.IsScalar()) {
+      if (auto ms = parse_duration_ms(node.Scalar())) return ms;
+    }
+    error(node, path, "expected a duration such as 250ms, 30s, 10m or 1h");
+    return std::nullopt;
+  }
+
+  EnvVars env(const YAML::Node& node, const std::string& path) {
+    EnvVars out;
+    if (!node.IsMap()) {
+      error(node, path, "expected a mapping of variable names to values");
+      return out;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string name = it->first.Scalar();
+      if (name.empty() || name.find('=') != std::string::npos ||
+          std::isdigit(static_cast<unsigned char>(name[0])))
+        error(it->first, join(path, name), "invalid environment variable name");
+      if (auto v = string(it->second, join(path, name))) out[name] = *v;
+    }
+    return out;
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+ private:
+  std::string file_;
+};
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 100) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+void parse_step(Validator& v, const YAML::Node& node, const std::string& path, size_t index,
+                JobDef& job) {
+  StepSpec step;
+  if (!v.check_map(node, path, {"name", "run", "env", "timed", "timeout"})) return;
+  if (node["run"]) {
+    if (auto s = v.string(node["run"], path + ".run")) step.run = *s;
+    if (step.run.find_first_not_of(" \t\n") == std::string::npos)
+      v.error(node["run"], path + ".run", "the command is empty");
+  } else {
+    v.error(node, path + ".run", "missing key: every step needs a command to run");
+  }
+  if (node["name"]) {
+    if (auto s = v.string(node["name"], path + ".name")) step.name = *s;
+  }
+  if (step.name.empty()) {
+    // Default name: the first line of the command, as CI systems show it.
+    step.name = step.run.substr(0, step.run.find('\n'));
+    if (step.name.size() > 60) step.name = step.name.substr(0, 60);
+    if (step.name.empty()) step.name = "step " + std::to_string(index + 1);
+  }
+  if (node["env"]) step.env = v.env(node["env"], path + ".env");
+  if (node["timed"]) {
+    if (auto b = v.boolean(node["timed"], path + ".timed")) step.timed = *b;
+  }
+  if (node["timeout"]) {
+    if (auto d = v.duration(node["timeout"], path + ".timeout")) step.timeout_ms = *d;
+  }
+  job.steps.push_back(std::move(step));
+}
+
+void parse_on(Validator& v, const YAML::Node& node, const std::string& path, JobDef& job) {
+  if (!v.check_map(node, path, {"labels", "machines"})) return;
+  if (auto labels = node["labels"]) {
+    const std::string lpath = path + ".labels";
+    if (labels.IsSequence()) {
+      for (size_t i = 0; i < labels.size(); ++i) {
+        if (auto s = v.string(labels[i], lpath + "[" + std::to_string(i) + "]")) {
+          if (s->empty()) {
+            v.error(labels[i], lpath, "empty label");
+            continue;
+          }
+          for (auto& l : parse_labels(*s)) job.on_labels.insert(l);
+        }
+      }
+    } else if (labels.IsMap()) {
+      for (auto it = labels.begin(); it != labels.end(); ++it) {
+        if (auto s = v.string(it->second, lpath + "." + it->first.Scalar()))
+          job.on_labels.insert(it->first.Scalar() + "=" + *s);
+      }
+    } else {
+      v.error(labels, lpath, "expected a list of key=value labels or a mapping");
+    }
+  }
+  if (auto machines = node["machines"]) {
+    auto s = v.string(machines, path + ".machines");
+    if (s && *s == "all")
+      job.all_machines = true;
+    else if (s && *s == "any")
+      job.all_machines = false;
+    else if (s)
+      v.error(machines, path + ".machines", "expected 'all' (one job per machine) or 'any'");
+  }
+}
+
+void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node,
+               const YAML::Node& node, PipelineDef& pipeline) {
+  const std::string path = "jobs." + name;
+  JobDef job;
+  job.name = name;
+  job.line = key_node.Mark().line + 1;
+  if (!valid_name(name))
+    v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
+  if (!v.check_map(node, path,
+                   {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
+                    "env"}))
+    return;
+  if (node["kind"]) {
+    if (auto s = v.string(node["kind"], path + ".kind")) {
+      job.kind = *s;
+      if (job.kind != "build")
+        v.error(node["kind"], path + ".kind",
+                "unknown job kind '" + job.kind + "' (this version runs: build)");
+    }
+  }
+  if (node["on"]) parse_on(v, node["on"], path + ".on", job);
+  if (auto needs = node["needs"]) {
+    if (needs.IsScalar()) {
+      job.needs.push_back(needs.Scalar());
+    } else if (needs.IsSequence()) {
+      for (size_t i = 0; i < needs.size(); ++i)
+        if (auto s = v.string(needs[i], path + ".needs[" + std::to_string(i) + "]"))
+          job.needs.push_back(*s);
+    } else {
+      v.error(needs, path + ".needs", "expected a job name or a list of job names");
+    }
+  }
+  if (auto steps = node["steps"]) {
+    if (!steps.IsSequence()) {
+      v.error(steps, path + ".steps", "expected a list of steps");
+    } else if (steps.size() == 0) {
+      v.error(steps, path + ".steps", "a job needs at least one step");
+    } else {
+      for (size_t i = 0; i < steps.size(); ++i)
+        parse_step(v, steps[i], path + ".steps[" + std::to_string(i) + "]", i, job);
+    }
+  } else {
+    v.error(key_node, path + ".steps", "missing key: a job needs at least one step");
+  }
+  if (node["timeout"]) {
+    if (auto d = v.duration(node["timeout"], path + ".timeout")) job.timeout_ms = *d;
+  }
+  if (node["retries"]) {
+    if (auto n = v.integer(node["retries"], path + ".retries", 0, 100)) job.retries = *n;
+  }
+  if (node["priority"]) {
+    if (auto n = v.integer(node["priority"], path + ".priority", -1000, 1000)) job.priority = *n;
+  }
+  if (node["workdir"]) {
+    if (auto s = v.string(node["workdir"], path + ".workdir")) job.workdir = *s;
+  }
+  if (node["env"]) job.env = v.env(node["env"], path + ".env");
+  pipeline.jobs.push_back(std::move(job));
+}
+
+void check_graph(Validator& v, const YAML::Node& jobs_node, PipelineDef& pipeline) {
+  std::map<std::string, const JobDef*> by_name;
+  for (const auto& j : pipeline.jobs) by_name[j.name] = &j;
+  for (const auto& j : pipeline.jobs) {
+    for (size_t i = 0; i < j.needs.size(); ++i) {
+      if (!by_name.count(j.needs[i]))
+        v.error(jobs_node[j.name]["needs"], "jobs." + j.name + ".needs",
+                "unknown job '" + j.needs[i] + "'");
+      else if (j.needs[i] == j.name)
+        v.error(jobs_node[j.name]["needs"], "jobs." + j.name + ".needs",
+                "a job cannot need itself");
+    }
+  }
+  // Depth-first search for a cycle; report it once, naming its members.
+  enum Mark { kNew, kActive, kDone };
+  std::map<std::string, Mark> mark;
+  std::vector<std::string> stack;
+  bool reported = false;
+  std::function<void(const JobDef&)> visit = [&](const JobDef& j) {
+    mark[j.name] = kActive;
+    stack.push_back(j.name);
+    for (const auto& n : j.needs) {
+      auto it = by_name.find(n);
+      if (it == by_name.end() || n == j.name) continue;
+      if (mark[n] == kActive && !reported) {
+        std::string cycle;
+        auto from = std::find(stack.begin(), stack.end(), n);
+        for (auto s = from; s != stack.end(); ++s) cycle += *s + " -> ";
+        cycle += n;
+        v.error(jobs_node[j.name]["needs"], "jobs." + j.name + ".needs",
+                "the needs form a cycle: " + cycle);
+        reported = true;
+      } else if (mark[n] == kNew) {
+        visit(*it->second);
+      }
+    }
+    stack.pop_back();
+    mark[j.name] = kDone;
+  };
+  for (const auto& j : pipeline.jobs)
+    if (mark[j.name] == kNew) visit(j);
+}
+
+}  // namespace
+
+PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string& file_name) {
+  PipelineParseResult result;
+  Validator v(file_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back(
+        {file_name, e.mark.line + 1, e.mark.column + 1, "", "invalid YAML: " + e.msg});
+    return result;
+  }
+  if (!root.IsDefined() || root.IsNull()) {
+    result.errors.push_back({file_name, 0, 0, "", "the file is empty"});
+    return result;
+  }
+  PipelineDef pipeline;
+  if (v.check_map(root, "", {"pipeline", "env", "checkout", "jobs"})) {
+    if (root["pipeline"]) {
+      if (auto s = v.string(root["pipeline"], "pipeline")) {
+        pipeline.name = *s;
+        if (!valid_name(pipeline.name))
+          v.error(root["pipeline"], "pipeline",
+                  "pipeline names use letters, digits, '-', '_' and '.' only");
+      }
+    } else {
+      v.error(root, "pipeline", "missing key: the pipeline needs a name");
+    }
+    if (root["env"]) pipeline.env = v.env(root["env"], "env");
+    if (auto checkout = root["checkout"]) {
+      if (v.check_map(checkout, "checkout", {"repo"})) {
+        if (checkout["repo"]) {
+          if (auto s = v.string(checkout["repo"], "checkout.repo")) pipeline.checkout_repo = *s;
+        } else {
+          v.error(checkout, "checkout.repo", "missing key");
+        }
+      }
+    }
+    auto jobs = root["jobs"];
+    if (!jobs) {
+      v.error(root, "jobs", "missing key: the pipeline needs at least one job");
+    } else if (!jobs.IsMap() || jobs.size() == 0) {
+      v.error(jobs, "jobs", "expected a mapping of job names to jobs");
+    } else {
+      for (auto it = jobs.begin(); it != jobs.end(); ++it)
+        parse_job(v, it->first.Scalar(), it->first, it->second, pipeline);
+      check_graph(v, jobs, pipeline);
+    }
+  }
+  result.errors = std::move(v.errors);
+  if (result.errors.empty()) result.pipeline = std::move(pipeline);
+  return result;
+}
+
+}  // namespace yardstick

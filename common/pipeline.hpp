@@ -1,0 +1,63 @@
+// The pipeline file model: YAML in, a validated PipelineDef out.
+//
+// Validation happens in full before anything is submitted; every problem is
+// reported with the file, line, column and the dotted key it concerns.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace yardstick {
+
+struct PipelineError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based; 0 when unknown
+  std::string key;  // dotted path, e.g. "jobs.build.steps[1].run"
+  std::string message;
+
+  // "file:line:column: key: message"
+  std::string to_string() const;
+};
+
+struct JobDef {
+  std::string name;
+  std::string kind = "build";
+  Labels on_labels;
+  bool all_machines = false;  // on.machines: all -> one job per matching machine
+  std::vector<std::string> needs;
+  std::vector<StepSpec> steps;
+  uint64_t timeout_ms = 0;  // 0: none
+  uint32_t retries = 0;     // extra attempts after a lost agent
+  int32_t priority = 0;     // higher runs first
+  std::string workdir;
+  EnvVars env;
+  int line = 0;
+};
+
+struct PipelineDef {
+  std::string name;
+  EnvVars env;
+  std::string checkout_repo;
+  std::vector<JobDef> jobs;  // in file order
+
+  const JobDef* find_job(std::string_view name) const;
+};
+
+struct PipelineParseResult {
+  std::optional<PipelineDef> pipeline;  // set only when `errors` is empty
+  std::vector<PipelineError> errors;
+  bool ok() const { return errors.empty(); }
+};
+
+PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string& file_name);
+
+// "250ms", "2s", "1.5m", "1h", or a bare number of seconds. nullopt when invalid.
+std::optional<uint64_t> parse_duration_ms(std::string_view text);
+
+}  // namespace yardstick

@@ -1,0 +1,111 @@
+#include "common/types.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace yardstick {
+
+namespace {
+constexpr std::array<std::pair<JobState, std::string_view>, 10> kStateNames{{
+    {JobState::kPending, "pending"},
+    {JobState::kQueued, "queued"},
+    {JobState::kAssigned, "assigned"},
+    {JobState::kRunning, "running"},
+    {JobState::kSucceeded, "succeeded"},
+    {JobState::kFailed, "failed"},
+    {JobState::kTimedOut, "timed_out"},
+    {JobState::kCancelled, "cancelled"},
+    {JobState::kSkipped, "skipped"},
+    {JobState::kLost, "lost"},
+}};
+
+// FNV-1a, 64 bit: a stable digest that needs no crypto library.
+uint64_t fnv1a(std::string_view data, uint64_t hash = 1469598103934665603ull) {
+  for (unsigned char c : data) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+}  // namespace
+
+std::string_view to_string(JobState state) {
+  for (const auto& [s, name] : kStateNames)
+    if (s == state) return name;
+  return "unknown";
+}
+
+std::optional<JobState> parse_job_state(std::string_view text) {
+  for (const auto& [s, name] : kStateNames)
+    if (name == text) return s;
+  return std::nullopt;
+}
+
+bool is_terminal(JobState state) {
+  switch (state) {
+    case JobState::kSucceeded:
+    case JobState::kFailed:
+    case JobState::kTimedOut:
+    case JobState::kCancelled:
+    case JobState::kSkipped:
+      return true;
+    default:
+      return false;
+  }
+}
+
+JobState to_job_state(JobOutcome outcome) {
+  switch (outcome) {
+    case JobOutcome::kSucceeded:
+      return JobState::kSucceeded;
+    case JobOutcome::kFailed:
+      return JobState::kFailed;
+    case JobOutcome::kTimedOut:
+      return JobState::kTimedOut;
+    case JobOutcome::kCancelled:
+      return JobState::kCancelled;
+  }
+  return JobState::kFailed;
+}
+
+std::string MachineInfo::fingerprint() const {
+  std::string all = name + '\0' + cpu_model + '\0' + std::to_string(logical_cores) + '\0' +
+                    std::to_string(memory_bytes) + '\0' + os_release + '\0' + kernel + '\0' +
+                    arch;
+  for (const auto& t : tools) all += '\0' + t.name + '=' + t.version;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(all)));
+  return buf;
+}
+
+Labels parse_labels(std::string_view text) {
+  Labels labels;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view item = text.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) labels.insert(std::string(item));
+    pos = comma + 1;
+  }
+  return labels;
+}
+
+std::string format_labels(const Labels& labels) {
+  std::string out;
+  for (const auto& l : labels) {
+    if (!out.empty()) out += ',';
+    out += l;
+  }
+  return out;
+}
+
+bool labels_match(const Labels& have, const Labels& wanted) {
+  for (const auto& l : wanted)
+    if (!have.count(l)) return false;
+  return true;
+}
+
+}  // namespace yardstick

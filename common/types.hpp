@@ -1,0 +1,124 @@
+// Domain types shared by the coordinator, the agent and the CLI.
+// Wire structs never leave common/wire.*: everything else speaks these.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace yardstick {
+
+// Labels are "key=value" (or bare "key") strings; a key may repeat with
+// different values (tool=gcc, tool=mold).
+using Labels = std::set<std::string>;
+using EnvVars = std::map<std::string, std::string>;
+
+// The one job lifecycle; see coordinator/job_table.hpp for its transitions.
+enum class JobState {
+  kPending,    // waiting for its needs
+  kQueued,     // ready, waiting for an agent
+  kAssigned,   // sent to an agent, not yet started
+  kRunning,    // the agent reported a step start
+  kSucceeded,
+  kFailed,
+  kTimedOut,
+  kCancelled,
+  kSkipped,    // a need did not succeed
+  kLost,       // its agent went silent past the lease; becomes a new attempt or fails
+};
+
+std::string_view to_string(JobState state);
+std::optional<JobState> parse_job_state(std::string_view text);
+bool is_terminal(JobState state);
+
+struct Tool {
+  std::string name;
+  std::string version;
+  bool operator==(const Tool&) const = default;
+};
+
+// What identifies a machine: stored once per distinct fingerprint.
+struct MachineInfo {
+  std::string name;
+  std::string cpu_model;
+  uint32_t logical_cores = 0;
+  uint64_t memory_bytes = 0;
+  std::string os_release;
+  std::string kernel;
+  std::string arch;
+  std::vector<Tool> tools;
+
+  // A stable hex digest of every field: equal fingerprints, same machine row.
+  std::string fingerprint() const;
+};
+
+struct StepSpec {
+  std::string name;
+  std::string run;
+  EnvVars env;
+  bool timed = true;
+  uint64_t timeout_ms = 0;  // 0: none
+};
+
+// Everything an agent needs to run one attempt of one job.
+struct JobAssignment {
+  uint64_t job_id = 0;
+  uint32_t attempt = 0;
+  uint64_t pipeline_id = 0;
+  std::string pipeline_name;
+  std::string job_name;
+  std::string kind = "build";
+  std::string revision;
+  std::string branch;
+  std::string checkout_repo;
+  std::string workdir;
+  EnvVars env;
+  std::vector<StepSpec> steps;
+  uint64_t timeout_ms = 0;  // 0: none
+  uint32_t slots = 1;
+};
+
+// Identifies one result an agent sends; unique per (job_id, attempt, seq).
+struct ResultKey {
+  uint64_t job_id = 0;
+  uint32_t attempt = 0;
+  uint64_t seq = 0;
+  auto operator<=>(const ResultKey&) const = default;
+};
+
+struct JobRef {
+  uint64_t job_id = 0;
+  uint32_t attempt = 0;
+  auto operator<=>(const JobRef&) const = default;
+};
+
+struct StepResult {
+  uint32_t index = 0;
+  std::string name;
+  std::string command;
+  int64_t started_at_us = 0;  // unix time
+  int64_t ended_at_us = 0;
+  uint64_t wall_ns = 0;       // monotonic clock
+  uint64_t user_us = 0;
+  uint64_t sys_us = 0;
+  uint64_t max_rss_kb = 0;
+  int32_t exit_code = 0;      // -1 when killed by a signal
+  int32_t signal = 0;
+  bool timed_out = false;
+  bool timed = true;
+};
+
+enum class JobOutcome { kSucceeded, kFailed, kTimedOut, kCancelled };
+JobState to_job_state(JobOutcome outcome);
+
+// "k=v,k2=v2" -> labels; spaces around items are dropped.
+Labels parse_labels(std::string_view text);
+std::string format_labels(const Labels& labels);
+// True when every label in `wanted` is also in `have`.
+bool labels_match(const Labels& have, const Labels& wanted);
+
+}  // namespace yardstick

@@ -1,0 +1,293 @@
+#include "common/wire.hpp"
+
+#include <kj/exception.h>
+
+#include <cstring>
+
+namespace yardstick::wire_io {
+
+Frame::Frame(kj::Array<capnp::word> words) : words_(kj::mv(words)) {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kTraversalLimitWords;
+  options.nestingLimit = 64;
+  reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words_.asPtr(), options);
+}
+
+DecodeResult decode_frame(const void* data, size_t size) {
+  if (size == 0) return DecodeError{wire::ErrorCode::MALFORMED, "empty frame"};
+  if (static_cast<int64_t>(size) > kMaxFrameBytes)
+    return DecodeError{wire::ErrorCode::MALFORMED,
+                       "frame of " + std::to_string(size) + " bytes exceeds the limit of " +
+                           std::to_string(kMaxFrameBytes)};
+  if (size % sizeof(capnp::word) != 0)
+    return DecodeError{wire::ErrorCode::MALFORMED,
+                       "frame of " + std::to_string(size) + " bytes is not a Cap'n Proto message"};
+  // Frames are not guaranteed 8-byte aligned: copy before decoding.
+  auto words = kj::heapArray<capnp::word>(size / sizeof(capnp::word));
+  std::memcpy(words.begin(), data, size);
+  std::unique_ptr<Frame> frame;
+  uint64_t request_id = 0;
+  try {
+    frame = std::make_unique<Frame>(kj::mv(words));
+    auto env = frame->envelope();
+    request_id = env.getRequestId();
+    if (env.getVersion() != wire::PROTOCOL_VERSION)
+      return DecodeError{wire::ErrorCode::BAD_VERSION,
+                         "protocol version " + std::to_string(env.getVersion()) +
+                             " is not spoken here (this peer speaks version " +
+                             std::to_string(wire::PROTOCOL_VERSION) + ")",
+                         request_id};
+    (void)env.getBody().which();
+  } catch (const kj::Exception& e) {
+    return DecodeError{wire::ErrorCode::MALFORMED,
+                       std::string("undecodable frame: ") + e.getDescription().cStr(), request_id};
+  }
+  return frame;
+}
+
+zmq::message_t to_message(capnp::MessageBuilder& builder) {
+  auto words = capnp::messageToFlatArray(builder);
+  auto bytes = words.asBytes();
+  return zmq::message_t(bytes.begin(), bytes.size());
+}
+
+wire::Envelope::Builder start(capnp::MessageBuilder& builder, uint64_t request_id) {
+  auto env = builder.initRoot<wire::Envelope>();
+  env.setVersion(wire::PROTOCOL_VERSION);
+  env.setRequestId(request_id);
+  return env;
+}
+
+zmq::message_t error_message(uint64_t request_id, wire::ErrorCode code,
+                             const std::string& message) {
+  capnp::MallocMessageBuilder builder;
+  auto err = start(builder, request_id).getBody().initError();
+  err.setCode(code);
+  err.setMessage(message);
+  return to_message(builder);
+}
+
+void fill(capnp::List<wire::KeyValue>::Builder list, const std::map<std::string, std::string>& kv) {
+  unsigned i = 0;
+  for (const auto& [k, v] : kv) {
+    list[i].setKey(k);
+    list[i].setValue(v);
+    ++i;
+  }
+}
+
+std::map<std::string, std::string> read(capnp::List<wire::KeyValue>::Reader list) {
+  std::map<std::string, std::string> out;
+  for (auto kv : list) out[kv.getKey().cStr()] = kv.getValue().cStr();
+  return out;
+}
+
+void fill_labels(capnp::List<wire::KeyValue>::Builder list, const Labels& labels) {
+  unsigned i = 0;
+  for (const auto& l : labels) {
+    size_t eq = l.find('=');
+    list[i].setKey(l.substr(0, eq));
+    list[i].setValue(eq == std::string::npos ? "" : l.substr(eq + 1));
+    ++i;
+  }
+}
+
+Labels read_labels(capnp::List<wire::KeyValue>::Reader list) {
+  Labels out;
+  for (auto kv : list) {
+    std::string k = kv.getKey(), v = kv.getValue();
+    out.insert(v.empty() ? k : k + "=" + v);
+  }
+  return out;
+}
+
+void fill(wire::Machine::Builder b, const MachineInfo& m) {
+  b.setName(m.name);
+  b.setCpuModel(m.cpu_model);
+  b.setLogicalCores(m.logical_cores);
+  b.setMemoryBytes(m.memory_bytes);
+  b.setOsRelease(m.os_release);
+  b.setKernel(m.kernel);
+  b.setArch(m.arch);
+  auto tools = b.initTools(m.tools.size());
+  for (unsigned i = 0; i < m.tools.size(); ++i) {
+    tools[i].setName(m.tools[i].name);
+    tools[i].setVersion(m.tools[i].version);
+  }
+}
+
+MachineInfo read(wire::Machine::Reader r) {
+  MachineInfo m;
+  m.name = r.getName();
+  m.cpu_model = r.getCpuModel();
+  m.logical_cores = r.getLogicalCores();
+  m.memory_bytes = r.getMemoryBytes();
+  m.os_release = r.getOsRelease();
+  m.kernel = r.getKernel();
+  m.arch = r.getArch();
+  for (auto t : r.getTools()) m.tools.push_back({t.getName(), t.getVersion()});
+  return m;
+}
+
+void fill(wire::Assign::Builder b, const JobAssignment& a) {
+  b.setJobId(a.job_id);
+  b.setAttempt(a.attempt);
+  b.setPipelineId(a.pipeline_id);
+  b.setPipelineName(a.pipeline_name);
+  b.setJobName(a.job_name);
+  b.setKind(a.kind);
+  b.setRevision(a.revision);
+  b.setBranch(a.branch);
+  b.setCheckoutRepo(a.checkout_repo);
+  b.setWorkdir(a.workdir);
+  fill(b.initEnv(a.env.size()), a.env);
+  auto steps = b.initSteps(a.steps.size());
+  for (unsigned i = 0; i < a.steps.size(); ++i) {
+    const auto& s = a.steps[i];
+    steps[i].setName(s.name);
+    steps[i].setRun(s.run);
+    fill(steps[i].initEnv(s.env.size()), s.env);
+    steps[i].setTimed(s.timed);
+    steps[i].setTimeoutMs(s.timeout_ms);
+  }
+  b.setTimeoutMs(a.timeout_ms);
+  b.setSlots(a.slots);
+}
+
+JobAssignment read(wire::Assign::Reader r) {
+  JobAssignment a;
+  a.job_id = r.getJobId();
+  a.attempt = r.getAttempt();
+  a.pipeline_id = r.getPipelineId();
+  a.pipeline_name = r.getPipelineName();
+  a.job_name = r.getJobName();
+  a.kind = r.getKind();
+  a.revision = r.getRevision();
+  a.branch = r.getBranch();
+  a.checkout_repo = r.getCheckoutRepo();
+  a.workdir = r.getWorkdir();
+  a.env = read(r.getEnv());
+  for (auto s : r.getSteps()) {
+    StepSpec spec;
+    spec.name = s.getName();
+    spec.run = s.getRun();
+    spec.env = read(s.getEnv());
+    spec.timed = s.getTimed();
+    spec.timeout_ms = s.getTimeoutMs();
+    a.steps.push_back(std::move(spec));
+  }
+  a.timeout_ms = r.getTimeoutMs();
+  a.slots = r.getSlots() == 0 ? 1 : r.getSlots();
+  return a;
+}
+
+void fill(wire::ResultKey::Builder b, const ResultKey& k) {
+  b.setJobId(k.job_id);
+  b.setAttempt(k.attempt);
+  b.setSeq(k.seq);
+}
+
+ResultKey read(wire::ResultKey::Reader r) { return {r.getJobId(), r.getAttempt(), r.getSeq()}; }
+
+void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult& s) {
+  fill(b.initKey(), key);
+  b.setIndex(s.index);
+  b.setName(s.name);
+  b.setCommand(s.command);
+  b.setStartedAtUs(s.started_at_us);
+  b.setEndedAtUs(s.ended_at_us);
+  b.setWallNs(s.wall_ns);
+  b.setUserUs(s.user_us);
+  b.setSysUs(s.sys_us);
+  b.setMaxRssKb(s.max_rss_kb);
+  b.setExitCode(s.exit_code);
+  b.setSignal(s.signal);
+  b.setTimedOut(s.timed_out);
+  b.setTimed(s.timed);
+}
+
+StepResult read(wire::StepFinished::Reader r) {
+  StepResult s;
+  s.index = r.getIndex();
+  s.name = r.getName();
+  s.command = r.getCommand();
+  s.started_at_us = r.getStartedAtUs();
+  s.ended_at_us = r.getEndedAtUs();
+  s.wall_ns = r.getWallNs();
+  s.user_us = r.getUserUs();
+  s.sys_us = r.getSysUs();
+  s.max_rss_kb = r.getMaxRssKb();
+  s.exit_code = r.getExitCode();
+  s.signal = r.getSignal();
+  s.timed_out = r.getTimedOut();
+  s.timed = r.getTimed();
+  return s;
+}
+
+wire::JobState to_wire(JobState s) {
+  switch (s) {
+    case JobState::kPending: return wire::JobState::PENDING;
+    case JobState::kQueued: return wire::JobState::QUEUED;
+    case JobState::kAssigned: return wire::JobState::ASSIGNED;
+    case JobState::kRunning: return wire::JobState::RUNNING;
+    case JobState::kSucceeded: return wire::JobState::SUCCEEDED;
+    case JobState::kFailed: return wire::JobState::FAILED;
+    case JobState::kTimedOut: return wire::JobState::TIMED_OUT;
+    case JobState::kCancelled: return wire::JobState::CANCELLED;
+    case JobState::kSkipped: return wire::JobState::SKIPPED;
+    case JobState::kLost: return wire::JobState::LOST;
+  }
+  return wire::JobState::FAILED;
+}
+
+JobState from_wire(wire::JobState s) {
+  switch (s) {
+    case wire::JobState::PENDING: return JobState::kPending;
+    case wire::JobState::QUEUED: return JobState::kQueued;
+    case wire::JobState::ASSIGNED: return JobState::kAssigned;
+    case wire::JobState::RUNNING: return JobState::kRunning;
+    case wire::JobState::SUCCEEDED: return JobState::kSucceeded;
+    case wire::JobState::FAILED: return JobState::kFailed;
+    case wire::JobState::TIMED_OUT: return JobState::kTimedOut;
+    case wire::JobState::CANCELLED: return JobState::kCancelled;
+    case wire::JobState::SKIPPED: return JobState::kSkipped;
+    case wire::JobState::LOST: return JobState::kLost;
+  }
+  return JobState::kFailed;
+}
+
+wire::JobOutcome to_wire(JobOutcome o) {
+  switch (o) {
+    case JobOutcome::kSucceeded: return wire::JobOutcome::SUCCEEDED;
+    case JobOutcome::kFailed: return wire::JobOutcome::FAILED;
+    case JobOutcome::kTimedOut: return wire::JobOutcome::TIMED_OUT;
+    case JobOutcome::kCancelled: return wire::JobOutcome::CANCELLED;
+  }
+  return wire::JobOutcome::FAILED;
+}
+
+JobOutcome from_wire(wire::JobOutcome o) {
+  switch (o) {
+    case wire::JobOutcome::SUCCEEDED: return JobOutcome::kSucceeded;
+    case wire::JobOutcome::FAILED: return JobOutcome::kFailed;
+    case wire::JobOutcome::TIMED_OUT: return JobOutcome::kTimedOut;
+    case wire::JobOutcome::CANCELLED: return JobOutcome::kCancelled;
+  }
+  return JobOutcome::kFailed;
+}
+
+std::string to_string(wire::ErrorCode code) {
+  switch (code) {
+    case wire::ErrorCode::INTERNAL: return "internal";
+    case wire::ErrorCode::UNIMPLEMENTED: return "unimplemented";
+    case wire::ErrorCode::BAD_VERSION: return "bad_version";
+    case wire::ErrorCode::MALFORMED: return "malformed";
+    case wire::ErrorCode::NOT_REGISTERED: return "not_registered";
+    case wire::ErrorCode::BAD_REQUEST: return "bad_request";
+    case wire::ErrorCode::NOT_FOUND: return "not_found";
+    case wire::ErrorCode::UNAVAILABLE: return "unavailable";
+  }
+  return "unknown";
+}
+
+}  // namespace yardstick::wire_io

@@ -1,0 +1,84 @@
+// The edge between Cap'n Proto wire structs and yardstick's domain types.
+//
+// Every frame is decoded through decode_frame(): it copies the bytes into an
+// aligned buffer, bounds the size and the traversal, and checks the protocol
+// version. Readers returned from it may still throw kj::Exception on deeper
+// corruption; callers catch at their dispatch loop and answer with an error.
+#pragma once
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <zmq.hpp>
+
+#include "common/types.hpp"
+#include "schema/yardstick.capnp.h"
+
+namespace yardstick::wire_io {
+
+// Largest frame accepted from a peer (also set as ZMQ_MAXMSGSIZE).
+constexpr int64_t kMaxFrameBytes = 16 * 1024 * 1024;
+// Cap'n Proto traversal limit for a decoded frame, in 8-byte words.
+constexpr uint64_t kTraversalLimitWords = 4 * 1024 * 1024;
+
+// An owned, decoded envelope. The reader points into `words_`.
+class Frame {
+ public:
+  Frame(kj::Array<capnp::word> words);
+  wire::Envelope::Reader envelope() { return reader_->getRoot<wire::Envelope>(); }
+
+ private:
+  kj::Array<capnp::word> words_;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
+};
+
+struct DecodeError {
+  wire::ErrorCode code;
+  std::string message;
+  uint64_t request_id = 0;  // echoed when it could be read
+};
+
+using DecodeResult = std::variant<std::unique_ptr<Frame>, DecodeError>;
+
+// Decodes one frame. Never throws.
+DecodeResult decode_frame(const void* data, size_t size);
+
+// Serialises a builder into one ZeroMQ frame.
+zmq::message_t to_message(capnp::MessageBuilder& builder);
+
+// Starts an envelope with the current protocol version.
+wire::Envelope::Builder start(capnp::MessageBuilder& builder, uint64_t request_id);
+
+// A complete error envelope, ready to send.
+zmq::message_t error_message(uint64_t request_id, wire::ErrorCode code, const std::string& message);
+
+// Conversions between wire and domain types.
+void fill(capnp::List<wire::KeyValue>::Builder list, const std::map<std::string, std::string>& kv);
+std::map<std::string, std::string> read(capnp::List<wire::KeyValue>::Reader list);
+// Labels travel as KeyValue pairs split at the first '='.
+void fill_labels(capnp::List<wire::KeyValue>::Builder list, const Labels& labels);
+Labels read_labels(capnp::List<wire::KeyValue>::Reader list);
+
+void fill(wire::Machine::Builder b, const MachineInfo& m);
+MachineInfo read(wire::Machine::Reader r);
+
+void fill(wire::Assign::Builder b, const JobAssignment& a);
+JobAssignment read(wire::Assign::Reader r);
+
+void fill(wire::ResultKey::Builder b, const ResultKey& k);
+ResultKey read(wire::ResultKey::Reader r);
+
+void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult& s);
+StepResult read(wire::StepFinished::Reader r);
+
+wire::JobState to_wire(JobState s);
+JobState from_wire(wire::JobState s);
+wire::JobOutcome to_wire(JobOutcome o);
+JobOutcome from_wire(wire::JobOutcome o);
+
+std::string to_string(wire::ErrorCode code);
+
+}  // namespace yardstick::wire_io

@@ -1,0 +1,19 @@
+// Small helpers around cppzmq socket setup shared by every role.
+#pragma once
+
+#include <string>
+#include <zmq.hpp>
+
+namespace yardstick {
+
+// A ROUTER facing peers we do not trust: bounded frames, sends to gone
+// peers fail instead of vanishing, no linger on close.
+void configure_router(zmq::socket_t& socket);
+// A DEALER: bounded frames, no linger, bounded send queue.
+void configure_dealer(zmq::socket_t& socket);
+// The endpoint a socket is bound to, with the port a wildcard bind chose.
+std::string last_endpoint(zmq::socket_t& socket);
+// True for tcp://127.x, tcp://localhost, tcp://[::1] and ipc:// endpoints.
+bool is_local_endpoint(const std::string& endpoint);
+
+}  // namespace yardstick

@@ -1,0 +1,183 @@
+#include "coordinator/job_table.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cassert>
+#include <set>
+
+namespace yardstick {
+
+bool transition_allowed(JobState from, JobState to) {
+  using S = JobState;
+  switch (from) {
+    case S::kPending:
+      return to == S::kQueued || to == S::kSkipped || to == S::kCancelled;
+    case S::kQueued:
+      return to == S::kAssigned || to == S::kCancelled;
+    case S::kAssigned:
+      return to == S::kRunning || to == S::kSucceeded || to == S::kFailed ||
+             to == S::kTimedOut || to == S::kCancelled || to == S::kLost;
+    case S::kRunning:
+      return to == S::kSucceeded || to == S::kFailed || to == S::kTimedOut ||
+             to == S::kCancelled || to == S::kLost;
+    case S::kLost:
+      return to == S::kQueued || to == S::kFailed || to == S::kCancelled;
+    default:
+      return false;  // terminal states never change
+  }
+}
+
+void JobTable::add(Job job) {
+  uint64_t id = job.id;
+  for (uint64_t need : job.needs) dependents_[need].push_back(id);
+  auto [it, inserted] = jobs_.emplace(id, std::move(job));
+  assert(inserted);
+  (void)it;
+  (void)inserted;
+}
+
+void JobTable::add_need(uint64_t id, uint64_t need_id) {
+  Job* job = find(id);
+  assert(job);
+  job->needs.push_back(need_id);
+  dependents_[need_id].push_back(id);
+}
+
+void JobTable::clear() {
+  jobs_.clear();
+  dependents_.clear();
+  ended_.clear();
+}
+
+Job* JobTable::find(uint64_t id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+std::optional<JobState> JobTable::need_state(uint64_t id) const {
+  if (auto it = jobs_.find(id); it != jobs_.end()) return it->second.state;
+  if (auto it = ended_.find(id); it != ended_.end()) return it->second;
+  return std::nullopt;
+}
+
+void JobTable::settle(Job& job) {
+  if (job.state != JobState::kPending) return;
+  for (uint64_t need : job.needs) {
+    auto s = need_state(need);
+    if (s && is_terminal(*s) && *s != JobState::kSucceeded) {
+      std::string need_name = std::to_string(need);
+      if (auto* n = find(need)) need_name = n->name;
+      transition(job, JobState::kSkipped,
+                 "need " + need_name + " ended " + std::string(to_string(*s)));
+      return;
+    }
+  }
+  for (uint64_t need : job.needs) {
+    auto s = need_state(need);
+    if (!s || *s != JobState::kSucceeded) return;
+  }
+  transition(job, JobState::kQueued);
+}
+
+bool JobTable::transition(Job& job, JobState to, const std::string& message) {
+  const JobState from = job.state;
+  if (!transition_allowed(from, to)) {
+    spdlog::debug("job {} ({}): ignored {} -> {}", job.id, job.name, to_string(from),
+                  to_string(to));
+    return false;
+  }
+  const int64_t now_us = clock_.unix_us();
+  job.state = to;
+  if (!message.empty()) job.message = message;
+  switch (to) {
+    case JobState::kQueued:
+      if (from == JobState::kLost) {
+        ++job.attempt;
+        job.started_at_us = 0;
+      }
+      job.agent.clear();
+      job.agent_id = 0;
+      job.queued_at_us = now_us;
+      break;
+    case JobState::kRunning:
+      if (job.started_at_us == 0) job.started_at_us = now_us;
+      break;
+    case JobState::kAssigned:
+      job.started_at_us = 0;
+      break;
+    default:
+      break;
+  }
+  if (is_terminal(to)) job.ended_at_us = now_us;
+  store_.persist_transition(job, from, message);
+  ++counts_[to];
+  spdlog::info("job {} {} attempt {}: {} -> {}{}{}", job.id, job.name, job.attempt,
+               to_string(from), to_string(to), job.agent.empty() ? "" : " on " + job.agent,
+               message.empty() ? "" : " (" + message + ")");
+  if (is_terminal(to)) release_dependents(job);
+  return true;
+}
+
+void JobTable::release_dependents(const Job& job) {
+  auto it = dependents_.find(job.id);
+  if (it == dependents_.end()) return;
+  const std::vector<uint64_t> deps = it->second;
+  for (uint64_t d : deps)
+    if (Job* dep = find(d)) settle(*dep);
+}
+
+void JobTable::job_lost(Job& job, const std::string& why) {
+  if (!transition(job, JobState::kLost, why)) return;
+  if (job.cancel_requested) {
+    transition(job, JobState::kCancelled, "cancelled while its agent was lost");
+  } else if (job.attempt <= job.retries) {
+    transition(job, JobState::kQueued, "new attempt after " + why);
+  } else {
+    transition(job, JobState::kFailed,
+               why + "; no attempts left (retries: " + std::to_string(job.retries) + ")");
+  }
+}
+
+void JobTable::agent_lost(const std::string& agent, const std::string& why) {
+  for (Job* job : held_by(agent)) job_lost(*job, why);
+}
+
+std::vector<Job*> JobTable::queued() {
+  std::vector<Job*> out;
+  for (auto& [id, job] : jobs_)
+    if (job.state == JobState::kQueued) out.push_back(&job);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Job* a, const Job* b) { return a->priority > b->priority; });
+  return out;  // jobs_ is ordered by id, so equal priorities stay in submission order
+}
+
+std::vector<Job*> JobTable::held_by(const std::string& agent) {
+  std::vector<Job*> out;
+  for (auto& [id, job] : jobs_)
+    if ((job.state == JobState::kAssigned || job.state == JobState::kRunning) &&
+        job.agent == agent)
+      out.push_back(&job);
+  return out;
+}
+
+void JobTable::prune() {
+  std::set<uint64_t> needed;  // needs of live jobs
+  for (const auto& [id, job] : jobs_)
+    if (!is_terminal(job.state))
+      for (uint64_t n : job.needs) needed.insert(n);
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if (is_terminal(it->second.state) && !needed.count(it->first)) {
+      ended_[it->first] = it->second.state;
+      dependents_.erase(it->first);
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // ended_ only matters for needs of live jobs.
+  for (auto it = ended_.begin(); it != ended_.end();)
+    it = needed.count(it->first) ? std::next(it) : ended_.erase(it);
+}
+
+}  // namespace yardstick

@@ -1,0 +1,109 @@
+// The job lifecycle: every state change of every job goes through
+// JobTable::transition(), which checks the change is allowed, persists it
+// through the JobStore (inside the coordinator's current batch), logs it and
+// counts it. Terminal states never change.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/types.hpp"
+
+namespace yardstick {
+
+struct Job {
+  uint64_t id = 0;
+  uint64_t pipeline_id = 0;
+  std::string name;
+  JobState state = JobState::kPending;
+  uint32_t attempt = 1;
+  uint32_t retries = 0;  // extra attempts allowed after a lost agent
+  int32_t priority = 0;
+  Labels on_labels;
+  std::optional<uint64_t> target_machine_id;  // pinned by on.machines: all
+  std::vector<uint64_t> needs;                // job ids
+  JobAssignment spec;  // what the agent runs; job_id/attempt set on assignment
+
+  std::string agent;  // name of the agent holding it (assigned/running)
+  uint64_t agent_id = 0;
+  uint64_t machine_id = 0;
+  int64_t queued_at_us = 0;
+  int64_t started_at_us = 0;
+  int64_t ended_at_us = 0;
+  std::string message;
+
+  bool cancel_requested = false;
+  // For assigned/running jobs whose agent is not connected (after a
+  // coordinator restart): the job is lost when the clock passes this.
+  int64_t reclaim_deadline_ms = 0;
+};
+
+// Persists transitions. The coordinator's store writes them into the batch
+// of the current turn; unit tests record them.
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+  virtual void persist_transition(const Job& job, JobState from, const std::string& message) = 0;
+};
+
+bool transition_allowed(JobState from, JobState to);
+
+class JobTable {
+ public:
+  JobTable(JobStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+  // Adds a job that is already stored. Call settle() once its needs are added.
+  void add(Job job);
+  // Records that job `id` needs job `need_id` (both already added).
+  void add_need(uint64_t id, uint64_t need_id);
+  // Forgets every job (before a reload from the store).
+  void clear();
+  // A pending job whose needs all succeeded becomes queued; one with a need
+  // that ended otherwise becomes skipped; otherwise nothing changes.
+  void settle(Job& job);
+  Job* find(uint64_t id);
+  const std::map<uint64_t, Job>& jobs() const { return jobs_; }
+
+  // The one place a job's state changes. Returns false, changing nothing,
+  // when the change is not allowed from the job's current state.
+  // lost -> queued starts a new attempt.
+  bool transition(Job& job, JobState to, const std::string& message = {});
+
+  // An agent went away: each job it held becomes lost, then a new attempt
+  // (while attempts remain) or failed.
+  void agent_lost(const std::string& agent, const std::string& why);
+  void job_lost(Job& job, const std::string& why);
+
+  // Queued jobs, highest priority first, then in submission order.
+  std::vector<Job*> queued();
+  // Jobs held by an agent (assigned or running).
+  std::vector<Job*> held_by(const std::string& agent);
+
+  // Records the terminal state of a job that is not in memory (loaded needs).
+  void remember_ended(uint64_t id, JobState state) { ended_[id] = state; }
+
+  // Forgets jobs that are terminal and that no live job depends on.
+  void prune();
+
+  // Transitions counted by target state, for logs and metrics.
+  const std::map<JobState, uint64_t>& transition_counts() const { return counts_; }
+
+ private:
+  void release_dependents(const Job& job);
+  // The state of a need (a job not in memory is terminal; its state is remembered).
+  std::optional<JobState> need_state(uint64_t id) const;
+
+  JobStore& store_;
+  const Clock& clock_;
+  std::map<uint64_t, Job> jobs_;
+  std::map<uint64_t, std::vector<uint64_t>> dependents_;
+  std::map<uint64_t, JobState> ended_;  // terminal states of pruned jobs
+  std::map<JobState, uint64_t> counts_;
+};
+
+}  // namespace yardstick

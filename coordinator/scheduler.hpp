@@ -1,0 +1,42 @@
+// Placement of queued jobs on agents: a pure function, so that matching,
+// slots, priority and FIFO order are unit-tested without sockets or a store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace yardstick {
+
+struct Job;
+
+struct AgentCapacity {
+  std::string name;
+  Labels labels;
+  uint64_t machine_id = 0;
+  uint32_t slots = 1;
+  uint32_t free_slots = 1;
+  bool accepting = true;  // false while draining or not yet welcomed
+};
+
+struct Placement {
+  uint64_t job_id = 0;
+  std::string agent;
+};
+
+// Places `queued` (already in priority, then submission order) on `agents`.
+// A job goes to a matching agent with enough free slots — its labels contain
+// all of the job's on.labels, and its machine is the job's target machine
+// when the job is pinned — preferring the agent with the most free slots,
+// then the name. A job that fits nowhere does not hold back the jobs after it
+// that fit elsewhere.
+std::vector<Placement> schedule(const std::vector<Job*>& queued,
+                                std::vector<AgentCapacity> agents);
+
+// Whether `agent` could ever run `job` (labels and machine; slots aside).
+bool agent_matches(const AgentCapacity& agent, const Job& job);
+
+}  // namespace yardstick

@@ -1,0 +1,786 @@
+#include "coordinator/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "common/pipeline.hpp"
+#include "common/zmq_util.hpp"
+#include "coordinator/scheduler.hpp"
+
+namespace yardstick {
+
+namespace {
+using Which = wire::Envelope::Body::Which;
+
+// PostgreSQL text cannot hold NUL; a peer's text is cleaned before it is stored.
+std::string clean(std::string s) {
+  s.erase(std::remove(s.begin(), s.end(), '\0'), s.end());
+  return s;
+}
+
+std::string stream_name(wire::Stream s) {
+  switch (s) {
+    case wire::Stream::STDOUT: return "stdout";
+    case wire::Stream::STDERR: return "stderr";
+    default: return "system";
+  }
+}
+
+wire::Stream stream_from(const std::string& s) {
+  if (s == "stdout") return wire::Stream::STDOUT;
+  if (s == "stderr") return wire::Stream::STDERR;
+  return wire::Stream::SYSTEM;
+}
+
+void fill_job(wire::JobSummary::Builder b, const JobView& j) {
+  b.setId(j.id);
+  b.setPipelineId(j.pipeline_id);
+  b.setName(j.name);
+  b.setState(wire_io::to_wire(j.state));
+  b.setAgent(j.agent);
+  b.setMachine(j.machine);
+  b.setAttempt(j.attempt);
+  b.setStartedAtUs(j.started_at_us);
+  b.setEndedAtUs(j.ended_at_us);
+  b.setMessage(j.message);
+  auto steps = b.initSteps(j.steps.size());
+  for (unsigned i = 0; i < j.steps.size(); ++i) {
+    steps[i].setIndex(j.steps[i].index);
+    steps[i].setName(j.steps[i].name);
+    steps[i].setWallS(j.steps[i].wall_s);
+    steps[i].setExitCode(j.steps[i].exit_code);
+    steps[i].setFinished(j.steps[i].finished);
+  }
+}
+}  // namespace
+
+Coordinator::Coordinator(CoordinatorConfig config, zmq::context_t& context, PgStore& store,
+                         const Clock& clock)
+    : config_(std::move(config)),
+      context_(context),
+      store_(store),
+      clock_(clock),
+      table_(store, clock),
+      agents_(context, zmq::socket_type::router),
+      clients_(context, zmq::socket_type::router) {
+  install_handlers();
+}
+
+void Coordinator::install_handlers() {
+  agent_handlers_ = {
+      {Which::AGENT_HELLO, &Coordinator::on_agent_hello},
+      {Which::HEARTBEAT, &Coordinator::on_heartbeat},
+      {Which::STEP_STARTED, &Coordinator::on_step_started},
+      {Which::STEP_FINISHED, &Coordinator::on_step_finished},
+      {Which::LOG_CHUNK, &Coordinator::on_log_chunk},
+      {Which::JOB_FINISHED, &Coordinator::on_job_finished},
+      {Which::ERROR, &Coordinator::on_agent_error},
+  };
+  client_handlers_ = {
+      {Which::SUBMIT, &Coordinator::on_submit},
+      {Which::STATUS, &Coordinator::on_status},
+      {Which::LOGS, &Coordinator::on_logs},
+      {Which::AGENTS, &Coordinator::on_agents},
+      {Which::CANCEL_REQUEST, &Coordinator::on_cancel},
+  };
+}
+
+void Coordinator::start() {
+  store_.connect();
+  int version = store_.migrate();
+  spdlog::info("database schema at version {}", version);
+  reload_state();
+  db_up_ = true;
+  configure_router(agents_);
+  configure_router(clients_);
+  agents_.bind(config_.agents_endpoint);
+  clients_.bind(config_.clients_endpoint);
+  agents_bound_ = last_endpoint(agents_);
+  clients_bound_ = last_endpoint(clients_);
+  for (const auto& ep : {agents_bound_, clients_bound_})
+    if (!is_local_endpoint(ep))
+      spdlog::warn(
+          "listening on {} WITHOUT encryption or authentication: anyone who reaches this port "
+          "can submit jobs or pose as an agent",
+          ep);
+  spdlog::info("listening: agents on {}, clients on {} (heartbeat {} ms, lease {} ms)",
+               agents_bound_, clients_bound_, config_.heartbeat_interval_ms, config_.lease_ms);
+  if (!config_.ready_file.empty()) {
+    std::string tmp = config_.ready_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << "agents=" << agents_bound_ << "\nclients=" << clients_bound_ << "\n";
+    }
+    std::rename(tmp.c_str(), config_.ready_file.c_str());
+  }
+}
+
+void Coordinator::reload_state() {
+  table_.clear();
+  store_.begin();
+  LoadedJobs loaded = store_.load_active_jobs();
+  store_.commit();
+  const int64_t deadline = clock_.steady_ms() + config_.lease_ms;
+  std::vector<uint64_t> pending;
+  for (auto& job : loaded.jobs) {
+    if (job.state == JobState::kAssigned || job.state == JobState::kRunning)
+      job.reclaim_deadline_ms = deadline;  // its agent may come back and reclaim it
+    if (job.state == JobState::kPending) pending.push_back(job.id);
+    table_.add(std::move(job));
+  }
+  for (auto& [id, state] : loaded.ended_needs) table_.remember_ended(id, state);
+  spdlog::info("loaded {} jobs in flight ({} waiting for needs)", loaded.jobs.size(),
+               pending.size());
+  // Settle pending jobs whose needs ended (a crash between turns cannot
+  // cause this, but a hand-edited database can).
+  store_.begin();
+  for (uint64_t id : pending)
+    if (Job* j = table_.find(id)) table_.settle(*j);
+  store_.commit();
+  schedule_dirty_ = true;
+}
+
+bool Coordinator::recover() {
+  if (clock_.steady_ms() < next_recover_ms_) return false;
+  next_recover_ms_ = clock_.steady_ms() + 1000;
+  try {
+    store_.connect();
+    reload_state();
+  } catch (const StoreError& e) {
+    spdlog::warn("store still unavailable: {}", e.what());
+    return false;
+  }
+  // Sessions may name rows that were rolled back: make every agent register again.
+  for (auto& [name, s] : sessions_)
+    reply_error(Side::kAgents, s.route, 0, wire::ErrorCode::NOT_REGISTERED,
+                "the coordinator recovered its store; register again");
+  sessions_.clear();
+  route_names_.clear();
+  send_all();
+  spdlog::info("store available again; state reloaded");
+  db_up_ = true;
+  return true;
+}
+
+void Coordinator::run(const std::atomic<bool>& stop) {
+  while (!stop.load()) turn(50);
+  spdlog::info("stopping after {} turns", turns_);
+}
+
+void Coordinator::turn(int timeout_ms) {
+  zmq::pollitem_t items[] = {{static_cast<void*>(agents_), 0, ZMQ_POLLIN, 0},
+                             {static_cast<void*>(clients_), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 2, std::chrono::milliseconds(timeout_ms));
+
+  std::vector<Incoming> incoming;
+  for (Side side : {Side::kAgents, Side::kClients}) {
+    zmq::socket_t& sock = side == Side::kAgents ? agents_ : clients_;
+    while (incoming.size() < config_.max_batch) {
+      zmq::message_t route;
+      if (!sock.recv(route, zmq::recv_flags::dontwait)) break;
+      std::vector<zmq::message_t> parts;
+      while (sock.get(zmq::sockopt::rcvmore)) {
+        zmq::message_t part;
+        (void)sock.recv(part, zmq::recv_flags::none);
+        parts.push_back(std::move(part));
+      }
+      if (parts.size() != 1) {
+        spdlog::warn("dropping a message of {} frames from a peer (expected 1)", parts.size());
+        capnp::MallocMessageBuilder b;
+        reply_error(side, route.to_string(), 0, wire::ErrorCode::MALFORMED,
+                    "expected exactly one frame after the routing id");
+        continue;
+      }
+      incoming.push_back({side, route.to_string(), std::move(parts[0])});
+    }
+  }
+
+  const int64_t now = clock_.steady_ms();
+  const bool lease_due = now >= next_lease_check_ms_;
+  if (incoming.empty() && !lease_due && !schedule_dirty_) {
+    send_all();
+    return;
+  }
+  if (!db_up_ && !recover()) {
+    for (auto& in : incoming)
+      if (in.side == Side::kClients)
+        reply_error(Side::kClients, in.route, 0, wire::ErrorCode::UNAVAILABLE,
+                    "the coordinator cannot reach PostgreSQL; try again");
+    send_all();
+    return;
+  }
+  ++turns_;
+  try {
+    store_.begin();
+    for (auto& in : incoming) dispatch(in);
+    if (lease_due) {
+      check_leases();
+      next_lease_check_ms_ = now + 100;
+    }
+    schedule_jobs();
+    flush_acks();
+    store_.commit();
+  } catch (const StoreError& e) {
+    store_.rollback();
+    spdlog::error("store failed; nothing of this turn was acted on: {}", e.what());
+    outbox_.clear();
+    for (auto& s : sessions_) s.second.acks.clear();
+    for (auto& [route, req] : turn_clients_)
+      reply_error(Side::kClients, route, req, wire::ErrorCode::UNAVAILABLE,
+                  "the coordinator lost PostgreSQL mid-request; try again");
+    turn_clients_.clear();
+    db_up_ = false;
+    next_recover_ms_ = 0;
+    send_all();
+    return;
+  }
+  turn_clients_.clear();
+  send_all();
+  if (turns_ % 64 == 0) table_.prune();
+}
+
+void Coordinator::dispatch(Incoming& in) {
+  auto decoded = wire_io::decode_frame(in.frame.data(), in.frame.size());
+  if (auto* err = std::get_if<wire_io::DecodeError>(&decoded)) {
+    spdlog::warn("{} peer sent a bad frame ({} bytes): {}",
+                 in.side == Side::kAgents ? "agent" : "client", in.frame.size(), err->message);
+    reply_error(in.side, in.route, err->request_id, err->code, err->message);
+    return;
+  }
+  auto& frame = std::get<std::unique_ptr<wire_io::Frame>>(decoded);
+  uint64_t request_id = 0;
+  try {
+    auto env = frame->envelope();
+    request_id = env.getRequestId();
+    auto& table = in.side == Side::kAgents ? agent_handlers_ : client_handlers_;
+    auto which = env.getBody().which();
+    auto it = table.find(which);
+    if (it == table.end()) {
+      spdlog::warn("unimplemented message body {} on the {} socket", static_cast<int>(which),
+                   in.side == Side::kAgents ? "agents" : "clients");
+      reply_error(in.side, in.route, request_id, wire::ErrorCode::UNIMPLEMENTED,
+                  "message body " + std::to_string(static_cast<int>(which)) +
+                      " is not implemented on this socket");
+      return;
+    }
+    if (in.side == Side::kClients) turn_clients_.emplace_back(in.route, request_id);
+    (this->*(it->second))(in.route, request_id, env);
+  } catch (const kj::Exception& e) {
+    spdlog::warn("undecodable message: {}", e.getDescription().cStr());
+    reply_error(in.side, in.route, request_id, wire::ErrorCode::MALFORMED,
+                std::string("undecodable message: ") + e.getDescription().cStr());
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Agent side
+
+Coordinator::AgentSession* Coordinator::session_for(const std::string& route,
+                                                    uint64_t request_id) {
+  auto it = route_names_.find(route);
+  if (it != route_names_.end()) {
+    auto s = sessions_.find(it->second);
+    if (s != sessions_.end() && s->second.route == route) {
+      s->second.last_seen_ms = clock_.steady_ms();
+      return &s->second;
+    }
+  }
+  reply_error(Side::kAgents, route, request_id, wire::ErrorCode::NOT_REGISTERED,
+              "this agent is not registered: send agentHello");
+  return nullptr;
+}
+
+void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
+                                 wire::Envelope::Reader env) {
+  auto hello = env.getBody().getAgentHello();
+  std::string name = clean(hello.getName());
+  uint32_t slots = hello.getSlots();
+  if (name.empty() || slots == 0 || slots > 1024) {
+    capnp::MallocMessageBuilder b;
+    wire_io::start(b, req).getBody().initReject().setReason(
+        "an agent needs a name and from 1 to 1024 slots");
+    reply(Side::kAgents, route, b);
+    return;
+  }
+  MachineInfo machine = wire_io::read(hello.getMachine());
+  machine.name = clean(machine.name.empty() ? name : machine.name);
+  machine.cpu_model = clean(machine.cpu_model);
+  machine.os_release = clean(machine.os_release);
+  machine.kernel = clean(machine.kernel);
+  machine.arch = clean(machine.arch);
+  for (auto& t : machine.tools) t = {clean(t.name), clean(t.version)};
+  Labels labels;
+  for (const auto& l : wire_io::read_labels(hello.getLabels())) labels.insert(clean(l));
+  std::vector<JobRef> held;
+  for (auto r : hello.getHeldJobs()) held.push_back({r.getJobId(), r.getAttempt()});
+
+  uint64_t machine_id = store_.upsert_machine(machine);
+  uint64_t agent_id =
+      store_.upsert_agent(name, labels, slots, machine_id, clean(hello.getAgentVersion()));
+
+  if (auto old = sessions_.find(name); old != sessions_.end()) {
+    if (old->second.route != route) route_names_.erase(old->second.route);
+    sessions_.erase(old);
+  }
+  AgentSession& s = sessions_[name];
+  s.route = route;
+  s.name = name;
+  s.agent_id = agent_id;
+  s.machine_id = machine_id;
+  s.machine_name = machine.name;
+  s.labels = labels;
+  s.slots = slots;
+  s.last_seen_ms = clock_.steady_ms();
+  s.last_touched_ms = s.last_seen_ms;
+  route_names_[route] = name;
+
+  std::vector<JobRef> abandon;
+  std::set<uint64_t> reclaimed;
+  for (const auto& ref : held) {
+    Job* job = table_.find(ref.job_id);
+    const bool ours = job && job->attempt == ref.attempt &&
+                      (job->state == JobState::kAssigned || job->state == JobState::kRunning) &&
+                      (job->agent == name || job->agent.empty());
+    if (ours) {
+      job->agent = name;
+      job->agent_id = agent_id;
+      job->machine_id = machine_id;
+      job->reclaim_deadline_ms = 0;
+      reclaimed.insert(job->id);
+      spdlog::info("agent {} reclaimed job {} attempt {}", name, job->id, job->attempt);
+    } else {
+      abandon.push_back(ref);
+    }
+  }
+  for (Job* job : table_.held_by(name))
+    if (!reclaimed.count(job->id))
+      table_.job_lost(*job, "agent " + name + " registered again without it");
+
+  capnp::MallocMessageBuilder b;
+  auto w = wire_io::start(b, req).getBody().initWelcome();
+  w.setAgentId(agent_id);
+  w.setHeartbeatIntervalMs(config_.heartbeat_interval_ms);
+  w.setLeaseMs(config_.lease_ms);
+  auto list = w.initAbandon(abandon.size());
+  for (unsigned i = 0; i < abandon.size(); ++i) {
+    list[i].setJobId(abandon[i].job_id);
+    list[i].setAttempt(abandon[i].attempt);
+  }
+  reply(Side::kAgents, route, b);
+  spdlog::info("agent {} registered: machine {} ({}), labels {}, {} slots, {} held, {} abandoned",
+               name, machine.name, machine.fingerprint(), format_labels(labels), slots,
+               held.size(), abandon.size());
+  schedule_dirty_ = true;
+}
+
+void Coordinator::on_heartbeat(const std::string& route, uint64_t req, wire::Envelope::Reader) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  if (s->last_seen_ms - s->last_touched_ms >= static_cast<int64_t>(config_.lease_ms) / 2) {
+    store_.touch_agent(s->agent_id);
+    s->last_touched_ms = s->last_seen_ms;
+  }
+  capnp::MallocMessageBuilder b;
+  wire_io::start(b, req).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
+  reply(Side::kAgents, route, b);
+}
+
+Job* Coordinator::job_for_result(const AgentSession& session, const ResultKey& key) {
+  Job* job = table_.find(key.job_id);
+  if (!job)
+    spdlog::debug("agent {}: result for job {} that is not in flight; dropped", session.name,
+                  key.job_id);
+  return job;
+}
+
+void Coordinator::on_step_started(const std::string& route, uint64_t req,
+                                  wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getStepStarted();
+  ResultKey key = wire_io::read(m.getKey());
+  if (Job* job = job_for_result(*s, key)) {
+    store_.record_step_started(key, m.getIndex(), clean(m.getName()), s->agent_id, s->machine_id,
+                               m.getStartedAtUs());
+    if (job->attempt == key.attempt && job->agent == s->name &&
+        job->state == JobState::kAssigned)
+      table_.transition(*job, JobState::kRunning);
+  }
+  s->acks.push_back(key);
+}
+
+void Coordinator::on_step_finished(const std::string& route, uint64_t req,
+                                   wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getStepFinished();
+  ResultKey key = wire_io::read(m.getKey());
+  if (job_for_result(*s, key)) {
+    StepResult step = wire_io::read(m);
+    step.name = clean(step.name);
+    step.command = clean(step.command);
+    store_.record_step_finished(key, step, s->agent_id, s->machine_id);
+  }
+  s->acks.push_back(key);
+}
+
+void Coordinator::on_log_chunk(const std::string& route, uint64_t req,
+                               wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getLogChunk();
+  ResultKey key = wire_io::read(m.getKey());
+  if (job_for_result(*s, key)) {
+    auto data = m.getData();
+    store_.record_log_chunk(key, stream_name(m.getStream()), m.getStepIndex(),
+                            std::string(reinterpret_cast<const char*>(data.begin()), data.size()),
+                            m.getAtUs());
+  }
+  s->acks.push_back(key);
+}
+
+void Coordinator::on_job_finished(const std::string& route, uint64_t req,
+                                  wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getJobFinished();
+  ResultKey key = wire_io::read(m.getKey());
+  if (Job* job = job_for_result(*s, key)) {
+    if (job->attempt == key.attempt && job->agent == s->name &&
+        (job->state == JobState::kAssigned || job->state == JobState::kRunning)) {
+      JobState to = to_job_state(wire_io::from_wire(m.getOutcome()));
+      table_.transition(*job, to, clean(m.getMessage()));
+      schedule_dirty_ = true;
+    }
+  }
+  s->acks.push_back(key);
+}
+
+void Coordinator::on_agent_error(const std::string& route, uint64_t, wire::Envelope::Reader env) {
+  auto e = env.getBody().getError();
+  std::string name = route_names_.count(route) ? route_names_[route] : "(unregistered)";
+  spdlog::warn("agent {} reported an error ({}): {}", name, wire_io::to_string(e.getCode()),
+               e.getMessage().cStr());
+}
+
+// ---------------------------------------------------------------------------
+// Client side
+
+void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  auto m = env.getBody().getSubmit();
+  std::string file = clean(m.getFileName());
+  if (file.empty()) file = "pipeline.yml";
+  std::string text = clean(m.getPipelineYaml());
+  auto parsed = parse_pipeline(text, file);
+  if (!parsed.ok()) {
+    std::string msg;
+    for (const auto& e : parsed.errors) msg += (msg.empty() ? "" : "\n") + e.to_string();
+    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST, msg);
+    return;
+  }
+  const PipelineDef& def = *parsed.pipeline;
+  const std::string revision = clean(m.getRevision());
+  const std::string branch = clean(m.getBranch());
+  uint64_t pipeline_id = store_.insert_pipeline(def.name, revision, branch,
+                                                clean(m.getSubmitter()), file, text);
+
+  // Fan-out targets: the distinct machines of connected agents.
+  std::map<std::string, std::vector<uint64_t>> instances;  // job name -> ids
+  std::vector<uint64_t> created;
+  for (const JobDef& jd : def.jobs) {
+    std::vector<std::optional<uint64_t>> targets;
+    if (jd.all_machines) {
+      std::map<std::string, uint64_t> machines;  // by name, for a stable order
+      for (const auto& [name, s] : sessions_)
+        if (labels_match(s.labels, jd.on_labels)) machines.emplace(s.machine_name, s.machine_id);
+      for (const auto& [mname, mid] : machines) targets.push_back(mid);
+      if (targets.empty())
+        spdlog::warn("pipeline {} job {}: no connected machine matches {}; one job waits for one",
+                     pipeline_id, jd.name, format_labels(jd.on_labels));
+    }
+    if (targets.empty()) targets.push_back(std::nullopt);
+    for (const auto& target : targets) {
+      Job job;
+      job.pipeline_id = pipeline_id;
+      job.name = jd.name;
+      job.state = JobState::kPending;
+      job.retries = jd.retries;
+      job.priority = jd.priority;
+      job.on_labels = jd.on_labels;
+      job.target_machine_id = target;
+      JobAssignment& spec = job.spec;
+      spec.pipeline_id = pipeline_id;
+      spec.pipeline_name = def.name;
+      spec.job_name = jd.name;
+      spec.kind = jd.kind;
+      spec.revision = revision;
+      spec.branch = branch;
+      spec.checkout_repo = def.checkout_repo;
+      spec.workdir = jd.workdir;
+      spec.env = def.env;
+      for (const auto& [k, v] : jd.env) spec.env[k] = v;
+      spec.steps = jd.steps;
+      spec.timeout_ms = jd.timeout_ms;
+      spec.slots = 1;
+      job.id = store_.insert_job(job);
+      instances[jd.name].push_back(job.id);
+      created.push_back(job.id);
+      table_.add(std::move(job));
+    }
+  }
+  for (const JobDef& jd : def.jobs)
+    for (uint64_t id : instances[jd.name])
+      for (const auto& need : jd.needs)
+        for (uint64_t need_id : instances[need]) {
+          store_.insert_need(id, need_id);
+          table_.add_need(id, need_id);
+        }
+  for (uint64_t id : created)
+    if (Job* job = table_.find(id)) table_.settle(*job);
+  schedule_dirty_ = true;
+
+  capnp::MallocMessageBuilder b;
+  auto r = wire_io::start(b, req).getBody().initSubmitReply();
+  r.setPipelineId(pipeline_id);
+  auto jobs = r.initJobs(created.size());
+  for (unsigned i = 0; i < created.size(); ++i) {
+    const Job* job = table_.find(created[i]);
+    JobView v;
+    v.id = job->id;
+    v.pipeline_id = pipeline_id;
+    v.name = job->name;
+    v.state = job->state;
+    v.attempt = job->attempt;
+    fill_job(jobs[i], v);
+  }
+  reply(Side::kClients, route, b);
+  spdlog::info("pipeline {} ({}) submitted by {}: {} jobs", pipeline_id, def.name,
+               m.getSubmitter().cStr(), created.size());
+}
+
+void Coordinator::on_status(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  uint64_t id = env.getBody().getStatus().getId();
+  auto view = store_.status(id);
+  if (!view) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                "no pipeline or job with id " + std::to_string(id));
+    return;
+  }
+  capnp::MallocMessageBuilder b;
+  auto r = wire_io::start(b, req).getBody().initStatusReply();
+  r.setPipelineId(view->id);
+  r.setPipelineName(view->name);
+  r.setRevision(view->revision);
+  r.setBranch(view->branch);
+  r.setSubmitter(view->submitter);
+  r.setSubmittedAtUs(view->submitted_at_us);
+  auto jobs = r.initJobs(view->jobs.size());
+  for (unsigned i = 0; i < view->jobs.size(); ++i) fill_job(jobs[i], view->jobs[i]);
+  reply(Side::kClients, route, b);
+}
+
+void Coordinator::on_logs(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  auto m = env.getBody().getLogs();
+  auto view = store_.status(m.getJobId());
+  if (!view || view->id == m.getJobId() || view->jobs.size() != 1) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                "no job with id " + std::to_string(m.getJobId()));
+    return;
+  }
+  uint32_t max_bytes = m.getMaxBytes() == 0 ? 1 << 20 : std::min(m.getMaxBytes(), 8u << 20);
+  auto chunks = store_.logs(m.getJobId(), m.getAfterId(), max_bytes);
+  capnp::MallocMessageBuilder b;
+  auto r = wire_io::start(b, req).getBody().initLogsReply();
+  auto list = r.initChunks(chunks.size());
+  uint64_t last = m.getAfterId();
+  for (unsigned i = 0; i < chunks.size(); ++i) {
+    list[i].setId(chunks[i].id);
+    list[i].setAttempt(chunks[i].attempt);
+    list[i].setStream(stream_from(chunks[i].stream));
+    list[i].setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(chunks[i].data.data()),
+                                 chunks[i].data.size()));
+    last = chunks[i].id;
+  }
+  r.setLastId(last);
+  r.setState(wire_io::to_wire(view->jobs[0].state));
+  r.setJobEnded(is_terminal(view->jobs[0].state));
+  reply(Side::kClients, route, b);
+}
+
+void Coordinator::on_agents(const std::string& route, uint64_t req, wire::Envelope::Reader) {
+  auto rows = store_.agents();
+  capnp::MallocMessageBuilder b;
+  auto r = wire_io::start(b, req).getBody().initAgentsReply();
+  auto list = r.initAgents(rows.size());
+  for (unsigned i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    auto a = list[i];
+    a.setName(row.name);
+    wire_io::fill_labels(a.initLabels(row.labels.size()), row.labels);
+    a.setSlots(row.slots);
+    a.setMachine(row.machine);
+    a.setLastSeenUs(row.last_seen_us);
+    auto s = sessions_.find(row.name);
+    a.setConnected(s != sessions_.end());
+    if (s != sessions_.end()) {
+      a.setUsedSlots(used_slots(row.name));
+      auto held = table_.held_by(row.name);
+      auto ids = a.initRunningJobs(held.size());
+      for (unsigned k = 0; k < held.size(); ++k) ids.set(k, held[k]->id);
+    }
+  }
+  reply(Side::kClients, route, b);
+}
+
+void Coordinator::on_cancel(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  uint64_t id = env.getBody().getCancelRequest().getId();
+  auto pipeline = store_.pipeline_of(id);
+  if (!pipeline) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                "no pipeline or job with id " + std::to_string(id));
+    return;
+  }
+  std::vector<Job*> targets;
+  for (auto& [jid, job] : table_.jobs())
+    if (!is_terminal(job.state) && (jid == id || (*pipeline == id && job.pipeline_id == id)))
+      targets.push_back(table_.find(jid));
+  // Cancel dependents last so that they are cancelled, not skipped.
+  std::sort(targets.begin(), targets.end(),
+            [](const Job* a, const Job* b) { return a->id > b->id; });
+  uint32_t count = 0;
+  for (Job* job : targets) {
+    if (is_terminal(job->state)) continue;
+    cancel_job(*job, "cancelled by request");
+    ++count;
+  }
+  capnp::MallocMessageBuilder b;
+  wire_io::start(b, req).getBody().initCancelReply().setCancelled(count);
+  reply(Side::kClients, route, b);
+}
+
+void Coordinator::cancel_job(Job& job, const std::string& why) {
+  if (job.state == JobState::kAssigned || job.state == JobState::kRunning) {
+    auto s = sessions_.find(job.agent);
+    if (s != sessions_.end()) {
+      job.cancel_requested = true;
+      capnp::MallocMessageBuilder b;
+      auto c = wire_io::start(b, 0).getBody().initCancel();
+      c.setJobId(job.id);
+      c.setAttempt(job.attempt);
+      c.setReason(why);
+      reply(Side::kAgents, s->second.route, b);
+      return;  // the agent answers with jobFinished(cancelled)
+    }
+  }
+  table_.transition(job, JobState::kCancelled, why);
+}
+
+// ---------------------------------------------------------------------------
+// Timers and scheduling
+
+void Coordinator::check_leases() {
+  const int64_t now = clock_.steady_ms();
+  std::vector<std::string> lost;
+  for (const auto& [name, s] : sessions_)
+    if (now - s.last_seen_ms > static_cast<int64_t>(config_.lease_ms)) lost.push_back(name);
+  for (const auto& name : lost) {
+    auto s = sessions_.find(name);
+    const int64_t silent_ms = now - s->second.last_seen_ms;
+    route_names_.erase(s->second.route);
+    sessions_.erase(s);
+    spdlog::warn("agent {} lost: silent for {} ms (lease {} ms)", name, silent_ms,
+                 config_.lease_ms);
+    table_.agent_lost(name, "agent " + name + " lost");
+    schedule_dirty_ = true;
+  }
+  // Jobs in flight at a restart whose agent never came back.
+  std::vector<Job*> orphans;
+  for (auto& [id, job] : table_.jobs())
+    if ((job.state == JobState::kAssigned || job.state == JobState::kRunning) &&
+        !sessions_.count(job.agent) && job.reclaim_deadline_ms != 0 &&
+        now >= job.reclaim_deadline_ms)
+      orphans.push_back(table_.find(id));
+  for (Job* job : orphans) {
+    table_.job_lost(*job, "agent " + job->agent + " did not come back after a restart");
+    schedule_dirty_ = true;
+  }
+}
+
+uint32_t Coordinator::used_slots(const std::string& agent) {
+  uint32_t used = 0;
+  for (const Job* job : table_.held_by(agent)) used += std::max(1u, job->spec.slots);
+  return used;
+}
+
+void Coordinator::schedule_jobs() {
+  if (!schedule_dirty_) return;
+  schedule_dirty_ = false;
+  auto queued = table_.queued();
+  if (queued.empty() || sessions_.empty()) return;
+  std::vector<AgentCapacity> agents;
+  for (const auto& [name, s] : sessions_) {
+    uint32_t used = used_slots(name);
+    agents.push_back({name, s.labels, s.machine_id, s.slots,
+                      used >= s.slots ? 0 : s.slots - used, true});
+  }
+  for (const auto& p : schedule(queued, agents)) {
+    Job* job = table_.find(p.job_id);
+    const AgentSession& s = sessions_.at(p.agent);
+    job->agent = s.name;
+    job->agent_id = s.agent_id;
+    job->machine_id = s.machine_id;
+    job->reclaim_deadline_ms = 0;
+    job->spec.job_id = job->id;
+    job->spec.attempt = job->attempt;
+    job->spec.pipeline_id = job->pipeline_id;
+    if (table_.transition(*job, JobState::kAssigned)) send_assign(s, *job);
+  }
+}
+
+void Coordinator::send_assign(const AgentSession& session, const Job& job) {
+  capnp::MallocMessageBuilder b;
+  wire_io::fill(wire_io::start(b, 0).getBody().initAssign(), job.spec);
+  reply(Side::kAgents, session.route, b);
+}
+
+void Coordinator::flush_acks() {
+  for (auto& [name, s] : sessions_) {
+    if (s.acks.empty()) continue;
+    capnp::MallocMessageBuilder b;
+    auto keys = wire_io::start(b, 0).getBody().initAck().initKeys(s.acks.size());
+    for (unsigned i = 0; i < s.acks.size(); ++i) wire_io::fill(keys[i], s.acks[i]);
+    reply(Side::kAgents, s.route, b);
+    s.acks.clear();
+  }
+}
+
+void Coordinator::reply(Side side, const std::string& route, capnp::MessageBuilder& builder) {
+  outbox_.push_back({side, route, wire_io::to_message(builder)});
+}
+
+void Coordinator::reply_error(Side side, const std::string& route, uint64_t request_id,
+                              wire::ErrorCode code, const std::string& message) {
+  outbox_.push_back({side, route, wire_io::error_message(request_id, code, message)});
+}
+
+void Coordinator::send_all() {
+  for (auto& out : outbox_) {
+    zmq::socket_t& sock = out.side == Side::kAgents ? agents_ : clients_;
+    try {
+      zmq::message_t route(out.route.data(), out.route.size());
+      if (!sock.send(route, zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
+          !sock.send(out.frame, zmq::send_flags::dontwait))
+        spdlog::warn("peer is not keeping up; dropped a message to it");
+    } catch (const zmq::error_t& e) {
+      // EHOSTUNREACH under ROUTER_MANDATORY: the peer is gone. Agents resend
+      // and clients retry, so nothing is lost by dropping it here.
+      spdlog::debug("send to a gone peer failed: {}", e.what());
+    }
+  }
+  outbox_.clear();
+}
+
+}  // namespace yardstick

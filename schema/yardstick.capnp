@@ -1,0 +1,319 @@
+@0xd2a48ee638257621;
+# yardstick wire protocol, version 1.
+#
+# Rules (see docs/protocol.md): fields and union members are only ever
+# appended, never renumbered or retyped; a dead field is renamed obsoleteX.
+# Every message on either socket is one frame holding one Envelope.
+
+$import "/capnp/c++.capnp".namespace("yardstick::wire");
+
+const protocolVersion :UInt16 = 1;
+
+struct Envelope {
+  version @0 :UInt16;
+  # The sender's protocol version. A peer that does not speak it answers
+  # with an Error of code badVersion.
+  requestId @1 :UInt64;
+  # Chosen by the sender of a request; echoed in its answer.
+
+  body :union {
+    error @2 :Error;
+
+    # agent <-> coordinator
+    agentHello @3 :AgentHello;
+    welcome @4 :Welcome;
+    reject @5 :Reject;
+    heartbeat @6 :Heartbeat;
+    assign @7 :Assign;
+    stepStarted @8 :StepStarted;
+    stepFinished @9 :StepFinished;
+    logChunk @10 :LogChunk;
+    jobFinished @11 :JobFinished;
+    ack @12 :Ack;
+    cancel @13 :Cancel;
+
+    # client <-> coordinator
+    submit @14 :Submit;
+    submitReply @15 :SubmitReply;
+    status @16 :StatusRequest;
+    statusReply @17 :StatusReply;
+    logs @18 :LogsRequest;
+    logsReply @19 :LogsReply;
+    agents @20 :AgentsRequest;
+    agentsReply @21 :AgentsReply;
+    cancelRequest @22 :CancelRequest;
+    cancelReply @23 :CancelReply;
+  }
+}
+
+enum ErrorCode {
+  internal @0;       # the coordinator's fault; retry later
+  unimplemented @1;  # a body this peer does not know
+  badVersion @2;     # protocol version not spoken here
+  malformed @3;      # the frame did not decode
+  notRegistered @4;  # an agent message before a welcome: send agentHello
+  badRequest @5;     # the request is invalid; the message says why
+  notFound @6;       # an unknown id
+  unavailable @7;    # the store is unreachable; retry later
+}
+
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+}
+
+struct KeyValue {
+  key @0 :Text;
+  value @1 :Text;
+}
+
+struct ResultKey {
+  # Identifies one result an agent sends. (jobId, attempt, seq) is unique;
+  # the coordinator drops a result it has already committed.
+  jobId @0 :UInt64;
+  attempt @1 :UInt32;
+  seq @2 :UInt64;
+}
+
+struct JobRef {
+  jobId @0 :UInt64;
+  attempt @1 :UInt32;
+}
+
+struct Tool {
+  name @0 :Text;
+  version @1 :Text;
+}
+
+struct Machine {
+  name @0 :Text;
+  cpuModel @1 :Text;
+  logicalCores @2 :UInt32;
+  memoryBytes @3 :UInt64;
+  osRelease @4 :Text;
+  kernel @5 :Text;
+  arch @6 :Text;
+  tools @7 :List(Tool);
+}
+
+struct AgentHello {
+  name @0 :Text;
+  labels @1 :List(KeyValue);
+  slots @2 :UInt32;
+  machine @3 :Machine;
+  heldJobs @4 :List(JobRef);
+  # Jobs this agent is still running (or holds results of) from before.
+  agentVersion @5 :Text;
+}
+
+struct Welcome {
+  agentId @0 :UInt64;
+  heartbeatIntervalMs @1 :UInt32;
+  leaseMs @2 :UInt32;
+  abandon @3 :List(JobRef);
+  # Held jobs the coordinator no longer wants: stop them, drop their results.
+}
+
+struct Reject {
+  reason @0 :Text;
+}
+
+struct Heartbeat {
+  sentAtUs @0 :Int64;
+}
+
+struct StepSpec {
+  name @0 :Text;
+  run @1 :Text;
+  env @2 :List(KeyValue);
+  timed @3 :Bool = true;
+  timeoutMs @4 :UInt64;  # 0: no step timeout
+}
+
+struct Assign {
+  jobId @0 :UInt64;
+  attempt @1 :UInt32;
+  pipelineId @2 :UInt64;
+  pipelineName @3 :Text;
+  jobName @4 :Text;
+  kind @5 :Text;
+  revision @6 :Text;
+  branch @7 :Text;
+  checkoutRepo @8 :Text;
+  workdir @9 :Text;
+  env @10 :List(KeyValue);
+  steps @11 :List(StepSpec);
+  timeoutMs @12 :UInt64;  # whole job; 0: none
+  slots @13 :UInt32;      # slots the job occupies on the agent
+}
+
+struct StepStarted {
+  key @0 :ResultKey;
+  index @1 :UInt32;
+  name @2 :Text;
+  startedAtUs @3 :Int64;  # unix time, microseconds
+}
+
+struct StepFinished {
+  key @0 :ResultKey;
+  index @1 :UInt32;
+  name @2 :Text;
+  startedAtUs @3 :Int64;
+  endedAtUs @4 :Int64;
+  wallNs @5 :UInt64;      # monotonic clock
+  userUs @6 :UInt64;
+  sysUs @7 :UInt64;
+  maxRssKb @8 :UInt64;
+  exitCode @9 :Int32;     # -1 when killed by a signal
+  signal @10 :Int32;      # 0 unless killed by a signal
+  timedOut @11 :Bool;
+  timed @12 :Bool;
+  command @13 :Text;
+}
+
+enum Stream {
+  stdout @0;
+  stderr @1;
+  system @2;  # lines the agent itself writes into the job log
+}
+
+struct LogChunk {
+  key @0 :ResultKey;
+  stream @1 :Stream;
+  data @2 :Data;
+  atUs @3 :Int64;
+  stepIndex @4 :Int32;  # -1 outside any step
+}
+
+enum JobOutcome {
+  succeeded @0;
+  failed @1;
+  timedOut @2;
+  cancelled @3;
+}
+
+struct JobFinished {
+  key @0 :ResultKey;
+  outcome @1 :JobOutcome;
+  message @2 :Text;
+  endedAtUs @3 :Int64;
+}
+
+struct Ack {
+  keys @0 :List(ResultKey);
+}
+
+struct Cancel {
+  jobId @0 :UInt64;
+  attempt @1 :UInt32;
+  reason @2 :Text;
+}
+
+struct Submit {
+  pipelineYaml @0 :Text;
+  fileName @1 :Text;
+  revision @2 :Text;
+  branch @3 :Text;
+  submitter @4 :Text;
+}
+
+enum JobState {
+  pending @0;
+  queued @1;
+  assigned @2;
+  running @3;
+  succeeded @4;
+  failed @5;
+  timedOut @6;
+  cancelled @7;
+  skipped @8;
+  lost @9;
+}
+
+struct StepSummary {
+  index @0 :UInt32;
+  name @1 :Text;
+  wallS @2 :Float64;
+  exitCode @3 :Int32;
+  finished @4 :Bool;
+}
+
+struct JobSummary {
+  id @0 :UInt64;
+  name @1 :Text;
+  state @2 :JobState;
+  agent @3 :Text;
+  machine @4 :Text;
+  attempt @5 :UInt32;
+  startedAtUs @6 :Int64;
+  endedAtUs @7 :Int64;
+  message @8 :Text;
+  steps @9 :List(StepSummary);
+  pipelineId @10 :UInt64;
+}
+
+struct SubmitReply {
+  pipelineId @0 :UInt64;
+  jobs @1 :List(JobSummary);
+}
+
+struct StatusRequest {
+  id @0 :UInt64;  # a pipeline id or a job id (they share one sequence)
+}
+
+struct StatusReply {
+  pipelineId @0 :UInt64;
+  pipelineName @1 :Text;
+  revision @2 :Text;
+  branch @3 :Text;
+  submitter @4 :Text;
+  submittedAtUs @5 :Int64;
+  jobs @6 :List(JobSummary);
+}
+
+struct LogsRequest {
+  jobId @0 :UInt64;
+  afterId @1 :UInt64;   # cursor: the last chunk id already read
+  maxBytes @2 :UInt32;
+}
+
+struct LogLine {
+  id @0 :UInt64;
+  attempt @1 :UInt32;
+  stream @2 :Stream;
+  data @3 :Data;
+}
+
+struct LogsReply {
+  chunks @0 :List(LogLine);
+  jobEnded @1 :Bool;     # the job is in a terminal state
+  lastId @2 :UInt64;
+  state @3 :JobState;
+}
+
+struct AgentsRequest {
+  unused @0 :Void;
+}
+
+struct AgentInfo {
+  name @0 :Text;
+  labels @1 :List(KeyValue);
+  slots @2 :UInt32;
+  usedSlots @3 :UInt32;
+  connected @4 :Bool;
+  lastSeenUs @5 :Int64;
+  machine @6 :Text;
+  runningJobs @7 :List(UInt64);
+}
+
+struct AgentsReply {
+  agents @0 :List(AgentInfo);
+}
+
+struct CancelRequest {
+  id @0 :UInt64;  # a pipeline id or a job id
+}
+
+struct CancelReply {
+  cancelled @0 :UInt32;  # jobs that were cancelled or asked to stop
+}
