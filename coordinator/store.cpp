@@ -115,7 +115,7 @@ int PgStore::migrate() {
   try {
     {
       pqxx::work w(*conn_);
-      w.exec0("SELECT pg_advisory_xact_lock(7400411)");
+      w.exec("SELECT pg_advisory_xact_lock(7400411)");
       w.exec0(
           "CREATE TABLE IF NOT EXISTS schema_migrations ("
           " version integer PRIMARY KEY, name text NOT NULL,"
@@ -124,7 +124,7 @@ int PgStore::migrate() {
     }
     for (const auto& m : known) {
       pqxx::work w(*conn_);
-      w.exec0("SELECT pg_advisory_xact_lock(7400411)");
+      w.exec("SELECT pg_advisory_xact_lock(7400411)");
       int current = w.exec1("SELECT COALESCE(max(version), 0) FROM schema_migrations")[0].as<int>();
       if (current > latest)
         throw StoreError("the database schema is at version " + std::to_string(current) +

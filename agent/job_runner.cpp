@@ -1,0 +1,358 @@
+#include "agent/job_runner.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <random>
+
+extern char** environ;
+
+namespace yardstick {
+
+namespace fs = std::filesystem;
+
+namespace {
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+}  // namespace
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+JobRunner::JobRunner(JobAssignment job, RunnerOptions options, ProcessLauncher& launcher,
+                     const Clock& clock, ResultSink& sink)
+    : job_(std::move(job)),
+      options_(std::move(options)),
+      launcher_(launcher),
+      clock_(clock),
+      sink_(sink) {
+  std::random_device rd;
+  tag_ = "YARDSTICK_RUN_TAG=" + std::to_string(job_.job_id) + "." +
+         std::to_string(job_.attempt) + "." + hex64((uint64_t(rd()) << 32) | rd());
+}
+
+JobRunner::~JobRunner() {
+  if (out_fd_ >= 0) close(out_fd_);
+  if (err_fd_ >= 0) close(err_fd_);
+}
+
+std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : job_.env) env[k] = v;
+  for (const auto& [k, v] : step.env) env[k] = v;
+  env["YARDSTICK_JOB_ID"] = std::to_string(job_.job_id);
+  env["YARDSTICK_ATTEMPT"] = std::to_string(job_.attempt);
+  env["YARDSTICK_PIPELINE_ID"] = std::to_string(job_.pipeline_id);
+  env["YARDSTICK_PIPELINE"] = job_.pipeline_name;
+  env["YARDSTICK_JOB"] = job_.job_name;
+  env["YARDSTICK_REVISION"] = job_.revision;
+  env["YARDSTICK_BRANCH"] = job_.branch;
+  env["YARDSTICK_AGENT"] = options_.agent_name;
+  env["YARDSTICK_WORKSPACE"] = workspace_;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  out.push_back(tag_);
+  return out;
+}
+
+void JobRunner::start() {
+  const std::string work = options_.home + "/work/" + std::to_string(job_.job_id) + "-" +
+                           std::to_string(job_.attempt);
+  std::error_code ec;
+  fs::remove_all(work, ec);
+  fs::create_directories(work, ec);
+  if (ec) {
+    system_log("cannot create the workspace " + work + ": " + ec.message());
+    end_job(JobOutcome::kFailed, "cannot create the workspace: " + ec.message());
+    return;
+  }
+  workspace_ = work;
+  fresh_workspace_ = true;
+  cwd_ = workspace_;
+  if (!job_.workdir.empty()) {
+    cwd_ = job_.workdir.front() == '/' ? job_.workdir : workspace_ + "/" + job_.workdir;
+  }
+  if (!job_.checkout_repo.empty()) {
+    // One cache per repository under the agent's home, updated under a lock;
+    // the workspace is a fresh clone sharing its objects.
+    const std::string cache =
+        options_.home + "/repos/" + hex64(std::hash<std::string>{}(job_.checkout_repo));
+    const std::string rev = job_.revision.empty() ? "HEAD" : job_.revision;
+    std::string cmd = "set -e\nmkdir -p " + shell_quote(options_.home + "/repos") + "\n";
+    cmd += "flock " + shell_quote(cache + ".lock") + " sh -c " +
+           shell_quote("set -e; if [ -d " + shell_quote(cache) + " ]; then git -C " +
+                       shell_quote(cache) + " remote update --prune >/dev/null; else git clone " +
+                       "--quiet --mirror " + shell_quote(job_.checkout_repo) + " " +
+                       shell_quote(cache + ".new") + " && mv " + shell_quote(cache + ".new") +
+                       " " + shell_quote(cache) + "; fi") +
+           "\n";
+    cmd += "git clone --quiet --shared --no-checkout " + shell_quote(cache) + " " +
+           shell_quote(workspace_) + "\n";
+    cmd += "git -C " + shell_quote(workspace_) + " -c advice.detachedHead=false checkout --quiet " +
+           "--detach " + shell_quote(rev) + "\n";
+    cmd += "git -C " + shell_quote(workspace_) + " log -1 --format='checked out %H %s'\n";
+    steps_.push_back({"checkout", cmd, {}, true, 0});
+  }
+  for (const auto& s : job_.steps) steps_.push_back(s);
+  if (job_.timeout_ms) job_deadline_ms_ = clock_.steady_ms() + job_.timeout_ms;
+  start_step(0);
+}
+
+void JobRunner::start_step(size_t index) {
+  step_ = index;
+  const StepSpec& step = steps_[index];
+  // The checkout step runs in the workspace; the job's steps in its workdir.
+  const bool is_checkout = !job_.checkout_repo.empty() && index == 0;
+  std::string cwd = is_checkout ? workspace_ : cwd_;
+  if (!is_checkout) {
+    std::error_code ec;
+    fs::create_directories(cwd, ec);
+  }
+  step_start_us_ = clock_.unix_us();
+  sink_.step_started(next_key(), index, step.name, step_start_us_);
+  std::string error;
+  step_start_ns_ = steady_ns();
+  auto spawned = launcher_.spawn({step.run, step_env(step), cwd}, &error);
+  if (!spawned) {
+    system_log("cannot start step " + step.name + ": " + error);
+    StepResult r;
+    r.index = index;
+    r.name = step.name;
+    r.command = step.run;
+    r.started_at_us = step_start_us_;
+    r.ended_at_us = clock_.unix_us();
+    r.exit_code = 127;
+    r.timed = step.timed;
+    sink_.step_finished(next_key(), r);
+    end_job(JobOutcome::kFailed, "step " + step.name + " could not start: " + error);
+    return;
+  }
+  pid_ = spawned->pid;
+  out_fd_ = spawned->out_fd;
+  err_fd_ = spawned->err_fd;
+  step_timed_out_ = false;
+  step_deadline_ms_ = step.timeout_ms ? clock_.steady_ms() + step.timeout_ms : 0;
+}
+
+std::vector<int> JobRunner::fds() const {
+  std::vector<int> out;
+  if (out_fd_ >= 0) out.push_back(out_fd_);
+  if (err_fd_ >= 0) out.push_back(err_fd_);
+  return out;
+}
+
+void JobRunner::read_fd(int& fd, LogStream stream, bool drain) {
+  if (fd < 0) return;
+  LogBuffer& buf = stream == LogStream::kStdout ? out_buf_ : err_buf_;
+  char chunk[16384];
+  for (int rounds = 0; drain || rounds < 4; ++rounds) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+      if (buf.data.empty()) buf.first_at_ms = clock_.steady_ms();
+      buf.data.append(chunk, n);
+      if (buf.data.size() >= options_.log_chunk_bytes) flush(stream);
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      close(fd);
+      fd = -1;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+}
+
+void JobRunner::on_readable(int fd) {
+  if (fd == out_fd_) read_fd(out_fd_, LogStream::kStdout, false);
+  if (fd == err_fd_) read_fd(err_fd_, LogStream::kStderr, false);
+}
+
+void JobRunner::flush(LogStream stream) {
+  LogBuffer& buf = stream == LogStream::kStdout   ? out_buf_
+                   : stream == LogStream::kStderr ? err_buf_
+                                                  : sys_buf_;
+  size_t pos = 0;
+  while (pos < buf.data.size()) {
+    size_t n = std::min(options_.log_chunk_bytes, buf.data.size() - pos);
+    sink_.log_chunk(next_key(), stream, pid_ >= 0 || done_ ? static_cast<int32_t>(step_) : -1,
+                    buf.data.substr(pos, n), clock_.unix_us());
+    pos += n;
+  }
+  buf.data.clear();
+}
+
+void JobRunner::flush_all() {
+  flush(LogStream::kSystem);
+  flush(LogStream::kStdout);
+  flush(LogStream::kStderr);
+}
+
+void JobRunner::system_log(const std::string& line) {
+  if (sys_buf_.data.empty()) sys_buf_.first_at_ms = clock_.steady_ms();
+  sys_buf_.data += "[yardstick] " + line + "\n";
+}
+
+bool JobRunner::on_exit(const ExitInfo& exit) {
+  if (exit.pid != pid_ || pid_ < 0) return false;
+  finish_step(exit);
+  return true;
+}
+
+void JobRunner::finish_step(const ExitInfo& exit) {
+  const int64_t wall_ns = steady_ns() - step_start_ns_;
+  // Output the step wrote before it ended is still in the pipes.
+  read_fd(out_fd_, LogStream::kStdout, true);
+  read_fd(err_fd_, LogStream::kStderr, true);
+  if (out_fd_ >= 0) close(out_fd_), out_fd_ = -1;
+  if (err_fd_ >= 0) close(err_fd_), err_fd_ = -1;
+  // Anything else left in the step's process group goes with it.
+  launcher_.signal_group(pid_, SIGKILL);
+  const StepSpec& step = steps_[step_];
+  StepResult r;
+  r.index = static_cast<uint32_t>(step_);
+  r.name = step.name;
+  r.command = step.run;
+  r.started_at_us = step_start_us_;
+  r.ended_at_us = clock_.unix_us();
+  r.wall_ns = static_cast<uint64_t>(wall_ns);
+  r.user_us = exit.user_us;
+  r.sys_us = exit.sys_us;
+  r.max_rss_kb = exit.max_rss_kb;
+  r.timed = step.timed;
+  r.timed_out = step_timed_out_;
+  if (WIFEXITED(exit.status)) {
+    r.exit_code = WEXITSTATUS(exit.status);
+  } else if (WIFSIGNALED(exit.status)) {
+    r.exit_code = -1;
+    r.signal = WTERMSIG(exit.status);
+  }
+  pid_ = -1;
+  step_deadline_ms_ = 0;
+  flush_all();
+  sink_.step_finished(next_key(), r);
+
+  if (forced_) {
+    end_job(*forced_, forced_message_);
+  } else if (r.exit_code != 0) {
+    std::string how = r.signal ? "was killed by signal " + std::to_string(r.signal)
+                               : "exited with " + std::to_string(r.exit_code);
+    system_log("step " + step.name + " " + how);
+    end_job(JobOutcome::kFailed, "step " + step.name + " " + how);
+  } else if (step_ + 1 < steps_.size()) {
+    start_step(step_ + 1);
+  } else {
+    end_job(JobOutcome::kSucceeded, "");
+  }
+}
+
+void JobRunner::kill_everything(int signal) {
+  if (pid_ > 0) launcher_.signal_group(pid_, signal);
+  launcher_.signal_tagged(tag_, signal);
+}
+
+void JobRunner::begin_kill(const std::string& why) {
+  if (kill_at_ms_ != 0) return;
+  system_log(why + ": sending SIGTERM, SIGKILL in " + std::to_string(options_.kill_grace_ms) +
+             " ms");
+  kill_everything(SIGTERM);
+  kill_at_ms_ = clock_.steady_ms() + options_.kill_grace_ms;
+}
+
+void JobRunner::cancel(const std::string& reason) {
+  if (done_) return;
+  if (!forced_) {
+    forced_ = JobOutcome::kCancelled;
+    forced_message_ = reason.empty() ? "cancelled" : reason;
+  }
+  if (pid_ < 0) {
+    end_job(*forced_, forced_message_);
+    return;
+  }
+  begin_kill("cancelled (" + forced_message_ + ")");
+}
+
+void JobRunner::tick() {
+  if (done_) return;
+  const int64_t now = clock_.steady_ms();
+  if ((!out_buf_.data.empty() && now - out_buf_.first_at_ms >= (int64_t)options_.log_flush_ms) ||
+      (!err_buf_.data.empty() && now - err_buf_.first_at_ms >= (int64_t)options_.log_flush_ms) ||
+      (!sys_buf_.data.empty() && now - sys_buf_.first_at_ms >= (int64_t)options_.log_flush_ms))
+    flush_all();
+  if (pid_ < 0) return;
+  if (!forced_ && step_deadline_ms_ && now >= step_deadline_ms_) {
+    forced_ = JobOutcome::kTimedOut;
+    step_timed_out_ = true;
+    forced_message_ = "step " + steps_[step_].name + " exceeded its timeout of " +
+                      std::to_string(steps_[step_].timeout_ms) + " ms";
+    begin_kill(forced_message_);
+  }
+  if (!forced_ && job_deadline_ms_ && now >= job_deadline_ms_) {
+    forced_ = JobOutcome::kTimedOut;
+    step_timed_out_ = true;
+    forced_message_ = "job exceeded its timeout of " + std::to_string(job_.timeout_ms) + " ms";
+    begin_kill(forced_message_);
+  }
+  if (kill_at_ms_ && now >= kill_at_ms_) {
+    system_log("grace period over: sending SIGKILL");
+    kill_everything(SIGKILL);
+    kill_at_ms_ = now + options_.kill_grace_ms;  // and again, should anything survive
+  }
+}
+
+int64_t JobRunner::next_deadline_ms() const {
+  int64_t next = INT64_MAX;
+  for (const LogBuffer* b : {&out_buf_, &err_buf_, &sys_buf_})
+    if (!b->data.empty()) next = std::min<int64_t>(next, b->first_at_ms + options_.log_flush_ms);
+  if (pid_ >= 0) {
+    if (step_deadline_ms_) next = std::min(next, step_deadline_ms_);
+    if (job_deadline_ms_) next = std::min(next, job_deadline_ms_);
+    if (kill_at_ms_) next = std::min(next, kill_at_ms_);
+  }
+  return next;
+}
+
+void JobRunner::end_job(JobOutcome outcome, const std::string& message) {
+  // No process of this job outlives it: not the group, not a setsid daemon.
+  for (int round = 0; round < 20; ++round) {
+    if (launcher_.signal_tagged(tag_, SIGKILL) == 0) break;
+    usleep(1000);
+  }
+  if (fresh_workspace_) {
+    std::error_code ec;
+    fs::remove_all(workspace_, ec);
+  }
+  flush_all();
+  done_ = true;
+  sink_.job_finished(next_key(), outcome, message, clock_.unix_us());
+}
+
+}  // namespace yardstick

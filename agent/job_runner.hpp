@@ -1,0 +1,116 @@
+// Runs one attempt of one job: its checkout step and its steps, in order,
+// in a workspace; streams the output; enforces step and job timeouts and
+// cancellation; and reports every result to a ResultSink.
+//
+// The runner does not block: the agent's loop feeds it readable fds, reaped
+// children and clock ticks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/process.hpp"
+#include "common/clock.hpp"
+#include "common/types.hpp"
+
+namespace yardstick {
+
+enum class LogStream { kStdout, kStderr, kSystem };
+
+// Receives results in the order they happen; each carries its (job, attempt, seq).
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  virtual void step_started(const ResultKey& key, uint32_t index, const std::string& name,
+                            int64_t started_at_us) = 0;
+  virtual void step_finished(const ResultKey& key, const StepResult& step) = 0;
+  virtual void log_chunk(const ResultKey& key, LogStream stream, int32_t step_index,
+                         const std::string& data, int64_t at_us) = 0;
+  virtual void job_finished(const ResultKey& key, JobOutcome outcome, const std::string& message,
+                            int64_t at_us) = 0;
+};
+
+struct RunnerOptions {
+  std::string home;                 // the agent's home: repos/ and work/ live here
+  std::string agent_name;
+  uint64_t kill_grace_ms = 10'000;  // SIGTERM, then SIGKILL after this
+  uint64_t log_flush_ms = 200;      // a log chunk is sent at least this often...
+  size_t log_chunk_bytes = 64 * 1024;  // ...or when it reaches this size
+};
+
+class JobRunner {
+ public:
+  JobRunner(JobAssignment job, RunnerOptions options, ProcessLauncher& launcher,
+            const Clock& clock, ResultSink& sink);
+  ~JobRunner();
+
+  JobRef ref() const { return {job_.job_id, job_.attempt}; }
+  uint32_t slots() const { return job_.slots; }
+  bool done() const { return done_; }
+
+  // Prepares the workspace and starts the first step.
+  void start();
+  // The pipe fds to watch for reading.
+  std::vector<int> fds() const;
+  void on_readable(int fd);
+  // A reaped child. Returns true when it was this runner's step process.
+  bool on_exit(const ExitInfo& exit);
+  // Deadlines (timeouts, kill grace) and log flushing.
+  void tick();
+  // Stops the job: SIGTERM, SIGKILL after the grace period; outcome cancelled.
+  void cancel(const std::string& reason);
+  // The earliest steady time (ms) at which tick() has something to do.
+  int64_t next_deadline_ms() const;
+
+ private:
+  struct LogBuffer {
+    std::string data;
+    int64_t first_at_ms = 0;
+  };
+  void start_step(size_t index);
+  void finish_step(const ExitInfo& exit);
+  void end_job(JobOutcome outcome, const std::string& message);
+  void begin_kill(const std::string& why);
+  void read_fd(int& fd, LogStream stream, bool drain);
+  void flush(LogStream stream);
+  void flush_all();
+  void system_log(const std::string& line);
+  ResultKey next_key() { return {job_.job_id, job_.attempt, ++seq_}; }
+  std::vector<std::string> step_env(const StepSpec& step) const;
+  void kill_everything(int signal);
+
+  JobAssignment job_;
+  RunnerOptions options_;
+  ProcessLauncher& launcher_;
+  const Clock& clock_;
+  ResultSink& sink_;
+
+  std::vector<StepSpec> steps_;  // the checkout step (when any), then the job's steps
+  std::string workspace_;        // removed at the end when it was made fresh
+  bool fresh_workspace_ = false;
+  std::string cwd_;
+  std::string tag_;  // YARDSTICK_RUN_TAG=..., inherited by every process of the job
+  uint64_t seq_ = 0;
+
+  size_t step_ = 0;
+  pid_t pid_ = -1;
+  int out_fd_ = -1, err_fd_ = -1;
+  int64_t step_start_ns_ = 0;
+  int64_t step_start_us_ = 0;
+  int64_t step_deadline_ms_ = 0;  // 0: none
+  int64_t job_deadline_ms_ = 0;   // 0: none
+  int64_t kill_at_ms_ = 0;        // SIGKILL time once SIGTERM was sent; 0: not killing
+  std::optional<JobOutcome> forced_;  // timed out or cancelled
+  std::string forced_message_;
+  bool step_timed_out_ = false;
+  LogBuffer out_buf_, err_buf_, sys_buf_;
+  bool done_ = false;
+};
+
+// Quotes `s` for /bin/sh.
+std::string shell_quote(const std::string& s);
+
+}  // namespace yardstick

@@ -1,0 +1,64 @@
+// Starting and stopping the processes of a job. The agent reaps every child
+// itself (it is a child subreaper and waits on SIGCHLD), so a launcher only
+// starts processes and signals them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace yardstick {
+
+struct SpawnRequest {
+  std::string command;           // run with /bin/sh -c
+  std::vector<std::string> env;  // complete environment, "NAME=value"
+  std::string cwd;
+};
+
+struct Spawned {
+  pid_t pid = -1;  // also the process group id: the child leads its own session
+  int out_fd = -1;  // read ends, non-blocking, owned by the caller
+  int err_fd = -1;
+};
+
+class ProcessLauncher {
+ public:
+  virtual ~ProcessLauncher() = default;
+  // Starts `request.command` in its own session and process group with stdin
+  // from /dev/null. Returns nullopt and sets `error` when it cannot start.
+  virtual std::optional<Spawned> spawn(const SpawnRequest& request, std::string* error) = 0;
+  // Sends `signal` to process group `pgid`. Harmless when the group is gone.
+  virtual void signal_group(pid_t pgid, int signal) = 0;
+  // Sends `signal` to every process whose environment holds `tag`
+  // ("NAME=value"): this reaches the processes that left the group (setsid
+  // daemons). Returns how many were signalled.
+  virtual int signal_tagged(const std::string& tag, int signal) = 0;
+};
+
+class PosixLauncher final : public ProcessLauncher {
+ public:
+  std::optional<Spawned> spawn(const SpawnRequest& request, std::string* error) override;
+  void signal_group(pid_t pgid, int signal) override;
+  int signal_tagged(const std::string& tag, int signal) override;
+};
+
+// Makes this process a child subreaper and blocks SIGCHLD so that a
+// signalfd can report it. Call before any thread is started. Returns the
+// signalfd, or -1 with errno set.
+int become_subreaper_with_signalfd();
+
+// Reaps every child that has exited. For each, calls `on_exit(pid, status,
+// rusage)`. Never blocks.
+struct ExitInfo {
+  pid_t pid;
+  int status;
+  uint64_t user_us;
+  uint64_t sys_us;
+  uint64_t max_rss_kb;
+};
+std::vector<ExitInfo> reap_children();
+
+}  // namespace yardstick

@@ -1,0 +1,52 @@
+#include "coordinator/cli/client.hpp"
+
+#include <random>
+
+#include "common/zmq_util.hpp"
+
+namespace yardstick {
+
+Client::Client(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout)
+    : socket_(context, zmq::socket_type::dealer), endpoint_(std::move(endpoint)), timeout_(timeout) {
+  configure_dealer(socket_);
+  socket_.connect(endpoint_);
+  std::random_device rd;
+  next_request_ = (uint64_t(rd()) << 16) + 1;
+}
+
+wire::Envelope::Builder Client::request(capnp::MallocMessageBuilder& builder) {
+  pending_request_ = next_request_++;
+  return wire_io::start(builder, pending_request_);
+}
+
+std::unique_ptr<wire_io::Frame> Client::call(capnp::MallocMessageBuilder& builder) {
+  zmq::message_t msg = wire_io::to_message(builder);
+  if (!socket_.send(msg, zmq::send_flags::dontwait))
+    throw Unreachable("cannot reach the coordinator at " + endpoint_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      throw Unreachable("cannot reach the coordinator at " + endpoint_ + " (no answer in " +
+                        std::to_string(timeout_.count()) + " ms)");
+    zmq::pollitem_t item{static_cast<void*>(socket_), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, left);
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    zmq::message_t reply;
+    if (!socket_.recv(reply, zmq::recv_flags::dontwait)) continue;
+    auto decoded = wire_io::decode_frame(reply.data(), reply.size());
+    if (auto* err = std::get_if<wire_io::DecodeError>(&decoded))
+      throw RemoteError(err->code, "bad answer from the coordinator: " + err->message);
+    auto frame = std::move(std::get<std::unique_ptr<wire_io::Frame>>(decoded));
+    auto env = frame->envelope();
+    if (env.getRequestId() != pending_request_ && env.getRequestId() != 0) continue;  // stale
+    if (env.getBody().which() == wire::Envelope::Body::ERROR) {
+      auto e = env.getBody().getError();
+      throw RemoteError(e.getCode(), e.getMessage());
+    }
+    return frame;
+  }
+}
+
+}  // namespace yardstick

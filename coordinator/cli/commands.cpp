@@ -1,0 +1,397 @@
+#include "coordinator/cli/commands.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "common/pipeline.hpp"
+#include "coordinator/cli/client.hpp"
+
+namespace yardstick {
+
+namespace {
+using json = nlohmann::json;
+
+constexpr int kOk = 0, kJobsFailed = 1, kUsage = 2, kUnreachable = 3, kRefused = 4;
+
+struct Options {
+  std::string endpoint = "tcp://127.0.0.1:7400";
+  int timeout_ms = 5000;
+  bool json = false;
+};
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[256];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  if (pclose(p) != 0) return "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string whoami() {
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  if (passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return "unknown";
+}
+
+std::string format_duration(int64_t start_us, int64_t end_us) {
+  if (start_us == 0) return "-";
+  if (end_us == 0) {
+    end_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  }
+  double s = (end_us - start_us) / 1e6;
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.2fs", s);
+  else
+    std::snprintf(buf, sizeof buf, "%dm%04.1fs", static_cast<int>(s / 60), s - 60 * int(s / 60));
+  return buf;
+}
+
+std::string state_name(wire::JobState s) {
+  return std::string(to_string(wire_io::from_wire(s)));
+}
+
+// Prints rows as aligned columns.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (width.size() <= i) width.push_back(0);
+      width[i] = std::max(width[i], r[i].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+json job_json(wire::JobSummary::Reader j) {
+  json steps = json::array();
+  for (auto s : j.getSteps())
+    steps.push_back({{"index", s.getIndex()},
+                     {"name", s.getName().cStr()},
+                     {"wall_s", s.getWallS()},
+                     {"exit_code", s.getExitCode()},
+                     {"finished", s.getFinished()}});
+  return {{"id", j.getId()},
+          {"name", j.getName().cStr()},
+          {"state", state_name(j.getState())},
+          {"agent", j.getAgent().cStr()},
+          {"machine", j.getMachine().cStr()},
+          {"attempt", j.getAttempt()},
+          {"started_at_us", j.getStartedAtUs()},
+          {"ended_at_us", j.getEndedAtUs()},
+          {"message", j.getMessage().cStr()},
+          {"steps", steps}};
+}
+
+void print_status(wire::StatusReply::Reader r, bool as_json) {
+  if (as_json) {
+    json jobs = json::array();
+    for (auto j : r.getJobs()) jobs.push_back(job_json(j));
+    std::cout << json{{"pipeline_id", r.getPipelineId()},
+                      {"pipeline", r.getPipelineName().cStr()},
+                      {"revision", r.getRevision().cStr()},
+                      {"branch", r.getBranch().cStr()},
+                      {"submitter", r.getSubmitter().cStr()},
+                      {"submitted_at_us", r.getSubmittedAtUs()},
+                      {"jobs", jobs}}
+                     .dump(2)
+              << "\n";
+    return;
+  }
+  std::cout << "pipeline " << r.getPipelineId() << " " << r.getPipelineName().cStr();
+  if (r.getRevision().size()) std::cout << " @ " << std::string(r.getRevision()).substr(0, 12);
+  if (r.getBranch().size()) std::cout << " (" << r.getBranch().cStr() << ")";
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"JOB", "NAME", "STATE", "MACHINE", "AGENT", "ATTEMPT", "DURATION"}};
+  for (auto j : r.getJobs()) {
+    rows.push_back({std::to_string(j.getId()), j.getName(), state_name(j.getState()),
+                    j.getMachine().size() ? j.getMachine().cStr() : "-",
+                    j.getAgent().size() ? j.getAgent().cStr() : "-",
+                    std::to_string(j.getAttempt()),
+                    format_duration(j.getStartedAtUs(), j.getEndedAtUs())});
+    for (auto s : j.getSteps()) {
+      char wall[32];
+      std::snprintf(wall, sizeof wall, "%.3fs", s.getWallS());
+      rows.push_back({"", "  " + std::string(s.getName().cStr()),
+                      s.getFinished() ? "exit " + std::to_string(s.getExitCode()) : "running",
+                      "", "", "", s.getFinished() ? wall : "-"});
+    }
+  }
+  print_table(rows);
+  for (auto j : r.getJobs())
+    if (j.getMessage().size())
+      std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": "
+                << j.getMessage().cStr() << "\n";
+}
+
+capnp::MallocMessageBuilder& fresh(std::unique_ptr<capnp::MallocMessageBuilder>& b) {
+  b = std::make_unique<capnp::MallocMessageBuilder>();
+  return *b;
+}
+
+std::unique_ptr<wire_io::Frame> fetch_status(Client& client, uint64_t id) {
+  std::unique_ptr<capnp::MallocMessageBuilder> b;
+  client.request(fresh(b)).getBody().initStatus().setId(id);
+  return client.call(*b);
+}
+
+// Prints new log chunks of `job_id` after `*cursor`; returns whether the job ended.
+bool print_logs(Client& client, uint64_t job_id, uint64_t* cursor, const std::string& prefix) {
+  for (;;) {
+    std::unique_ptr<capnp::MallocMessageBuilder> b;
+    auto req = client.request(fresh(b)).getBody().initLogs();
+    req.setJobId(job_id);
+    req.setAfterId(*cursor);
+    auto frame = client.call(*b);
+    auto r = frame->envelope().getBody().getLogsReply();
+    for (auto c : r.getChunks()) {
+      auto d = c.getData();
+      std::string data(reinterpret_cast<const char*>(d.begin()), d.size());
+      if (prefix.empty()) {
+        std::cout << data;
+      } else {
+        std::istringstream lines(data);
+        std::string line;
+        while (std::getline(lines, line)) std::cout << prefix << line << "\n";
+      }
+    }
+    std::cout.flush();
+    *cursor = r.getLastId();
+    if (r.getChunks().size() == 0) return r.getJobEnded();
+  }
+}
+
+int cmd_submit(Options& o, const std::string& file, std::string revision, std::string branch,
+               bool wait, bool follow, bool quiet) {
+  std::ifstream in(file);
+  if (!in) {
+    std::cerr << "yardstick: cannot read " << file << ": " << std::strerror(errno) << "\n";
+    return kUsage;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  auto parsed = parse_pipeline(text, file);
+  if (!parsed.ok()) {
+    for (const auto& e : parsed.errors) std::cerr << e.to_string() << "\n";
+    std::cerr << "yardstick: " << file << " is not a valid pipeline; nothing was submitted\n";
+    return kUsage;
+  }
+  if (revision.empty()) revision = run_capture("git rev-parse HEAD 2>/dev/null");
+  if (branch.empty()) branch = run_capture("git rev-parse --abbrev-ref HEAD 2>/dev/null");
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  std::unique_ptr<capnp::MallocMessageBuilder> b;
+  auto s = client.request(fresh(b)).getBody().initSubmit();
+  s.setPipelineYaml(text);
+  s.setFileName(file);
+  s.setRevision(revision);
+  s.setBranch(branch);
+  s.setSubmitter(whoami());
+  auto frame = client.call(*b);
+  auto reply = frame->envelope().getBody().getSubmitReply();
+  const uint64_t pipeline_id = reply.getPipelineId();
+  if (quiet) {
+    std::cout << pipeline_id << "\n";
+  } else if (o.json && !wait) {
+    json jobs = json::array();
+    for (auto j : reply.getJobs()) jobs.push_back(job_json(j));
+    std::cout << json{{"pipeline_id", pipeline_id}, {"jobs", jobs}}.dump(2) << "\n";
+  } else {
+    std::cout << "pipeline " << pipeline_id << " submitted: " << reply.getJobs().size()
+              << " jobs\n";
+  }
+  std::cout.flush();
+  if (!wait && !follow) return kOk;
+
+  std::map<uint64_t, uint64_t> cursors;
+  int delay_ms = 20;
+  for (;;) {
+    auto st = fetch_status(client, pipeline_id);
+    auto r = st->envelope().getBody().getStatusReply();
+    bool all_done = true, all_ok = true;
+    for (auto j : r.getJobs()) {
+      auto state = wire_io::from_wire(j.getState());
+      if (!is_terminal(state)) all_done = false;
+      if (state != JobState::kSucceeded) all_ok = false;
+      if (follow && state != JobState::kPending && state != JobState::kQueued)
+        print_logs(client, j.getId(), &cursors[j.getId()],
+                   "[" + std::string(j.getName().cStr()) +
+                       (j.getMachine().size() ? "@" + std::string(j.getMachine().cStr()) : "") +
+                       "] ");
+    }
+    if (all_done) {
+      if (!quiet) print_status(r, o.json);
+      return all_ok ? kOk : kJobsFailed;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    delay_ms = std::min(delay_ms * 2, 500);
+  }
+}
+
+int cmd_status(Options& o, uint64_t id) {
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  auto st = fetch_status(client, id);
+  print_status(st->envelope().getBody().getStatusReply(), o.json);
+  return kOk;
+}
+
+int cmd_logs(Options& o, uint64_t job_id, bool follow) {
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  uint64_t cursor = 0;
+  for (;;) {
+    bool ended = print_logs(client, job_id, &cursor, "");
+    if (!follow || ended) return kOk;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+int cmd_agents(Options& o) {
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  std::unique_ptr<capnp::MallocMessageBuilder> b;
+  client.request(fresh(b)).getBody().initAgents();
+  auto frame = client.call(*b);
+  auto agents = frame->envelope().getBody().getAgentsReply().getAgents();
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  if (o.json) {
+    json out = json::array();
+    for (auto a : agents) {
+      json labels = json::array();
+      for (const auto& l : wire_io::read_labels(a.getLabels())) labels.push_back(l);
+      json running = json::array();
+      for (auto id : a.getRunningJobs()) running.push_back(id);
+      out.push_back({{"name", a.getName().cStr()},
+                     {"connected", a.getConnected()},
+                     {"slots", a.getSlots()},
+                     {"used_slots", a.getUsedSlots()},
+                     {"machine", a.getMachine().cStr()},
+                     {"labels", labels},
+                     {"last_seen_us", a.getLastSeenUs()},
+                     {"running_jobs", running}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "STATE", "SLOTS", "MACHINE", "LAST SEEN", "LABELS"}};
+  for (auto a : agents) {
+    char seen[32];
+    std::snprintf(seen, sizeof seen, "%.0fs ago", (now_us - a.getLastSeenUs()) / 1e6);
+    rows.push_back({a.getName(), a.getConnected() ? "connected" : "gone",
+                    std::to_string(a.getUsedSlots()) + "/" + std::to_string(a.getSlots()),
+                    a.getMachine(), a.getConnected() ? "now" : seen,
+                    format_labels(wire_io::read_labels(a.getLabels()))});
+  }
+  print_table(rows);
+  return kOk;
+}
+
+int cmd_cancel(Options& o, uint64_t id) {
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  std::unique_ptr<capnp::MallocMessageBuilder> b;
+  client.request(fresh(b)).getBody().initCancelRequest().setId(id);
+  auto frame = client.call(*b);
+  uint32_t n = frame->envelope().getBody().getCancelReply().getCancelled();
+  if (o.json)
+    std::cout << json{{"cancelled", n}}.dump() << "\n";
+  else
+    std::cout << "cancelled " << n << " job" << (n == 1 ? "" : "s") << "\n";
+  return kOk;
+}
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"yardstick: submit pipelines and read their results"};
+  app.require_subcommand(1);
+  Options o;
+  if (const char* env = std::getenv("YARDSTICK_COORDINATOR"); env && *env) o.endpoint = env;
+  app.add_option("--coordinator", o.endpoint,
+                 "the coordinator's client endpoint (env YARDSTICK_COORDINATOR)")
+      ->capture_default_str();
+  app.add_option("--timeout-ms", o.timeout_ms, "how long to wait for each answer")
+      ->capture_default_str();
+
+  std::string file, revision, branch;
+  bool wait = false, follow = false, quiet = false;
+  auto* submit = app.add_subcommand("submit", "validate and submit a pipeline file");
+  submit->add_option("file", file, "the pipeline file (YAML)")->required();
+  submit->add_option("--revision", revision, "revision to build (default: git HEAD here)");
+  submit->add_option("--branch", branch, "branch to record (default: the current git branch)");
+  submit->add_flag("--wait", wait, "wait for every job; exit 1 unless all succeeded");
+  submit->add_flag("--follow", follow, "stream the jobs' logs while waiting (implies --wait)");
+  submit->add_flag("-q,--quiet", quiet, "print only the pipeline id");
+  submit->add_flag("--json", o.json, "machine-readable output");
+
+  uint64_t id = 0;
+  auto* status = app.add_subcommand("status", "show a pipeline (or one job) and its steps");
+  status->add_option("id", id, "a pipeline id or a job id")->required();
+  status->add_flag("--json", o.json, "machine-readable output");
+
+  auto* logs = app.add_subcommand("logs", "print a job's output");
+  logs->add_option("job", id, "a job id")->required();
+  logs->add_flag("-f,--follow", follow, "keep printing until the job ends");
+
+  auto* agents = app.add_subcommand("agents", "list agents, their machines and slots");
+  agents->add_flag("--json", o.json, "machine-readable output");
+
+  auto* cancel = app.add_subcommand("cancel", "cancel a pipeline's jobs, or one job");
+  cancel->add_option("id", id, "a pipeline id or a job id")->required();
+  cancel->add_flag("--json", o.json, "machine-readable output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kOk : kUsage;
+  }
+  try {
+    if (*submit) return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet);
+    if (*status) return cmd_status(o, id);
+    if (*logs) return cmd_logs(o, id, follow);
+    if (*agents) return cmd_agents(o);
+    if (*cancel) return cmd_cancel(o, id);
+  } catch (const Unreachable& e) {
+    std::cerr << "yardstick: " << e.what() << "\n";
+    return kUnreachable;
+  } catch (const RemoteError& e) {
+    std::cerr << "yardstick: " << e.what() << "\n";
+    if (e.code() == wire::ErrorCode::BAD_REQUEST) return kUsage;
+    if (e.code() == wire::ErrorCode::UNAVAILABLE) return kUnreachable;
+    return kRefused;
+  } catch (const kj::Exception& e) {
+    std::cerr << "yardstick: bad answer from the coordinator: " << e.getDescription().cStr()
+              << "\n";
+    return kRefused;
+  }
+  return kUsage;
+}
+
+}  // namespace yardstick

@@ -1,0 +1,3 @@
+#include "coordinator/cli/commands.hpp"
+
+int main(int argc, char** argv) { return yardstick::run_cli(argc, argv); }
