@@ -1,0 +1,245 @@
+// The job runner's logic with a fake process launcher and a fake clock:
+// step order, results and their sequence numbers, failure, timeouts and the
+// SIGTERM-then-SIGKILL sequence, cancellation.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "agent/job_runner.hpp"
+
+namespace yardstick {
+namespace {
+
+class FakeLauncher : public ProcessLauncher {
+ public:
+  std::optional<Spawned> spawn(const SpawnRequest& request, std::string*) override {
+    int out[2], err[2];
+    EXPECT_EQ(pipe2(out, O_NONBLOCK), 0);
+    EXPECT_EQ(pipe2(err, O_NONBLOCK), 0);
+    writers.push_back(out[1]);
+    writers.push_back(err[1]);
+    requests.push_back(request);
+    return Spawned{next_pid++, out[0], err[0]};
+  }
+  void signal_group(pid_t pgid, int signal) override { group_signals.push_back({pgid, signal}); }
+  int signal_tagged(const std::string& tag, int signal) override {
+    tags.push_back(tag);
+    tagged_signals.push_back(signal);
+    return 0;
+  }
+  ~FakeLauncher() override {
+    for (int fd : writers) close(fd);
+  }
+  pid_t next_pid = 1000;
+  std::vector<SpawnRequest> requests;
+  std::vector<std::pair<pid_t, int>> group_signals;
+  std::vector<std::string> tags;
+  std::vector<int> tagged_signals;
+  std::vector<int> writers;
+};
+
+struct Event {
+  std::string what;
+  ResultKey key;
+  std::string detail;
+};
+
+class RecordingSink : public ResultSink {
+ public:
+  void step_started(const ResultKey& k, uint32_t i, const std::string& n, int64_t) override {
+    events.push_back({"started", k, std::to_string(i) + ":" + n});
+  }
+  void step_finished(const ResultKey& k, const StepResult& s) override {
+    events.push_back({"finished", k, std::to_string(s.index) + ":" + std::to_string(s.exit_code)});
+    steps.push_back(s);
+  }
+  void log_chunk(const ResultKey& k, LogStream, int32_t, const std::string& d, int64_t) override {
+    events.push_back({"log", k, d});
+  }
+  void job_finished(const ResultKey& k, JobOutcome o, const std::string& m, int64_t) override {
+    events.push_back({"job", k, m});
+    outcome = o;
+  }
+  std::vector<Event> events;
+  std::vector<StepResult> steps;
+  std::optional<JobOutcome> outcome;
+};
+
+ExitInfo exited(pid_t pid, int code) { return {pid, code << 8, 10, 20, 30}; }
+ExitInfo killed(pid_t pid, int sig) { return {pid, sig, 0, 0, 0}; }
+
+class JobRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    home = std::filesystem::temp_directory_path() /
+           ("ys-runner-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    job.job_id = 5;
+    job.attempt = 2;
+    job.pipeline_id = 4;
+    job.env = {{"FROM_PIPELINE", "1"}};
+  }
+  void TearDown() override { std::filesystem::remove_all(home); }
+  std::unique_ptr<JobRunner> make() {
+    RunnerOptions o;
+    o.home = home.string();
+    o.agent_name = "a1";
+    o.kill_grace_ms = 1000;
+    return std::make_unique<JobRunner>(job, o, launcher, clock, sink);
+  }
+  std::filesystem::path home;
+  JobAssignment job;
+  FakeLauncher launcher;
+  FakeClock clock;
+  RecordingSink sink;
+};
+
+TEST_F(JobRunnerTest, RunsStepsInOrderWithIncreasingSequenceNumbers) {
+  job.steps = {{"one", "echo 1", {{"STEP", "x"}}, true, 0}, {"two", "echo 2", {}, true, 0}};
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  EXPECT_EQ(launcher.requests[0].command, "echo 1");
+  auto has = [&](const std::string& kv) {
+    auto& env = launcher.requests[0].env;
+    return std::find(env.begin(), env.end(), kv) != env.end();
+  };
+  EXPECT_TRUE(has("STEP=x"));
+  EXPECT_TRUE(has("FROM_PIPELINE=1"));
+  EXPECT_TRUE(has("YARDSTICK_JOB_ID=5"));
+  EXPECT_TRUE(has("YARDSTICK_ATTEMPT=2"));
+  EXPECT_TRUE(has("YARDSTICK_AGENT=a1"));
+  EXPECT_TRUE(r->on_exit(exited(1000, 0)));
+  ASSERT_EQ(launcher.requests.size(), 2u);
+  EXPECT_FALSE(r->on_exit(exited(4242, 0)));  // an orphan is not the runner's
+  EXPECT_TRUE(r->on_exit(exited(1001, 0)));
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(sink.outcome, JobOutcome::kSucceeded);
+  uint64_t seq = 0;
+  for (const auto& e : sink.events) {
+    EXPECT_GT(e.key.seq, seq);
+    seq = e.key.seq;
+    EXPECT_EQ(e.key.job_id, 5u);
+    EXPECT_EQ(e.key.attempt, 2u);
+  }
+  ASSERT_EQ(sink.steps.size(), 2u);
+  EXPECT_EQ(sink.steps[0].user_us, 10u);
+  EXPECT_EQ(sink.steps[0].max_rss_kb, 30u);
+}
+
+TEST_F(JobRunnerTest, FailingStepEndsTheJobAndSkipsTheRest) {
+  job.steps = {{"bad", "false", {}, true, 0}, {"never", "echo", {}, true, 0}};
+  auto r = make();
+  r->start();
+  r->on_exit(exited(1000, 3));
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(launcher.requests.size(), 1u);
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  EXPECT_EQ(sink.steps[0].exit_code, 3);
+  EXPECT_NE(sink.events.back().detail.find("exited with 3"), std::string::npos);
+}
+
+TEST_F(JobRunnerTest, StepTimeoutSendsTermThenKillAfterGrace) {
+  job.steps = {{"slow", "sleep 100", {}, true, 5000}};
+  auto r = make();
+  r->start();
+  clock.advance_ms(4999);
+  r->tick();
+  EXPECT_TRUE(launcher.group_signals.empty());
+  clock.advance_ms(1);
+  r->tick();
+  ASSERT_EQ(launcher.group_signals.size(), 1u);
+  EXPECT_EQ(launcher.group_signals[0], (std::pair<pid_t, int>{1000, SIGTERM}));
+  EXPECT_EQ(launcher.tagged_signals.back(), SIGTERM);  // setsid daemons too
+  clock.advance_ms(999);
+  r->tick();
+  EXPECT_EQ(launcher.group_signals.size(), 1u);
+  clock.advance_ms(1);
+  r->tick();
+  ASSERT_EQ(launcher.group_signals.size(), 2u);
+  EXPECT_EQ(launcher.group_signals[1].second, SIGKILL);
+  r->on_exit(killed(1000, SIGKILL));
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(sink.outcome, JobOutcome::kTimedOut);
+  EXPECT_TRUE(sink.steps[0].timed_out);
+  EXPECT_EQ(sink.steps[0].signal, SIGKILL);
+  EXPECT_EQ(launcher.tagged_signals.back(), SIGKILL);  // nothing outlives the job
+}
+
+TEST_F(JobRunnerTest, JobTimeoutCoversAllSteps) {
+  job.timeout_ms = 3000;
+  job.steps = {{"a", "x", {}, true, 0}, {"b", "y", {}, true, 0}};
+  auto r = make();
+  r->start();
+  clock.advance_ms(2000);
+  r->on_exit(exited(1000, 0));
+  clock.advance_ms(1000);
+  r->tick();
+  ASSERT_FALSE(launcher.group_signals.empty());
+  EXPECT_EQ(launcher.group_signals.back(), (std::pair<pid_t, int>{1001, SIGTERM}));
+  r->on_exit(killed(1001, SIGTERM));
+  EXPECT_EQ(sink.outcome, JobOutcome::kTimedOut);
+}
+
+TEST_F(JobRunnerTest, CancelStopsTheRunningStep) {
+  job.steps = {{"a", "x", {}, true, 0}, {"b", "y", {}, true, 0}};
+  auto r = make();
+  r->start();
+  r->cancel("cancelled by request");
+  EXPECT_EQ(launcher.group_signals.back().second, SIGTERM);
+  r->on_exit(killed(1000, SIGTERM));
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(sink.outcome, JobOutcome::kCancelled);
+  EXPECT_EQ(launcher.requests.size(), 1u);  // step b never started
+}
+
+TEST_F(JobRunnerTest, OutputBecomesLogChunks) {
+  job.steps = {{"a", "x", {}, true, 0}};
+  auto r = make();
+  r->start();
+  ASSERT_EQ(write(launcher.writers[0], "hello\n", 6), 6);
+  for (int fd : r->fds()) r->on_readable(fd);
+  clock.advance_ms(200);
+  r->tick();  // flushed by age
+  bool saw = false;
+  for (const auto& e : sink.events) saw |= e.what == "log" && e.detail == "hello\n";
+  EXPECT_TRUE(saw);
+  r->on_exit(exited(1000, 0));
+}
+
+TEST_F(JobRunnerTest, WorkspaceIsFreshAndRemovedAtTheEnd) {
+  job.steps = {{"a", "x", {}, true, 0}};
+  auto r = make();
+  r->start();
+  const std::string cwd = launcher.requests[0].cwd;
+  EXPECT_TRUE(std::filesystem::is_directory(cwd));
+  EXPECT_NE(cwd.find("/work/5-2"), std::string::npos);
+  r->on_exit(exited(1000, 0));
+  EXPECT_FALSE(std::filesystem::exists(cwd));
+}
+
+TEST_F(JobRunnerTest, CheckoutIsItsOwnFirstStep) {
+  job.checkout_repo = "/src/repo.git";
+  job.revision = "abc";
+  job.steps = {{"a", "x", {}, true, 0}};
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  EXPECT_NE(launcher.requests[0].command.find("git clone"), std::string::npos);
+  EXPECT_NE(launcher.requests[0].command.find("'abc'"), std::string::npos);
+  EXPECT_EQ(sink.events[0].detail, "0:checkout");
+  r->on_exit(exited(1000, 0));
+  EXPECT_EQ(launcher.requests[1].command, "x");
+  r->on_exit(exited(1001, 0));
+}
+
+TEST(ShellQuote, QuotesSingleQuotes) {
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_EQ(shell_quote(""), "''");
+}
+
+}  // namespace
+}  // namespace yardstick

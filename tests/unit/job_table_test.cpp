@@ -1,0 +1,204 @@
+// The job lifecycle: allowed transitions, persistence of each, DAG release,
+// skip propagation, lost agents and attempts — with a fake clock and store.
+#include <gtest/gtest.h>
+
+#include "coordinator/job_table.hpp"
+
+namespace yardstick {
+namespace {
+
+struct Recorded {
+  uint64_t job;
+  JobState from, to;
+  uint32_t attempt;
+  int64_t at_us;
+};
+
+class RecordingStore : public JobStore {
+ public:
+  void persist_transition(const Job& job, JobState from, const std::string&) override {
+    log.push_back({job.id, from, job.state, job.attempt, job.ended_at_us});
+  }
+  std::vector<Recorded> log;
+};
+
+class JobTableTest : public ::testing::Test {
+ protected:
+  Job& add(uint64_t id, std::vector<uint64_t> needs = {}, uint32_t retries = 0) {
+    Job j;
+    j.id = id;
+    j.name = "job" + std::to_string(id);
+    j.retries = retries;
+    table.add(j);
+    for (uint64_t n : needs) table.add_need(id, n);
+    return *table.find(id);
+  }
+  void settle_all() {
+    for (auto& [id, j] : table.jobs()) table.settle(*table.find(id));
+  }
+  void run(Job& j, const std::string& agent = "a1") {
+    j.agent = agent;
+    ASSERT_TRUE(table.transition(j, JobState::kAssigned));
+    ASSERT_TRUE(table.transition(j, JobState::kRunning));
+  }
+  FakeClock clock;
+  RecordingStore store;
+  JobTable table{store, clock};
+};
+
+TEST_F(JobTableTest, EveryTransitionIsPersistedInOrder) {
+  Job& j = add(1);
+  table.settle(j);
+  run(j);
+  clock.advance_ms(1500);
+  ASSERT_TRUE(table.transition(j, JobState::kSucceeded));
+  ASSERT_EQ(store.log.size(), 4u);
+  EXPECT_EQ(store.log[0].to, JobState::kQueued);
+  EXPECT_EQ(store.log[1].to, JobState::kAssigned);
+  EXPECT_EQ(store.log[2].to, JobState::kRunning);
+  EXPECT_EQ(store.log[3].from, JobState::kRunning);
+  EXPECT_EQ(store.log[3].to, JobState::kSucceeded);
+  EXPECT_EQ(j.ended_at_us - j.started_at_us, 1'500'000);
+}
+
+TEST_F(JobTableTest, TerminalStatesNeverChange) {
+  Job& j = add(1);
+  table.settle(j);
+  run(j);
+  ASSERT_TRUE(table.transition(j, JobState::kFailed));
+  const size_t before = store.log.size();
+  for (JobState to : {JobState::kQueued, JobState::kRunning, JobState::kSucceeded,
+                      JobState::kCancelled, JobState::kLost})
+    EXPECT_FALSE(table.transition(j, to)) << to_string(to);
+  EXPECT_EQ(j.state, JobState::kFailed);
+  EXPECT_EQ(store.log.size(), before);  // nothing persisted for a refused change
+}
+
+TEST_F(JobTableTest, QueuedCannotJumpToRunning) {
+  Job& j = add(1);
+  table.settle(j);
+  EXPECT_FALSE(table.transition(j, JobState::kRunning));
+  EXPECT_EQ(j.state, JobState::kQueued);
+}
+
+TEST_F(JobTableTest, JobStartsOnlyWhenAllNeedsSucceeded) {
+  Job& a = add(1);
+  Job& b = add(2);
+  Job& c = add(3, {1, 2});
+  settle_all();
+  EXPECT_EQ(c.state, JobState::kPending);
+  run(a);
+  table.transition(a, JobState::kSucceeded);
+  EXPECT_EQ(c.state, JobState::kPending);
+  run(b);
+  table.transition(b, JobState::kSucceeded);
+  EXPECT_EQ(c.state, JobState::kQueued);
+}
+
+TEST_F(JobTableTest, FailedNeedSkipsDependentsTransitively) {
+  Job& a = add(1);
+  Job& b = add(2, {1});
+  Job& c = add(3, {2});
+  Job& d = add(4);  // independent
+  settle_all();
+  run(a);
+  table.transition(a, JobState::kFailed);
+  EXPECT_EQ(b.state, JobState::kSkipped);
+  EXPECT_EQ(c.state, JobState::kSkipped);
+  EXPECT_NE(b.message.find("job1 ended failed"), std::string::npos) << b.message;
+  EXPECT_EQ(d.state, JobState::kQueued);
+}
+
+TEST_F(JobTableTest, TimedOutOrCancelledNeedAlsoSkips) {
+  for (JobState end : {JobState::kTimedOut, JobState::kCancelled}) {
+    table.clear();
+    Job& a = add(1);
+    Job& b = add(2, {1});
+    settle_all();
+    run(a);
+    table.transition(a, end);
+    EXPECT_EQ(b.state, JobState::kSkipped) << to_string(end);
+  }
+}
+
+TEST_F(JobTableTest, LostJobBecomesNewAttemptWhileRetriesRemain) {
+  Job& j = add(1, {}, /*retries=*/1);
+  table.settle(j);
+  run(j, "a1");
+  table.agent_lost("a1", "agent a1 lost");
+  EXPECT_EQ(j.state, JobState::kQueued);
+  EXPECT_EQ(j.attempt, 2u);
+  EXPECT_TRUE(j.agent.empty());
+  // lost was recorded on the way
+  bool saw_lost = false;
+  for (const auto& r : store.log) saw_lost |= r.to == JobState::kLost && r.attempt == 1;
+  EXPECT_TRUE(saw_lost);
+  run(j, "a2");
+  table.agent_lost("a2", "agent a2 lost");
+  EXPECT_EQ(j.state, JobState::kFailed);  // attempt 2 > retries 1
+  EXPECT_NE(j.message.find("no attempts left"), std::string::npos);
+}
+
+TEST_F(JobTableTest, AgentLostTouchesOnlyItsJobs) {
+  Job& mine = add(1, {}, 1);
+  Job& other = add(2, {}, 1);
+  settle_all();
+  run(mine, "a1");
+  run(other, "a2");
+  table.agent_lost("a1", "lost");
+  EXPECT_EQ(mine.state, JobState::kQueued);
+  EXPECT_EQ(other.state, JobState::kRunning);
+}
+
+TEST_F(JobTableTest, CancelRequestedJobOfLostAgentIsCancelled) {
+  Job& j = add(1, {}, 5);
+  table.settle(j);
+  run(j, "a1");
+  j.cancel_requested = true;
+  table.agent_lost("a1", "lost");
+  EXPECT_EQ(j.state, JobState::kCancelled);
+}
+
+TEST_F(JobTableTest, PruneForgetsEndedJobsButRemembersNeedsOfLiveOnes) {
+  Job& a = add(1);
+  add(2, {1});
+  Job& x = add(3);
+  settle_all();
+  run(x);
+  table.transition(x, JobState::kSucceeded);
+  table.prune();
+  EXPECT_EQ(table.find(3), nullptr);   // ended, nobody needs it
+  ASSERT_NE(table.find(1), nullptr);   // still needed by job 2
+  run(a);
+  table.transition(a, JobState::kSucceeded);
+  EXPECT_EQ(table.find(2)->state, JobState::kQueued);
+}
+
+TEST_F(JobTableTest, RememberedEndedNeedReleasesPendingJob) {
+  // After a coordinator restart, needs that ended are not in memory.
+  table.remember_ended(10, JobState::kSucceeded);
+  table.remember_ended(11, JobState::kFailed);
+  Job& ok = add(1, {10});
+  Job& skip = add(2, {10, 11});
+  settle_all();
+  EXPECT_EQ(ok.state, JobState::kQueued);
+  EXPECT_EQ(skip.state, JobState::kSkipped);
+}
+
+TEST(TransitionTable, MatchesTheDocumentedLifecycle) {
+  using S = JobState;
+  EXPECT_TRUE(transition_allowed(S::kPending, S::kQueued));
+  EXPECT_TRUE(transition_allowed(S::kPending, S::kSkipped));
+  EXPECT_TRUE(transition_allowed(S::kQueued, S::kAssigned));
+  EXPECT_TRUE(transition_allowed(S::kAssigned, S::kRunning));
+  EXPECT_TRUE(transition_allowed(S::kRunning, S::kTimedOut));
+  EXPECT_TRUE(transition_allowed(S::kRunning, S::kLost));
+  EXPECT_TRUE(transition_allowed(S::kLost, S::kQueued));
+  EXPECT_FALSE(transition_allowed(S::kPending, S::kRunning));
+  EXPECT_FALSE(transition_allowed(S::kQueued, S::kSucceeded));
+  EXPECT_FALSE(transition_allowed(S::kSkipped, S::kQueued));
+  EXPECT_FALSE(transition_allowed(S::kLost, S::kRunning));
+}
+
+}  // namespace
+}  // namespace yardstick

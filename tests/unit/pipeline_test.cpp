@@ -1,0 +1,184 @@
+// Pipeline files: what parses, and the exact error (file, line, key) for what does not.
+#include <gtest/gtest.h>
+
+#include "common/pipeline.hpp"
+
+namespace yardstick {
+namespace {
+
+PipelineParseResult parse(const std::string& text) { return parse_pipeline(text, "p.yml"); }
+
+// The single error of an invalid file.
+PipelineError only_error(const std::string& text) {
+  auto r = parse(text);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.errors.size(), 1u) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  return r.errors.empty() ? PipelineError{} : r.errors[0];
+}
+
+TEST(Pipeline, ParsesEveryFieldOfABuildJob) {
+  auto r = parse(R"(pipeline: speed
+env: { A: "1" }
+checkout: { repo: /src/app.git }
+jobs:
+  build:
+    kind: build
+    on: { labels: [os=linux, tool=mold], machines: all }
+    timeout: 10m
+    retries: 3
+    priority: 5
+    workdir: crates/app
+    env: { B: "2" }
+    steps:
+      - run: cargo clean
+        timed: false
+      - name: release build
+        run: cargo build --release
+        timeout: 720s
+        env: { RUSTFLAGS: "-C opt-level=3" }
+  deploy:
+    needs: [build]
+    steps:
+      - run: ./deploy.sh
+)");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  const PipelineDef& p = *r.pipeline;
+  EXPECT_EQ(p.name, "speed");
+  EXPECT_EQ(p.env.at("A"), "1");
+  EXPECT_EQ(p.checkout_repo, "/src/app.git");
+  ASSERT_EQ(p.jobs.size(), 2u);
+  const JobDef& b = p.jobs[0];
+  EXPECT_EQ(b.name, "build");
+  EXPECT_EQ(b.on_labels, (Labels{"os=linux", "tool=mold"}));
+  EXPECT_TRUE(b.all_machines);
+  EXPECT_EQ(b.timeout_ms, 600'000u);
+  EXPECT_EQ(b.retries, 3u);
+  EXPECT_EQ(b.priority, 5);
+  EXPECT_EQ(b.workdir, "crates/app");
+  EXPECT_EQ(b.env.at("B"), "2");
+  ASSERT_EQ(b.steps.size(), 2u);
+  EXPECT_EQ(b.steps[0].name, "cargo clean");  // named after its command
+  EXPECT_FALSE(b.steps[0].timed);
+  EXPECT_EQ(b.steps[1].name, "release build");
+  EXPECT_EQ(b.steps[1].timeout_ms, 720'000u);
+  EXPECT_EQ(b.steps[1].env.at("RUSTFLAGS"), "-C opt-level=3");
+  EXPECT_EQ(p.jobs[1].needs, std::vector<std::string>{"build"});
+  EXPECT_FALSE(p.jobs[1].all_machines);
+}
+
+TEST(Pipeline, LabelsMayBeAMapping) {
+  auto r = parse("pipeline: p\njobs:\n  a:\n    on: { labels: { os: linux } }\n    steps: [{run: x}]\n");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.pipeline->jobs[0].on_labels, Labels{"os=linux"});
+}
+
+TEST(Pipeline, UnknownKeyNamesFileLineAndKey) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    steps:\n      - run: x\n        tiemout: 5s\n");
+  EXPECT_EQ(e.file, "p.yml");
+  EXPECT_EQ(e.line, 6);
+  EXPECT_EQ(e.key, "jobs.a.steps[0].tiemout");
+  EXPECT_NE(e.message.find("unknown key"), std::string::npos);
+  EXPECT_EQ(e.to_string().rfind("p.yml:6:9: jobs.a.steps[0].tiemout: unknown key", 0), 0u)
+      << e.to_string();
+}
+
+TEST(Pipeline, WrongTypeIsReported) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    retries: many\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.a.retries");
+  EXPECT_EQ(e.line, 4);
+  auto e2 = only_error("pipeline: p\njobs:\n  a:\n    steps: echo hi\n");
+  EXPECT_EQ(e2.key, "jobs.a.steps");
+  EXPECT_NE(e2.message.find("list"), std::string::npos);
+  auto e3 = only_error("pipeline: p\njobs:\n  a:\n    steps: [{run: x, timed: maybe}]\n");
+  EXPECT_EQ(e3.key, "jobs.a.steps[0].timed");
+}
+
+TEST(Pipeline, EmptyStepsAreRejected) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    steps: []\n");
+  EXPECT_EQ(e.key, "jobs.a.steps");
+  EXPECT_EQ(e.line, 4);
+  auto e2 = only_error("pipeline: p\njobs:\n  a:\n    timeout: 5s\n");
+  EXPECT_EQ(e2.key, "jobs.a.steps");
+  auto e3 = only_error("pipeline: p\njobs:\n  a:\n    steps: [{name: nothing}]\n");
+  EXPECT_EQ(e3.key, "jobs.a.steps[0].run");
+  auto e4 = only_error("pipeline: p\njobs:\n  a:\n    steps: [{run: \"  \"}]\n");
+  EXPECT_EQ(e4.key, "jobs.a.steps[0].run");
+}
+
+TEST(Pipeline, UnknownNeedIsRejected) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    needs: [nope]\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.a.needs");
+  EXPECT_EQ(e.line, 4);
+  EXPECT_NE(e.message.find("unknown job 'nope'"), std::string::npos);
+}
+
+TEST(Pipeline, CycleIsRejectedNamingItsMembers) {
+  auto r = parse(
+      "pipeline: p\njobs:\n  a:\n    needs: [c]\n    steps: [{run: x}]\n"
+      "  b:\n    needs: [a]\n    steps: [{run: x}]\n"
+      "  c:\n    needs: [b]\n    steps: [{run: x}]\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("cycle: a -> c -> b -> a"), std::string::npos)
+      << r.errors[0].message;
+  auto self = only_error("pipeline: p\njobs:\n  a:\n    needs: a\n    steps: [{run: x}]\n");
+  EXPECT_NE(self.message.find("itself"), std::string::npos);
+}
+
+TEST(Pipeline, BadDurationAndMachinesAreRejected) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    timeout: soon\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.a.timeout");
+  auto e2 = only_error("pipeline: p\njobs:\n  a:\n    on: { machines: some }\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e2.key, "jobs.a.on.machines");
+}
+
+TEST(Pipeline, UnsupportedKindIsRejected) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    kind: teleport\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.a.kind");
+}
+
+TEST(Pipeline, MissingNameAndJobsAreRejected) {
+  auto r = parse("env: {}\n");
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[0].key, "pipeline");
+  EXPECT_EQ(r.errors[1].key, "jobs");
+}
+
+TEST(Pipeline, InvalidYamlHasALine) {
+  auto e = only_error("pipeline: p\njobs:\n  a: [unclosed\n");
+  EXPECT_GT(e.line, 0);
+  EXPECT_NE(e.message.find("invalid YAML"), std::string::npos);
+}
+
+TEST(Pipeline, EmptyFileIsRejected) {
+  auto e = only_error("");
+  EXPECT_NE(e.message.find("empty"), std::string::npos);
+}
+
+TEST(Pipeline, EveryErrorIsReportedAtOnce) {
+  auto r = parse("pipeline: p\nfoo: 1\njobs:\n  a:\n    retries: -1\n    steps: []\n");
+  EXPECT_EQ(r.errors.size(), 3u);
+}
+
+TEST(Duration, ParsesUnits) {
+  EXPECT_EQ(parse_duration_ms("250ms"), 250u);
+  EXPECT_EQ(parse_duration_ms("2s"), 2000u);
+  EXPECT_EQ(parse_duration_ms("1.5m"), 90'000u);
+  EXPECT_EQ(parse_duration_ms("1h"), 3'600'000u);
+  EXPECT_EQ(parse_duration_ms("3"), 3000u);
+  EXPECT_FALSE(parse_duration_ms("s"));
+  EXPECT_FALSE(parse_duration_ms("5 parsecs"));
+  EXPECT_FALSE(parse_duration_ms("-1s"));
+}
+
+TEST(Labels, ParseFormatAndMatch) {
+  Labels l = parse_labels(" os=linux, tool=gcc,tool=mold ,,gpu");
+  EXPECT_EQ(l, (Labels{"os=linux", "tool=gcc", "tool=mold", "gpu"}));
+  EXPECT_EQ(format_labels(l), "gpu,os=linux,tool=gcc,tool=mold");
+  EXPECT_TRUE(labels_match(l, {"tool=mold", "os=linux"}));
+  EXPECT_TRUE(labels_match(l, {}));
+  EXPECT_FALSE(labels_match(l, {"tool=clang"}));
+  EXPECT_FALSE(labels_match(l, {"os=macos"}));
+}
+
+}  // namespace
+}  // namespace yardstick

@@ -1,0 +1,170 @@
+// The wire edge: round trips, and a clear error for every bad frame.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "common/wire.hpp"
+
+namespace yardstick {
+namespace {
+
+std::string bytes(zmq::message_t& m) { return std::string(m.data<char>(), m.size()); }
+
+wire_io::DecodeError decode_error(const std::string& data) {
+  auto r = wire_io::decode_frame(data.data(), data.size());
+  EXPECT_TRUE(std::holds_alternative<wire_io::DecodeError>(r));
+  if (auto* e = std::get_if<wire_io::DecodeError>(&r)) return *e;
+  return {};
+}
+
+TEST(Wire, AssignRoundTripsEveryField) {
+  JobAssignment a;
+  a.job_id = 42;
+  a.attempt = 3;
+  a.pipeline_id = 7;
+  a.pipeline_name = "speed";
+  a.job_name = "build";
+  a.revision = "abc123";
+  a.branch = "main";
+  a.checkout_repo = "/src/app.git";
+  a.workdir = "crates/x";
+  a.env = {{"A", "1"}, {"B", "two"}};
+  a.steps = {{"clean", "cargo clean", {{"X", "y"}}, false, 0},
+             {"build", "cargo build", {}, true, 720'000}};
+  a.timeout_ms = 900'000;
+  a.slots = 2;
+  capnp::MallocMessageBuilder b;
+  wire_io::fill(wire_io::start(b, 99).getBody().initAssign(), a);
+  zmq::message_t m = wire_io::to_message(b);
+  auto r = wire_io::decode_frame(m.data(), m.size());
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<wire_io::Frame>>(r));
+  auto env = std::get<std::unique_ptr<wire_io::Frame>>(r)->envelope();
+  EXPECT_EQ(env.getRequestId(), 99u);
+  ASSERT_EQ(env.getBody().which(), wire::Envelope::Body::ASSIGN);
+  JobAssignment back = wire_io::read(env.getBody().getAssign());
+  EXPECT_EQ(back.job_id, 42u);
+  EXPECT_EQ(back.attempt, 3u);
+  EXPECT_EQ(back.pipeline_name, "speed");
+  EXPECT_EQ(back.checkout_repo, "/src/app.git");
+  EXPECT_EQ(back.env, a.env);
+  ASSERT_EQ(back.steps.size(), 2u);
+  EXPECT_FALSE(back.steps[0].timed);
+  EXPECT_EQ(back.steps[0].env.at("X"), "y");
+  EXPECT_EQ(back.steps[1].timeout_ms, 720'000u);
+  EXPECT_EQ(back.timeout_ms, 900'000u);
+  EXPECT_EQ(back.slots, 2u);
+}
+
+TEST(Wire, StepResultAndMachineRoundTrip) {
+  StepResult s;
+  s.index = 2;
+  s.name = "build";
+  s.command = "make";
+  s.wall_ns = 1'000'123'456;
+  s.user_us = 5;
+  s.sys_us = 6;
+  s.max_rss_kb = 1234;
+  s.exit_code = -1;
+  s.signal = 9;
+  s.timed_out = true;
+  capnp::MallocMessageBuilder b;
+  wire_io::fill(wire_io::start(b, 1).getBody().initStepFinished(), {1, 2, 3}, s);
+  zmq::message_t m = wire_io::to_message(b);
+  auto r = wire_io::decode_frame(m.data(), m.size());
+  auto env = std::get<std::unique_ptr<wire_io::Frame>>(r)->envelope();
+  StepResult back = wire_io::read(env.getBody().getStepFinished());
+  EXPECT_EQ(back.wall_ns, s.wall_ns);
+  EXPECT_EQ(back.signal, 9);
+  EXPECT_TRUE(back.timed_out);
+  EXPECT_EQ(wire_io::read(env.getBody().getStepFinished().getKey()), (ResultKey{1, 2, 3}));
+
+  MachineInfo mi{"box", "cpu", 8, 1 << 30, "Debian", "Linux 6", "x86_64", {{"gcc", "12.2.0"}}};
+  capnp::MallocMessageBuilder b2;
+  wire_io::fill(b2.initRoot<wire::Machine>(), mi);
+  MachineInfo back2 = wire_io::read(b2.getRoot<wire::Machine>().asReader());
+  EXPECT_EQ(back2.fingerprint(), mi.fingerprint());
+  EXPECT_EQ(back2.tools, mi.tools);
+}
+
+TEST(Wire, LabelsTravelAsKeyValuePairs) {
+  capnp::MallocMessageBuilder b;
+  auto list = b.initRoot<wire::AgentHello>().initLabels(3);
+  wire_io::fill_labels(list, {"tool=gcc", "tool=mold", "gpu"});
+  EXPECT_EQ(wire_io::read_labels(list.asReader()), (Labels{"tool=gcc", "tool=mold", "gpu"}));
+}
+
+TEST(Wire, EmptyFrameIsMalformed) {
+  auto e = decode_error("");
+  EXPECT_EQ(e.code, wire::ErrorCode::MALFORMED);
+}
+
+TEST(Wire, GarbageIsMalformedNotACrash) {
+  for (std::string g : {std::string("hello world!!!!!"), std::string(64, '\xff'),
+                        std::string(8, '\0'), std::string(24, 'A')}) {
+    auto r = wire_io::decode_frame(g.data(), g.size());
+    if (auto* e = std::get_if<wire_io::DecodeError>(&r)) {
+      EXPECT_NE(e->message, "");
+      continue;
+    }
+    // Some byte patterns decode as an (empty) envelope of version 0.
+    FAIL() << "garbage decoded as a valid frame";
+  }
+}
+
+TEST(Wire, OddSizedFrameIsMalformed) {
+  auto e = decode_error("abc");
+  EXPECT_EQ(e.code, wire::ErrorCode::MALFORMED);
+  EXPECT_NE(e.message.find("not a Cap'n Proto message"), std::string::npos);
+}
+
+TEST(Wire, OversizedFrameIsRefusedBeforeDecoding) {
+  std::string big(static_cast<size_t>(wire_io::kMaxFrameBytes) + 8, '\0');
+  auto e = decode_error(big);
+  EXPECT_EQ(e.code, wire::ErrorCode::MALFORMED);
+  EXPECT_NE(e.message.find("exceeds the limit"), std::string::npos);
+}
+
+TEST(Wire, WrongVersionIsAnsweredWithBadVersionAndRequestId) {
+  capnp::MallocMessageBuilder b;
+  auto env = b.initRoot<wire::Envelope>();
+  env.setVersion(2);
+  env.setRequestId(1234);
+  env.getBody().initHeartbeat();
+  zmq::message_t m = wire_io::to_message(b);
+  auto e = decode_error(bytes(m));
+  EXPECT_EQ(e.code, wire::ErrorCode::BAD_VERSION);
+  EXPECT_EQ(e.request_id, 1234u);
+  EXPECT_NE(e.message.find("version 2"), std::string::npos);
+}
+
+TEST(Wire, TruncatedFrameIsMalformed) {
+  capnp::MallocMessageBuilder b;
+  wire_io::start(b, 5).getBody().initSubmit().setPipelineYaml(std::string(1000, 'x'));
+  zmq::message_t m = wire_io::to_message(b);
+  std::string cut = bytes(m).substr(0, 64);
+  auto e = decode_error(cut);
+  EXPECT_EQ(e.code, wire::ErrorCode::MALFORMED);
+}
+
+TEST(Wire, ErrorMessageCarriesCodeAndText) {
+  zmq::message_t m = wire_io::error_message(8, wire::ErrorCode::NOT_FOUND, "no job 8");
+  auto r = wire_io::decode_frame(m.data(), m.size());
+  auto env = std::get<std::unique_ptr<wire_io::Frame>>(r)->envelope();
+  EXPECT_EQ(env.getRequestId(), 8u);
+  EXPECT_EQ(env.getBody().getError().getCode(), wire::ErrorCode::NOT_FOUND);
+  EXPECT_STREQ(env.getBody().getError().getMessage().cStr(), "no job 8");
+}
+
+TEST(Wire, MisalignedFrameDecodes) {
+  capnp::MallocMessageBuilder b;
+  wire_io::start(b, 77).getBody().initHeartbeat().setSentAtUs(5);
+  zmq::message_t m = wire_io::to_message(b);
+  std::string buf(m.size() + 1, '\0');
+  std::memcpy(buf.data() + 1, m.data(), m.size());  // deliberately off by one byte
+  auto r = wire_io::decode_frame(buf.data() + 1, m.size());
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<wire_io::Frame>>(r));
+  EXPECT_EQ(std::get<std::unique_ptr<wire_io::Frame>>(r)->envelope().getRequestId(), 77u);
+}
+
+}  // namespace
+}  // namespace yardstick
