@@ -1,0 +1,312 @@
+#include "tests/integration/harness.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "agent/process.hpp"
+
+namespace yardstick::test {
+
+namespace fs = std::filesystem;
+
+std::string binary(const std::string& name) {
+  if (name == "yardstick") return std::string(YARDSTICK_BUILD_DIR) + "/coordinator/cli/yardstick";
+  if (name == "yardstick-coordinator")
+    return std::string(YARDSTICK_BUILD_DIR) + "/coordinator/yardstick-coordinator";
+  return std::string(YARDSTICK_BUILD_DIR) + "/agent/" + name;
+}
+
+std::string source_dir() { return YARDSTICK_SOURCE_DIR; }
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+namespace {
+std::string run_capture(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("popen failed: " + cmd);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int rc = pclose(p);
+  if (status) *status = rc;
+  return out;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+struct PgServer {
+  std::string base_dsn;
+  std::string dir;  // set when this process started the cluster
+  std::atomic<int> counter{0};
+  PgServer() {
+    if (const char* dsn = std::getenv("YARDSTICK_TEST_DSN"); dsn && *dsn) {
+      base_dsn = dsn;
+      return;
+    }
+    dir = make_temp_dir("yardstick-pg");
+    int rc = 0;
+    base_dsn = trim(run_capture(source_dir() + "/tests/support/pg.sh start " + dir, &rc));
+    if (rc != 0) throw std::runtime_error("cannot start PostgreSQL: " + base_dsn);
+  }
+  ~PgServer() {
+    if (!dir.empty()) {
+      run_capture(source_dir() + "/tests/support/pg.sh stop " + dir);
+      fs::remove_all(dir);
+    }
+  }
+};
+
+PgServer& pg() {
+  static PgServer server;
+  return server;
+}
+
+std::string with_dbname(const std::string& dsn, const std::string& db) {
+  // Replace (or add) dbname=... in a key=value DSN.
+  std::istringstream in(dsn);
+  std::string word, out;
+  while (in >> word)
+    if (word.rfind("dbname=", 0) != 0) out += word + " ";
+  return out + "dbname=" + db;
+}
+}  // namespace
+
+std::string create_test_database() {
+  PgServer& server = pg();
+  std::string name = "ys_test_" + std::to_string(getpid()) + "_" + std::to_string(server.counter++);
+  pqxx::connection c(server.base_dsn);
+  pqxx::nontransaction w(c);
+  w.exec("DROP DATABASE IF EXISTS " + name);
+  w.exec("CREATE DATABASE " + name);
+  return with_dbname(server.base_dsn, name);
+}
+
+Process::Process(std::vector<std::string> argv, std::string log_path,
+                 std::map<std::string, std::string> env)
+    : log_(std::move(log_path)) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait(std::chrono::seconds(5));
+  }
+}
+
+void Process::signal(int sig) {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+int Process::wait(std::chrono::milliseconds timeout) {
+  if (reaped_) return 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      reaped_ = true;
+      return status;
+    }
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+bool Process::running() {
+  if (reaped_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    reaped_ = true;
+    return false;
+  }
+  return true;
+}
+
+std::string Process::log() const {
+  std::ifstream in(log_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+Cluster::Cluster() : Cluster(Options{}) {}
+
+Cluster::Cluster(Options options) : options_(options) {
+  dir_ = make_temp_dir("yardstick-it");
+  dsn_ = create_test_database();
+  prefix_ = "t" + std::to_string(getpid()) + "-" + fs::path(dir_).filename().string() + "-";
+  start_coordinator();
+}
+
+Cluster::~Cluster() {
+  for (auto& [name, a] : agents_) a->signal(SIGKILL);
+  if (coordinator_) coordinator_->signal(SIGKILL);
+  agents_.clear();
+  coordinator_.reset();
+  // Whatever a killed agent left running (its steps run in their own sessions).
+  PosixLauncher launcher;
+  for (int round = 0; round < 3; ++round) {
+    int n = 0;
+    std::ifstream names(dir_ + "/agents.txt");
+    std::string name;
+    while (std::getline(names, name)) n += launcher.signal_tagged("YARDSTICK_AGENT=" + name, SIGKILL);
+    if (n == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!std::getenv("YARDSTICK_KEEP_TEST_DIRS")) fs::remove_all(dir_);
+}
+
+void Cluster::start_coordinator() {
+  const std::string ready = dir_ + "/ready";
+  fs::remove(ready);
+  ++coordinator_starts_;
+  coordinator_ = std::make_unique<Process>(
+      std::vector<std::string>{binary("yardstick-coordinator"), "--db", dsn_, "--agents",
+                               agents_ep_, "--clients", clients_, "--heartbeat-ms",
+                               std::to_string(options_.heartbeat_ms), "--lease-ms",
+                               std::to_string(options_.lease_ms), "--ready-file", ready,
+                               "--log-level", "debug"},
+      dir_ + "/coordinator.log");
+  if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
+    throw std::runtime_error("the coordinator did not start:\n" + coordinator_->log());
+  std::ifstream in(ready);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("agents=", 0) == 0) agents_ep_ = line.substr(7);
+    if (line.rfind("clients=", 0) == 0) clients_ = line.substr(8);
+  }
+}
+
+void Cluster::kill_coordinator() {
+  coordinator_->signal(SIGKILL);
+  coordinator_->wait(std::chrono::seconds(10));
+}
+
+Process& Cluster::add_agent(const std::string& name, const std::string& labels,
+                            const std::string& machine, uint32_t slots,
+                            std::vector<std::string> extra) {
+  const std::string full = prefix_ + name;
+  {
+    std::ofstream names(dir_ + "/agents.txt", std::ios::app);
+    names << full << "\n";
+  }
+  std::vector<std::string> argv = {binary("yardstick-agent"), "--coordinator", agents_ep_,
+                                   "--name", full, "--labels", labels, "--machine", machine,
+                                   "--slots", std::to_string(slots), "--home",
+                                   dir_ + "/home-" + name, "--log-level", "debug"};
+  for (auto& e : extra) argv.push_back(e);
+  auto p = std::make_unique<Process>(argv, dir_ + "/agent-" + name + ".log");
+  Process& ref = *p;
+  agents_[name] = std::move(p);
+  // Registered: the coordinator has stored it and reports it connected.
+  bool ok = wait_for(
+      [&] {
+        auto r = cli({"agents", "--json"});
+        return r.code == 0 && r.out.find("\"" + full + "\"") != std::string::npos &&
+               r.out.find("\"connected\": true") != std::string::npos &&
+               scalar("SELECT count(*) FROM agents WHERE name = '" + full + "'") == 1;
+      },
+      std::chrono::seconds(30));
+  if (!ok) throw std::runtime_error("agent " + name + " did not register:\n" + ref.log());
+  return ref;
+}
+
+CliResult Cluster::cli(std::vector<std::string> args, const std::string& cwd) {
+  std::string cmd = "cd '" + (cwd.empty() ? dir_ : cwd) + "' && '" + binary("yardstick") +
+                    "' --coordinator '" + clients_ + "'";
+  for (auto& a : args) {
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    cmd += " " + q + "'";
+  }
+  const std::string err_file = dir_ + "/cli.err";
+  cmd += " 2>'" + err_file + "'";
+  CliResult r;
+  int status = 0;
+  r.out = run_capture(cmd, &status);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream e(err_file);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+std::string Cluster::write_file(const std::string& name, const std::string& text) {
+  std::string path = dir_ + "/" + name;
+  std::ofstream out(path);
+  out << text;
+  return path;
+}
+
+pqxx::result Cluster::query(const std::string& sql) {
+  pqxx::connection c(dsn_);
+  pqxx::work w(c);
+  auto r = w.exec(sql);
+  w.commit();
+  return r;
+}
+
+int64_t Cluster::scalar(const std::string& sql) {
+  auto r = query(sql);
+  if (r.empty() || r[0][0].is_null()) return 0;
+  return r[0][0].as<int64_t>();
+}
+
+std::string Cluster::text(const std::string& sql) {
+  auto r = query(sql);
+  if (r.empty() || r[0][0].is_null()) return "";
+  return r[0][0].as<std::string>();
+}
+
+}  // namespace yardstick::test

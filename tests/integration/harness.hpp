@@ -1,0 +1,103 @@
+// Integration test support: a real PostgreSQL, real coordinator and agent
+// processes on loopback with random ports, and the real CLI.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace yardstick::test {
+
+// Path of a built binary: "yardstick", "yardstick-agent", "yardstick-coordinator".
+std::string binary(const std::string& name);
+std::string source_dir();
+// A fresh temporary folder, removed by the caller (or left for debugging).
+std::string make_temp_dir(const std::string& prefix);
+
+// A PostgreSQL server for the whole test process: $YARDSTICK_TEST_DSN when
+// set, else a throw-away cluster (tests/support/pg.sh) stopped at exit.
+// Each call makes a new, empty database and returns its DSN.
+std::string create_test_database();
+
+// A child process in its own process group, output to a log file.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string log_path,
+          std::map<std::string, std::string> env = {});
+  ~Process();
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+  // Waits for exit; returns the exit status, or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  bool running();
+  const std::string& log_path() const { return log_; }
+  std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+  bool reaped_ = false;
+};
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Waits until `pred` holds; false on timeout.
+bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+// One coordinator with its own database, and agents connected to it.
+class Cluster {
+ public:
+  struct Options {
+    uint32_t heartbeat_ms = 300;
+    uint32_t lease_ms = 2000;
+  };
+  Cluster();
+  explicit Cluster(Options options);
+  ~Cluster();
+
+  void start_coordinator();  // on the same ports as before when restarted
+  Process& coordinator() { return *coordinator_; }
+  void kill_coordinator();   // SIGKILL, and reap
+
+  // Starts an agent and waits until it is registered.
+  Process& add_agent(const std::string& name, const std::string& labels,
+                     const std::string& machine, uint32_t slots = 1,
+                     std::vector<std::string> extra = {});
+  Process& agent(const std::string& name) { return *agents_.at(name); }
+  std::string agent_name(const std::string& short_name) const { return prefix_ + short_name; }
+
+  // Runs the CLI against this coordinator, in `cwd` (default: the cluster's folder).
+  CliResult cli(std::vector<std::string> args, const std::string& cwd = "");
+  // Writes `text` to a file in the cluster's folder; returns its path.
+  std::string write_file(const std::string& name, const std::string& text);
+
+  // PostgreSQL: a new connection per query, so tests see committed data.
+  pqxx::result query(const std::string& sql);
+  int64_t scalar(const std::string& sql);
+  std::string text(const std::string& sql);
+
+  const std::string& dir() const { return dir_; }
+  const std::string& dsn() const { return dsn_; }
+  const std::string& clients_endpoint() const { return clients_; }
+  const std::string& agents_endpoint() const { return agents_ep_; }
+
+ private:
+  Options options_;
+  std::string dir_, dsn_, prefix_;
+  std::string clients_ = "tcp://127.0.0.1:*", agents_ep_ = "tcp://127.0.0.1:*";
+  std::unique_ptr<Process> coordinator_;
+  std::map<std::string, std::unique_ptr<Process>> agents_;
+  int coordinator_starts_ = 0;
+};
+
+}  // namespace yardstick::test

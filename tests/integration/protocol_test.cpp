@@ -1,0 +1,101 @@
+// The coordinator's sockets against bad peers: every bad frame is answered
+// with an error, and the coordinator keeps serving.
+#include <gtest/gtest.h>
+
+#include <zmq.hpp>
+
+#include "common/wire.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace yardstick::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Sends raw bytes on a fresh DEALER; returns the decoded answer (nullptr on silence).
+std::unique_ptr<wire_io::Frame> send_raw(zmq::context_t& ctx, const std::string& endpoint,
+                                         const std::string& bytes) {
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint);
+  s.send(zmq::buffer(bytes), zmq::send_flags::none);
+  zmq::pollitem_t item{static_cast<void*>(s), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, 3000ms);
+  if (!(item.revents & ZMQ_POLLIN)) return nullptr;
+  zmq::message_t reply;
+  (void)s.recv(reply);
+  auto r = wire_io::decode_frame(reply.data(), reply.size());
+  if (!std::holds_alternative<std::unique_ptr<wire_io::Frame>>(r)) return nullptr;
+  return std::move(std::get<std::unique_ptr<wire_io::Frame>>(r));
+}
+
+wire::ErrorCode error_code(const std::unique_ptr<wire_io::Frame>& f) {
+  EXPECT_TRUE(f);
+  if (!f) return wire::ErrorCode::INTERNAL;
+  auto env = f->envelope();
+  EXPECT_EQ(env.getBody().which(), wire::Envelope::Body::ERROR);
+  return env.getBody().getError().getCode();
+}
+
+std::string encode(capnp::MallocMessageBuilder& b) {
+  auto m = wire_io::to_message(b);
+  return std::string(m.data<char>(), m.size());
+}
+
+TEST(Protocol, BadFramesAreAnsweredWithErrorsAndTheCoordinatorKeepsServing) {
+  Cluster c;
+  zmq::context_t ctx(1);
+  for (const std::string& ep : {c.clients_endpoint(), c.agents_endpoint()}) {
+    EXPECT_EQ(error_code(send_raw(ctx, ep, "this is not capnp")), wire::ErrorCode::MALFORMED);
+    EXPECT_EQ(error_code(send_raw(ctx, ep, std::string(4096, '\xff'))),
+              wire::ErrorCode::MALFORMED);
+
+    capnp::MallocMessageBuilder future;
+    auto env = future.initRoot<wire::Envelope>();
+    env.setVersion(99);
+    env.setRequestId(5);
+    env.getBody().initHeartbeat();
+    auto answer = send_raw(ctx, ep, encode(future));
+    EXPECT_EQ(error_code(answer), wire::ErrorCode::BAD_VERSION);
+    EXPECT_EQ(answer->envelope().getRequestId(), 5u);
+  }
+  // A body that belongs to the other side is answered as unimplemented.
+  capnp::MallocMessageBuilder welcome;
+  wire_io::start(welcome, 9).getBody().initWelcome();
+  EXPECT_EQ(error_code(send_raw(ctx, c.clients_endpoint(), encode(welcome))),
+            wire::ErrorCode::UNIMPLEMENTED);
+  // Agent results before registering: told to register.
+  capnp::MallocMessageBuilder early;
+  wire_io::start(early, 10).getBody().initStepStarted();
+  EXPECT_EQ(error_code(send_raw(ctx, c.agents_endpoint(), encode(early))),
+            wire::ErrorCode::NOT_REGISTERED);
+  // An oversized frame is dropped by the transport (ZMQ_MAXMSGSIZE).
+  EXPECT_EQ(send_raw(ctx, c.clients_endpoint(),
+                     std::string(static_cast<size_t>(wire_io::kMaxFrameBytes) + 64, 'x')),
+            nullptr);
+  // Still serving.
+  EXPECT_TRUE(c.coordinator().running());
+  auto r = c.cli({"agents"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  c.write_file("ok.yml", "pipeline: p\njobs:\n  a:\n    steps: [{run: \"true\"}]\n");
+  EXPECT_EQ(c.cli({"submit", "ok.yml"}).code, 0);
+}
+
+TEST(Protocol, AnInvalidPipelineSentPastTheCliIsRefusedByTheCoordinator) {
+  // The coordinator validates again: a client that skips validation gets a clear error.
+  Cluster c;
+  zmq::context_t ctx(1);
+  capnp::MallocMessageBuilder b;
+  auto s = wire_io::start(b, 3).getBody().initSubmit();
+  s.setPipelineYaml("pipeline: p\njobs:\n  a:\n    steps: []\n");
+  s.setFileName("raw.yml");
+  auto answer = send_raw(ctx, c.clients_endpoint(), encode(b));
+  ASSERT_EQ(error_code(answer), wire::ErrorCode::BAD_REQUEST);
+  EXPECT_NE(std::string(answer->envelope().getBody().getError().getMessage().cStr())
+                .find("raw.yml:4:12: jobs.a.steps"),
+            std::string::npos);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), 0);
+}
+
+}  // namespace
+}  // namespace yardstick::test
