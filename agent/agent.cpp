@@ -17,9 +17,12 @@ constexpr const char* kVersion = "0.1.0";
 
 wire::Stream to_wire(LogStream s) {
   switch (s) {
-    case LogStream::kStdout: return wire::Stream::STDOUT;
-    case LogStream::kStderr: return wire::Stream::STDERR;
-    default: return wire::Stream::SYSTEM;
+    case LogStream::kStdout:
+      return wire::Stream::STDOUT;
+    case LogStream::kStderr:
+      return wire::Stream::STDERR;
+    default:
+      return wire::Stream::SYSTEM;
   }
 }
 }  // namespace
@@ -264,8 +267,7 @@ void Agent::tick() {
         connect();
       } else if (now >= next_heartbeat_ms_) {
         capnp::MallocMessageBuilder b;
-        wire_io::start(b, next_request_++).getBody().initHeartbeat().setSentAtUs(
-            clock_.unix_us());
+        wire_io::start(b, next_request_++).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
         send(wire_io::to_message(b));
         next_heartbeat_ms_ = now + heartbeat_ms_;
       }
@@ -300,7 +302,7 @@ void Agent::run(const std::atomic<bool>& stop) {
     const int64_t now = clock_.steady_ms();
     for (auto& [ref, runner] : runners_)
       timeout = std::min(timeout, std::max<int64_t>(0, runner->next_deadline_ms() - now));
-    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
+    yardstick::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
     if (items[1].revents & ZMQ_POLLIN) reap();
     for (size_t i = 0; i < fd_owner.size(); ++i)
       if (items[i + 2].revents & (ZMQ_POLLIN | ZMQ_POLLERR))

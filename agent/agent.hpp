@@ -36,8 +36,8 @@ struct AgentConfig {
 
 class Agent final : public ResultSink {
  public:
-  Agent(AgentConfig config, zmq::context_t& context, ProcessLauncher& launcher,
-        const Clock& clock, int sigchld_fd);
+  Agent(AgentConfig config, zmq::context_t& context, ProcessLauncher& launcher, const Clock& clock,
+        int sigchld_fd);
   ~Agent() override;
 
   // Serves until `stop`; then stops its jobs (SIGTERM, then SIGKILL).

@@ -42,8 +42,8 @@ std::string tool_version(const std::string& tool) {
 }  // namespace
 
 const std::vector<std::string>& fingerprint_tools() {
-  static const std::vector<std::string> tools = {"gcc",   "g++",   "clang",   "cmake", "ninja",
-                                                 "make",  "cargo", "rustc",   "mold",  "sccache",
+  static const std::vector<std::string> tools = {"gcc",    "g++",    "clang", "cmake", "ninja",
+                                                 "make",   "cargo",  "rustc", "mold",  "sccache",
                                                  "ccache", "docker", "git"};
   return tools;
 }

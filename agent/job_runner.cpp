@@ -51,8 +51,8 @@ JobRunner::JobRunner(JobAssignment job, RunnerOptions options, ProcessLauncher& 
       clock_(clock),
       sink_(sink) {
   std::random_device rd;
-  tag_ = "YARDSTICK_RUN_TAG=" + std::to_string(job_.job_id) + "." +
-         std::to_string(job_.attempt) + "." + hex64((uint64_t(rd()) << 32) | rd());
+  tag_ = "YARDSTICK_RUN_TAG=" + std::to_string(job_.job_id) + "." + std::to_string(job_.attempt) +
+         "." + hex64((uint64_t(rd()) << 32) | rd());
 }
 
 JobRunner::~JobRunner() {
@@ -85,8 +85,8 @@ std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
 }
 
 void JobRunner::start() {
-  const std::string work = options_.home + "/work/" + std::to_string(job_.job_id) + "-" +
-                           std::to_string(job_.attempt);
+  const std::string work =
+      options_.home + "/work/" + std::to_string(job_.job_id) + "-" + std::to_string(job_.attempt);
   std::error_code ec;
   fs::remove_all(work, ec);
   fs::create_directories(work, ec);
@@ -112,8 +112,8 @@ void JobRunner::start() {
            shell_quote("set -e; if [ -d " + shell_quote(cache) + " ]; then git -C " +
                        shell_quote(cache) + " remote update --prune >/dev/null; else git clone " +
                        "--quiet --mirror " + shell_quote(job_.checkout_repo) + " " +
-                       shell_quote(cache + ".new") + " && mv " + shell_quote(cache + ".new") +
-                       " " + shell_quote(cache) + "; fi") +
+                       shell_quote(cache + ".new") + " && mv " + shell_quote(cache + ".new") + " " +
+                       shell_quote(cache) + "; fi") +
            "\n";
     cmd += "git clone --quiet --shared --no-checkout " + shell_quote(cache) + " " +
            shell_quote(workspace_) + "\n";

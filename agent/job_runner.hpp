@@ -34,17 +34,17 @@ class ResultSink {
 };
 
 struct RunnerOptions {
-  std::string home;                 // the agent's home: repos/ and work/ live here
+  std::string home;  // the agent's home: repos/ and work/ live here
   std::string agent_name;
-  uint64_t kill_grace_ms = 10'000;  // SIGTERM, then SIGKILL after this
-  uint64_t log_flush_ms = 200;      // a log chunk is sent at least this often...
+  uint64_t kill_grace_ms = 10'000;     // SIGTERM, then SIGKILL after this
+  uint64_t log_flush_ms = 200;         // a log chunk is sent at least this often...
   size_t log_chunk_bytes = 64 * 1024;  // ...or when it reaches this size
 };
 
 class JobRunner {
  public:
-  JobRunner(JobAssignment job, RunnerOptions options, ProcessLauncher& launcher,
-            const Clock& clock, ResultSink& sink);
+  JobRunner(JobAssignment job, RunnerOptions options, ProcessLauncher& launcher, const Clock& clock,
+            ResultSink& sink);
   ~JobRunner();
 
   JobRef ref() const { return {job_.job_id, job_.attempt}; }
@@ -100,9 +100,9 @@ class JobRunner {
   int out_fd_ = -1, err_fd_ = -1;
   int64_t step_start_ns_ = 0;
   int64_t step_start_us_ = 0;
-  int64_t step_deadline_ms_ = 0;  // 0: none
-  int64_t job_deadline_ms_ = 0;   // 0: none
-  int64_t kill_at_ms_ = 0;        // SIGKILL time once SIGTERM was sent; 0: not killing
+  int64_t step_deadline_ms_ = 0;      // 0: none
+  int64_t job_deadline_ms_ = 0;       // 0: none
+  int64_t kill_at_ms_ = 0;            // SIGKILL time once SIGTERM was sent; 0: not killing
   std::optional<JobOutcome> forced_;  // timed out or cancelled
   std::string forced_message_;
   bool step_timed_out_ = false;

@@ -1,10 +1,10 @@
 // yardstick-agent: parses flags, reads the machine's fingerprint, and runs
 // an Agent until SIGINT or SIGTERM.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
-#include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include "agent/agent.hpp"
 #include "agent/fingerprint.hpp"
@@ -15,7 +15,9 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+  g_stop = true;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,10 +80,9 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
-  spdlog::info("agent {} on machine {} ({}, {} cores): labels {}, {} slots, home {}",
-               config.name, config.machine.name, config.machine.cpu_model,
-               config.machine.logical_cores, format_labels(config.labels), config.slots,
-               config.home);
+  spdlog::info("agent {} on machine {} ({}, {} cores): labels {}, {} slots, home {}", config.name,
+               config.machine.name, config.machine.cpu_model, config.machine.logical_cores,
+               format_labels(config.labels), config.slots, config.home);
 
   zmq::context_t context(1);
   SystemClock clock;

@@ -19,7 +19,7 @@ struct SpawnRequest {
 };
 
 struct Spawned {
-  pid_t pid = -1;  // also the process group id: the child leads its own session
+  pid_t pid = -1;   // also the process group id: the child leads its own session
   int out_fd = -1;  // read ends, non-blocking, owned by the caller
   int err_fd = -1;
 };

@@ -31,8 +31,8 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   if (text.empty()) return std::nullopt;
   size_t unit_pos = 0;
-  while (unit_pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[unit_pos])) ||
-                                    text[unit_pos] == '.'))
+  while (unit_pos < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[unit_pos])) || text[unit_pos] == '.'))
     ++unit_pos;
   if (unit_pos == 0) return std::nullopt;
   double value = 0;
@@ -237,9 +237,9 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   job.line = key_node.Mark().line + 1;
   if (!valid_name(name))
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
-  if (!v.check_map(node, path,
-                   {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
-                    "env"}))
+  if (!v.check_map(
+          node, path,
+          {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir", "env"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {

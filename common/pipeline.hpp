@@ -16,8 +16,8 @@ namespace yardstick {
 
 struct PipelineError {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based; 0 when unknown
+  int line = 0;     // 1-based; 0 when unknown
+  int column = 0;   // 1-based; 0 when unknown
   std::string key;  // dotted path, e.g. "jobs.build.steps[1].run"
   std::string message;
 

@@ -70,8 +70,7 @@ JobState to_job_state(JobOutcome outcome) {
 
 std::string MachineInfo::fingerprint() const {
   std::string all = name + '\0' + cpu_model + '\0' + std::to_string(logical_cores) + '\0' +
-                    std::to_string(memory_bytes) + '\0' + os_release + '\0' + kernel + '\0' +
-                    arch;
+                    std::to_string(memory_bytes) + '\0' + os_release + '\0' + kernel + '\0' + arch;
   for (const auto& t : tools) all += '\0' + t.name + '=' + t.version;
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(all)));

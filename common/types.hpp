@@ -19,16 +19,16 @@ using EnvVars = std::map<std::string, std::string>;
 
 // The one job lifecycle; see coordinator/job_table.hpp for its transitions.
 enum class JobState {
-  kPending,    // waiting for its needs
-  kQueued,     // ready, waiting for an agent
-  kAssigned,   // sent to an agent, not yet started
-  kRunning,    // the agent reported a step start
+  kPending,   // waiting for its needs
+  kQueued,    // ready, waiting for an agent
+  kAssigned,  // sent to an agent, not yet started
+  kRunning,   // the agent reported a step start
   kSucceeded,
   kFailed,
   kTimedOut,
   kCancelled,
-  kSkipped,    // a need did not succeed
-  kLost,       // its agent went silent past the lease; becomes a new attempt or fails
+  kSkipped,  // a need did not succeed
+  kLost,     // its agent went silent past the lease; becomes a new attempt or fails
 };
 
 std::string_view to_string(JobState state);
@@ -102,11 +102,11 @@ struct StepResult {
   std::string command;
   int64_t started_at_us = 0;  // unix time
   int64_t ended_at_us = 0;
-  uint64_t wall_ns = 0;       // monotonic clock
+  uint64_t wall_ns = 0;  // monotonic clock
   uint64_t user_us = 0;
   uint64_t sys_us = 0;
   uint64_t max_rss_kb = 0;
-  int32_t exit_code = 0;      // -1 when killed by a signal
+  int32_t exit_code = 0;  // -1 when killed by a signal
   int32_t signal = 0;
   bool timed_out = false;
   bool timed = true;

@@ -16,9 +16,9 @@ Frame::Frame(kj::Array<capnp::word> words) : words_(kj::mv(words)) {
 DecodeResult decode_frame(const void* data, size_t size) {
   if (size == 0) return DecodeError{wire::ErrorCode::MALFORMED, "empty frame"};
   if (static_cast<int64_t>(size) > kMaxFrameBytes)
-    return DecodeError{wire::ErrorCode::MALFORMED,
-                       "frame of " + std::to_string(size) + " bytes exceeds the limit of " +
-                           std::to_string(kMaxFrameBytes)};
+    return DecodeError{wire::ErrorCode::MALFORMED, "frame of " + std::to_string(size) +
+                                                       " bytes exceeds the limit of " +
+                                                       std::to_string(kMaxFrameBytes)};
   if (size % sizeof(capnp::word) != 0)
     return DecodeError{wire::ErrorCode::MALFORMED,
                        "frame of " + std::to_string(size) + " bytes is not a Cap'n Proto message"};
@@ -187,7 +187,9 @@ void fill(wire::ResultKey::Builder b, const ResultKey& k) {
   b.setSeq(k.seq);
 }
 
-ResultKey read(wire::ResultKey::Reader r) { return {r.getJobId(), r.getAttempt(), r.getSeq()}; }
+ResultKey read(wire::ResultKey::Reader r) {
+  return {r.getJobId(), r.getAttempt(), r.getSeq()};
+}
 
 void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult& s) {
   fill(b.initKey(), key);
@@ -226,66 +228,102 @@ StepResult read(wire::StepFinished::Reader r) {
 
 wire::JobState to_wire(JobState s) {
   switch (s) {
-    case JobState::kPending: return wire::JobState::PENDING;
-    case JobState::kQueued: return wire::JobState::QUEUED;
-    case JobState::kAssigned: return wire::JobState::ASSIGNED;
-    case JobState::kRunning: return wire::JobState::RUNNING;
-    case JobState::kSucceeded: return wire::JobState::SUCCEEDED;
-    case JobState::kFailed: return wire::JobState::FAILED;
-    case JobState::kTimedOut: return wire::JobState::TIMED_OUT;
-    case JobState::kCancelled: return wire::JobState::CANCELLED;
-    case JobState::kSkipped: return wire::JobState::SKIPPED;
-    case JobState::kLost: return wire::JobState::LOST;
+    case JobState::kPending:
+      return wire::JobState::PENDING;
+    case JobState::kQueued:
+      return wire::JobState::QUEUED;
+    case JobState::kAssigned:
+      return wire::JobState::ASSIGNED;
+    case JobState::kRunning:
+      return wire::JobState::RUNNING;
+    case JobState::kSucceeded:
+      return wire::JobState::SUCCEEDED;
+    case JobState::kFailed:
+      return wire::JobState::FAILED;
+    case JobState::kTimedOut:
+      return wire::JobState::TIMED_OUT;
+    case JobState::kCancelled:
+      return wire::JobState::CANCELLED;
+    case JobState::kSkipped:
+      return wire::JobState::SKIPPED;
+    case JobState::kLost:
+      return wire::JobState::LOST;
   }
   return wire::JobState::FAILED;
 }
 
 JobState from_wire(wire::JobState s) {
   switch (s) {
-    case wire::JobState::PENDING: return JobState::kPending;
-    case wire::JobState::QUEUED: return JobState::kQueued;
-    case wire::JobState::ASSIGNED: return JobState::kAssigned;
-    case wire::JobState::RUNNING: return JobState::kRunning;
-    case wire::JobState::SUCCEEDED: return JobState::kSucceeded;
-    case wire::JobState::FAILED: return JobState::kFailed;
-    case wire::JobState::TIMED_OUT: return JobState::kTimedOut;
-    case wire::JobState::CANCELLED: return JobState::kCancelled;
-    case wire::JobState::SKIPPED: return JobState::kSkipped;
-    case wire::JobState::LOST: return JobState::kLost;
+    case wire::JobState::PENDING:
+      return JobState::kPending;
+    case wire::JobState::QUEUED:
+      return JobState::kQueued;
+    case wire::JobState::ASSIGNED:
+      return JobState::kAssigned;
+    case wire::JobState::RUNNING:
+      return JobState::kRunning;
+    case wire::JobState::SUCCEEDED:
+      return JobState::kSucceeded;
+    case wire::JobState::FAILED:
+      return JobState::kFailed;
+    case wire::JobState::TIMED_OUT:
+      return JobState::kTimedOut;
+    case wire::JobState::CANCELLED:
+      return JobState::kCancelled;
+    case wire::JobState::SKIPPED:
+      return JobState::kSkipped;
+    case wire::JobState::LOST:
+      return JobState::kLost;
   }
   return JobState::kFailed;
 }
 
 wire::JobOutcome to_wire(JobOutcome o) {
   switch (o) {
-    case JobOutcome::kSucceeded: return wire::JobOutcome::SUCCEEDED;
-    case JobOutcome::kFailed: return wire::JobOutcome::FAILED;
-    case JobOutcome::kTimedOut: return wire::JobOutcome::TIMED_OUT;
-    case JobOutcome::kCancelled: return wire::JobOutcome::CANCELLED;
+    case JobOutcome::kSucceeded:
+      return wire::JobOutcome::SUCCEEDED;
+    case JobOutcome::kFailed:
+      return wire::JobOutcome::FAILED;
+    case JobOutcome::kTimedOut:
+      return wire::JobOutcome::TIMED_OUT;
+    case JobOutcome::kCancelled:
+      return wire::JobOutcome::CANCELLED;
   }
   return wire::JobOutcome::FAILED;
 }
 
 JobOutcome from_wire(wire::JobOutcome o) {
   switch (o) {
-    case wire::JobOutcome::SUCCEEDED: return JobOutcome::kSucceeded;
-    case wire::JobOutcome::FAILED: return JobOutcome::kFailed;
-    case wire::JobOutcome::TIMED_OUT: return JobOutcome::kTimedOut;
-    case wire::JobOutcome::CANCELLED: return JobOutcome::kCancelled;
+    case wire::JobOutcome::SUCCEEDED:
+      return JobOutcome::kSucceeded;
+    case wire::JobOutcome::FAILED:
+      return JobOutcome::kFailed;
+    case wire::JobOutcome::TIMED_OUT:
+      return JobOutcome::kTimedOut;
+    case wire::JobOutcome::CANCELLED:
+      return JobOutcome::kCancelled;
   }
   return JobOutcome::kFailed;
 }
 
 std::string to_string(wire::ErrorCode code) {
   switch (code) {
-    case wire::ErrorCode::INTERNAL: return "internal";
-    case wire::ErrorCode::UNIMPLEMENTED: return "unimplemented";
-    case wire::ErrorCode::BAD_VERSION: return "bad_version";
-    case wire::ErrorCode::MALFORMED: return "malformed";
-    case wire::ErrorCode::NOT_REGISTERED: return "not_registered";
-    case wire::ErrorCode::BAD_REQUEST: return "bad_request";
-    case wire::ErrorCode::NOT_FOUND: return "not_found";
-    case wire::ErrorCode::UNAVAILABLE: return "unavailable";
+    case wire::ErrorCode::INTERNAL:
+      return "internal";
+    case wire::ErrorCode::UNIMPLEMENTED:
+      return "unimplemented";
+    case wire::ErrorCode::BAD_VERSION:
+      return "bad_version";
+    case wire::ErrorCode::MALFORMED:
+      return "malformed";
+    case wire::ErrorCode::NOT_REGISTERED:
+      return "not_registered";
+    case wire::ErrorCode::BAD_REQUEST:
+      return "bad_request";
+    case wire::ErrorCode::NOT_FOUND:
+      return "not_found";
+    case wire::ErrorCode::UNAVAILABLE:
+      return "unavailable";
   }
   return "unknown";
 }

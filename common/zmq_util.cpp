@@ -1,5 +1,7 @@
 #include "common/zmq_util.hpp"
 
+#include <cerrno>
+
 #include "common/wire.hpp"
 
 namespace yardstick {
@@ -21,6 +23,15 @@ void configure_dealer(zmq::socket_t& socket) {
 
 std::string last_endpoint(zmq::socket_t& socket) {
   return socket.get(zmq::sockopt::last_endpoint);
+}
+
+int poll(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds timeout) {
+  try {
+    return zmq::poll(items, count, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return 0;
+    throw;
+  }
 }
 
 bool is_local_endpoint(const std::string& endpoint) {

@@ -1,6 +1,7 @@
 // Small helpers around cppzmq socket setup shared by every role.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <zmq.hpp>
 
@@ -13,6 +14,8 @@ void configure_router(zmq::socket_t& socket);
 void configure_dealer(zmq::socket_t& socket);
 // The endpoint a socket is bound to, with the port a wildcard bind chose.
 std::string last_endpoint(zmq::socket_t& socket);
+// zmq::poll that returns 0 when a signal interrupts it (EINTR) instead of throwing.
+int poll(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds timeout);
 // True for tcp://127.x, tcp://localhost, tcp://[::1] and ipc:// endpoints.
 bool is_local_endpoint(const std::string& endpoint);
 

@@ -16,11 +16,11 @@ bool transition_allowed(JobState from, JobState to) {
     case S::kQueued:
       return to == S::kAssigned || to == S::kCancelled;
     case S::kAssigned:
-      return to == S::kRunning || to == S::kSucceeded || to == S::kFailed ||
-             to == S::kTimedOut || to == S::kCancelled || to == S::kLost;
-    case S::kRunning:
-      return to == S::kSucceeded || to == S::kFailed || to == S::kTimedOut ||
+      return to == S::kRunning || to == S::kSucceeded || to == S::kFailed || to == S::kTimedOut ||
              to == S::kCancelled || to == S::kLost;
+    case S::kRunning:
+      return to == S::kSucceeded || to == S::kFailed || to == S::kTimedOut || to == S::kCancelled ||
+             to == S::kLost;
     case S::kLost:
       return to == S::kQueued || to == S::kFailed || to == S::kCancelled;
     default:
@@ -112,8 +112,8 @@ bool JobTable::transition(Job& job, JobState to, const std::string& message) {
   if (is_terminal(to)) job.ended_at_us = now_us;
   store_.persist_transition(job, from, message);
   ++counts_[to];
-  spdlog::info("job {} {} attempt {}: {} -> {}{}{}", job.id, job.name, job.attempt,
-               to_string(from), to_string(to), job.agent.empty() ? "" : " on " + job.agent,
+  spdlog::info("job {} {} attempt {}: {} -> {}{}{}", job.id, job.name, job.attempt, to_string(from),
+               to_string(to), job.agent.empty() ? "" : " on " + job.agent,
                message.empty() ? "" : " (" + message + ")");
   if (is_terminal(to)) release_dependents(job);
   return true;
@@ -155,8 +155,7 @@ std::vector<Job*> JobTable::queued() {
 std::vector<Job*> JobTable::held_by(const std::string& agent) {
   std::vector<Job*> out;
   for (auto& [id, job] : jobs_)
-    if ((job.state == JobState::kAssigned || job.state == JobState::kRunning) &&
-        job.agent == agent)
+    if ((job.state == JobState::kAssigned || job.state == JobState::kRunning) && job.agent == agent)
       out.push_back(&job);
   return out;
 }

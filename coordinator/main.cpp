@@ -1,9 +1,9 @@
 // yardstick-coordinator: parses flags, wires the store, the clock and the
 // sockets into a Coordinator, and runs it until SIGINT or SIGTERM.
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdlib>
-#include <spdlog/spdlog.h>
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -12,7 +12,9 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
+void on_signal(int) {
+  g_stop = true;
+}
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -33,8 +33,7 @@ struct Placement {
 // when the job is pinned — preferring the agent with the most free slots,
 // then the name. A job that fits nowhere does not hold back the jobs after it
 // that fit elsewhere.
-std::vector<Placement> schedule(const std::vector<Job*>& queued,
-                                std::vector<AgentCapacity> agents);
+std::vector<Placement> schedule(const std::vector<Job*>& queued, std::vector<AgentCapacity> agents);
 
 // Whether `agent` could ever run `job` (labels and machine; slots aside).
 bool agent_matches(const AgentCapacity& agent, const Job& job);

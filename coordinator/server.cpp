@@ -23,9 +23,12 @@ std::string clean(std::string s) {
 
 std::string stream_name(wire::Stream s) {
   switch (s) {
-    case wire::Stream::STDOUT: return "stdout";
-    case wire::Stream::STDERR: return "stderr";
-    default: return "system";
+    case wire::Stream::STDOUT:
+      return "stdout";
+    case wire::Stream::STDERR:
+      return "stderr";
+    default:
+      return "system";
   }
 }
 
@@ -173,7 +176,7 @@ void Coordinator::run(const std::atomic<bool>& stop) {
 void Coordinator::turn(int timeout_ms) {
   zmq::pollitem_t items[] = {{static_cast<void*>(agents_), 0, ZMQ_POLLIN, 0},
                              {static_cast<void*>(clients_), 0, ZMQ_POLLIN, 0}};
-  zmq::poll(items, 2, std::chrono::milliseconds(timeout_ms));
+  yardstick::poll(items, 2, std::chrono::milliseconds(timeout_ms));
 
   std::vector<Incoming> incoming;
   for (Side side : {Side::kAgents, Side::kClients}) {
@@ -278,8 +281,7 @@ void Coordinator::dispatch(Incoming& in) {
 // ---------------------------------------------------------------------------
 // Agent side
 
-Coordinator::AgentSession* Coordinator::session_for(const std::string& route,
-                                                    uint64_t request_id) {
+Coordinator::AgentSession* Coordinator::session_for(const std::string& route, uint64_t request_id) {
   auto it = route_names_.find(route);
   if (it != route_names_.end()) {
     auto s = sessions_.find(it->second);
@@ -371,8 +373,8 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
   }
   reply(Side::kAgents, route, b);
   spdlog::info("agent {} registered: machine {} ({}), labels {}, {} slots, {} held, {} abandoned",
-               name, machine.name, machine.fingerprint(), format_labels(labels), slots,
-               held.size(), abandon.size());
+               name, machine.name, machine.fingerprint(), format_labels(labels), slots, held.size(),
+               abandon.size());
   schedule_dirty_ = true;
 }
 
@@ -405,8 +407,7 @@ void Coordinator::on_step_started(const std::string& route, uint64_t req,
   if (Job* job = job_for_result(*s, key)) {
     store_.record_step_started(key, m.getIndex(), clean(m.getName()), s->agent_id, s->machine_id,
                                m.getStartedAtUs());
-    if (job->attempt == key.attempt && job->agent == s->name &&
-        job->state == JobState::kAssigned)
+    if (job->attempt == key.attempt && job->agent == s->name && job->state == JobState::kAssigned)
       table_.transition(*job, JobState::kRunning);
   }
   s->acks.push_back(key);
@@ -427,8 +428,7 @@ void Coordinator::on_step_finished(const std::string& route, uint64_t req,
   s->acks.push_back(key);
 }
 
-void Coordinator::on_log_chunk(const std::string& route, uint64_t req,
-                               wire::Envelope::Reader env) {
+void Coordinator::on_log_chunk(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
   AgentSession* s = session_for(route, req);
   if (!s) return;
   auto m = env.getBody().getLogChunk();
@@ -484,8 +484,8 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   const PipelineDef& def = *parsed.pipeline;
   const std::string revision = clean(m.getRevision());
   const std::string branch = clean(m.getBranch());
-  uint64_t pipeline_id = store_.insert_pipeline(def.name, revision, branch,
-                                                clean(m.getSubmitter()), file, text);
+  uint64_t pipeline_id =
+      store_.insert_pipeline(def.name, revision, branch, clean(m.getSubmitter()), file, text);
 
   // Fan-out targets: the distinct machines of connected agents.
   std::map<std::string, std::vector<uint64_t>> instances;  // job name -> ids
@@ -723,8 +723,8 @@ void Coordinator::schedule_jobs() {
   std::vector<AgentCapacity> agents;
   for (const auto& [name, s] : sessions_) {
     uint32_t used = used_slots(name);
-    agents.push_back({name, s.labels, s.machine_id, s.slots,
-                      used >= s.slots ? 0 : s.slots - used, true});
+    agents.push_back(
+        {name, s.labels, s.machine_id, s.slots, used >= s.slots ? 0 : s.slots - used, true});
   }
   for (const auto& p : schedule(queued, agents)) {
     Job* job = table_.find(p.job_id);

@@ -105,8 +105,8 @@ class Coordinator {
   void flush_acks();
 
   void reply(Side side, const std::string& route, capnp::MessageBuilder& builder);
-  void reply_error(Side side, const std::string& route, uint64_t request_id,
-                   wire::ErrorCode code, const std::string& message);
+  void reply_error(Side side, const std::string& route, uint64_t request_id, wire::ErrorCode code,
+                   const std::string& message);
   void send_all();
 
   CoordinatorConfig config_;

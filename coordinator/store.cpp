@@ -12,7 +12,9 @@ namespace yardstick {
 namespace {
 using json = nlohmann::json;
 
-std::string labels_json(const Labels& labels) { return json(labels).dump(); }
+std::string labels_json(const Labels& labels) {
+  return json(labels).dump();
+}
 
 Labels labels_from_json(const std::string& text) {
   Labels out;
@@ -44,11 +46,16 @@ std::string spec_to_json(const JobAssignment& a) {
                      {"env", s.env},
                      {"timed", s.timed},
                      {"timeout_ms", s.timeout_ms}});
-  json j = {{"pipeline_name", a.pipeline_name}, {"job_name", a.job_name},
-            {"kind", a.kind},                   {"revision", a.revision},
-            {"branch", a.branch},               {"checkout_repo", a.checkout_repo},
-            {"workdir", a.workdir},             {"env", a.env},
-            {"steps", steps},                   {"timeout_ms", a.timeout_ms},
+  json j = {{"pipeline_name", a.pipeline_name},
+            {"job_name", a.job_name},
+            {"kind", a.kind},
+            {"revision", a.revision},
+            {"branch", a.branch},
+            {"checkout_repo", a.checkout_repo},
+            {"workdir", a.workdir},
+            {"env", a.env},
+            {"steps", steps},
+            {"timeout_ms", a.timeout_ms},
             {"slots", a.slots}};
   return j.dump();
 }
@@ -107,7 +114,9 @@ void PgStore::connect() {
   }
 }
 
-bool PgStore::connected() const { return conn_ && conn_->is_open(); }
+bool PgStore::connected() const {
+  return conn_ && conn_->is_open();
+}
 
 int PgStore::migrate() {
   const auto& known = migrations();
@@ -274,12 +283,18 @@ void PgStore::persist_transition(const Job& job, JobState from, const std::strin
     tx().exec_params(
         "UPDATE jobs SET state = $2, attempt = $3, agent_id = NULLIF($4::bigint, 0),"
         " machine_id = CASE WHEN $4::bigint = 0 THEN machine_id ELSE NULLIF($5::bigint, 0) END,"
-        " queued_at = CASE WHEN $6::bigint = 0 THEN queued_at ELSE " + ts("$6") + " END,"
-        " started_at = CASE WHEN $7::bigint = 0 THEN NULL ELSE " + ts("$7") + " END,"
-        " ended_at = CASE WHEN $8::bigint = 0 THEN NULL ELSE " + ts("$8") + " END,"
-        " message = $9 WHERE id = $1",
-        job.id, to, job.attempt, job.agent_id, job.machine_id, job.queued_at_us,
-        job.started_at_us, is_terminal(job.state) ? job.ended_at_us : 0, job.message);
+        " queued_at = CASE WHEN $6::bigint = 0 THEN queued_at ELSE " +
+            ts("$6") +
+            " END,"
+            " started_at = CASE WHEN $7::bigint = 0 THEN NULL ELSE " +
+            ts("$7") +
+            " END,"
+            " ended_at = CASE WHEN $8::bigint = 0 THEN NULL ELSE " +
+            ts("$8") +
+            " END,"
+            " message = $9 WHERE id = $1",
+        job.id, to, job.attempt, job.agent_id, job.machine_id, job.queued_at_us, job.started_at_us,
+        is_terminal(job.state) ? job.ended_at_us : 0, job.message);
     tx().exec_params(
         "INSERT INTO job_events (job_id, attempt, from_state, to_state, agent_id, message)"
         " VALUES ($1, $2, $3, $4, NULLIF($5::bigint, 0), $6)",
@@ -290,13 +305,14 @@ void PgStore::persist_transition(const Job& job, JobState from, const std::strin
 }
 
 void PgStore::record_step_started(const ResultKey& key, uint32_t index, const std::string& name,
-                                  uint64_t agent_id, uint64_t machine_id,
-                                  int64_t started_at_us) {
+                                  uint64_t agent_id, uint64_t machine_id, int64_t started_at_us) {
   try {
     tx().exec_params(
         "INSERT INTO steps (job_id, attempt, idx, name, agent_id, machine_id, started_at)"
-        " VALUES ($1, $2, $3, $4, NULLIF($5::bigint, 0), NULLIF($6::bigint, 0), " + ts("$7") + ")"
-        " ON CONFLICT DO NOTHING",
+        " VALUES ($1, $2, $3, $4, NULLIF($5::bigint, 0), NULLIF($6::bigint, 0), " +
+            ts("$7") +
+            ")"
+            " ON CONFLICT DO NOTHING",
         key.job_id, key.attempt, index, name, agent_id, machine_id, started_at_us);
   } catch (const std::exception& e) {
     rethrow(e);
@@ -309,13 +325,14 @@ void PgStore::record_step_finished(const ResultKey& key, const StepResult& s, ui
     tx().exec_params(
         "INSERT INTO steps (job_id, attempt, idx, name, command, timed, agent_id, machine_id,"
         " started_at, ended_at, wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, timed_out)"
-        " VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7::bigint, 0), NULLIF($8::bigint, 0), " + ts("$9") + ", " +
-            ts("$10") + ", $11, $12, $13, $14, $15, $16, $17)"
-        " ON CONFLICT (job_id, attempt, idx) DO UPDATE SET command = EXCLUDED.command,"
-        " timed = EXCLUDED.timed, ended_at = EXCLUDED.ended_at, wall_s = EXCLUDED.wall_s,"
-        " user_s = EXCLUDED.user_s, sys_s = EXCLUDED.sys_s, max_rss_kb = EXCLUDED.max_rss_kb,"
-        " exit_code = EXCLUDED.exit_code, signal = EXCLUDED.signal,"
-        " timed_out = EXCLUDED.timed_out WHERE steps.ended_at IS NULL",
+        " VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7::bigint, 0), NULLIF($8::bigint, 0), " +
+            ts("$9") + ", " + ts("$10") +
+            ", $11, $12, $13, $14, $15, $16, $17)"
+            " ON CONFLICT (job_id, attempt, idx) DO UPDATE SET command = EXCLUDED.command,"
+            " timed = EXCLUDED.timed, ended_at = EXCLUDED.ended_at, wall_s = EXCLUDED.wall_s,"
+            " user_s = EXCLUDED.user_s, sys_s = EXCLUDED.sys_s, max_rss_kb = EXCLUDED.max_rss_kb,"
+            " exit_code = EXCLUDED.exit_code, signal = EXCLUDED.signal,"
+            " timed_out = EXCLUDED.timed_out WHERE steps.ended_at IS NULL",
         key.job_id, key.attempt, s.index, s.name, s.command, s.timed, agent_id, machine_id,
         s.started_at_us, s.ended_at_us, s.wall_ns / 1e9, s.user_us / 1e6, s.sys_us / 1e6,
         s.max_rss_kb, s.exit_code, s.signal, s.timed_out);
@@ -324,13 +341,15 @@ void PgStore::record_step_finished(const ResultKey& key, const StepResult& s, ui
   }
 }
 
-void PgStore::record_log_chunk(const ResultKey& key, const std::string& stream,
-                               int32_t step_index, const std::string& data, int64_t at_us) {
+void PgStore::record_log_chunk(const ResultKey& key, const std::string& stream, int32_t step_index,
+                               const std::string& data, int64_t at_us) {
   try {
     tx().exec_params(
         "INSERT INTO log_chunks (job_id, attempt, seq, stream, step_idx, data, at)"
-        " VALUES ($1, $2, $3, $4, NULLIF($5::integer, -1), $6, " + ts("$7") + ")"
-        " ON CONFLICT DO NOTHING",
+        " VALUES ($1, $2, $3, $4, NULLIF($5::integer, -1), $6, " +
+            ts("$7") +
+            ")"
+            " ON CONFLICT DO NOTHING",
         key.job_id, key.attempt, key.seq, stream, step_index, pqxx::binarystring(data), at_us);
   } catch (const std::exception& e) {
     rethrow(e);
@@ -344,7 +363,8 @@ LoadedJobs PgStore::load_active_jobs() {
         "SELECT j.id, j.pipeline_id, j.name, j.state, j.attempt, j.retries, j.priority,"
         " j.on_labels::text, COALESCE(j.target_machine_id, 0), j.spec::text,"
         " COALESCE(a.name, ''), COALESCE(j.agent_id, 0), COALESCE(j.machine_id, 0), " +
-        us("j.queued_at") + ", " + us("j.started_at") + ", j.message, p.revision, p.branch,"
+        us("j.queued_at") + ", " + us("j.started_at") +
+        ", j.message, p.revision, p.branch,"
         " p.name FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
         " LEFT JOIN agents a ON a.id = j.agent_id"
         " WHERE j.state NOT IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'skipped')"
@@ -462,8 +482,7 @@ std::vector<LogView> PgStore::logs(uint64_t job_id, uint64_t after_id, uint32_t 
       pqxx::binarystring data(r[3]);
       if (!out.empty() && total + data.size() > max_bytes) break;
       total += data.size();
-      out.push_back({r[0].as<uint64_t>(), r[1].as<uint32_t>(), r[2].as<std::string>(),
-                     data.str()});
+      out.push_back({r[0].as<uint64_t>(), r[1].as<uint32_t>(), r[2].as<std::string>(), data.str()});
     }
   } catch (const std::exception& e) {
     rethrow(e);
@@ -474,9 +493,9 @@ std::vector<LogView> PgStore::logs(uint64_t job_id, uint64_t after_id, uint32_t 
 std::vector<AgentRow> PgStore::agents() {
   std::vector<AgentRow> out;
   try {
-    auto rows = tx().exec(
-        "SELECT a.id, a.name, a.labels::text, a.slots, m.name, " + us("a.last_seen") +
-        " FROM agents a JOIN machines m ON m.id = a.machine_id ORDER BY a.name");
+    auto rows =
+        tx().exec("SELECT a.id, a.name, a.labels::text, a.slots, m.name, " + us("a.last_seen") +
+                  " FROM agents a JOIN machines m ON m.id = a.machine_id ORDER BY a.name");
     for (const auto& r : rows)
       out.push_back({r[0].as<uint64_t>(), r[1].as<std::string>(),
                      labels_from_json(r[2].as<std::string>()), r[3].as<uint32_t>(),

@@ -79,7 +79,7 @@ struct AgentRow {
 };
 
 struct LoadedJobs {
-  std::vector<Job> jobs;                    // every job not yet terminal
+  std::vector<Job> jobs;                     // every job not yet terminal
   std::map<uint64_t, JobState> ended_needs;  // terminal needs of those jobs
 };
 

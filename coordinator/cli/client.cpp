@@ -7,7 +7,9 @@
 namespace yardstick {
 
 Client::Client(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout)
-    : socket_(context, zmq::socket_type::dealer), endpoint_(std::move(endpoint)), timeout_(timeout) {
+    : socket_(context, zmq::socket_type::dealer),
+      endpoint_(std::move(endpoint)),
+      timeout_(timeout) {
   configure_dealer(socket_);
   socket_.connect(endpoint_);
   std::random_device rd;
@@ -31,7 +33,7 @@ std::unique_ptr<wire_io::Frame> Client::call(capnp::MallocMessageBuilder& builde
       throw Unreachable("cannot reach the coordinator at " + endpoint_ + " (no answer in " +
                         std::to_string(timeout_.count()) + " ms)");
     zmq::pollitem_t item{static_cast<void*>(socket_), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, left);
+    yardstick::poll(&item, 1, left);
     if (!(item.revents & ZMQ_POLLIN)) continue;
     zmq::message_t reply;
     if (!socket_.recv(reply, zmq::recv_flags::dontwait)) continue;

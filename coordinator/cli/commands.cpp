@@ -128,22 +128,21 @@ void print_status(wire::StatusReply::Reader r, bool as_json) {
   for (auto j : r.getJobs()) {
     rows.push_back({std::to_string(j.getId()), j.getName(), state_name(j.getState()),
                     j.getMachine().size() ? j.getMachine().cStr() : "-",
-                    j.getAgent().size() ? j.getAgent().cStr() : "-",
-                    std::to_string(j.getAttempt()),
+                    j.getAgent().size() ? j.getAgent().cStr() : "-", std::to_string(j.getAttempt()),
                     format_duration(j.getStartedAtUs(), j.getEndedAtUs())});
     for (auto s : j.getSteps()) {
       char wall[32];
       std::snprintf(wall, sizeof wall, "%.3fs", s.getWallS());
       rows.push_back({"", "  " + std::string(s.getName().cStr()),
-                      s.getFinished() ? "exit " + std::to_string(s.getExitCode()) : "running",
-                      "", "", "", s.getFinished() ? wall : "-"});
+                      s.getFinished() ? "exit " + std::to_string(s.getExitCode()) : "running", "",
+                      "", "", s.getFinished() ? wall : "-"});
     }
   }
   print_table(rows);
   for (auto j : r.getJobs())
     if (j.getMessage().size())
-      std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": "
-                << j.getMessage().cStr() << "\n";
+      std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": " << j.getMessage().cStr()
+                << "\n";
 }
 
 capnp::MallocMessageBuilder& fresh(std::unique_ptr<capnp::MallocMessageBuilder>& b) {

@@ -1,3 +1,5 @@
 #include "coordinator/cli/commands.hpp"
 
-int main(int argc, char** argv) { return yardstick::run_cli(argc, argv); }
+int main(int argc, char** argv) {
+  return yardstick::run_cli(argc, argv);
+}

@@ -28,7 +28,9 @@ std::string binary(const std::string& name) {
   return std::string(YARDSTICK_BUILD_DIR) + "/agent/" + name;
 }
 
-std::string source_dir() { return YARDSTICK_SOURCE_DIR; }
+std::string source_dir() {
+  return YARDSTICK_SOURCE_DIR;
+}
 
 std::string make_temp_dir(const std::string& prefix) {
   std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
@@ -199,7 +201,8 @@ Cluster::~Cluster() {
     int n = 0;
     std::ifstream names(dir_ + "/agents.txt");
     std::string name;
-    while (std::getline(names, name)) n += launcher.signal_tagged("YARDSTICK_AGENT=" + name, SIGKILL);
+    while (std::getline(names, name))
+      n += launcher.signal_tagged("YARDSTICK_AGENT=" + name, SIGKILL);
     if (n == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -211,11 +214,10 @@ void Cluster::start_coordinator() {
   fs::remove(ready);
   ++coordinator_starts_;
   coordinator_ = std::make_unique<Process>(
-      std::vector<std::string>{binary("yardstick-coordinator"), "--db", dsn_, "--agents",
-                               agents_ep_, "--clients", clients_, "--heartbeat-ms",
-                               std::to_string(options_.heartbeat_ms), "--lease-ms",
-                               std::to_string(options_.lease_ms), "--ready-file", ready,
-                               "--log-level", "debug"},
+      std::vector<std::string>{
+          binary("yardstick-coordinator"), "--db", dsn_, "--agents", agents_ep_, "--clients",
+          clients_, "--heartbeat-ms", std::to_string(options_.heartbeat_ms), "--lease-ms",
+          std::to_string(options_.lease_ms), "--ready-file", ready, "--log-level", "debug"},
       dir_ + "/coordinator.log");
   if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
     throw std::runtime_error("the coordinator did not start:\n" + coordinator_->log());
@@ -240,10 +242,21 @@ Process& Cluster::add_agent(const std::string& name, const std::string& labels,
     std::ofstream names(dir_ + "/agents.txt", std::ios::app);
     names << full << "\n";
   }
-  std::vector<std::string> argv = {binary("yardstick-agent"), "--coordinator", agents_ep_,
-                                   "--name", full, "--labels", labels, "--machine", machine,
-                                   "--slots", std::to_string(slots), "--home",
-                                   dir_ + "/home-" + name, "--log-level", "debug"};
+  std::vector<std::string> argv = {binary("yardstick-agent"),
+                                   "--coordinator",
+                                   agents_ep_,
+                                   "--name",
+                                   full,
+                                   "--labels",
+                                   labels,
+                                   "--machine",
+                                   machine,
+                                   "--slots",
+                                   std::to_string(slots),
+                                   "--home",
+                                   dir_ + "/home-" + name,
+                                   "--log-level",
+                                   "debug"};
   for (auto& e : extra) argv.push_back(e);
   auto p = std::make_unique<Process>(argv, dir_ + "/agent-" + name + ".log");
   Process& ref = *p;

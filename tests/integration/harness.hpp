@@ -67,12 +67,11 @@ class Cluster {
 
   void start_coordinator();  // on the same ports as before when restarted
   Process& coordinator() { return *coordinator_; }
-  void kill_coordinator();   // SIGKILL, and reap
+  void kill_coordinator();  // SIGKILL, and reap
 
   // Starts an agent and waits until it is registered.
-  Process& add_agent(const std::string& name, const std::string& labels,
-                     const std::string& machine, uint32_t slots = 1,
-                     std::vector<std::string> extra = {});
+  Process& add_agent(const std::string& name, const std::string& labels, const std::string& machine,
+                     uint32_t slots = 1, std::vector<std::string> extra = {});
   Process& agent(const std::string& name) { return *agents_.at(name); }
   std::string agent_name(const std::string& short_name) const { return prefix_ + short_name; }
 

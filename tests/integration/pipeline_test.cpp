@@ -138,12 +138,19 @@ TEST(Pipeline, StepTimeoutKillsGrandchildrenAndSetsidDaemons) {
   Cluster c;
   c.add_agent("a", "", "m1", 1, {"--kill-grace-ms", "500"});
   const std::string d = c.dir();
-  c.write_file("p.yml", "pipeline: timeout\njobs:\n  slow:\n    steps:\n      - timeout: 1s\n"
-                        "        run: |\n"
-                        "          sh -c 'echo $$ > " + d + "/child.pid; sleep 300' &\n"
-                        "          sh -c 'sleep 300 & echo $! > " + d + "/grandchild.pid; wait' &\n"
-                        "          setsid sh -c 'echo $$ > " + d + "/daemon.pid; trap \"\" TERM; exec sleep 300' &\n"
-                        "          sleep 300\n");
+  c.write_file("p.yml",
+               "pipeline: timeout\njobs:\n  slow:\n    steps:\n      - timeout: 1s\n"
+               "        run: |\n"
+               "          sh -c 'echo $$ > " +
+                   d +
+                   "/child.pid; sleep 300' &\n"
+                   "          sh -c 'sleep 300 & echo $! > " +
+                   d +
+                   "/grandchild.pid; wait' &\n"
+                   "          setsid sh -c 'echo $$ > " +
+                   d +
+                   "/daemon.pid; trap \"\" TERM; exec sleep 300' &\n"
+                   "          sleep 300\n");
   auto r = c.cli({"submit", "p.yml", "--wait"});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_EQ(c.text("SELECT state FROM jobs"), "timed_out");
@@ -186,8 +193,7 @@ jobs:
   EXPECT_EQ(c.text("SELECT a.name FROM jobs j JOIN agents a ON a.id = j.agent_id"),
             c.agent_name(survivor));
   ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "succeeded"; }, 15s));
-  EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE to_state = 'lost' AND attempt = 1"),
-            1);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE to_state = 'lost' AND attempt = 1"), 1);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM steps WHERE attempt = 2 AND exit_code = 0"), 1);
 }
 
@@ -220,7 +226,8 @@ jobs:
 
 TEST(Pipeline, MalformedPipelineIsRejectedWithFileLineAndKeyAndExitTwo) {
   Cluster c;
-  c.write_file("bad.yml", "pipeline: bad\njobs:\n  a:\n    steps:\n      - run: echo\n        tiemout: 5s\n");
+  c.write_file("bad.yml",
+               "pipeline: bad\njobs:\n  a:\n    steps:\n      - run: echo\n        tiemout: 5s\n");
   auto r = c.cli({"submit", "bad.yml"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("bad.yml:6:9: jobs.a.steps[0].tiemout: unknown key"), std::string::npos)
@@ -242,11 +249,13 @@ TEST(Pipeline, FanOutRunsOneJobPerMatchingMachine) {
   c.add_agent("a", "os2=x", "laptop");
   c.add_agent("b", "os2=x", "server");
   c.add_agent("c", "os2=y", "other");
-  c.write_file("p.yml", "pipeline: fan\njobs:\n  everywhere:\n    on: { labels: [os2=x], machines: all }\n"
-                        "    steps: [{run: \"true\"}]\n");
+  c.write_file("p.yml",
+               "pipeline: fan\njobs:\n  everywhere:\n    on: { labels: [os2=x], machines: all }\n"
+               "    steps: [{run: \"true\"}]\n");
   auto r = c.cli({"submit", "p.yml", "--wait"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  auto rows = c.query("SELECT m.name FROM jobs j JOIN machines m ON m.id = j.machine_id ORDER BY 1");
+  auto rows =
+      c.query("SELECT m.name FROM jobs j JOIN machines m ON m.id = j.machine_id ORDER BY 1");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0][0].as<std::string>(), "laptop");
   EXPECT_EQ(rows[1][0].as<std::string>(), "server");
@@ -257,7 +266,8 @@ TEST(Pipeline, CheckoutStepClonesTheRepositoryAtTheRevision) {
   c.add_agent("a", "", "m1");
   const std::string repo = c.dir() + "/repo";
   std::filesystem::create_directories(repo);
-  ASSERT_EQ(std::system(("cd " + repo + " && git init -q && git config user.email t@e && "
+  ASSERT_EQ(std::system(("cd " + repo +
+                         " && git init -q && git config user.email t@e && "
                          "git config user.name t && echo first > f.txt && git add f.txt && "
                          "git commit -qm one && echo second > f.txt && git commit -qam two")
                             .c_str()),
@@ -287,15 +297,18 @@ TEST(Pipeline, CancelStopsARunningJobAndItsProcesses) {
   Cluster c;
   c.add_agent("a", "", "m1", 1, {"--kill-grace-ms", "500"});
   c.write_file("p.yml", "pipeline: cancel\njobs:\n  long:\n    steps:\n      - run: echo $$ > " +
-                            c.dir() + "/step.pid; sleep 300\n  next:\n    needs: [long]\n"
-                                      "    steps: [{run: \"true\"}]\n");
+                            c.dir() +
+                            "/step.pid; sleep 300\n  next:\n    needs: [long]\n"
+                            "    steps: [{run: \"true\"}]\n");
   ASSERT_EQ(c.cli({"submit", "p.yml"}).code, 0);
-  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs WHERE name = 'long'") == "running"; }, 10s));
+  ASSERT_TRUE(wait_for(
+      [&] { return c.text("SELECT state FROM jobs WHERE name = 'long'") == "running"; }, 10s));
   ASSERT_TRUE(wait_for([&] { return read_pid(c.dir() + "/step.pid") > 0; }, 5s));
   auto r = c.cli({"cancel", std::to_string(c.scalar("SELECT id FROM pipelines"))});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("cancelled 2 jobs"), std::string::npos) << r.out;
-  EXPECT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs WHERE name = 'long'") == "cancelled"; }, 10s));
+  EXPECT_TRUE(wait_for(
+      [&] { return c.text("SELECT state FROM jobs WHERE name = 'long'") == "cancelled"; }, 10s));
   EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'next'"), "cancelled");
   EXPECT_TRUE(wait_for([&] { return gone(read_pid(c.dir() + "/step.pid")); }, 3s));
 }
@@ -306,8 +319,9 @@ TEST(Cli, UnknownIdIsRefusedAndUnreachableCoordinatorExitsThree) {
   EXPECT_EQ(r.code, 4);
   EXPECT_NE(r.err.find("no pipeline or job with id 999999"), std::string::npos) << r.err;
   c.write_file("ok.yml", "pipeline: p\njobs:\n  a:\n    steps: [{run: \"true\"}]\n");
-  const std::string cmd = binary("yardstick") + " --coordinator tcp://127.0.0.1:1 --timeout-ms 300 submit " +
-                          c.dir() + "/ok.yml 2>" + c.dir() + "/err.txt";
+  const std::string cmd = binary("yardstick") +
+                          " --coordinator tcp://127.0.0.1:1 --timeout-ms 300 submit " + c.dir() +
+                          "/ok.yml 2>" + c.dir() + "/err.txt";
   int status = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(status), 3);
   std::ifstream err(c.dir() + "/err.txt");

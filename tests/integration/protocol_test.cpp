@@ -47,8 +47,7 @@ TEST(Protocol, BadFramesAreAnsweredWithErrorsAndTheCoordinatorKeepsServing) {
   zmq::context_t ctx(1);
   for (const std::string& ep : {c.clients_endpoint(), c.agents_endpoint()}) {
     EXPECT_EQ(error_code(send_raw(ctx, ep, "this is not capnp")), wire::ErrorCode::MALFORMED);
-    EXPECT_EQ(error_code(send_raw(ctx, ep, std::string(4096, '\xff'))),
-              wire::ErrorCode::MALFORMED);
+    EXPECT_EQ(error_code(send_raw(ctx, ep, std::string(4096, '\xff'))), wire::ErrorCode::MALFORMED);
 
     capnp::MallocMessageBuilder future;
     auto env = future.initRoot<wire::Envelope>();

@@ -1,8 +1,8 @@
 // The job runner's logic with a fake process launcher and a fake clock:
 // step order, results and their sequence numbers, failure, timeouts and the
 // SIGTERM-then-SIGKILL sequence, cancellation.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -68,8 +68,12 @@ class RecordingSink : public ResultSink {
   std::optional<JobOutcome> outcome;
 };
 
-ExitInfo exited(pid_t pid, int code) { return {pid, code << 8, 10, 20, 30}; }
-ExitInfo killed(pid_t pid, int sig) { return {pid, sig, 0, 0, 0}; }
+ExitInfo exited(pid_t pid, int code) {
+  return {pid, code << 8, 10, 20, 30};
+}
+ExitInfo killed(pid_t pid, int sig) {
+  return {pid, sig, 0, 0, 0};
+}
 
 class JobRunnerTest : public ::testing::Test {
  protected:

@@ -167,8 +167,8 @@ TEST_F(JobTableTest, PruneForgetsEndedJobsButRemembersNeedsOfLiveOnes) {
   run(x);
   table.transition(x, JobState::kSucceeded);
   table.prune();
-  EXPECT_EQ(table.find(3), nullptr);   // ended, nobody needs it
-  ASSERT_NE(table.find(1), nullptr);   // still needed by job 2
+  EXPECT_EQ(table.find(3), nullptr);  // ended, nobody needs it
+  ASSERT_NE(table.find(1), nullptr);  // still needed by job 2
   run(a);
   table.transition(a, JobState::kSucceeded);
   EXPECT_EQ(table.find(2)->state, JobState::kQueued);

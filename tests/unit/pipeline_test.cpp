@@ -6,7 +6,9 @@
 namespace yardstick {
 namespace {
 
-PipelineParseResult parse(const std::string& text) { return parse_pipeline(text, "p.yml"); }
+PipelineParseResult parse(const std::string& text) {
+  return parse_pipeline(text, "p.yml");
+}
 
 // The single error of an invalid file.
 PipelineError only_error(const std::string& text) {
@@ -67,13 +69,15 @@ jobs:
 }
 
 TEST(Pipeline, LabelsMayBeAMapping) {
-  auto r = parse("pipeline: p\njobs:\n  a:\n    on: { labels: { os: linux } }\n    steps: [{run: x}]\n");
+  auto r =
+      parse("pipeline: p\njobs:\n  a:\n    on: { labels: { os: linux } }\n    steps: [{run: x}]\n");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.pipeline->jobs[0].on_labels, Labels{"os=linux"});
 }
 
 TEST(Pipeline, UnknownKeyNamesFileLineAndKey) {
-  auto e = only_error("pipeline: p\njobs:\n  a:\n    steps:\n      - run: x\n        tiemout: 5s\n");
+  auto e =
+      only_error("pipeline: p\njobs:\n  a:\n    steps:\n      - run: x\n        tiemout: 5s\n");
   EXPECT_EQ(e.file, "p.yml");
   EXPECT_EQ(e.line, 6);
   EXPECT_EQ(e.key, "jobs.a.steps[0].tiemout");
@@ -127,7 +131,8 @@ TEST(Pipeline, CycleIsRejectedNamingItsMembers) {
 TEST(Pipeline, BadDurationAndMachinesAreRejected) {
   auto e = only_error("pipeline: p\njobs:\n  a:\n    timeout: soon\n    steps: [{run: x}]\n");
   EXPECT_EQ(e.key, "jobs.a.timeout");
-  auto e2 = only_error("pipeline: p\njobs:\n  a:\n    on: { machines: some }\n    steps: [{run: x}]\n");
+  auto e2 =
+      only_error("pipeline: p\njobs:\n  a:\n    on: { machines: some }\n    steps: [{run: x}]\n");
   EXPECT_EQ(e2.key, "jobs.a.on.machines");
 }
 

@@ -29,7 +29,8 @@ std::vector<Job*> ptrs(std::vector<Job>& jobs) {
 
 TEST(Scheduler, PlacesJobOnlyOnAgentWithAllItsLabels) {
   std::vector<Job> jobs = {job(1, {"os=linux", "tool=mold"})};
-  auto p = schedule(ptrs(jobs), {agent("a", {"os=linux"}, 4), agent("b", {"os=linux", "tool=mold"}, 1)});
+  auto p =
+      schedule(ptrs(jobs), {agent("a", {"os=linux"}, 4), agent("b", {"os=linux", "tool=mold"}, 1)});
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0].agent, "b");
 }

@@ -8,7 +8,9 @@
 namespace yardstick {
 namespace {
 
-std::string bytes(zmq::message_t& m) { return std::string(m.data<char>(), m.size()); }
+std::string bytes(zmq::message_t& m) {
+  return std::string(m.data<char>(), m.size());
+}
 
 wire_io::DecodeError decode_error(const std::string& data) {
   auto r = wire_io::decode_frame(data.data(), data.size());

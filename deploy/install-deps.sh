@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages yardstick builds, tests and runs with,
+# when any is missing. Used by tests/run.sh and deploy/quickstart.sh.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git python3 util-linux clang-format ccache
+  # libraries
+  libzmq3-dev cppzmq-dev capnproto libcapnp-dev libpqxx-dev libspdlog-dev
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libgtest-dev
+  # the database (server for tests and the quick start; psql for reports)
+  postgresql postgresql-client
+  # benchmarks compare against it
+  hyperfine
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "== installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

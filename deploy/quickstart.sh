@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# yardstick in one command, on one machine: installs what is missing, builds,
+# starts a throw-away PostgreSQL, a coordinator and two agents with different
+# labels, runs deploy/examples/quickstart.yml (a real build of this repo's
+# common/ library, checked out from this repository, on both agents), prints
+# the per-machine step times from PostgreSQL, and stops everything.
+#
+#   deploy/quickstart.sh          run and clean up
+#   deploy/quickstart.sh --keep   leave it running and print how to connect
+#   deploy/quickstart.sh --stop   stop what a --keep run left running
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+state=${YARDSTICK_QUICKSTART_DIR:-$root/.yardstick/quickstart}
+build=${BUILD_DIR:-$root/build}
+keep=0
+case "${1:-}" in
+  --keep) keep=1 ;;
+  --stop)
+    for f in "$state"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+    "$root/tests/support/pg.sh" stop "$state/pg" || true
+    echo "stopped"; exit 0 ;;
+  "") ;;
+  *) echo "usage: deploy/quickstart.sh [--keep|--stop]" >&2; exit 2 ;;
+esac
+
+"$root/deploy/install-deps.sh"
+
+echo "== building"
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+ninja -C "$build" yardstick yardstick-coordinator yardstick-agent
+bin_cli=$build/coordinator/cli/yardstick
+bin_coord=$build/coordinator/yardstick-coordinator
+bin_agent=$build/agent/yardstick-agent
+
+"$0" --stop >/dev/null 2>&1 || true
+rm -rf "$state"
+mkdir -p "$state"
+
+stop_all() {
+  for f in "$state"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  sleep 0.5
+  "$root/tests/support/pg.sh" stop "$state/pg" || true
+}
+[ $keep = 1 ] || trap stop_all EXIT
+
+echo "== starting a throw-away PostgreSQL in $state/pg"
+base_dsn=$("$root/tests/support/pg.sh" start "$state/pg")
+psql "$base_dsn" -qc "CREATE DATABASE yardstick" >/dev/null
+dsn=${base_dsn/dbname=postgres/dbname=yardstick}
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+clients="tcp://127.0.0.1:$(port)"
+agents="tcp://127.0.0.1:$(port)"
+
+echo "== starting the coordinator (clients $clients, agents $agents)"
+"$bin_coord" --db "$dsn" --clients "$clients" --agents "$agents" --ready-file "$state/ready" \
+  >"$state/coordinator.log" 2>&1 &
+echo $! >"$state/coordinator.pid"
+for _ in $(seq 100); do [ -f "$state/ready" ] && break; sleep 0.1; done
+[ -f "$state/ready" ] || { cat "$state/coordinator.log"; exit 1; }
+
+echo "== starting two agents: laptop (1 slot) and buildbox (2 slots)"
+"$bin_agent" --coordinator "$agents" --name laptop --machine quickstart-laptop \
+  --labels role=laptop --slots 1 --home "$state/agent-laptop" >"$state/agent-laptop.log" 2>&1 &
+echo $! >"$state/agent-laptop.pid"
+"$bin_agent" --coordinator "$agents" --name buildbox --machine quickstart-buildbox \
+  --labels role=buildbox --slots 2 --home "$state/agent-buildbox" >"$state/agent-buildbox.log" 2>&1 &
+echo $! >"$state/agent-buildbox.pid"
+export YARDSTICK_COORDINATOR=$clients
+for _ in $(seq 150); do
+  [ "$("$bin_cli" agents --json | grep -c '"connected": true')" = 2 ] && break
+  sleep 0.2
+done
+"$bin_cli" agents
+
+echo "== submitting deploy/examples/quickstart.yml"
+sed "s|REPO|$root|" "$root/deploy/examples/quickstart.yml" >"$state/quickstart.yml"
+revision=$(git -C "$root" rev-parse HEAD)
+set +e
+"$bin_cli" submit "$state/quickstart.yml" --revision "$revision" --wait
+rc=$?
+set -e
+
+echo
+echo "== per-machine step times, from PostgreSQL (sql/reports/step_times_by_machine.sql)"
+for step in checkout configure build; do
+  echo "-- step: $step"
+  psql "$dsn" -q -v pipeline_name=quickstart -v step="$step" -f "$root/sql/reports/step_times_by_machine.sql"
+done
+
+if [ $keep = 1 ]; then
+  cat <<EOT
+== left running. To use it:
+  export YARDSTICK_COORDINATOR=$clients
+  $bin_cli agents
+  $bin_cli submit deploy/examples/quickstart.yml --wait   # after replacing REPO
+  psql "$dsn"
+  agents connect to: $agents
+  logs: $state/*.log
+  stop: deploy/quickstart.sh --stop
+EOT
+fi
+exit $rc
