@@ -64,8 +64,9 @@ void sleep_accuracy(Cluster& c) {
   auto rows = c.query("SELECT wall_s FROM steps ORDER BY idx");
   std::vector<double> err;
   for (const auto& row : rows) err.push_back((row[0].as<double>() - 1.0) * 100);
-  std::printf("| `sleep 1` step: recorded wall time error (median of %zu) | %+.2f %% (max %+.2f %%) |\n",
-              err.size(), percentile(err, 0.5), *std::max_element(err.begin(), err.end()));
+  std::printf(
+      "| `sleep 1` step: recorded wall time error (median of %zu) | %+.2f %% (max %+.2f %%) |\n",
+      err.size(), percentile(err, 0.5), *std::max_element(err.begin(), err.end()));
 }
 
 void submit_latency(Cluster& c, int n) {
@@ -177,8 +178,9 @@ void throughput(Cluster& c, int jobs, int agents) {
       }
     }
   });
-  wait_for([&] { return c.scalar("SELECT count(*) FROM agents WHERE name LIKE 'sim-%'") == agents; },
-           30s);
+  wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM agents WHERE name LIKE 'sim-%'") == agents; },
+      30s);
   std::this_thread::sleep_for(500ms);
   // One pipeline per 500 jobs.
   zmq::context_t cctx(1);
@@ -188,20 +190,23 @@ void throughput(Cluster& c, int jobs, int agents) {
   for (int done = 0; done < jobs; done += per) {
     std::string yaml = "pipeline: throughput\njobs:\n";
     for (int j = 0; j < std::min(per, jobs - done); ++j)
-      yaml += "  j" + std::to_string(j) + ":\n    on: { labels: [sim=yes] }\n    steps: [{run: \"true\"}]\n";
+      yaml += "  j" + std::to_string(j) +
+              ":\n    on: { labels: [sim=yes] }\n    steps: [{run: \"true\"}]\n";
     submit(client, yaml);
   }
   wait_for(
       [&] {
-        return c.scalar("SELECT count(*) FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
-                        " WHERE p.name = 'throughput' AND j.state = 'succeeded'") == jobs;
+        return c.scalar(
+                   "SELECT count(*) FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
+                   " WHERE p.name = 'throughput' AND j.state = 'succeeded'") == jobs;
       },
       600s);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   stop = true;
   sim.join();
-  std::printf("| trivial jobs through one coordinator, %d simulated agents (%d jobs) | %.0f jobs/s |\n",
-              agents, jobs, jobs / secs);
+  std::printf(
+      "| trivial jobs through one coordinator, %d simulated agents (%d jobs) | %.0f jobs/s |\n",
+      agents, jobs, jobs / secs);
 }
 
 void agent_rss(Cluster& c) {
