@@ -27,6 +27,11 @@ const JobDef* PipelineDef::find_job(std::string_view job_name) const {
   return nullptr;
 }
 
+const std::vector<std::string>& known_collectors() {
+  static const std::vector<std::string> names = {"cargo-timings", "ninja-log", "sccache", "ccache"};
+  return names;
+}
+
 std::optional<uint64_t> parse_duration_ms(std::string_view text) {
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   if (text.empty()) return std::nullopt;
@@ -165,10 +170,130 @@ bool valid_name(const std::string& name) {
   });
 }
 
+std::vector<std::string> parse_collect(Validator& v, const YAML::Node& node,
+                                       const std::string& path) {
+  std::vector<std::string> out;
+  if (!node.IsSequence()) {
+    v.error(node, path, "expected a list of collectors");
+    return out;
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    auto s = v.string(node[i], p);
+    if (!s) continue;
+    std::string name = s->substr(0, s->find(':'));
+    const auto& known = known_collectors();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      v.error(node[i], p, "unknown collector '" + name + "' (known: " + list + ")");
+      continue;
+    }
+    out.push_back(*s);
+  }
+  return out;
+}
+
+std::optional<Budget> parse_budget(Validator& v, const YAML::Node& node, const std::string& path) {
+  if (!v.check_map(node, path, {"wall", "metrics", "fail"})) return std::nullopt;
+  Budget b;
+  if (node["wall"]) {
+    if (auto d = v.duration(node["wall"], path + ".wall")) b.wall_ms = *d;
+  }
+  if (auto m = node["metrics"]) {
+    if (!m.IsMap()) {
+      v.error(m, path + ".metrics", "expected a mapping of metric names to bounds such as \">= 0.8\"");
+    } else {
+      for (auto it = m.begin(); it != m.end(); ++it) {
+        const std::string name = it->first.Scalar();
+        const std::string p = path + ".metrics." + name;
+        auto expr = v.string(it->second, p);
+        if (!expr) continue;
+        auto bound = parse_metric_bound(name, *expr);
+        if (!bound)
+          v.error(it->second, p,
+                  "expected a comparison such as \">= 0.8\" or \"< 420\" (operators: >=, <=, >, <)");
+        else
+          b.metrics.push_back(*bound);
+      }
+    }
+  }
+  if (node["fail"]) {
+    if (auto f = v.boolean(node["fail"], path + ".fail")) b.fail = *f;
+  }
+  return b;
+}
+
+void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, JobDef& job) {
+  if (!v.check_map(node, path,
+                   {"run", "setup", "prepare", "conclude", "cleanup", "warmup", "runs", "min_runs",
+                    "max_runs", "max_time", "ignore_failure", "interleave", "collect", "alpha",
+                    "noise_floor"}))
+    return;
+  BenchSpec b;
+  for (auto [key, field] : {std::pair{"run", &b.run}, std::pair{"setup", &b.setup},
+                            std::pair{"prepare", &b.prepare}, std::pair{"conclude", &b.conclude},
+                            std::pair{"cleanup", &b.cleanup}})
+    if (node[key])
+      if (auto s = v.string(node[key], path + "." + key)) *field = *s;
+  for (auto [key, field] : {std::pair{"warmup", &b.warmup}, std::pair{"runs", &b.runs},
+                            std::pair{"min_runs", &b.min_runs}, std::pair{"max_runs", &b.max_runs}})
+    if (node[key])
+      if (auto n = v.integer(node[key], path + "." + key, 0, 100000)) *field = *n;
+  if (node["max_time"]) {
+    if (auto d = v.duration(node["max_time"], path + ".max_time")) b.max_time_ms = *d;
+  }
+  if (node["ignore_failure"]) {
+    if (auto f = v.boolean(node["ignore_failure"], path + ".ignore_failure")) b.ignore_failure = *f;
+  }
+  if (node["interleave"]) {
+    if (auto f = v.boolean(node["interleave"], path + ".interleave")) b.interleave = *f;
+  }
+  if (node["collect"]) b.collect = parse_collect(v, node["collect"], path + ".collect");
+  for (auto [key, field] : {std::pair{"alpha", &b.alpha}, std::pair{"noise_floor", &b.noise_floor}})
+    if (auto n = node[key]) {
+      double value = -1;
+      if (!n.IsScalar() || !YAML::convert<double>::decode(n, value) || value < 0 || value >= 1)
+        v.error(n, path + "." + key, "expected a number from 0 to 1");
+      else
+        *field = value;
+    }
+  if (b.max_runs && b.max_runs < b.min_runs && !b.runs)
+    v.error(node["max_runs"], path + ".max_runs", "max_runs is below min_runs");
+  if (node["runs"] && b.runs == 0) v.error(node["runs"], path + ".runs", "runs must be at least 1");
+  job.bench = b;
+}
+
+void parse_variants(Validator& v, const YAML::Node& node, const std::string& path, JobDef& job) {
+  if (!node.IsSequence() || node.size() == 0) {
+    v.error(node, path, "expected a list of variants, the first being the baseline");
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    if (!v.check_map(node[i], p, {"name", "env", "run"})) continue;
+    Variant var;
+    if (node[i]["name"]) {
+      if (auto s = v.string(node[i]["name"], p + ".name")) var.name = *s;
+    } else {
+      v.error(node[i], p + ".name", "missing key: every variant needs a name");
+    }
+    if (!var.name.empty() && !names.insert(var.name).second)
+      v.error(node[i]["name"], p + ".name", "variant '" + var.name + "' appears twice");
+    if (node[i]["env"]) var.env = v.env(node[i]["env"], p + ".env");
+    if (node[i]["run"]) {
+      if (auto s = v.string(node[i]["run"], p + ".run")) var.run = *s;
+    }
+    job.variants.push_back(std::move(var));
+  }
+}
+
 void parse_step(Validator& v, const YAML::Node& node, const std::string& path, size_t index,
                 JobDef& job) {
   StepSpec step;
-  if (!v.check_map(node, path, {"name", "run", "env", "timed", "timeout"})) return;
+  if (!v.check_map(node, path, {"name", "run", "env", "timed", "timeout", "collect", "budget"}))
+    return;
   if (node["run"]) {
     if (auto s = v.string(node["run"], path + ".run")) step.run = *s;
     if (step.run.find_first_not_of(" \t\n") == std::string::npos)
@@ -192,6 +317,8 @@ void parse_step(Validator& v, const YAML::Node& node, const std::string& path, s
   if (node["timeout"]) {
     if (auto d = v.duration(node["timeout"], path + ".timeout")) step.timeout_ms = *d;
   }
+  if (node["collect"]) step.collect = parse_collect(v, node["collect"], path + ".collect");
+  if (node["budget"]) step.budget = parse_budget(v, node["budget"], path + ".budget");
   job.steps.push_back(std::move(step));
 }
 
@@ -239,14 +366,15 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
   if (!v.check_map(
           node, path,
-          {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir", "env"}))
+          {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir", "env",
+           "bench", "variants", "exclusive", "budget"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
       job.kind = *s;
-      if (job.kind != "build")
+      if (job.kind != "build" && job.kind != "bench")
         v.error(node["kind"], path + ".kind",
-                "unknown job kind '" + job.kind + "' (this version runs: build)");
+                "unknown job kind '" + job.kind + "' (this version runs: build, bench)");
     }
   }
   if (node["on"]) parse_on(v, node["on"], path + ".on", job);
@@ -261,6 +389,30 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
       v.error(needs, path + ".needs", "expected a job name or a list of job names");
     }
   }
+  const bool bench = job.kind == "bench";
+  if (bench) {
+    if (node["bench"])
+      parse_bench(v, node["bench"], path + ".bench", job);
+    else
+      v.error(key_node, path + ".bench", "missing key: a bench job needs a bench: {run: ...}");
+    if (node["variants"]) parse_variants(v, node["variants"], path + ".variants", job);
+    if (job.variants.empty()) job.variants.push_back({"default", {}, ""});
+    if (job.bench && job.bench->run.empty())
+      for (size_t i = 0; i < job.variants.size(); ++i)
+        if (job.variants[i].run.empty())
+          v.error(node["bench"], path + ".bench.run",
+                  "missing key: variant '" + job.variants[i].name +
+                      "' has no run of its own, so the bench needs one");
+    job.exclusive = true;
+  } else {
+    for (const char* key : {"bench", "variants"})
+      if (node[key])
+        v.error(node[key], path + "." + key, "only a job of kind: bench has " + std::string(key));
+  }
+  if (node["exclusive"]) {
+    if (auto b = v.boolean(node["exclusive"], path + ".exclusive")) job.exclusive = *b;
+  }
+  if (node["budget"]) job.budget = parse_budget(v, node["budget"], path + ".budget");
   if (auto steps = node["steps"]) {
     if (!steps.IsSequence()) {
       v.error(steps, path + ".steps", "expected a list of steps");
@@ -270,7 +422,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
       for (size_t i = 0; i < steps.size(); ++i)
         parse_step(v, steps[i], path + ".steps[" + std::to_string(i) + "]", i, job);
     }
-  } else {
+  } else if (!bench) {
     v.error(key_node, path + ".steps", "missing key: a job needs at least one step");
   }
   if (node["timeout"]) {

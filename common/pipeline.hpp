@@ -37,8 +37,15 @@ struct JobDef {
   int32_t priority = 0;     // higher runs first
   std::string workdir;
   EnvVars env;
+  std::optional<BenchSpec> bench;  // kind bench
+  std::vector<Variant> variants;   // kind bench; the first is the baseline
+  bool exclusive = false;          // take every slot of the agent (default for bench)
+  std::optional<Budget> budget;
   int line = 0;
 };
+
+// The collectors a step or benchmark may name in `collect`.
+const std::vector<std::string>& known_collectors();
 
 struct PipelineDef {
   std::string name;

@@ -1,7 +1,10 @@
 #include "common/types.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace yardstick {
 
@@ -52,6 +55,40 @@ bool is_terminal(JobState state) {
     default:
       return false;
   }
+}
+
+std::string MetricBound::text() const {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", value);
+  return metric + " " + op + " " + buf;
+}
+
+bool MetricBound::holds(double actual) const {
+  if (op == ">=") return actual >= value;
+  if (op == "<=") return actual <= value;
+  if (op == ">") return actual > value;
+  if (op == "<") return actual < value;
+  return false;
+}
+
+std::optional<MetricBound> parse_metric_bound(const std::string& metric, const std::string& expr) {
+  size_t i = 0;
+  while (i < expr.size() && expr[i] == ' ') ++i;
+  std::string op;
+  for (const char* candidate : {">=", "<=", ">", "<"}) {
+    if (expr.compare(i, std::strlen(candidate), candidate) == 0) {
+      op = candidate;
+      break;
+    }
+  }
+  if (op.empty()) return std::nullopt;
+  std::string rest = expr.substr(i + op.size());
+  char* end = nullptr;
+  double value = std::strtod(rest.c_str(), &end);
+  if (end == rest.c_str()) return std::nullopt;
+  while (*end == ' ') ++end;
+  if (*end != '\0' || !std::isfinite(value)) return std::nullopt;
+  return MetricBound{metric, op, value};
 }
 
 JobState to_job_state(JobOutcome outcome) {

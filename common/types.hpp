@@ -56,12 +56,54 @@ struct MachineInfo {
   std::string fingerprint() const;
 };
 
+// A bound on a metric: "sccache.hit_rate >= 0.8".
+struct MetricBound {
+  std::string metric;
+  std::string op;  // one of >=, <=, >, <
+  double value = 0;
+  std::string text() const;
+  bool holds(double actual) const;
+};
+
+// Parses ">= 0.8"; nullopt when it is not a comparison.
+std::optional<MetricBound> parse_metric_bound(const std::string& metric, const std::string& expr);
+
+// budget: {wall: 420s, metrics: {...}, fail: false}. Checked by the
+// coordinator when the job ends; a breach is stored, and fails the job when `fail`.
+struct Budget {
+  uint64_t wall_ms = 0;  // 0: no wall budget
+  std::vector<MetricBound> metrics;
+  bool fail = false;
+};
+
 struct StepSpec {
   std::string name;
   std::string run;
   EnvVars env;
   bool timed = true;
   uint64_t timeout_ms = 0;  // 0: none
+  std::vector<std::string> collect;  // collector names, optionally "name:path"
+  std::optional<Budget> budget;      // coordinator only: not sent to agents
+};
+
+struct BenchSpec {
+  std::string run, setup, prepare, conclude, cleanup;
+  uint32_t warmup = 0;
+  uint32_t runs = 0;  // 0: adaptive
+  uint32_t min_runs = 10;
+  uint32_t max_runs = 0;  // 0: no limit
+  uint64_t max_time_ms = 3000;
+  bool ignore_failure = false;
+  bool interleave = true;
+  std::vector<std::string> collect;
+  double alpha = 0.05;        // coordinator only
+  double noise_floor = 0.01;  // coordinator only
+};
+
+struct Variant {
+  std::string name;
+  EnvVars env;
+  std::string run;  // replaces the bench's run when set
 };
 
 // Everything an agent needs to run one attempt of one job.
@@ -79,8 +121,13 @@ struct JobAssignment {
   EnvVars env;
   std::vector<StepSpec> steps;
   uint64_t timeout_ms = 0;  // 0: none
-  uint32_t slots = 1;
+  uint32_t slots = 1;       // kExclusiveSlots: every slot of the agent
+  std::optional<BenchSpec> bench;
+  std::vector<Variant> variants;  // the first is the baseline
+  std::optional<Budget> budget;   // coordinator only
 };
+
+constexpr uint32_t kExclusiveSlots = 1u << 20;
 
 // Identifies one result an agent sends; unique per (job_id, attempt, seq).
 struct ResultKey {

@@ -149,9 +149,35 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     fill(steps[i].initEnv(s.env.size()), s.env);
     steps[i].setTimed(s.timed);
     steps[i].setTimeoutMs(s.timeout_ms);
+    auto collect = steps[i].initCollect(s.collect.size());
+    for (unsigned k = 0; k < s.collect.size(); ++k) collect.set(k, s.collect[k]);
   }
   b.setTimeoutMs(a.timeout_ms);
   b.setSlots(a.slots);
+  if (a.bench) {
+    const BenchSpec& s = *a.bench;
+    auto w = b.initBench();
+    w.setRun(s.run);
+    w.setSetup(s.setup);
+    w.setPrepare(s.prepare);
+    w.setConclude(s.conclude);
+    w.setCleanup(s.cleanup);
+    w.setWarmup(s.warmup);
+    w.setRuns(s.runs);
+    w.setMinRuns(s.min_runs);
+    w.setMaxRuns(s.max_runs);
+    w.setMaxTimeMs(s.max_time_ms);
+    w.setIgnoreFailure(s.ignore_failure);
+    w.setInterleave(s.interleave);
+    auto collect = w.initCollect(s.collect.size());
+    for (unsigned k = 0; k < s.collect.size(); ++k) collect.set(k, s.collect[k]);
+  }
+  auto variants = b.initVariants(a.variants.size());
+  for (unsigned i = 0; i < a.variants.size(); ++i) {
+    variants[i].setName(a.variants[i].name);
+    fill(variants[i].initEnv(a.variants[i].env.size()), a.variants[i].env);
+    variants[i].setRun(a.variants[i].run);
+  }
 }
 
 JobAssignment read(wire::Assign::Reader r) {
@@ -174,10 +200,30 @@ JobAssignment read(wire::Assign::Reader r) {
     spec.env = read(s.getEnv());
     spec.timed = s.getTimed();
     spec.timeout_ms = s.getTimeoutMs();
+    for (auto c : s.getCollect()) spec.collect.push_back(c);
     a.steps.push_back(std::move(spec));
   }
   a.timeout_ms = r.getTimeoutMs();
   a.slots = r.getSlots() == 0 ? 1 : r.getSlots();
+  if (r.hasBench()) {
+    auto w = r.getBench();
+    BenchSpec s;
+    s.run = w.getRun();
+    s.setup = w.getSetup();
+    s.prepare = w.getPrepare();
+    s.conclude = w.getConclude();
+    s.cleanup = w.getCleanup();
+    s.warmup = w.getWarmup();
+    s.runs = w.getRuns();
+    s.min_runs = w.getMinRuns();
+    s.max_runs = w.getMaxRuns();
+    s.max_time_ms = w.getMaxTimeMs();
+    s.ignore_failure = w.getIgnoreFailure();
+    s.interleave = w.getInterleave();
+    for (auto c : w.getCollect()) s.collect.push_back(c);
+    a.bench = s;
+  }
+  for (auto v : r.getVariants()) a.variants.push_back({v.getName(), read(v.getEnv()), v.getRun()});
   return a;
 }
 

@@ -26,7 +26,19 @@ std::vector<Placement> schedule(const std::vector<Job*>& queued,
           (agent.free_slots == best->free_slots && agent.name < best->name))
         best = &agent;
     }
-    if (!best) continue;
+    if (!best) {
+      // A job that needs several slots reserves the matching agent with the
+      // most free slots, so that single-slot jobs after it cannot starve it.
+      if (job->spec.slots > 1) {
+        AgentCapacity* reserve = nullptr;
+        for (auto& agent : agents)
+          if (agent.accepting && agent_matches(agent, *job) &&
+              (!reserve || agent.free_slots > reserve->free_slots))
+            reserve = &agent;
+        if (reserve) reserve->accepting = false;
+      }
+      continue;
+    }
     best->free_slots -= std::min(job->spec.slots == 0 ? 1u : job->spec.slots, best->slots);
     out.push_back({job->id, best->name});
   }

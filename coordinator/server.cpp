@@ -524,7 +524,10 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
       for (const auto& [k, v] : jd.env) spec.env[k] = v;
       spec.steps = jd.steps;
       spec.timeout_ms = jd.timeout_ms;
-      spec.slots = 1;
+      spec.slots = jd.exclusive ? kExclusiveSlots : 1;
+      spec.bench = jd.bench;
+      spec.variants = jd.variants;
+      spec.budget = jd.budget;
       job.id = store_.insert_job(job);
       instances[jd.name].push_back(job.id);
       created.push_back(job.id);
@@ -711,7 +714,10 @@ void Coordinator::check_leases() {
 
 uint32_t Coordinator::used_slots(const std::string& agent) {
   uint32_t used = 0;
-  for (const Job* job : table_.held_by(agent)) used += std::max(1u, job->spec.slots);
+  auto s = sessions_.find(agent);
+  const uint32_t slots = s == sessions_.end() ? 1 : s->second.slots;
+  for (const Job* job : table_.held_by(agent))
+    used += std::min(std::max(1u, job->spec.slots), slots);
   return used;
 }
 

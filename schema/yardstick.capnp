@@ -43,6 +43,12 @@ struct Envelope {
     agentsReply @21 :AgentsReply;
     cancelRequest @22 :CancelRequest;
     cancelReply @23 :CancelReply;
+
+    # added for benchmarks
+    sample @24 :Sample;
+    metric @25 :Metric;
+    report @26 :ReportRequest;
+    reportReply @27 :ReportReply;
   }
 }
 
@@ -128,6 +134,7 @@ struct StepSpec {
   env @2 :List(KeyValue);
   timed @3 :Bool = true;
   timeoutMs @4 :UInt64;  # 0: no step timeout
+  collect @5 :List(Text);  # collectors run after the step: "ccache", "ninja-log:build", ...
 }
 
 struct Assign {
@@ -145,6 +152,64 @@ struct Assign {
   steps @11 :List(StepSpec);
   timeoutMs @12 :UInt64;  # whole job; 0: none
   slots @13 :UInt32;      # slots the job occupies on the agent
+  bench @14 :BenchSpec;   # set for kind "bench"
+  variants @15 :List(Variant);
+}
+
+struct BenchSpec {
+  run @0 :Text;
+  setup @1 :Text;      # once per variant, before its first run
+  prepare @2 :Text;    # before every run, warm-ups included; not timed
+  conclude @3 :Text;   # after every run; not timed
+  cleanup @4 :Text;    # once per variant, at the end
+  warmup @5 :UInt32;
+  runs @6 :UInt32;     # 0: adaptive (minRuns, maxRuns, maxTimeMs)
+  minRuns @7 :UInt32;
+  maxRuns @8 :UInt32;  # 0: no limit
+  maxTimeMs @9 :UInt64;
+  ignoreFailure @10 :Bool;
+  interleave @11 :Bool = true;
+  collect @12 :List(Text);  # collectors run after every counted run
+}
+
+struct Variant {
+  name @0 :Text;
+  env @1 :List(KeyValue);
+  run @2 :Text;  # replaces bench.run when set
+}
+
+struct Sample {
+  key @0 :ResultKey;
+  variant @1 :Text;
+  variantIndex @2 :UInt32;  # 0 is the baseline
+  index @3 :UInt32;         # counted run number, from 0
+  wallNs @4 :UInt64;
+  userUs @5 :UInt64;
+  sysUs @6 :UInt64;
+  maxRssKb @7 :UInt64;
+  exitCode @8 :Int32;
+  signal @9 :Int32;
+  atUs @10 :Int64;
+}
+
+struct Metric {
+  key @0 :ResultKey;
+  stepIndex @1 :Int32;  # -1 for a benchmark run
+  variant @2 :Text;
+  runIndex @3 :Int32;   # -1 for a step
+  name @4 :Text;
+  value @5 :Float64;
+  unit @6 :Text;
+}
+
+struct ReportRequest {
+  name @0 :Text;               # a file of sql/reports, without .sql
+  params @1 :List(KeyValue);   # its psql variables
+}
+
+struct ReportReply {
+  columns @0 :List(Text);
+  rows @1 :List(List(Text));  # NULL is the empty string
 }
 
 struct StepStarted {
