@@ -137,6 +137,38 @@ void Agent::job_finished(const ResultKey& key, JobOutcome outcome, const std::st
                to_string(to_job_state(outcome)), message.empty() ? "" : " (" + message + ")");
 }
 
+void Agent::sample(const ResultKey& key, const std::string& variant, uint32_t variant_index,
+                   uint32_t run_index, const StepResult& run) {
+  capnp::MallocMessageBuilder b;
+  auto m = wire_io::start(b, 0).getBody().initSample();
+  wire_io::fill(m.initKey(), key);
+  m.setVariant(variant);
+  m.setVariantIndex(variant_index);
+  m.setIndex(run_index);
+  m.setWallNs(run.wall_ns);
+  m.setUserUs(run.user_us);
+  m.setSysUs(run.sys_us);
+  m.setMaxRssKb(run.max_rss_kb);
+  m.setExitCode(run.exit_code);
+  m.setSignal(run.signal);
+  m.setAtUs(run.started_at_us);
+  enqueue(key, b);
+}
+
+void Agent::metric(const ResultKey& key, int32_t step_index, const std::string& variant,
+                   int32_t run_index, const CollectedMetric& metric) {
+  capnp::MallocMessageBuilder b;
+  auto m = wire_io::start(b, 0).getBody().initMetric();
+  wire_io::fill(m.initKey(), key);
+  m.setStepIndex(step_index);
+  m.setVariant(variant);
+  m.setRunIndex(run_index);
+  m.setName(metric.name);
+  m.setValue(metric.value);
+  m.setUnit(metric.unit);
+  enqueue(key, b);
+}
+
 void Agent::on_assign(const JobAssignment& job) {
   JobRef ref{job.job_id, job.attempt};
   if (runners_.count(ref)) return;  // a duplicate assignment

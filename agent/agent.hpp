@@ -51,6 +51,10 @@ class Agent final : public ResultSink {
                  const std::string& data, int64_t at_us) override;
   void job_finished(const ResultKey& key, JobOutcome outcome, const std::string& message,
                     int64_t at_us) override;
+  void sample(const ResultKey& key, const std::string& variant, uint32_t variant_index,
+              uint32_t run_index, const StepResult& run) override;
+  void metric(const ResultKey& key, int32_t step_index, const std::string& variant,
+              int32_t run_index, const CollectedMetric& metric) override;
 
  private:
   enum class Link { kDown, kHelloSent, kUp };

@@ -12,6 +12,8 @@
 #include <functional>
 #include <random>
 
+#include "common/stats.hpp"
+
 extern char** environ;
 
 namespace yardstick {
@@ -78,6 +80,7 @@ std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
   env["YARDSTICK_BRANCH"] = job_.branch;
   env["YARDSTICK_AGENT"] = options_.agent_name;
   env["YARDSTICK_WORKSPACE"] = workspace_;
+  env["YARDSTICK_METRICS"] = metrics_file_;
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   out.push_back(tag_);
@@ -97,6 +100,8 @@ void JobRunner::start() {
   }
   workspace_ = work;
   fresh_workspace_ = true;
+  metrics_file_ = work + ".metrics";
+  fs::remove(metrics_file_, ec);
   cwd_ = workspace_;
   if (!job_.workdir.empty()) {
     cwd_ = job_.workdir.front() == '/' ? job_.workdir : workspace_ + "/" + job_.workdir;
@@ -124,7 +129,10 @@ void JobRunner::start() {
   }
   for (const auto& s : job_.steps) steps_.push_back(s);
   if (job_.timeout_ms) job_deadline_ms_ = clock_.steady_ms() + job_.timeout_ms;
-  start_step(0);
+  if (steps_.empty())
+    start_bench();
+  else
+    start_step(0);
 }
 
 void JobRunner::start_step(size_t index) {
@@ -137,30 +145,66 @@ void JobRunner::start_step(size_t index) {
     std::error_code ec;
     fs::create_directories(cwd, ec);
   }
+  auto env = step_env(step);
+  start_collectors(step.collect, env, cwd);
   step_start_us_ = clock_.unix_us();
   sink_.step_started(next_key(), index, step.name, step_start_us_);
+  if (!spawn(step.run, std::move(env), cwd, "step " + step.name)) return;
+  step_deadline_ms_ = step.timeout_ms ? clock_.steady_ms() + step.timeout_ms : 0;
+}
+
+bool JobRunner::spawn(const std::string& command, std::vector<std::string> env,
+                      const std::string& cwd, const std::string& what) {
   std::string error;
   step_start_ns_ = steady_ns();
-  auto spawned = launcher_.spawn({step.run, step_env(step), cwd}, &error);
+  auto spawned = launcher_.spawn({command, std::move(env), cwd}, &error);
   if (!spawned) {
-    system_log("cannot start step " + step.name + ": " + error);
-    StepResult r;
-    r.index = index;
-    r.name = step.name;
-    r.command = step.run;
-    r.started_at_us = step_start_us_;
-    r.ended_at_us = clock_.unix_us();
-    r.exit_code = 127;
-    r.timed = step.timed;
-    sink_.step_finished(next_key(), r);
-    end_job(JobOutcome::kFailed, "step " + step.name + " could not start: " + error);
-    return;
+    system_log("cannot start " + what + ": " + error);
+    end_job(JobOutcome::kFailed, what + " could not start: " + error);
+    return false;
   }
   pid_ = spawned->pid;
   out_fd_ = spawned->out_fd;
   err_fd_ = spawned->err_fd;
   step_timed_out_ = false;
-  step_deadline_ms_ = step.timeout_ms ? clock_.steady_ms() + step.timeout_ms : 0;
+  return true;
+}
+
+void JobRunner::drain_process() {
+  // Output the process wrote before it ended is still in the pipes.
+  read_fd(out_fd_, LogStream::kStdout, true);
+  read_fd(err_fd_, LogStream::kStderr, true);
+  if (out_fd_ >= 0) close(out_fd_), out_fd_ = -1;
+  if (err_fd_ >= 0) close(err_fd_), err_fd_ = -1;
+  // Anything else left in its process group goes with it.
+  launcher_.signal_group(pid_, SIGKILL);
+}
+
+void JobRunner::start_collectors(const std::vector<std::string>& specs,
+                                 const std::vector<std::string>& env, const std::string& cwd) {
+  collectors_.clear();
+  for (const auto& spec : specs) {
+    auto c = make_collector(spec, cwd, env);
+    if (!c) {
+      system_log("unknown collector '" + spec + "' ignored");
+      continue;
+    }
+    c->before();
+    collectors_.push_back(std::move(c));
+  }
+}
+
+void JobRunner::finish_collectors(int32_t step_index, const std::string& variant,
+                                  int32_t run_index) {
+  std::vector<std::string> warnings;
+  std::vector<CollectedMetric> metrics;
+  for (auto& c : collectors_)
+    for (auto& m : c->after(&warnings)) metrics.push_back(std::move(m));
+  collectors_.clear();
+  for (auto& m : read_metrics_file(metrics_file_, &metrics_offset_, &warnings))
+    metrics.push_back(std::move(m));
+  for (const auto& w : warnings) system_log("warning: " + w);
+  for (const auto& m : metrics) sink_.metric(next_key(), step_index, variant, run_index, m);
 }
 
 std::vector<int> JobRunner::fds() const {
@@ -229,13 +273,11 @@ bool JobRunner::on_exit(const ExitInfo& exit) {
 
 void JobRunner::finish_step(const ExitInfo& exit) {
   const int64_t wall_ns = steady_ns() - step_start_ns_;
-  // Output the step wrote before it ended is still in the pipes.
-  read_fd(out_fd_, LogStream::kStdout, true);
-  read_fd(err_fd_, LogStream::kStderr, true);
-  if (out_fd_ >= 0) close(out_fd_), out_fd_ = -1;
-  if (err_fd_ >= 0) close(err_fd_), err_fd_ = -1;
-  // Anything else left in the step's process group goes with it.
-  launcher_.signal_group(pid_, SIGKILL);
+  drain_process();
+  if (action_) {
+    finish_bench_action(exit, wall_ns);
+    return;
+  }
   const StepSpec& step = steps_[step_];
   StepResult r;
   r.index = static_cast<uint32_t>(step_);
@@ -259,6 +301,7 @@ void JobRunner::finish_step(const ExitInfo& exit) {
   step_deadline_ms_ = 0;
   flush_all();
   sink_.step_finished(next_key(), r);
+  finish_collectors(static_cast<int32_t>(step_), "", -1);
 
   if (forced_) {
     end_job(*forced_, forced_message_);
@@ -269,8 +312,115 @@ void JobRunner::finish_step(const ExitInfo& exit) {
     end_job(JobOutcome::kFailed, "step " + step.name + " " + how);
   } else if (step_ + 1 < steps_.size()) {
     start_step(step_ + 1);
+  } else if (job_.bench) {
+    start_bench();
   } else {
     end_job(JobOutcome::kSucceeded, "");
+  }
+}
+
+void JobRunner::start_bench() {
+  if (!job_.bench) {
+    end_job(JobOutcome::kSucceeded, "");
+    return;
+  }
+  std::vector<Variant> variants = job_.variants;
+  if (variants.empty()) variants.push_back({"default", {}, ""});
+  job_.variants = variants;
+  plan_.emplace(*job_.bench, variants);
+  bench_walls_.assign(variants.size(), {});
+  std::error_code ec;
+  fs::create_directories(cwd_, ec);
+  system_log("benchmark: " + std::to_string(variants.size()) + " variant(s), " +
+             (job_.bench->interleave ? "interleaved" : "in blocks") + ", " +
+             std::to_string(job_.bench->warmup) + " warm-up run(s)");
+  next_bench_action();
+}
+
+void JobRunner::next_bench_action() {
+  action_ = plan_->next();
+  if (!action_) {
+    log_bench_summary();
+    end_job(JobOutcome::kSucceeded, "");
+    return;
+  }
+  const Variant& v = job_.variants[action_->variant];
+  StepSpec as_step;
+  as_step.env = v.env;
+  auto env = step_env(as_step);
+  const bool counted = action_->kind == BenchAction::Kind::kRun && action_->counted;
+  if (counted) start_collectors(job_.bench->collect, env, cwd_);
+  step_start_us_ = clock_.unix_us();
+  spawn(action_->command, std::move(env), cwd_, action_->label() + " of variant " + v.name);
+}
+
+void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
+  const BenchAction a = *action_;
+  const Variant& v = job_.variants[a.variant];
+  StepResult r;
+  r.index = a.run_index;
+  r.name = v.name;
+  r.command = a.command;
+  r.started_at_us = step_start_us_;
+  r.ended_at_us = clock_.unix_us();
+  r.wall_ns = static_cast<uint64_t>(wall_ns);
+  r.user_us = exit.user_us;
+  r.sys_us = exit.sys_us;
+  r.max_rss_kb = exit.max_rss_kb;
+  if (WIFEXITED(exit.status)) {
+    r.exit_code = WEXITSTATUS(exit.status);
+  } else if (WIFSIGNALED(exit.status)) {
+    r.exit_code = -1;
+    r.signal = WTERMSIG(exit.status);
+  }
+  pid_ = -1;
+  step_deadline_ms_ = 0;
+  flush_all();
+  const bool counted = a.kind == BenchAction::Kind::kRun && a.counted;
+  if (counted) {
+    sink_.sample(next_key(), v.name, static_cast<uint32_t>(a.variant), a.run_index, r);
+    bench_walls_[a.variant].push_back(wall_ns / 1e9);
+    plan_->record(a, wall_ns / 1e9);
+    finish_collectors(-1, v.name, static_cast<int32_t>(a.run_index));
+  }
+  if (forced_) {
+    action_.reset();
+    end_job(*forced_, forced_message_);
+    return;
+  }
+  if (r.exit_code != 0) {
+    const bool tolerated = a.kind == BenchAction::Kind::kRun && job_.bench->ignore_failure;
+    std::string how = r.signal ? "was killed by signal " + std::to_string(r.signal)
+                               : "exited with " + std::to_string(r.exit_code);
+    system_log(a.label() + " of variant " + v.name + " " + how +
+               (tolerated ? " (ignore_failure: going on)" : ""));
+    if (!tolerated) {
+      action_.reset();
+      end_job(JobOutcome::kFailed, a.label() + " of variant " + v.name + " " + how);
+      return;
+    }
+  }
+  next_bench_action();
+}
+
+void JobRunner::log_bench_summary() {
+  char buf[512];
+  const auto& base = bench_walls_.empty() ? std::vector<double>{} : bench_walls_[0];
+  for (size_t i = 0; i < job_.variants.size(); ++i) {
+    const auto& w = bench_walls_[i];
+    Summary s = summarize(w);
+    std::snprintf(buf, sizeof buf,
+                  "%s: median %.4f s, mean %.4f s +- %.4f s, min %.4f s, max %.4f s, %zu runs",
+                  job_.variants[i].name.c_str(), s.median, s.mean, s.stddev, s.min, s.max, s.n);
+    system_log(buf);
+    for (const auto& m : bench_warnings(w).messages) system_log("  warning: " + m);
+    if (i > 0 && !base.empty() && !w.empty()) {
+      Comparison c = compare(base, w, job_.bench->alpha, job_.bench->noise_floor);
+      std::snprintf(buf, sizeof buf, "  %.3fx %s (95 %% CI %.3f-%.3f, p = %.2g): %s", c.ratio,
+                    job_.variants[0].name.c_str(), c.ci_low, c.ci_high, c.p,
+                    to_string(c.verdict).c_str());
+      system_log(buf);
+    }
   }
 }
 
@@ -346,10 +496,9 @@ void JobRunner::end_job(JobOutcome outcome, const std::string& message) {
     if (launcher_.signal_tagged(tag_, SIGKILL) == 0) break;
     usleep(1000);
   }
-  if (fresh_workspace_) {
-    std::error_code ec;
-    fs::remove_all(workspace_, ec);
-  }
+  std::error_code ec;
+  if (fresh_workspace_) fs::remove_all(workspace_, ec);
+  if (!metrics_file_.empty()) fs::remove(metrics_file_, ec);
   flush_all();
   done_ = true;
   sink_.job_finished(next_key(), outcome, message, clock_.unix_us());

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/bench_plan.hpp"
+#include "agent/collectors.hpp"
 #include "agent/process.hpp"
 #include "common/clock.hpp"
 #include "common/types.hpp"
@@ -31,6 +33,12 @@ class ResultSink {
                          const std::string& data, int64_t at_us) = 0;
   virtual void job_finished(const ResultKey& key, JobOutcome outcome, const std::string& message,
                             int64_t at_us) = 0;
+  // One counted benchmark run of variant `variant` (index `variant_index`).
+  virtual void sample(const ResultKey& key, const std::string& variant, uint32_t variant_index,
+                      uint32_t run_index, const StepResult& run) = 0;
+  // A metric from a collector or the metrics file; step_index -1 for a benchmark run.
+  virtual void metric(const ResultKey& key, int32_t step_index, const std::string& variant,
+                      int32_t run_index, const CollectedMetric& metric) = 0;
 };
 
 struct RunnerOptions {
@@ -72,6 +80,19 @@ class JobRunner {
   };
   void start_step(size_t index);
   void finish_step(const ExitInfo& exit);
+  // Benchmark actions, after the steps.
+  void start_bench();
+  void next_bench_action();
+  void finish_bench_action(const ExitInfo& exit, int64_t wall_ns);
+  void log_bench_summary();
+  // Spawns `command`; false (job ended) when it could not start.
+  bool spawn(const std::string& command, std::vector<std::string> env, const std::string& cwd,
+             const std::string& what);
+  // Reads the pipes' remaining output and closes them; kills what is left in the group.
+  void drain_process();
+  void start_collectors(const std::vector<std::string>& specs, const std::vector<std::string>& env,
+                        const std::string& cwd);
+  void finish_collectors(int32_t step_index, const std::string& variant, int32_t run_index);
   void end_job(JobOutcome outcome, const std::string& message);
   void begin_kill(const std::string& why);
   void read_fd(int& fd, LogStream stream, bool drain);
@@ -108,6 +129,13 @@ class JobRunner {
   bool step_timed_out_ = false;
   LogBuffer out_buf_, err_buf_, sys_buf_;
   bool done_ = false;
+
+  std::string metrics_file_;  // $YARDSTICK_METRICS
+  size_t metrics_offset_ = 0;
+  std::vector<std::unique_ptr<Collector>> collectors_;  // of the running step or run
+  std::optional<BenchPlan> plan_;
+  std::optional<BenchAction> action_;             // the running benchmark action
+  std::vector<std::vector<double>> bench_walls_;  // per variant, counted runs, seconds
 };
 
 // Quotes `s` for /bin/sh.

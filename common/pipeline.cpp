@@ -202,7 +202,8 @@ std::optional<Budget> parse_budget(Validator& v, const YAML::Node& node, const s
   }
   if (auto m = node["metrics"]) {
     if (!m.IsMap()) {
-      v.error(m, path + ".metrics", "expected a mapping of metric names to bounds such as \">= 0.8\"");
+      v.error(m, path + ".metrics",
+              "expected a mapping of metric names to bounds such as \">= 0.8\"");
     } else {
       for (auto it = m.begin(); it != m.end(); ++it) {
         const std::string name = it->first.Scalar();
@@ -211,8 +212,9 @@ std::optional<Budget> parse_budget(Validator& v, const YAML::Node& node, const s
         if (!expr) continue;
         auto bound = parse_metric_bound(name, *expr);
         if (!bound)
-          v.error(it->second, p,
-                  "expected a comparison such as \">= 0.8\" or \"< 420\" (operators: >=, <=, >, <)");
+          v.error(
+              it->second, p,
+              "expected a comparison such as \">= 0.8\" or \"< 420\" (operators: >=, <=, >, <)");
         else
           b.metrics.push_back(*bound);
       }
@@ -231,9 +233,9 @@ void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, 
                     "noise_floor"}))
     return;
   BenchSpec b;
-  for (auto [key, field] : {std::pair{"run", &b.run}, std::pair{"setup", &b.setup},
-                            std::pair{"prepare", &b.prepare}, std::pair{"conclude", &b.conclude},
-                            std::pair{"cleanup", &b.cleanup}})
+  for (auto [key, field] :
+       {std::pair{"run", &b.run}, std::pair{"setup", &b.setup}, std::pair{"prepare", &b.prepare},
+        std::pair{"conclude", &b.conclude}, std::pair{"cleanup", &b.cleanup}})
     if (node[key])
       if (auto s = v.string(node[key], path + "." + key)) *field = *s;
   for (auto [key, field] : {std::pair{"warmup", &b.warmup}, std::pair{"runs", &b.runs},
@@ -364,10 +366,9 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   job.line = key_node.Mark().line + 1;
   if (!valid_name(name))
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
-  if (!v.check_map(
-          node, path,
-          {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir", "env",
-           "bench", "variants", "exclusive", "budget"}))
+  if (!v.check_map(node, path,
+                   {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
+                    "env", "bench", "variants", "exclusive", "budget"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {

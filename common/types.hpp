@@ -81,7 +81,7 @@ struct StepSpec {
   std::string run;
   EnvVars env;
   bool timed = true;
-  uint64_t timeout_ms = 0;  // 0: none
+  uint64_t timeout_ms = 0;           // 0: none
   std::vector<std::string> collect;  // collector names, optionally "name:path"
   std::optional<Budget> budget;      // coordinator only: not sent to agents
 };

@@ -3,11 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 
 #include "common/pipeline.hpp"
 #include "common/zmq_util.hpp"
+#include "coordinator/reports.hpp"
 #include "coordinator/scheduler.hpp"
 
 namespace yardstick {
@@ -80,6 +82,8 @@ void Coordinator::install_handlers() {
       {Which::STEP_FINISHED, &Coordinator::on_step_finished},
       {Which::LOG_CHUNK, &Coordinator::on_log_chunk},
       {Which::JOB_FINISHED, &Coordinator::on_job_finished},
+      {Which::SAMPLE, &Coordinator::on_sample},
+      {Which::METRIC, &Coordinator::on_metric},
       {Which::ERROR, &Coordinator::on_agent_error},
   };
   client_handlers_ = {
@@ -88,6 +92,7 @@ void Coordinator::install_handlers() {
       {Which::LOGS, &Coordinator::on_logs},
       {Which::AGENTS, &Coordinator::on_agents},
       {Which::CANCEL_REQUEST, &Coordinator::on_cancel},
+      {Which::REPORT, &Coordinator::on_report},
   };
 }
 
@@ -452,11 +457,93 @@ void Coordinator::on_job_finished(const std::string& route, uint64_t req,
     if (job->attempt == key.attempt && job->agent == s->name &&
         (job->state == JobState::kAssigned || job->state == JobState::kRunning)) {
       JobState to = to_job_state(wire_io::from_wire(m.getOutcome()));
-      table_.transition(*job, to, clean(m.getMessage()));
+      std::string message = clean(m.getMessage());
+      to = evaluate_ended_job(*job, to, &message);
+      table_.transition(*job, to, message);
       schedule_dirty_ = true;
     }
   }
   s->acks.push_back(key);
+}
+
+void Coordinator::on_sample(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getSample();
+  ResultKey key = wire_io::read(m.getKey());
+  if (job_for_result(*s, key)) {
+    StepResult r;
+    r.wall_ns = m.getWallNs();
+    r.user_us = m.getUserUs();
+    r.sys_us = m.getSysUs();
+    r.max_rss_kb = m.getMaxRssKb();
+    r.exit_code = m.getExitCode();
+    r.signal = m.getSignal();
+    r.started_at_us = m.getAtUs();
+    store_.record_sample(key, m.getVariantIndex(), clean(m.getVariant()), m.getIndex(), r);
+  }
+  s->acks.push_back(key);
+}
+
+void Coordinator::on_metric(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getMetric();
+  ResultKey key = wire_io::read(m.getKey());
+  if (job_for_result(*s, key) && std::isfinite(m.getValue()))
+    store_.record_metric(key, m.getStepIndex(), clean(m.getVariant()), m.getRunIndex(),
+                         clean(m.getName()), m.getValue(), clean(m.getUnit()));
+  s->acks.push_back(key);
+}
+
+JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string* message) {
+  if (outcome != JobState::kSucceeded && outcome != JobState::kFailed) return outcome;
+  if (job.spec.bench) {
+    std::vector<std::string> names;
+    std::vector<std::vector<double>> walls;
+    store_.samples(job.id, job.attempt, &names, &walls);
+    for (size_t i = 0; i < names.size() && i < job.spec.variants.size(); ++i)
+      if (names[i].empty()) names[i] = job.spec.variants[i].name;
+    store_.save_bench_results(
+        job.id, job.attempt,
+        evaluate_bench(names, walls, job.spec.bench->alpha, job.spec.bench->noise_floor));
+  }
+  std::vector<BudgetBreach> breaches;
+  if (job.spec.budget) {
+    const double wall_s = job.started_at_us ? (clock_.unix_us() - job.started_at_us) / 1e6 : 0.0;
+    auto b = check_budget(*job.spec.budget, std::nullopt, wall_s,
+                          store_.metric_values(job.id, job.attempt, std::nullopt));
+    breaches.insert(breaches.end(), b.begin(), b.end());
+  }
+  std::map<int, double> walls;
+  const size_t offset = job.spec.checkout_repo.empty() ? 0 : 1;  // the checkout step comes first
+  for (size_t i = 0; i < job.spec.steps.size(); ++i) {
+    if (!job.spec.steps[i].budget) continue;
+    if (walls.empty()) walls = store_.step_walls(job.id, job.attempt);
+    const int idx = static_cast<int>(i + offset);
+    auto w = walls.find(idx);
+    if (w == walls.end()) continue;  // the step never ran
+    auto b = check_budget(*job.spec.steps[i].budget, idx, w->second,
+                          store_.metric_values(job.id, job.attempt, idx));
+    breaches.insert(breaches.end(), b.begin(), b.end());
+  }
+  if (breaches.empty()) return outcome;
+  store_.save_budget_breaches(job.id, job.attempt, breaches);
+  std::string over;
+  bool fail = false;
+  for (const auto& b : breaches) {
+    char actual[64] = "never reported";
+    if (b.actual) std::snprintf(actual, sizeof actual, "%g", *b.actual);
+    over += (over.empty() ? "" : "; ") + b.budget + " (actual " + actual + ")";
+    fail |= b.fails_job;
+  }
+  spdlog::warn("job {} {} over budget: {}", job.id, job.name, over);
+  if (fail && outcome == JobState::kSucceeded) {
+    *message = "over budget: " + over;
+    return JobState::kFailed;
+  }
+  if (message->empty()) *message = "over budget: " + over;
+  return outcome;
 }
 
 void Coordinator::on_agent_error(const std::string& route, uint64_t, wire::Envelope::Reader env) {
@@ -661,6 +748,47 @@ void Coordinator::on_cancel(const std::string& route, uint64_t req, wire::Envelo
   }
   capnp::MallocMessageBuilder b;
   wire_io::start(b, req).getBody().initCancelReply().setCancelled(count);
+  reply(Side::kClients, route, b);
+}
+
+void Coordinator::on_report(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  auto m = env.getBody().getReport();
+  const std::string name = m.getName();
+  auto it = reports().find(name);
+  if (it == reports().end()) {
+    std::string known;
+    for (const auto& [n, text] : reports()) known += (known.empty() ? "" : ", ") + n;
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                "no report named '" + name + "' (reports: " + known + ")");
+    return;
+  }
+  std::map<std::string, std::string> vars;
+  for (auto kv : m.getParams()) vars[clean(kv.getKey())] = clean(kv.getValue());
+  TranslatedReport t;
+  std::string error;
+  if (!translate_report(it->second, vars, &t, &error)) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST,
+                "report " + name + ": " + error);
+    return;
+  }
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  try {
+    store_.run_report(t.sql, t.params, &columns, &rows);
+  } catch (const StoreError& e) {
+    if (e.retryable()) throw;
+    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST, e.what());
+    return;
+  }
+  capnp::MallocMessageBuilder b;
+  auto r = wire_io::start(b, req).getBody().initReportReply();
+  auto cols = r.initColumns(columns.size());
+  for (unsigned i = 0; i < columns.size(); ++i) cols.set(i, columns[i]);
+  auto out = r.initRows(rows.size());
+  for (unsigned i = 0; i < rows.size(); ++i) {
+    auto row = out.init(i, rows[i].size());
+    for (unsigned k = 0; k < rows[i].size(); ++k) row.set(k, rows[i][k]);
+  }
   reply(Side::kClients, route, b);
 }
 

@@ -86,6 +86,8 @@ class Coordinator {
   void on_step_finished(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_log_chunk(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_job_finished(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  void on_sample(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  void on_metric(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_agent_error(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   // Client side.
   void on_submit(const std::string& route, uint64_t req, wire::Envelope::Reader env);
@@ -93,6 +95,9 @@ class Coordinator {
   void on_logs(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_agents(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_cancel(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  void on_report(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  // Bench results and budgets of a job attempt that ended; may turn success into failure.
+  JobState evaluate_ended_job(Job& job, JobState outcome, std::string* message);
 
   AgentSession* session_for(const std::string& route, uint64_t request_id);
   // The job a result names, when it is in memory; results of unknown jobs are dropped.

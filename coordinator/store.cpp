@@ -69,13 +69,20 @@ std::string spec_to_json(const JobAssignment& a) {
   json bench = nullptr;
   if (a.bench) {
     const BenchSpec& b = *a.bench;
-    bench = {{"run", b.run},           {"setup", b.setup},
-             {"prepare", b.prepare},   {"conclude", b.conclude},
-             {"cleanup", b.cleanup},   {"warmup", b.warmup},
-             {"runs", b.runs},         {"min_runs", b.min_runs},
-             {"max_runs", b.max_runs}, {"max_time_ms", b.max_time_ms},
-             {"ignore_failure", b.ignore_failure}, {"interleave", b.interleave},
-             {"collect", b.collect},   {"alpha", b.alpha},
+    bench = {{"run", b.run},
+             {"setup", b.setup},
+             {"prepare", b.prepare},
+             {"conclude", b.conclude},
+             {"cleanup", b.cleanup},
+             {"warmup", b.warmup},
+             {"runs", b.runs},
+             {"min_runs", b.min_runs},
+             {"max_runs", b.max_runs},
+             {"max_time_ms", b.max_time_ms},
+             {"ignore_failure", b.ignore_failure},
+             {"interleave", b.interleave},
+             {"collect", b.collect},
+             {"alpha", b.alpha},
              {"noise_floor", b.noise_floor}};
   }
   json variants = json::array();
@@ -414,6 +421,162 @@ void PgStore::record_log_chunk(const ResultKey& key, const std::string& stream, 
             ")"
             " ON CONFLICT DO NOTHING",
         key.job_id, key.attempt, key.seq, stream, step_index, pqxx::binarystring(data), at_us);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::record_sample(const ResultKey& key, uint32_t variant_index,
+                            const std::string& variant, uint32_t index, const StepResult& r) {
+  try {
+    tx().exec_params(
+        "INSERT INTO samples (job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s,"
+        " max_rss_kb, exit_code, signal, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+        " $11, " +
+            ts("$12") + ") ON CONFLICT DO NOTHING",
+        key.job_id, key.attempt, variant_index, variant, index, r.wall_ns / 1e9, r.user_us / 1e6,
+        r.sys_us / 1e6, r.max_rss_kb, r.exit_code, r.signal, r.started_at_us);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::record_metric(const ResultKey& key, int32_t step_index, const std::string& variant,
+                            int32_t run_index, const std::string& name, double value,
+                            const std::string& unit) {
+  try {
+    tx().exec_params(
+        "INSERT INTO metrics (job_id, attempt, seq, step_idx, variant, run_idx, name, value, unit)"
+        " VALUES ($1, $2, $3, NULLIF($4::integer, -1), $5, NULLIF($6::integer, -1), $7, $8, $9)"
+        " ON CONFLICT DO NOTHING",
+        key.job_id, key.attempt, key.seq, step_index, variant, run_index, name, value, unit);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::samples(uint64_t job_id, uint32_t attempt, std::vector<std::string>* names,
+                      std::vector<std::vector<double>>* walls) {
+  try {
+    auto rows = tx().exec_params(
+        "SELECT variant_idx, variant, wall_s FROM samples WHERE job_id = $1 AND attempt = $2"
+        " ORDER BY variant_idx, idx",
+        job_id, attempt);
+    for (const auto& r : rows) {
+      size_t v = r[0].as<size_t>();
+      if (walls->size() <= v) {
+        walls->resize(v + 1);
+        names->resize(v + 1);
+      }
+      (*names)[v] = r[1].as<std::string>();
+      (*walls)[v].push_back(r[2].as<double>());
+    }
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+std::map<std::string, double> PgStore::metric_values(uint64_t job_id, uint32_t attempt,
+                                                     std::optional<int> step_index) {
+  std::map<std::string, double> out;
+  try {
+    auto rows = tx().exec_params(
+        "SELECT DISTINCT ON (name) name, value FROM metrics WHERE job_id = $1 AND attempt = $2"
+        " AND ($3 OR step_idx = $4) ORDER BY name, seq DESC",
+        job_id, attempt, !step_index.has_value(), step_index.value_or(-1));
+    for (const auto& r : rows) out[r[0].as<std::string>()] = r[1].as<double>();
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+  return out;
+}
+
+std::map<int, double> PgStore::step_walls(uint64_t job_id, uint32_t attempt) {
+  std::map<int, double> out;
+  try {
+    auto rows = tx().exec_params(
+        "SELECT idx, wall_s FROM steps WHERE job_id = $1 AND attempt = $2 AND wall_s IS NOT NULL",
+        job_id, attempt);
+    for (const auto& r : rows) out[r[0].as<int>()] = r[1].as<double>();
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+  return out;
+}
+
+void PgStore::save_bench_results(uint64_t job_id, uint32_t attempt,
+                                 const std::vector<VariantResult>& results) {
+  try {
+    for (size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      const auto& s = r.summary;
+      std::string warnings = "{";
+      for (size_t k = 0; k < r.warnings.size(); ++k) {
+        std::string w = r.warnings[k];
+        std::string escaped;
+        for (char c : w) {
+          if (c == '"' || c == '\\') escaped += '\\';
+          escaped += c;
+        }
+        warnings += (k ? ",\"" : "\"") + escaped + "\"";
+      }
+      warnings += "}";
+      const bool has = r.vs_baseline.has_value();
+      tx().exec_params(
+          "INSERT INTO bench_results (job_id, attempt, variant_idx, variant, n, min_s, max_s,"
+          " mean_s, median_s, stddev_s, mad_s, q1_s, q3_s, ratio, ci_low, ci_high, p_value,"
+          " verdict, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+          " CASE WHEN $19 THEN $14::float8 END, CASE WHEN $19 THEN $15::float8 END,"
+          " CASE WHEN $19 THEN $16::float8 END, CASE WHEN $19 THEN $17::float8 END,"
+          " CASE WHEN $19 THEN $18 END, $20::text[]) ON CONFLICT DO NOTHING",
+          job_id, attempt, i, r.variant, s.n, s.min, s.max, s.mean, s.median, s.stddev, s.mad, s.q1,
+          s.q3, has ? r.vs_baseline->ratio : 1.0, has ? r.vs_baseline->ci_low : 1.0,
+          has ? r.vs_baseline->ci_high : 1.0, has ? r.vs_baseline->p : 1.0,
+          has ? to_string(r.vs_baseline->verdict) : std::string(), has, warnings);
+    }
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::save_budget_breaches(uint64_t job_id, uint32_t attempt,
+                                   const std::vector<BudgetBreach>& breaches) {
+  try {
+    for (const auto& b : breaches)
+      tx().exec_params(
+          "INSERT INTO budget_breaches (job_id, attempt, step_idx, subject, budget, actual,"
+          " fails_job) VALUES ($1, $2, NULLIF($3::integer, -1), $4, $5,"
+          " CASE WHEN $6 THEN $7::float8 END, $8)",
+          job_id, attempt, b.step_index.value_or(-1), b.subject, b.budget, b.actual.has_value(),
+          b.actual.value_or(0), b.fails_job);
+    if (!breaches.empty())
+      tx().exec_params("UPDATE jobs SET over_budget = true WHERE id = $1", job_id);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::run_report(const std::string& sql, const std::vector<std::string>& params,
+                         std::vector<std::string>* columns,
+                         std::vector<std::vector<std::string>>* rows) {
+  try {
+    tx().exec("SAVEPOINT report");
+    pqxx::result r;
+    try {
+      r = tx().exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+    } catch (const pqxx::sql_error& e) {
+      tx().exec("ROLLBACK TO SAVEPOINT report");
+      throw StoreError(std::string("report failed: ") + e.what(), false);
+    }
+    tx().exec("RELEASE SAVEPOINT report");
+    for (pqxx::row::size_type c = 0; c < r.columns(); ++c) columns->push_back(r.column_name(c));
+    for (const auto& row : r) {
+      std::vector<std::string> out;
+      for (const auto& f : row) out.push_back(f.is_null() ? "" : f.c_str());
+      rows->push_back(std::move(out));
+    }
+  } catch (const StoreError&) {
+    throw;
   } catch (const std::exception& e) {
     rethrow(e);
   }

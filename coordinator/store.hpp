@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/types.hpp"
+#include "coordinator/evaluate.hpp"
 #include "coordinator/job_table.hpp"
 
 #include <pqxx/connection>
@@ -118,6 +119,31 @@ class PgStore final : public JobStore {
                             uint64_t machine_id);
   void record_log_chunk(const ResultKey& key, const std::string& stream, int32_t step_index,
                         const std::string& data, int64_t at_us);
+
+  void record_sample(const ResultKey& key, uint32_t variant_index, const std::string& variant,
+                     uint32_t index, const StepResult& run);
+  void record_metric(const ResultKey& key, int32_t step_index, const std::string& variant,
+                     int32_t run_index, const std::string& name, double value,
+                     const std::string& unit);
+
+  // What a job attempt produced, for evaluating it when it ends.
+  // Counted run walls per variant index, in run order; names alongside.
+  void samples(uint64_t job_id, uint32_t attempt, std::vector<std::string>* names,
+               std::vector<std::vector<double>>* walls);
+  // The last value of each metric; of one step when step_index is set.
+  std::map<std::string, double> metric_values(uint64_t job_id, uint32_t attempt,
+                                              std::optional<int> step_index);
+  // Wall seconds of each finished step, by index.
+  std::map<int, double> step_walls(uint64_t job_id, uint32_t attempt);
+  void save_bench_results(uint64_t job_id, uint32_t attempt,
+                          const std::vector<VariantResult>& results);
+  void save_budget_breaches(uint64_t job_id, uint32_t attempt,
+                            const std::vector<BudgetBreach>& breaches);
+
+  // Runs a report from sql/reports with its psql variables; returns column
+  // names and rows as text (NULL as ""). Throws StoreError on SQL errors.
+  void run_report(const std::string& sql, const std::vector<std::string>& params,
+                  std::vector<std::string>* columns, std::vector<std::vector<std::string>>* rows);
 
   LoadedJobs load_active_jobs();
 

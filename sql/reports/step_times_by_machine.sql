@@ -16,7 +16,7 @@ WITH recent AS (
   FROM pipelines
   WHERE name = :'pipeline_name'
   ORDER BY submitted_at DESC, id DESC
-  LIMIT :last
+  LIMIT (:last)::int
 )
 SELECT m.name                                                          AS machine,
        m.cpu_model                                                     AS cpu,

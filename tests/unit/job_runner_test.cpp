@@ -63,8 +63,18 @@ class RecordingSink : public ResultSink {
     events.push_back({"job", k, m});
     outcome = o;
   }
+  void sample(const ResultKey& k, const std::string& v, uint32_t vi, uint32_t i,
+              const StepResult& r) override {
+    events.push_back({"sample", k, v + ":" + std::to_string(vi) + ":" + std::to_string(i)});
+    samples.push_back(r);
+  }
+  void metric(const ResultKey& k, int32_t, const std::string&, int32_t,
+              const CollectedMetric& m) override {
+    events.push_back({"metric", k, m.name});
+  }
   std::vector<Event> events;
   std::vector<StepResult> steps;
+  std::vector<StepResult> samples;
   std::optional<JobOutcome> outcome;
 };
 
@@ -243,6 +253,74 @@ TEST_F(JobRunnerTest, CheckoutIsItsOwnFirstStep) {
 TEST(ShellQuote, QuotesSingleQuotes) {
   EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
   EXPECT_EQ(shell_quote(""), "''");
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+// A benchmark through the runner: only counted runs become samples, and
+// prepare/conclude run around every run but are not measured.
+TEST_F(JobRunnerTest, BenchRunsPlanAndReportsOnlyCountedRunsAsSamples) {
+  BenchSpec b;
+  b.run = "cmd";
+  b.prepare = "prep";
+  b.warmup = 1;
+  b.runs = 2;
+  job.bench = b;
+  job.variants = {{"base", {}, ""}, {"fast", {{"FAST", "1"}}, "cmd --fast"}};
+  auto r = make();
+  r->start();
+  std::vector<std::string> commands;
+  pid_t pid = 1000;
+  while (!r->done()) {
+    ASSERT_LT(pid, 1100);
+    commands.push_back(launcher.requests.back().command);
+    r->on_exit(exited(pid++, 0));
+  }
+  EXPECT_EQ(commands, (std::vector<std::string>{"prep", "cmd", "prep", "cmd --fast",  // warm-up
+                                                "prep", "cmd", "prep", "cmd --fast",  // run 1
+                                                "prep", "cmd", "prep", "cmd --fast"}));
+  EXPECT_EQ(sink.samples.size(), 4u);
+  std::vector<std::string> samples;
+  for (const auto& e : sink.events)
+    if (e.what == "sample") samples.push_back(e.detail);
+  EXPECT_EQ(samples, (std::vector<std::string>{"base:0:0", "fast:1:0", "base:0:1", "fast:1:1"}));
+  // The variant's env reaches its runs.
+  const auto& env = launcher.requests[3].env;
+  EXPECT_NE(std::find(env.begin(), env.end(), "FAST=1"), env.end());
+  EXPECT_EQ(sink.outcome, JobOutcome::kSucceeded);
+}
+
+TEST_F(JobRunnerTest, FailedBenchRunFailsTheJobUnlessIgnored) {
+  BenchSpec b;
+  b.run = "cmd";
+  b.runs = 3;
+  job.bench = b;
+  job.variants = {{"only", {}, ""}};
+  auto r = make();
+  r->start();
+  r->on_exit(exited(1000, 2));
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  EXPECT_EQ(sink.samples.size(), 1u);  // the failed run is still a sample, with its exit code
+  EXPECT_EQ(sink.samples[0].exit_code, 2);
+}
+
+TEST_F(JobRunnerTest, IgnoredBenchFailureGoesOn) {
+  BenchSpec b;
+  b.run = "cmd";
+  b.runs = 3;
+  b.ignore_failure = true;
+  job.bench = b;
+  job.variants = {{"only", {}, ""}};
+  auto r = make();
+  r->start();
+  for (pid_t p = 1000; !r->done(); ++p) r->on_exit(exited(p, 1));
+  EXPECT_EQ(sink.outcome, JobOutcome::kSucceeded);
+  EXPECT_EQ(sink.samples.size(), 3u);
 }
 
 }  // namespace

@@ -1,0 +1,158 @@
+#include "agent/bench_plan.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace yardstick {
+
+const char* BenchAction::kind_name() const {
+  switch (kind) {
+    case Kind::kSetup:
+      return "setup";
+    case Kind::kPrepare:
+      return "prepare";
+    case Kind::kRun:
+      return counted ? "run" : "warmup";
+    case Kind::kConclude:
+      return "conclude";
+    case Kind::kCleanup:
+      return "cleanup";
+  }
+  return "?";
+}
+
+std::string BenchAction::label() const {
+  std::string out = kind_name();
+  if (kind == Kind::kRun && counted) out += " " + std::to_string(run_index + 1);
+  return out;
+}
+
+BenchPlan::BenchPlan(BenchSpec spec, std::vector<Variant> variants)
+    : spec_(std::move(spec)), variants_(std::move(variants)) {
+  if (variants_.empty()) variants_.push_back({"default", {}, ""});
+  setup_done_.assign(variants_.size(), false);
+  target_.assign(variants_.size(), spec_.runs);
+  first_wall_.assign(variants_.size(), -1);
+}
+
+uint32_t BenchPlan::clamp_runs(double first_wall_s) const {
+  double want = first_wall_s > 0 ? std::ceil(spec_.max_time_ms / 1000.0 / first_wall_s) : 1e9;
+  want = std::max(want, static_cast<double>(std::max(1u, spec_.min_runs)));
+  if (spec_.max_runs) want = std::min(want, static_cast<double>(spec_.max_runs));
+  want = std::min(want, 100000.0);
+  return static_cast<uint32_t>(want);
+}
+
+uint32_t BenchPlan::target_runs(size_t v) const {
+  return target_[v];
+}
+
+void BenchPlan::push_iteration(size_t v, bool counted, uint32_t index) {
+  const std::string& run = variants_[v].run.empty() ? spec_.run : variants_[v].run;
+  using K = BenchAction::Kind;
+  if (!setup_done_[v]) {
+    setup_done_[v] = true;
+    if (!spec_.setup.empty()) pending_.push_back({K::kSetup, v, false, 0, spec_.setup});
+  }
+  if (!spec_.prepare.empty()) pending_.push_back({K::kPrepare, v, false, 0, spec_.prepare});
+  pending_.push_back({K::kRun, v, counted, index, run});
+  if (!spec_.conclude.empty()) pending_.push_back({K::kConclude, v, false, 0, spec_.conclude});
+}
+
+void BenchPlan::fill() {
+  using K = BenchAction::Kind;
+  const size_t n = variants_.size();
+  while (pending_.empty() && phase_ != Phase::kDone) {
+    if (spec_.interleave) {
+      switch (phase_) {
+        case Phase::kWarmup:
+          if (round_ < spec_.warmup) {
+            for (size_t v = 0; v < n; ++v) push_iteration(v, false, 0);
+            ++round_;
+          } else {
+            phase_ = Phase::kCounted;
+            round_ = 0;
+          }
+          break;
+        case Phase::kCounted: {
+          // The first round always runs; after it every variant has a target.
+          uint32_t target = round_ == 0 ? 1 : target_[0];
+          if (round_ < target) {
+            for (size_t v = 0; v < n; ++v) push_iteration(v, true, round_);
+            ++round_;
+          } else {
+            phase_ = Phase::kCleanup;
+          }
+          break;
+        }
+        case Phase::kCleanup:
+          if (!spec_.cleanup.empty())
+            for (size_t v = 0; v < n; ++v)
+              pending_.push_back({K::kCleanup, v, false, 0, spec_.cleanup});
+          phase_ = Phase::kDone;
+          break;
+        case Phase::kDone:
+          break;
+      }
+    } else {
+      if (block_ >= n) {
+        phase_ = Phase::kDone;
+        break;
+      }
+      const size_t v = block_;
+      switch (phase_) {
+        case Phase::kWarmup:
+          if (round_ < spec_.warmup) {
+            push_iteration(v, false, 0);
+            ++round_;
+          } else {
+            phase_ = Phase::kCounted;
+            round_ = 0;
+          }
+          break;
+        case Phase::kCounted: {
+          uint32_t target = round_ == 0 ? 1 : target_[v];
+          if (round_ < target) {
+            push_iteration(v, true, round_);
+            ++round_;
+          } else {
+            phase_ = Phase::kCleanup;
+          }
+          break;
+        }
+        case Phase::kCleanup:
+          if (!spec_.cleanup.empty()) pending_.push_back({K::kCleanup, v, false, 0, spec_.cleanup});
+          ++block_;
+          round_ = 0;
+          phase_ = block_ < n ? Phase::kWarmup : Phase::kDone;
+          break;
+        case Phase::kDone:
+          break;
+      }
+    }
+  }
+}
+
+std::optional<BenchAction> BenchPlan::next() {
+  fill();
+  if (pending_.empty()) return std::nullopt;
+  BenchAction a = pending_.front();
+  pending_.pop_front();
+  return a;
+}
+
+void BenchPlan::record(const BenchAction& run, double wall_s) {
+  if (run.kind != BenchAction::Kind::kRun || !run.counted || run.run_index != 0) return;
+  first_wall_[run.variant] = wall_s;
+  if (spec_.runs) return;
+  if (spec_.interleave) {
+    // One count for all variants, from the slowest first run, once all are in.
+    if (std::any_of(first_wall_.begin(), first_wall_.end(), [](double w) { return w < 0; })) return;
+    uint32_t t = clamp_runs(*std::max_element(first_wall_.begin(), first_wall_.end()));
+    std::fill(target_.begin(), target_.end(), t);
+  } else {
+    target_[run.variant] = clamp_runs(wall_s);
+  }
+}
+
+}  // namespace yardstick

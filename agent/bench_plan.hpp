@@ -1,0 +1,60 @@
+// The order of a benchmark's commands, as hyperfine runs them: `setup` once
+// per variant before its first run, `prepare` before every run (warm-ups
+// included), the timed run, `conclude` after every run, `cleanup` once per
+// variant at the end. Variants run interleaved (A B A B ...) by default, so
+// that drift of the machine hits each alike; or in blocks.
+//
+// The number of counted runs is `runs`, or, when 0, enough to fill
+// `max_time` judged from the first counted run (the slowest variant's when
+// interleaved), clamped to [min_runs, max_runs].
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace yardstick {
+
+struct BenchAction {
+  enum class Kind { kSetup, kPrepare, kRun, kConclude, kCleanup };
+  Kind kind = Kind::kRun;
+  size_t variant = 0;
+  bool counted = false;    // kRun: a counted run (a sample), not a warm-up
+  uint32_t run_index = 0;  // kRun and counted: 0, 1, ...
+  std::string command;
+  std::string label() const;  // "prepare (mold)", "run 3 (mold)", ...
+  const char* kind_name() const;
+};
+
+class BenchPlan {
+ public:
+  BenchPlan(BenchSpec spec, std::vector<Variant> variants);
+
+  // The next command, or nullopt when the benchmark is done.
+  std::optional<BenchAction> next();
+  // Tells the plan how long a counted run took (for the adaptive count).
+  void record(const BenchAction& run, double wall_s);
+
+  uint32_t target_runs(size_t variant) const;
+
+ private:
+  void push_iteration(size_t v, bool counted, uint32_t index);
+  void fill();
+  uint32_t clamp_runs(double first_wall_s) const;
+
+  BenchSpec spec_;
+  std::vector<Variant> variants_;
+  std::deque<BenchAction> pending_;
+  std::vector<bool> setup_done_;
+  std::vector<uint32_t> target_;  // per variant; 0: not known yet
+  std::vector<double> first_wall_;
+  enum class Phase { kWarmup, kCounted, kCleanup, kDone } phase_ = Phase::kWarmup;
+  uint32_t round_ = 0;
+  size_t block_ = 0;  // blocks mode: the variant being run
+};
+
+}  // namespace yardstick

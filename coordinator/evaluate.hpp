@@ -1,0 +1,40 @@
+// What the coordinator works out when a job ends: budget breaches and the
+// benchmark results of each variant against the baseline. Pure functions.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/stats.hpp"
+#include "common/types.hpp"
+
+namespace yardstick {
+
+struct BudgetBreach {
+  std::optional<int> step_index;  // nullopt: the job's budget
+  std::string subject;            // "wall" or the metric's name
+  std::string budget;             // "wall <= 420s", "ccache.hit_rate >= 0.8"
+  std::optional<double> actual;   // nullopt: the metric was never reported
+  bool fails_job = false;
+};
+
+// Checks `budget` against a wall time (seconds) and the metrics reported
+// (last value of each name). A metric never reported breaches its bound.
+std::vector<BudgetBreach> check_budget(const Budget& budget, std::optional<int> step_index,
+                                       double wall_s, const std::map<std::string, double>& metrics);
+
+struct VariantResult {
+  std::string variant;
+  Summary summary;
+  std::optional<Comparison> vs_baseline;  // unset for the baseline itself
+  std::vector<std::string> warnings;
+};
+
+// `walls[i]` are the counted runs of variant i in run order; variant 0 is the baseline.
+std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
+                                          const std::vector<std::vector<double>>& walls,
+                                          double alpha, double noise_floor);
+
+}  // namespace yardstick

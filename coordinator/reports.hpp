@@ -1,0 +1,29 @@
+// Reports: the files of sql/reports, built into the coordinator, and the
+// translation of their psql variables into query parameters, so that one
+// file runs unchanged in psql (`psql -v name=value -f`) and through
+// `yardstick report` / `yardstick compare`.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace yardstick {
+
+// Report name (file name without .sql) -> its text.
+const std::map<std::string, std::string>& reports();
+
+struct TranslatedReport {
+  std::string sql;                  // with $1, $2, ... for the variables
+  std::vector<std::string> params;  // their values, as text
+};
+
+// Translates psql syntax: `\set NAME VALUE` lines give defaults, other
+// backslash lines are dropped, :'NAME' and :NAME become parameters
+// (:'NAME' is text; :NAME is a number: its value must be one), and
+// :{?NAME} tests are resolved. Returns false and sets `error` when a
+// variable is missing or a number is not one.
+bool translate_report(const std::string& text, const std::map<std::string, std::string>& vars,
+                      TranslatedReport* out, std::string* error);
+
+}  // namespace yardstick
