@@ -125,7 +125,7 @@ void JobRunner::start() {
     cmd += "git -C " + shell_quote(workspace_) + " -c advice.detachedHead=false checkout --quiet " +
            "--detach " + shell_quote(rev) + "\n";
     cmd += "git -C " + shell_quote(workspace_) + " log -1 --format='checked out %H %s'\n";
-    steps_.push_back({"checkout", cmd, {}, true, 0});
+    steps_.push_back({"checkout", cmd, {}, true, 0, {}, {}});
   }
   for (const auto& s : job_.steps) steps_.push_back(s);
   if (job_.timeout_ms) job_deadline_ms_ = clock_.steady_ms() + job_.timeout_ms;

@@ -112,7 +112,8 @@ class JobRunnerTest : public ::testing::Test {
 };
 
 TEST_F(JobRunnerTest, RunsStepsInOrderWithIncreasingSequenceNumbers) {
-  job.steps = {{"one", "echo 1", {{"STEP", "x"}}, true, 0}, {"two", "echo 2", {}, true, 0}};
+  job.steps = {{"one", "echo 1", {{"STEP", "x"}}, true, 0, {}, {}},
+               {"two", "echo 2", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   ASSERT_EQ(launcher.requests.size(), 1u);
@@ -145,7 +146,7 @@ TEST_F(JobRunnerTest, RunsStepsInOrderWithIncreasingSequenceNumbers) {
 }
 
 TEST_F(JobRunnerTest, FailingStepEndsTheJobAndSkipsTheRest) {
-  job.steps = {{"bad", "false", {}, true, 0}, {"never", "echo", {}, true, 0}};
+  job.steps = {{"bad", "false", {}, true, 0, {}, {}}, {"never", "echo", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   r->on_exit(exited(1000, 3));
@@ -157,7 +158,7 @@ TEST_F(JobRunnerTest, FailingStepEndsTheJobAndSkipsTheRest) {
 }
 
 TEST_F(JobRunnerTest, StepTimeoutSendsTermThenKillAfterGrace) {
-  job.steps = {{"slow", "sleep 100", {}, true, 5000}};
+  job.steps = {{"slow", "sleep 100", {}, true, 5000, {}, {}}};
   auto r = make();
   r->start();
   clock.advance_ms(4999);
@@ -185,7 +186,7 @@ TEST_F(JobRunnerTest, StepTimeoutSendsTermThenKillAfterGrace) {
 
 TEST_F(JobRunnerTest, JobTimeoutCoversAllSteps) {
   job.timeout_ms = 3000;
-  job.steps = {{"a", "x", {}, true, 0}, {"b", "y", {}, true, 0}};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}, {"b", "y", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   clock.advance_ms(2000);
@@ -199,7 +200,7 @@ TEST_F(JobRunnerTest, JobTimeoutCoversAllSteps) {
 }
 
 TEST_F(JobRunnerTest, CancelStopsTheRunningStep) {
-  job.steps = {{"a", "x", {}, true, 0}, {"b", "y", {}, true, 0}};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}, {"b", "y", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   r->cancel("cancelled by request");
@@ -211,7 +212,7 @@ TEST_F(JobRunnerTest, CancelStopsTheRunningStep) {
 }
 
 TEST_F(JobRunnerTest, OutputBecomesLogChunks) {
-  job.steps = {{"a", "x", {}, true, 0}};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   ASSERT_EQ(write(launcher.writers[0], "hello\n", 6), 6);
@@ -225,7 +226,7 @@ TEST_F(JobRunnerTest, OutputBecomesLogChunks) {
 }
 
 TEST_F(JobRunnerTest, WorkspaceIsFreshAndRemovedAtTheEnd) {
-  job.steps = {{"a", "x", {}, true, 0}};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   const std::string cwd = launcher.requests[0].cwd;
@@ -238,7 +239,7 @@ TEST_F(JobRunnerTest, WorkspaceIsFreshAndRemovedAtTheEnd) {
 TEST_F(JobRunnerTest, CheckoutIsItsOwnFirstStep) {
   job.checkout_repo = "/src/repo.git";
   job.revision = "abc";
-  job.steps = {{"a", "x", {}, true, 0}};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   ASSERT_EQ(launcher.requests.size(), 1u);

@@ -31,8 +31,8 @@ TEST(Wire, AssignRoundTripsEveryField) {
   a.checkout_repo = "/src/app.git";
   a.workdir = "crates/x";
   a.env = {{"A", "1"}, {"B", "two"}};
-  a.steps = {{"clean", "cargo clean", {{"X", "y"}}, false, 0},
-             {"build", "cargo build", {}, true, 720'000}};
+  a.steps = {{"clean", "cargo clean", {{"X", "y"}}, false, 0, {}, {}},
+             {"build", "cargo build", {}, true, 720'000, {}, {}}};
   a.timeout_ms = 900'000;
   a.slots = 2;
   capnp::MallocMessageBuilder b;
