@@ -34,7 +34,11 @@ bool translate_report(const std::string& text, const std::map<std::string, std::
       std::getline(words, value);
       if (cmd == "\\set" && !name.empty()) {
         size_t v = value.find_first_not_of(" \t");
-        vars[name] = v == std::string::npos ? "" : value.substr(v);
+        std::string val = v == std::string::npos ? "" : value.substr(v);
+        while (!val.empty() && (val.back() == ' ' || val.back() == '\t')) val.pop_back();
+        if (val.size() >= 2 && val.front() == '\'' && val.back() == '\'')
+          val = val.substr(1, val.size() - 2);
+        vars[name] = val;
       }
       continue;
     }

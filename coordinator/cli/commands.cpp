@@ -312,6 +312,104 @@ int cmd_agents(Options& o) {
   return kOk;
 }
 
+enum class Format { kTable, kJson, kCsv, kMarkdown };
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+void print_rows(const std::vector<std::string>& columns,
+                const std::vector<std::vector<std::string>>& rows, Format format) {
+  switch (format) {
+    case Format::kJson: {
+      json out = json::array();
+      for (const auto& r : rows) {
+        json o = json::object();
+        for (size_t i = 0; i < columns.size() && i < r.size(); ++i) {
+          // Numbers stay numbers for scripts.
+          char* end = nullptr;
+          double v = std::strtod(r[i].c_str(), &end);
+          if (!r[i].empty() && *end == '\0')
+            o[columns[i]] = v;
+          else
+            o[columns[i]] = r[i];
+        }
+        out.push_back(o);
+      }
+      std::cout << out.dump(2) << "\n";
+      break;
+    }
+    case Format::kCsv: {
+      for (size_t i = 0; i < columns.size(); ++i)
+        std::cout << (i ? "," : "") << csv_field(columns[i]);
+      std::cout << "\n";
+      for (const auto& r : rows) {
+        for (size_t i = 0; i < r.size(); ++i) std::cout << (i ? "," : "") << csv_field(r[i]);
+        std::cout << "\n";
+      }
+      break;
+    }
+    case Format::kMarkdown: {
+      std::string head = "|", rule = "|";
+      for (const auto& c : columns) head += " " + c + " |", rule += "---|";
+      std::cout << head << "\n" << rule << "\n";
+      for (const auto& r : rows) {
+        std::string line = "|";
+        for (auto cell : r) {
+          for (size_t p = 0; (p = cell.find('|', p)) != std::string::npos; p += 2)
+            cell.replace(p, 1, "\\|");
+          line += " " + cell + " |";
+        }
+        std::cout << line << "\n";
+      }
+      break;
+    }
+    case Format::kTable: {
+      std::vector<std::vector<std::string>> all = {columns};
+      for (auto& c : all[0])
+        for (auto& ch : c) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      all.insert(all.end(), rows.begin(), rows.end());
+      print_table(all);
+      if (rows.empty()) std::cout << "(no rows)\n";
+      break;
+    }
+  }
+}
+
+int cmd_report(Options& o, const std::string& name, const std::vector<std::string>& vars,
+               Format format) {
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  std::unique_ptr<capnp::MallocMessageBuilder> b;
+  auto r = client.request(fresh(b)).getBody().initReport();
+  r.setName(name);
+  auto params = r.initParams(vars.size());
+  for (unsigned i = 0; i < vars.size(); ++i) {
+    size_t eq = vars[i].find('=');
+    if (eq == std::string::npos) {
+      std::cerr << "yardstick: -v takes NAME=VALUE, not '" << vars[i] << "'\n";
+      return kUsage;
+    }
+    params[i].setKey(vars[i].substr(0, eq));
+    params[i].setValue(vars[i].substr(eq + 1));
+  }
+  auto frame = client.call(*b);
+  auto reply = frame->envelope().getBody().getReportReply();
+  std::vector<std::string> columns;
+  for (auto c : reply.getColumns()) columns.push_back(c);
+  std::vector<std::vector<std::string>> rows;
+  for (auto row : reply.getRows()) {
+    std::vector<std::string> out;
+    for (auto cell : row) out.push_back(cell);
+    rows.push_back(std::move(out));
+  }
+  print_rows(columns, rows, format);
+  return kOk;
+}
+
 int cmd_cancel(Options& o, uint64_t id) {
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
@@ -361,6 +459,37 @@ int run_cli(int argc, char** argv) {
   auto* agents = app.add_subcommand("agents", "list agents, their machines and slots");
   agents->add_flag("--json", o.json, "machine-readable output");
 
+  std::string report_name;
+  std::vector<std::string> report_vars;
+  bool csv = false, markdown = false;
+  auto* report = app.add_subcommand("report", "run a report of sql/reports by name");
+  report->add_option("name", report_name, "the report (a file of sql/reports without .sql)")
+      ->required();
+  report->add_option("-v,--var", report_vars, "a report variable, NAME=VALUE (as psql -v)");
+  report->add_flag("--json", o.json, "JSON output");
+  report->add_flag("--csv", csv, "CSV output");
+  report->add_flag("--markdown", markdown, "Markdown table output");
+
+  uint64_t compare_pipeline = 0;
+  bool by_machines = false;
+  std::vector<std::string> revisions;
+  std::string compare_job, reference;
+  int last = 10;
+  auto* compare = app.add_subcommand(
+      "compare", "compare benchmark variants, machines (--machines) or revisions (--revisions)");
+  compare->add_option("pipeline", compare_pipeline,
+                      "a pipeline: each variant against its baseline, per job and machine");
+  compare->add_flag("--machines", by_machines,
+                    "machines side by side for --job, as ratios to --reference");
+  compare->add_option("--revisions", revisions, "two revisions to compare for --job")->expected(2);
+  compare->add_option("--job", compare_job, "the job to compare (with --machines or --revisions)");
+  compare->add_option("--reference", reference, "the reference machine (default: first by name)");
+  compare->add_option("--last", last, "how many recent pipelines (with --machines)")
+      ->capture_default_str();
+  compare->add_flag("--json", o.json, "JSON output");
+  compare->add_flag("--csv", csv, "CSV output");
+  compare->add_flag("--markdown", markdown, "Markdown table output");
+
   auto* cancel = app.add_subcommand("cancel", "cancel a pipeline's jobs, or one job");
   cancel->add_option("id", id, "a pipeline id or a job id")->required();
   cancel->add_flag("--json", o.json, "machine-readable output");
@@ -377,6 +506,33 @@ int run_cli(int argc, char** argv) {
     if (*logs) return cmd_logs(o, id, follow);
     if (*agents) return cmd_agents(o);
     if (*cancel) return cmd_cancel(o, id);
+    const Format format = o.json     ? Format::kJson
+                          : csv      ? Format::kCsv
+                          : markdown ? Format::kMarkdown
+                                     : Format::kTable;
+    if (*report) return cmd_report(o, report_name, report_vars, format);
+    if (*compare) {
+      if (by_machines || !revisions.empty()) {
+        if (compare_job.empty()) {
+          std::cerr << "yardstick: compare --machines and --revisions need --job NAME\n";
+          return kUsage;
+        }
+        if (by_machines) {
+          std::vector<std::string> vars = {"job=" + compare_job, "last=" + std::to_string(last)};
+          if (!reference.empty()) vars.push_back("reference=" + reference);
+          return cmd_report(o, "compare_machines", vars, format);
+        }
+        return cmd_report(o, "compare_revisions",
+                          {"job=" + compare_job, "rev_a=" + revisions[0], "rev_b=" + revisions[1]},
+                          format);
+      }
+      if (compare_pipeline == 0) {
+        std::cerr << "yardstick: compare needs a PIPELINE id, --machines or --revisions\n";
+        return kUsage;
+      }
+      return cmd_report(o, "compare_variants", {"pipeline=" + std::to_string(compare_pipeline)},
+                        format);
+    }
   } catch (const Unreachable& e) {
     std::cerr << "yardstick: " << e.what() << "\n";
     return kUnreachable;

@@ -1,0 +1,292 @@
+// Benchmarks, collectors and budgets end to end, with real tools (ninja,
+// ccache, cargo) run by real agents, and the comparisons read back through
+// the CLI.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/harness.hpp"
+
+namespace yardstick::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+double metric(Cluster& c, const std::string& job, int step, const std::string& name) {
+  auto r = c.query("SELECT m.value FROM metrics m JOIN jobs j ON j.id = m.job_id WHERE j.name = '" +
+                   job + "' AND m.step_idx = " + std::to_string(step) + " AND m.name = '" + name +
+                   "' ORDER BY m.seq DESC LIMIT 1");
+  return r.empty() ? -1 : r[0][0].as<double>();
+}
+
+TEST(Bench, TwoVariantsOnTwoMachinesAreComparedByVariantAndByMachine) {
+  Cluster c;
+  c.add_agent("a", "pool=bench", "fast-box");
+  c.add_agent("b", "pool=bench", "slow-box");
+  // slow-box really is slower: its agent name says so and the command reads it.
+  c.write_file("bench.yml", R"(pipeline: sleepy
+jobs:
+  naps:
+    kind: bench
+    on: { labels: [pool=bench], machines: all }
+    bench:
+      run: sleep 0.04
+      prepare: echo prepared >> prepare.log
+      warmup: 1
+      runs: 6
+    variants:
+      - name: long
+      - name: short
+        run: 'case $YARDSTICK_AGENT in *-b) sleep 0.03;; *) sleep 0.01;; esac'
+)");
+  auto r = c.cli({"submit", "bench.yml", "--wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM samples"), 2 * 2 * 6);  // 2 machines x 2 variants
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE n = 6"), 4);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE variant = 'short' AND verdict = "
+                     "'faster' AND p_value < 0.05 AND ci_high < 1"),
+            2);
+  EXPECT_GT(
+      c.scalar("SELECT floor(min(median_s) * 1000) FROM bench_results WHERE variant = 'long'"), 39);
+
+  const std::string pid = std::to_string(c.scalar("SELECT id FROM pipelines"));
+  auto cmp = c.cli({"compare", pid, "--json"});
+  ASSERT_EQ(cmp.code, 0) << cmp.err;
+  json rows = json::parse(cmp.out);
+  ASSERT_EQ(rows.size(), 4u);
+  int faster = 0;
+  for (const auto& row : rows) {
+    if (row["variant"] == "long") {
+      EXPECT_EQ(row["verdict"], "baseline");
+    }
+    if (row["variant"] == "short") {
+      EXPECT_EQ(row["verdict"], "faster");
+      EXPECT_LT(row["ratio"].get<double>(), 0.9);
+      ++faster;
+    }
+  }
+  EXPECT_EQ(faster, 2);
+
+  auto table = c.cli({"compare", pid});
+  EXPECT_NE(table.out.find("VERDICT"), std::string::npos) << table.out;
+  auto csv = c.cli({"compare", pid, "--csv"});
+  EXPECT_EQ(csv.out.rfind("job,machine,variant,n,median_s", 0), 0u) << csv.out;
+  auto md = c.cli({"compare", pid, "--markdown"});
+  EXPECT_EQ(md.out.rfind("| job | machine | variant |", 0), 0u) << md.out;
+
+  auto machines =
+      c.cli({"compare", "--machines", "--job", "naps", "--reference", "fast-box", "--json"});
+  ASSERT_EQ(machines.code, 0) << machines.err;
+  json m = json::parse(machines.out);
+  ASSERT_EQ(m.size(), 4u);  // 2 machines x 2 benchmarks
+  double fast_index = 0, slow_index = 0;
+  for (const auto& row : m) {
+    EXPECT_EQ(row["reference"], "fast-box");
+    if (row["machine"] == "fast-box") fast_index = row["speed_index"].get<double>();
+    if (row["machine"] == "slow-box") slow_index = row["speed_index"].get<double>();
+  }
+  EXPECT_DOUBLE_EQ(fast_index, 1.0);
+  EXPECT_GT(slow_index, 1.2);  // short takes 3x as long there; long the same
+}
+
+TEST(Bench, RevisionsAreComparedOnEachMachine) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("rev.yml", R"(pipeline: revs
+jobs:
+  nap:
+    kind: bench
+    bench:
+      run: 'case $YARDSTICK_REVISION in aaa*) sleep 0.02;; *) sleep 0.05;; esac'
+      runs: 6
+)");
+  ASSERT_EQ(c.cli({"submit", "rev.yml", "--wait", "--revision", "aaa111"}).code, 0);
+  ASSERT_EQ(c.cli({"submit", "rev.yml", "--wait", "--revision", "bbb222"}).code, 0);
+  auto r = c.cli({"compare", "--revisions", "aaa", "bbb", "--job", "nap", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json rows = json::parse(r.out);
+  ASSERT_EQ(rows.size(), 1u) << r.out;
+  EXPECT_EQ(rows[0]["machine"], "m1");
+  EXPECT_EQ(rows[0]["n_a"], 6);
+  EXPECT_EQ(rows[0]["verdict"], "slower");
+  EXPECT_GT(rows[0]["ratio"].get<double>(), 2.0);
+  EXPECT_LT(rows[0]["p_value"].get<double>(), 0.01);
+}
+
+TEST(Bench, ExclusiveBenchKeepsAnotherJobOnTheSameAgentWaiting) {
+  Cluster c;
+  c.add_agent("a", "", "m1", 2);
+  c.write_file("ex.yml", R"(pipeline: exclusive
+jobs:
+  measure:
+    kind: bench
+    priority: 1
+    bench: { run: sleep 0.2, runs: 3 }
+  other:
+    steps: [{run: sleep 0.1}]
+)");
+  ASSERT_EQ(c.cli({"submit", "ex.yml", "--wait"}).code, 0);
+  // The agent has two slots, yet the other job started only after the benchmark ended.
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs a, jobs b WHERE a.name = 'measure' AND b.name ="
+                     " 'other' AND b.started_at >= a.ended_at"),
+            1);
+  // Without exclusive: both run at once.
+  c.write_file("shared.yml", R"(pipeline: shared
+jobs:
+  measure:
+    kind: bench
+    exclusive: false
+    priority: 1
+    bench: { run: sleep 0.2, runs: 3 }
+  other:
+    steps: [{run: sleep 0.1}]
+)");
+  ASSERT_EQ(c.cli({"submit", "shared.yml", "--wait"}).code, 0);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs a JOIN pipelines p ON p.id = a.pipeline_id, jobs b"
+                     " WHERE p.name = 'shared' AND a.name = 'measure' AND b.pipeline_id = p.id AND"
+                     " b.name = 'other' AND b.started_at < a.ended_at"),
+            1);
+}
+
+TEST(Collectors, NinjaLogGivesPerTargetTimesOfThisBuildOnly) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("ninja.yml", R"(pipeline: ninja
+jobs:
+  build:
+    steps:
+      - name: write build.ninja
+        run: |
+          printf 'rule slow\n  command = sleep 0.2 && touch $out\nbuild a.o: slow a.c\nbuild b.o: slow b.c\n' > build.ninja
+          touch a.c b.c
+      - name: full build
+        run: ninja
+        collect: [ninja-log]
+      - name: rebuild one
+        run: sleep 1.1; touch a.c; ninja
+        collect: [ninja-log]
+)");
+  auto r = c.cli({"submit", "ninja.yml", "--wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(metric(c, "build", 1, "ninja.targets"), 2);
+  EXPECT_GE(metric(c, "build", 1, "ninja.target.a.o"), 0.19);
+  EXPECT_EQ(metric(c, "build", 2, "ninja.targets"), 1);  // only a.o was rebuilt
+  EXPECT_GE(metric(c, "build", 2, "ninja.target.a.o"), 0.19);
+  EXPECT_EQ(metric(c, "build", 2, "ninja.target.b.o"), -1);
+}
+
+TEST(Collectors, CcacheSecondCompileHitsEveryTime) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  // The collector must read the same cache as the step: give it the same CCACHE_DIR.
+  c.write_file("ccache.yml", R"(pipeline: ccache
+jobs:
+  compile:
+    env: { CCACHE_DIR: )" + c.dir() +
+                                 R"(/ccache }
+    steps:
+      - name: source
+        run: printf 'int f(int x) { return x * 2; }\n' > a.c
+      - name: cold
+        run: ccache gcc -c a.c -o a.o
+        collect: [ccache]
+      - name: warm
+        run: rm a.o && ccache gcc -c a.c -o a.o
+        collect: [ccache]
+    budget: { metrics: { ccache.hit_rate: ">= 0.9" } }
+)");
+  auto r = c.cli({"submit", "ccache.yml", "--wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(metric(c, "compile", 1, "ccache.misses"), 1);
+  EXPECT_EQ(metric(c, "compile", 1, "ccache.hit_rate"), 0);
+  EXPECT_EQ(metric(c, "compile", 2, "ccache.hits"), 1);
+  EXPECT_EQ(metric(c, "compile", 2, "ccache.hit_rate"), 1.0);
+  // The job budget reads the last hit rate reported: 1.0, within budget.
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM budget_breaches"), 0);
+}
+
+TEST(Collectors, CargoTimingsGivePerCrateTimes) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("cargo.yml", R"(pipeline: cargo
+jobs:
+  crate:
+    env: { CARGO_TARGET_DIR: target, CARGO_NET_OFFLINE: "true" }
+    steps:
+      - name: new crate
+        run: cargo new --quiet --vcs none --name tiny_app app
+      - name: build
+        run: cd app && cargo build --quiet --timings
+        collect: [cargo-timings:app/target]
+)");
+  auto r = c.cli({"submit", "cargo.yml", "--wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err
+                       << c.cli({"logs", std::to_string(c.scalar("SELECT id FROM jobs"))}).out;
+  EXPECT_GT(metric(c, "crate", 1, "cargo.crate.tiny_app"), 0);
+  EXPECT_EQ(metric(c, "crate", 1, "cargo.units"), 1);
+}
+
+TEST(Budgets, MetricsFileFeedsBudgetsThatFailOrWarn) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("budget.yml", R"(pipeline: budgets
+jobs:
+  strict:
+    budget: { metrics: { binary.size: "< 100" }, fail: true }
+    steps:
+      - run: |
+          echo "binary.size 123 bytes" >> "$YARDSTICK_METRICS"
+          echo "this line is not a metric" >> "$YARDSTICK_METRICS"
+  lenient:
+    budget: { wall: 100ms }
+    steps:
+      - run: sleep 0.3
+      - run: "true"
+        budget: { metrics: { never.reported: ">= 1" } }
+)");
+  auto r = c.cli({"submit", "budget.yml", "--wait"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'strict'"), "failed");
+  EXPECT_NE(c.text("SELECT message FROM jobs WHERE name = 'strict'")
+                .find("binary.size < 100 (actual 123)"),
+            std::string::npos)
+      << c.text("SELECT message FROM jobs WHERE name = 'strict'");
+  EXPECT_EQ(metric(c, "strict", 0, "binary.size"), 123);
+  EXPECT_EQ(c.text("SELECT unit FROM metrics WHERE name = 'binary.size'"), "bytes");
+  const std::string strict_id =
+      std::to_string(c.scalar("SELECT id FROM jobs WHERE name = 'strict'"));
+  EXPECT_NE(c.cli({"logs", strict_id}).out.find("ignored the line 'this line is not a metric'"),
+            std::string::npos);
+
+  EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'lenient'"), "succeeded");
+  EXPECT_TRUE(c.query("SELECT over_budget FROM jobs WHERE name = 'lenient'")[0][0].as<bool>());
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM budget_breaches b JOIN jobs j ON j.id = b.job_id WHERE"
+                     " j.name = 'lenient' AND NOT b.fails_job AND ((b.subject = 'wall' AND b.actual"
+                     " >= 0.3 AND b.step_idx IS NULL) OR (b.subject = 'never.reported' AND"
+                     " b.actual IS NULL AND b.step_idx = 1))"),
+            2);
+}
+
+TEST(Reports, ReportCommandRunsAReportFileWithItsVariables) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("p.yml", "pipeline: rep\njobs:\n  j:\n    steps: [{name: s, run: sleep 0.1}]\n");
+  ASSERT_EQ(c.cli({"submit", "p.yml", "--wait"}).code, 0);
+  auto r = c.cli(
+      {"report", "step_times_by_machine", "-v", "pipeline_name=rep", "-v", "step=s", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  json rows = json::parse(r.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["machine"], "m1");
+  EXPECT_GE(rows[0]["median_s"].get<double>(), 0.1);
+  auto missing = c.cli({"report", "step_times_by_machine"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("pipeline_name"), std::string::npos) << missing.err;
+  auto unknown = c.cli({"report", "nope"});
+  EXPECT_EQ(unknown.code, 4);
+  EXPECT_NE(unknown.err.find("compare_variants"), std::string::npos) << unknown.err;
+}
+
+}  // namespace
+}  // namespace yardstick::test
