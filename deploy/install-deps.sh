@@ -19,6 +19,8 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# The cargo-timings collector's test builds a crate: Debian's cargo unless one is on PATH.
+command -v cargo >/dev/null || missing+=(cargo)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "== installing: ${missing[*]}"
 sudo=""

@@ -1,0 +1,144 @@
+// Budgets (expressions, checks, errors) and report translation.
+#include <gtest/gtest.h>
+
+#include "common/pipeline.hpp"
+#include "coordinator/evaluate.hpp"
+#include "coordinator/reports.hpp"
+
+namespace yardstick {
+namespace {
+
+TEST(Budget, ParsesComparisons) {
+  auto b = parse_metric_bound("sccache.hit_rate", ">= 0.8");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->op, ">=");
+  EXPECT_DOUBLE_EQ(b->value, 0.8);
+  EXPECT_TRUE(b->holds(0.8));
+  EXPECT_FALSE(b->holds(0.79));
+  EXPECT_EQ(b->text(), "sccache.hit_rate >= 0.8");
+  EXPECT_TRUE(parse_metric_bound("x", "<420")->holds(419));
+  EXPECT_FALSE(parse_metric_bound("x", "< 420")->holds(420));
+  EXPECT_TRUE(parse_metric_bound("x", "> -1")->holds(0));
+  for (const char* bad : {"0.8", "=> 0.8", ">= lots", ">= 0.8 or so", "", "== 1"})
+    EXPECT_FALSE(parse_metric_bound("x", bad)) << bad;
+}
+
+TEST(Budget, BadBudgetInAPipelineNamesItsKey) {
+  auto r = parse_pipeline(
+      "pipeline: p\njobs:\n  a:\n    budget: { wall: 7 parsecs, metrics: { hit: \"about 1\" } }\n"
+      "    steps: [{run: x, budget: {walls: 1s}}]\n",
+      "p.yml");
+  ASSERT_EQ(r.errors.size(), 3u);
+  EXPECT_EQ(r.errors[0].key, "jobs.a.budget.wall");
+  EXPECT_EQ(r.errors[1].key, "jobs.a.budget.metrics.hit");
+  EXPECT_NE(r.errors[1].message.find(">= 0.8"), std::string::npos);
+  EXPECT_EQ(r.errors[2].key, "jobs.a.steps[0].budget.walls");
+}
+
+TEST(Budget, ChecksWallAndMetrics) {
+  Budget b;
+  b.wall_ms = 420'000;
+  b.metrics = {*parse_metric_bound("hit_rate", ">= 0.8"), *parse_metric_bound("size", "< 10")};
+  b.fail = true;
+  EXPECT_TRUE(check_budget(b, std::nullopt, 419.9, {{"hit_rate", 0.9}, {"size", 5}}).empty());
+  auto over = check_budget(b, std::nullopt, 421, {{"hit_rate", 0.5}});
+  ASSERT_EQ(over.size(), 3u);
+  EXPECT_EQ(over[0].subject, "wall");
+  EXPECT_EQ(over[0].budget, "wall <= 420s");
+  EXPECT_DOUBLE_EQ(*over[0].actual, 421);
+  EXPECT_EQ(over[1].subject, "hit_rate");
+  EXPECT_DOUBLE_EQ(*over[1].actual, 0.5);
+  EXPECT_EQ(over[2].subject, "size");
+  EXPECT_FALSE(over[2].actual);  // never reported
+  EXPECT_TRUE(over[2].fails_job);
+}
+
+TEST(BenchPipeline, ParsesBenchVariantsAndDefaults) {
+  auto r = parse_pipeline(R"(pipeline: p
+jobs:
+  link:
+    kind: bench
+    bench: { run: cargo build, prepare: cargo clean, warmup: 1, runs: 5, interleave: false,
+             collect: [sccache], alpha: 0.01 }
+    variants:
+      - { name: default }
+      - { name: mold, env: { RUSTFLAGS: "-C link-arg=-fuse-ld=mold" } }
+)",
+                          "p.yml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  const JobDef& j = r.pipeline->jobs[0];
+  EXPECT_EQ(j.kind, "bench");
+  EXPECT_TRUE(j.exclusive);  // the default for benchmarks
+  ASSERT_TRUE(j.bench);
+  EXPECT_EQ(j.bench->prepare, "cargo clean");
+  EXPECT_EQ(j.bench->runs, 5u);
+  EXPECT_FALSE(j.bench->interleave);
+  EXPECT_DOUBLE_EQ(j.bench->alpha, 0.01);
+  EXPECT_EQ(j.bench->min_runs, 10u);
+  ASSERT_EQ(j.variants.size(), 2u);
+  EXPECT_EQ(j.variants[1].env.at("RUSTFLAGS"), "-C link-arg=-fuse-ld=mold");
+}
+
+TEST(BenchPipeline, ReportsBenchMistakes) {
+  auto r = parse_pipeline(R"(pipeline: p
+jobs:
+  a:
+    kind: bench
+    bench: { prepare: x, runs: 0 }
+    variants: [{name: one}, {name: one}]
+  b:
+    steps: [{run: x, collect: [sccache, gprof]}]
+    variants: [{name: z}]
+)",
+                          "p.yml");
+  std::vector<std::string> keys;
+  for (const auto& e : r.errors) keys.push_back(e.key);
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "jobs.a.bench.runs"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "jobs.a.variants[1].name"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "jobs.a.bench.run"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "jobs.b.steps[0].collect[1]"), keys.end());
+  EXPECT_NE(std::find(keys.begin(), keys.end(), "jobs.b.variants"), keys.end());
+}
+
+TEST(Reports, TranslatesPsqlVariablesIntoParameters) {
+  TranslatedReport t;
+  std::string error;
+  const std::string text =
+      "-- a comment with :'not_a_var'\n\\if :{?last}\n\\else\n  \\set last 10\n\\endif\n"
+      "SELECT ':x' AS literal, name::text FROM t WHERE a = :'name' AND b = :'name'"
+      " LIMIT (:last)::int;\n";
+  ASSERT_TRUE(translate_report(text, {{"name", "it's"}}, &t, &error)) << error;
+  EXPECT_EQ(t.params, (std::vector<std::string>{"it's", "10"}));
+  EXPECT_NE(t.sql.find("SELECT ':x' AS literal, name::text FROM t WHERE a = $1::text AND b ="
+                       " $1::text LIMIT ($2::numeric)::int"),
+            std::string::npos)
+      << t.sql;
+  EXPECT_EQ(t.sql.find('\\'), std::string::npos);
+  EXPECT_NE(t.sql.back(), ';');
+}
+
+TEST(Reports, MissingOrNonNumericVariablesAreErrors) {
+  TranslatedReport t;
+  std::string error;
+  EXPECT_FALSE(translate_report("SELECT :'who'", {}, &t, &error));
+  EXPECT_NE(error.find("'who'"), std::string::npos);
+  TranslatedReport t2;
+  std::string error2;
+  EXPECT_FALSE(translate_report("SELECT :n", {{"n", "1; DROP TABLE jobs"}}, &t2, &error2));
+  EXPECT_NE(error2.find("must be a number"), std::string::npos);
+}
+
+TEST(Reports, EveryShippedReportTranslates) {
+  std::map<std::string, std::string> vars = {
+      {"pipeline_name", "p"}, {"step", "s"}, {"pipeline", "1"}, {"job", "j"},
+      {"rev_a", "a"},         {"rev_b", "b"}};
+  ASSERT_GE(reports().size(), 4u);
+  for (const auto& [name, text] : reports()) {
+    TranslatedReport t;
+    std::string error;
+    EXPECT_TRUE(translate_report(text, vars, &t, &error)) << name << ": " << error;
+  }
+}
+
+}  // namespace
+}  // namespace yardstick
