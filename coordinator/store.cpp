@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <sstream>
 
 #include "coordinator/migrations.hpp"
 
@@ -245,6 +246,7 @@ void PgStore::begin() {
 
 void PgStore::commit() {
   try {
+    flush_pending();
     tx().commit();
     tx_.reset();
   } catch (const std::exception& e) {
@@ -254,6 +256,8 @@ void PgStore::commit() {
 }
 
 void PgStore::rollback() noexcept {
+  pending_samples_.clear();
+  pending_metrics_.clear();
   try {
     if (tx_) tx_->abort();
   } catch (...) {
@@ -428,35 +432,98 @@ void PgStore::record_log_chunk(const ResultKey& key, const std::string& stream, 
 
 void PgStore::record_sample(const ResultKey& key, uint32_t variant_index,
                             const std::string& variant, uint32_t index, const StepResult& r) {
-  try {
-    tx().exec_params(
-        "INSERT INTO samples (job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s,"
-        " max_rss_kb, exit_code, signal, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-        " $11, " +
-            ts("$12") + ") ON CONFLICT DO NOTHING",
-        key.job_id, key.attempt, variant_index, variant, index, r.wall_ns / 1e9, r.user_us / 1e6,
-        r.sys_us / 1e6, r.max_rss_kb, r.exit_code, r.signal, r.started_at_us);
-  } catch (const std::exception& e) {
-    rethrow(e);
-  }
+  pending_samples_.push_back({key, variant_index, index, variant, r});
 }
 
 void PgStore::record_metric(const ResultKey& key, int32_t step_index, const std::string& variant,
                             int32_t run_index, const std::string& name, double value,
                             const std::string& unit) {
+  pending_metrics_.push_back({key, step_index, run_index, variant, name, unit, value});
+}
+
+namespace {
+// A PostgreSQL array literal of the values, each quoted.
+template <typename T, typename F>
+std::string pg_array(const std::vector<T>& items, F field) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : field(items[i])) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+template <typename T>
+std::string num(T v) {
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+}  // namespace
+
+void PgStore::flush_pending() {
   try {
-    tx().exec_params(
-        "INSERT INTO metrics (job_id, attempt, seq, step_idx, variant, run_idx, name, value, unit)"
-        " VALUES ($1, $2, $3, NULLIF($4::integer, -1), $5, NULLIF($6::integer, -1), $7, $8, $9)"
-        " ON CONFLICT DO NOTHING",
-        key.job_id, key.attempt, key.seq, step_index, variant, run_index, name, value, unit);
+    if (!pending_samples_.empty()) {
+      const auto& p = pending_samples_;
+      using S = PendingSample;
+      tx().exec_params(
+          "INSERT INTO samples (job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s,"
+          " max_rss_kb, exit_code, signal, at) SELECT job_id, attempt, variant_idx, variant, idx,"
+          " wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, to_timestamp(at_us / 1e6) FROM"
+          " unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::int[], $6::float8[],"
+          " $7::float8[], $8::float8[], $9::bigint[], $10::int[], $11::int[], $12::float8[]) AS"
+          " t(job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s, max_rss_kb,"
+          " exit_code, signal, at_us) ON CONFLICT DO NOTHING",
+          pg_array(p, [](const S& s) { return num(s.key.job_id); }),
+          pg_array(p, [](const S& s) { return num(s.key.attempt); }),
+          pg_array(p, [](const S& s) { return num(s.variant_index); }),
+          pg_array(p, [](const S& s) { return s.variant; }),
+          pg_array(p, [](const S& s) { return num(s.index); }),
+          pg_array(p, [](const S& s) { return num(s.run.wall_ns / 1e9); }),
+          pg_array(p, [](const S& s) { return num(s.run.user_us / 1e6); }),
+          pg_array(p, [](const S& s) { return num(s.run.sys_us / 1e6); }),
+          pg_array(p, [](const S& s) { return num(s.run.max_rss_kb); }),
+          pg_array(p, [](const S& s) { return num(s.run.exit_code); }),
+          pg_array(p, [](const S& s) { return num(s.run.signal); }),
+          pg_array(p, [](const S& s) { return num(s.run.started_at_us); }));
+      pending_samples_.clear();
+    }
+    if (!pending_metrics_.empty()) {
+      const auto& p = pending_metrics_;
+      using M = PendingMetric;
+      tx().exec_params(
+          "INSERT INTO metrics (job_id, attempt, seq, step_idx, variant, run_idx, name, value,"
+          " unit) SELECT job_id, attempt, seq, NULLIF(step_idx, -1), variant, NULLIF(run_idx, -1),"
+          " name, value, unit FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[],"
+          " $5::text[], $6::int[], $7::text[], $8::float8[], $9::text[]) AS t(job_id, attempt,"
+          " seq, step_idx, variant, run_idx, name, value, unit) ON CONFLICT DO NOTHING",
+          pg_array(p, [](const M& m) { return num(m.key.job_id); }),
+          pg_array(p, [](const M& m) { return num(m.key.attempt); }),
+          pg_array(p, [](const M& m) { return num(m.key.seq); }),
+          pg_array(p, [](const M& m) { return num(m.step_index); }),
+          pg_array(p, [](const M& m) { return m.variant; }),
+          pg_array(p, [](const M& m) { return num(m.run_index); }),
+          pg_array(p, [](const M& m) { return m.name; }),
+          pg_array(p, [](const M& m) { return num(m.value); }),
+          pg_array(p, [](const M& m) { return m.unit; }));
+      pending_metrics_.clear();
+    }
   } catch (const std::exception& e) {
+    pending_samples_.clear();
+    pending_metrics_.clear();
     rethrow(e);
   }
 }
 
 void PgStore::samples(uint64_t job_id, uint32_t attempt, std::vector<std::string>* names,
                       std::vector<std::vector<double>>* walls) {
+  flush_pending();
   try {
     auto rows = tx().exec_params(
         "SELECT variant_idx, variant, wall_s FROM samples WHERE job_id = $1 AND attempt = $2"
@@ -478,6 +545,7 @@ void PgStore::samples(uint64_t job_id, uint32_t attempt, std::vector<std::string
 
 std::map<std::string, double> PgStore::metric_values(uint64_t job_id, uint32_t attempt,
                                                      std::optional<int> step_index) {
+  flush_pending();
   std::map<std::string, double> out;
   try {
     auto rows = tx().exec_params(

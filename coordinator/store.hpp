@@ -156,6 +156,23 @@ class PgStore final : public JobStore {
 
  private:
   pqxx::work& tx();
+  // Samples and metrics of the turn go in with one statement each (unnest
+  // of arrays), just before they are read or committed.
+  void flush_pending();
+  struct PendingSample {
+    ResultKey key;
+    uint32_t variant_index, index;
+    std::string variant;
+    StepResult run;
+  };
+  struct PendingMetric {
+    ResultKey key;
+    int32_t step_index, run_index;
+    std::string variant, name, unit;
+    double value;
+  };
+  std::vector<PendingSample> pending_samples_;
+  std::vector<PendingMetric> pending_metrics_;
   [[noreturn]] void rethrow(const std::exception& e);
 
   std::string dsn_;

@@ -11,10 +11,9 @@ std::vector<std::string> order(BenchPlan& plan, const std::vector<std::string>& 
                                double wall_s = 0.1) {
   std::vector<std::string> out;
   while (auto a = plan.next()) {
-    out.push_back(std::string(a->kind_name()) + ":" + names[a->variant] +
-                  (a->kind == BenchAction::Kind::kRun && a->counted
-                       ? std::to_string(a->run_index)
-                       : ""));
+    out.push_back(
+        std::string(a->kind_name()) + ":" + names[a->variant] +
+        (a->kind == BenchAction::Kind::kRun && a->counted ? std::to_string(a->run_index) : ""));
     if (a->kind == BenchAction::Kind::kRun && a->counted) plan.record(*a, wall_s);
   }
   return out;
@@ -32,12 +31,12 @@ TEST(BenchPlan, InterleavesVariantsWithHooksAroundEveryRun) {
   BenchPlan plan(s, {{"A", {}, ""}, {"B", {}, ""}});
   EXPECT_EQ(order(plan, {"A", "B"}),
             (std::vector<std::string>{
-                "setup:A", "prepare:A", "warmup:A", "conclude:A",  // warm-up round
-                "setup:B", "prepare:B", "warmup:B", "conclude:B",  //
-                "prepare:A", "run:A0", "conclude:A",                // round 1
-                "prepare:B", "run:B0", "conclude:B",                //
-                "prepare:A", "run:A1", "conclude:A",                // round 2
-                "prepare:B", "run:B1", "conclude:B",                //
+                "setup:A",   "prepare:A", "warmup:A",   "conclude:A",  // warm-up round
+                "setup:B",   "prepare:B", "warmup:B",   "conclude:B",  //
+                "prepare:A", "run:A0",    "conclude:A",                // round 1
+                "prepare:B", "run:B0",    "conclude:B",                //
+                "prepare:A", "run:A1",    "conclude:A",                // round 2
+                "prepare:B", "run:B1",    "conclude:B",                //
                 "cleanup:A", "cleanup:B"}));
 }
 

@@ -17,8 +17,9 @@ double find(const std::vector<CollectedMetric>& m, const std::string& name) {
 }
 
 TEST(Collectors, CcacheStats) {
-  auto s = parse_ccache_stats("cache_miss\t156\ndirect_cache_hit\t3\npreprocessed_cache_hit\t5\n"
-                              "stats_updated_timestamp\t1700000000\ngarbage\n");
+  auto s = parse_ccache_stats(
+      "cache_miss\t156\ndirect_cache_hit\t3\npreprocessed_cache_hit\t5\n"
+      "stats_updated_timestamp\t1700000000\ngarbage\n");
   EXPECT_EQ(s["cache_miss"], 156);
   EXPECT_EQ(s["direct_cache_hit"], 3);
   EXPECT_EQ(s.count("garbage"), 0u);
@@ -26,7 +27,8 @@ TEST(Collectors, CcacheStats) {
 
 TEST(Collectors, SccacheJsonSumsLanguages) {
   // The shape of `sccache --show-stats --stats-format=json` (0.4 and later).
-  const std::string j = R"({"stats":{"compile_requests":20,"cache_hits":{"counts":{"Rust":9,"C/C++":2},
+  const std::string j =
+      R"({"stats":{"compile_requests":20,"cache_hits":{"counts":{"Rust":9,"C/C++":2},
     "adv_counts":{}},"cache_misses":{"counts":{"Rust":1},"adv_counts":{}}},"cache_location":"x"})";
   double hits = 0, misses = 0;
   ASSERT_TRUE(parse_sccache_json(j, &hits, &misses));
@@ -55,8 +57,7 @@ const CONCURRENCY_DATA = [];
 }
 
 TEST(Collectors, NinjaLogFromOffset) {
-  const std::string log =
-      "# ninja log v5\n0\t100\t0\ta.o\tdeadbeef\n100\t350\t0\tb.o\tfeedface\n";
+  const std::string log = "# ninja log v5\n0\t100\t0\ta.o\tdeadbeef\n100\t350\t0\tb.o\tfeedface\n";
   std::vector<CollectedMetric> all;
   ASSERT_TRUE(parse_ninja_log(log, 0, &all));
   EXPECT_DOUBLE_EQ(find(all, "ninja.target.a.o"), 0.1);

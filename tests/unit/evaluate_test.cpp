@@ -129,9 +129,9 @@ TEST(Reports, MissingOrNonNumericVariablesAreErrors) {
 }
 
 TEST(Reports, EveryShippedReportTranslates) {
-  std::map<std::string, std::string> vars = {
-      {"pipeline_name", "p"}, {"step", "s"}, {"pipeline", "1"}, {"job", "j"},
-      {"rev_a", "a"},         {"rev_b", "b"}};
+  std::map<std::string, std::string> vars = {{"pipeline_name", "p"}, {"step", "s"},
+                                             {"pipeline", "1"},      {"job", "j"},
+                                             {"rev_a", "a"},         {"rev_b", "b"}};
   ASSERT_GE(reports().size(), 4u);
   for (const auto& [name, text] : reports()) {
     TranslatedReport t;
