@@ -166,7 +166,7 @@ std::string run_command(const std::string& command, const std::vector<std::strin
                         const std::string& cwd) {
   PosixLauncher launcher;
   std::string error;
-  auto p = launcher.spawn({command + " 2>/dev/null", env, cwd}, &error);
+  auto p = launcher.spawn({command + " 2>/dev/null", env, cwd, {}, {}}, &error);
   if (!p) return "";
   // Blocking read until EOF, then reap this child only.
   fcntl(p->out_fd, F_SETFL, fcntl(p->out_fd, F_GETFL) & ~O_NONBLOCK);

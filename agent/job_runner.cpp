@@ -154,10 +154,16 @@ void JobRunner::start_step(size_t index) {
 }
 
 bool JobRunner::spawn(const std::string& command, std::vector<std::string> env,
-                      const std::string& cwd, const std::string& what) {
+                      const std::string& cwd, const std::string& what,
+                      std::optional<DirectCommand> direct) {
   std::string error;
+  SpawnRequest request{command, std::move(env), cwd, {}, {}};
+  if (direct) {
+    request.program = std::move(direct->program);
+    request.argv = std::move(direct->argv);
+  }
   step_start_ns_ = steady_ns();
-  auto spawned = launcher_.spawn({command, std::move(env), cwd}, &error);
+  auto spawned = launcher_.spawn(request, &error);
   if (!spawned) {
     system_log("cannot start " + what + ": " + error);
     end_job(JobOutcome::kFailed, what + " could not start: " + error);
@@ -329,6 +335,7 @@ void JobRunner::start_bench() {
   job_.variants = variants;
   plan_.emplace(*job_.bench, variants);
   bench_walls_.assign(variants.size(), {});
+  shell_logged_.assign(variants.size(), false);
   std::error_code ec;
   fs::create_directories(cwd_, ec);
   system_log("benchmark: " + std::to_string(variants.size()) + " variant(s), " +
@@ -350,8 +357,30 @@ void JobRunner::next_bench_action() {
   auto env = step_env(as_step);
   const bool counted = action_->kind == BenchAction::Kind::kRun && action_->counted;
   if (counted) start_collectors(job_.bench->collect, env, cwd_);
+  // The timed command starts without a shell when it can (shell: auto) or
+  // must (shell: none); the untimed ones always go through /bin/sh.
+  std::optional<DirectCommand> direct;
+  if (action_->kind == BenchAction::Kind::kRun) {
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    for (const auto& e : env)
+      if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    std::string error;
+    direct = direct_command(action_->command, job_.bench->shell, path, cwd_, &error);
+    if (!error.empty()) {
+      system_log(error);
+      end_job(JobOutcome::kFailed, "variant " + v.name + ": " + error);
+      return;
+    }
+    if (!shell_logged_[action_->variant]) {
+      shell_logged_[action_->variant] = true;
+      system_log("variant " + v.name + ": the timed command runs " +
+                 (direct ? "directly as " + direct->program + ", without a shell"
+                         : std::string("through /bin/sh -c")));
+    }
+  }
   step_start_us_ = clock_.unix_us();
-  spawn(action_->command, std::move(env), cwd_, action_->label() + " of variant " + v.name);
+  spawn(action_->command, std::move(env), cwd_, action_->label() + " of variant " + v.name,
+        std::move(direct));
 }
 
 void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {

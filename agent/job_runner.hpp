@@ -86,8 +86,9 @@ class JobRunner {
   void finish_bench_action(const ExitInfo& exit, int64_t wall_ns);
   void log_bench_summary();
   // Spawns `command`; false (job ended) when it could not start.
+  // With `direct`, the program is execve'd without a shell.
   bool spawn(const std::string& command, std::vector<std::string> env, const std::string& cwd,
-             const std::string& what);
+             const std::string& what, std::optional<DirectCommand> direct = std::nullopt);
   // Reads the pipes' remaining output and closes them; kills what is left in the group.
   void drain_process();
   void start_collectors(const std::vector<std::string>& specs, const std::vector<std::string>& env,
@@ -135,6 +136,7 @@ class JobRunner {
   std::vector<std::unique_ptr<Collector>> collectors_;  // of the running step or run
   std::optional<BenchPlan> plan_;
   std::optional<BenchAction> action_;             // the running benchmark action
+  std::vector<bool> shell_logged_;                // per variant: how its command starts was logged
   std::vector<std::vector<double>> bench_walls_;  // per variant, counted runs, seconds
 };
 

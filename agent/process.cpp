@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -28,37 +29,49 @@ std::optional<Spawned> PosixLauncher::spawn(const SpawnRequest& request, std::st
     close(out[1]);
     return std::nullopt;
   }
-  // Everything the child needs is prepared before fork: after it, only
-  // async-signal-safe calls.
   std::vector<char*> envp;
   for (const auto& e : request.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  const char* argv[] = {"/bin/sh", "-c", request.command.c_str(), nullptr};
-  const char* cwd = request.cwd.c_str();
+  const char* shell_argv[] = {"/bin/sh", "-c", request.command.c_str(), nullptr};
+  std::vector<char*> direct_argv;
+  for (const auto& a : request.argv) direct_argv.push_back(const_cast<char*>(a.c_str()));
+  direct_argv.push_back(nullptr);
+  const bool direct = !request.program.empty();
+  const char* program = direct ? request.program.c_str() : "/bin/sh";
+  char* const* argv = direct ? direct_argv.data() : const_cast<char* const*>(shell_argv);
 
-  pid_t pid = fork();
-  if (pid < 0) {
-    if (error) *error = std::string("fork: ") + std::strerror(errno);
+  // posix_spawn rather than fork + exec: glibc starts the child with
+  // clone(CLONE_VM | CLONE_VFORK), which does not copy the agent's page
+  // tables, so a started process costs a fraction of a millisecond less -
+  // that is measured overhead on every benchmark run. The child leads a new
+  // session (so the group can be signalled), has default signal handling and
+  // an empty mask, reads /dev/null and writes into our pipes.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  if (!request.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, request.cwd.c_str());
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, program, &actions, &attr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    if (error)
+      *error = std::string(direct ? program : "/bin/sh") + ": " + std::strerror(rc) +
+               (request.cwd.empty() ? "" : " (in " + request.cwd + ")");
     for (int fd : {out[0], out[1], err[0], err[1]}) close(fd);
     return std::nullopt;
-  }
-  if (pid == 0) {
-    setsid();
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGQUIT}) signal(s, SIG_DFL);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    if (*cwd && chdir(cwd) != 0) {
-      const char msg[] = "yardstick-agent: cannot enter the step's working directory\n";
-      (void)!write(2, msg, sizeof msg - 1);
-      _exit(126);
-    }
-    execve("/bin/sh", const_cast<char* const*>(argv), envp.data());
-    _exit(127);
   }
   close(out[1]);
   close(err[1]);

@@ -13,9 +13,11 @@
 namespace yardstick {
 
 struct SpawnRequest {
-  std::string command;           // run with /bin/sh -c
+  std::string command;           // run with /bin/sh -c, unless `program` is set
   std::vector<std::string> env;  // complete environment, "NAME=value"
   std::string cwd;
+  std::string program;            // when set: execve this file directly with `argv`
+  std::vector<std::string> argv;  // with `program`
 };
 
 struct Spawned {

@@ -230,7 +230,7 @@ void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, 
   if (!v.check_map(node, path,
                    {"run", "setup", "prepare", "conclude", "cleanup", "warmup", "runs", "min_runs",
                     "max_runs", "max_time", "ignore_failure", "interleave", "collect", "alpha",
-                    "noise_floor"}))
+                    "noise_floor", "shell"}))
     return;
   BenchSpec b;
   for (auto [key, field] :
@@ -250,6 +250,14 @@ void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, 
   }
   if (node["interleave"]) {
     if (auto f = v.boolean(node["interleave"], path + ".interleave")) b.interleave = *f;
+  }
+  if (node["shell"]) {
+    if (auto s = v.string(node["shell"], path + ".shell")) {
+      if (auto mode = parse_shell_mode(*s))
+        b.shell = *mode;
+      else
+        v.error(node["shell"], path + ".shell", "expected auto, sh or none");
+    }
   }
   if (node["collect"]) b.collect = parse_collect(v, node["collect"], path + ".collect");
   for (auto [key, field] : {std::pair{"alpha", &b.alpha}, std::pair{"noise_floor", &b.noise_floor}})
@@ -404,6 +412,17 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
           v.error(node["bench"], path + ".bench.run",
                   "missing key: variant '" + job.variants[i].name +
                       "' has no run of its own, so the bench needs one");
+    if (job.bench && job.bench->shell == ShellMode::kNone)
+      for (size_t i = 0; i < job.variants.size(); ++i) {
+        const bool own = !job.variants[i].run.empty();
+        const std::string& cmd = own ? job.variants[i].run : job.bench->run;
+        std::string why;
+        if (!cmd.empty() && !split_plain_command(cmd, &why))
+          v.error(own ? node["variants"][i]["run"] : node["bench"]["run"],
+                  own ? path + ".variants[" + std::to_string(i) + "].run" : path + ".bench.run",
+                  "shell: none runs the command without a shell, but it uses " + why +
+                      "; use shell: sh");
+      }
     job.exclusive = true;
   } else {
     for (const char* key : {"bench", "variants"})

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/command.hpp"
+
 namespace yardstick {
 
 // Labels are "key=value" (or bare "key") strings; a key may repeat with
@@ -95,6 +97,7 @@ struct BenchSpec {
   uint64_t max_time_ms = 3000;
   bool ignore_failure = false;
   bool interleave = true;
+  ShellMode shell = ShellMode::kAuto;  // how the timed command starts
   std::vector<std::string> collect;
   double alpha = 0.05;        // coordinator only
   double noise_floor = 0.01;  // coordinator only

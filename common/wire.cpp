@@ -169,6 +169,7 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     w.setMaxTimeMs(s.max_time_ms);
     w.setIgnoreFailure(s.ignore_failure);
     w.setInterleave(s.interleave);
+    w.setShell(to_string(s.shell));
     auto collect = w.initCollect(s.collect.size());
     for (unsigned k = 0; k < s.collect.size(); ++k) collect.set(k, s.collect[k]);
   }
@@ -220,6 +221,7 @@ JobAssignment read(wire::Assign::Reader r) {
     s.max_time_ms = w.getMaxTimeMs();
     s.ignore_failure = w.getIgnoreFailure();
     s.interleave = w.getInterleave();
+    s.shell = parse_shell_mode(w.getShell()).value_or(ShellMode::kAuto);
     for (auto c : w.getCollect()) s.collect.push_back(c);
     a.bench = s;
   }

@@ -170,6 +170,7 @@ struct BenchSpec {
   ignoreFailure @10 :Bool;
   interleave @11 :Bool = true;
   collect @12 :List(Text);  # collectors run after every counted run
+  shell @13 :Text;          # "auto" (or empty), "sh" or "none": how run starts
 }
 
 struct Variant {

@@ -49,6 +49,13 @@ jobs:
             2);
   EXPECT_GT(
       c.scalar("SELECT floor(min(median_s) * 1000) FROM bench_results WHERE variant = 'long'"), 39);
+  // A plain command starts without a shell, one with shell syntax through /bin/sh.
+  auto log = c.cli({"logs", std::to_string(c.scalar("SELECT min(id) FROM jobs"))});
+  EXPECT_NE(log.out.find("variant long: the timed command runs directly as /"), std::string::npos)
+      << log.out;
+  EXPECT_NE(log.out.find("variant short: the timed command runs through /bin/sh -c"),
+            std::string::npos)
+      << log.out;
 
   const std::string pid = std::to_string(c.scalar("SELECT id FROM pipelines"));
   auto cmp = c.cli({"compare", pid, "--json"});
