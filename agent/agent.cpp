@@ -80,15 +80,31 @@ void Agent::send(zmq::message_t message) {
   }
 }
 
-void Agent::enqueue(const ResultKey& key, capnp::MessageBuilder& builder) {
+void Agent::enqueue(const ResultKey& key, capnp::MessageBuilder& builder, bool hold) {
   auto words = capnp::messageToFlatArray(builder);
   auto bytes = words.asBytes();
   std::string data(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-  if (link_ == Link::kUp) send(zmq::message_t(data.data(), data.size()));
+  if (hold) {
+    if (held_.empty()) send_held_at_ms_ = clock_.steady_ms() + kHoldMs;
+    held_.push_back(key);
+  } else {
+    send_held();
+    if (link_ == Link::kUp) send(zmq::message_t(data.data(), data.size()));
+  }
   pending_.emplace(key, std::move(data));
 }
 
+void Agent::send_held() {
+  if (link_ == Link::kUp)
+    for (const auto& key : held_) {
+      auto it = pending_.find(key);
+      if (it != pending_.end()) send(zmq::message_t(it->second.data(), it->second.size()));
+    }
+  held_.clear();
+}
+
 void Agent::resend_pending() {
+  held_.clear();
   for (const auto& [key, data] : pending_) send(zmq::message_t(data.data(), data.size()));
   if (!pending_.empty()) spdlog::info("sent {} unacknowledged results again", pending_.size());
 }
@@ -152,7 +168,7 @@ void Agent::sample(const ResultKey& key, const std::string& variant, uint32_t va
   m.setExitCode(run.exit_code);
   m.setSignal(run.signal);
   m.setAtUs(run.started_at_us);
-  enqueue(key, b);
+  enqueue(key, b, /*hold=*/true);
 }
 
 void Agent::metric(const ResultKey& key, int32_t step_index, const std::string& variant,
@@ -166,7 +182,7 @@ void Agent::metric(const ResultKey& key, int32_t step_index, const std::string& 
   m.setName(metric.name);
   m.setValue(metric.value);
   m.setUnit(metric.unit);
-  enqueue(key, b);
+  enqueue(key, b, /*hold=*/step_index < 0);
 }
 
 void Agent::on_assign(const JobAssignment& job) {
@@ -277,6 +293,7 @@ void Agent::reap() {
 }
 
 void Agent::tick() {
+  if (!held_.empty() && clock_.steady_ms() >= send_held_at_ms_) send_held();
   for (auto it = runners_.begin(); it != runners_.end();) {
     it->second->tick();
     it = it->second->done() ? runners_.erase(it) : std::next(it);
@@ -332,6 +349,7 @@ void Agent::run(const std::atomic<bool>& stop) {
       }
     int64_t timeout = 50;
     const int64_t now = clock_.steady_ms();
+    if (!held_.empty()) timeout = std::min(timeout, std::max<int64_t>(0, send_held_at_ms_ - now));
     for (auto& [ref, runner] : runners_)
       timeout = std::min(timeout, std::max<int64_t>(0, runner->next_deadline_ms() - now));
     yardstick::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));

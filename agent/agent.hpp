@@ -62,7 +62,13 @@ class Agent final : public ResultSink {
   void connect();
   void send_hello();
   void send(zmq::message_t message);
-  void enqueue(const ResultKey& key, capnp::MessageBuilder& builder);
+  // Keeps the result until acknowledged and sends it now, or - `hold` - with
+  // the next batch: samples and metrics of a running benchmark go out at
+  // most once a second (kHoldMs), so that the coordinator and PostgreSQL
+  // do not work between every two runs being measured. Anything else sends
+  // the held results first, so their order is kept.
+  void enqueue(const ResultKey& key, capnp::MessageBuilder& builder, bool hold = false);
+  void send_held();
   void resend_pending();
   void handle(zmq::message_t& frame);
   void on_assign(const JobAssignment& job);
@@ -87,6 +93,9 @@ class Agent final : public ResultSink {
   std::map<JobRef, std::unique_ptr<JobRunner>> runners_;
   // Results not yet acknowledged, in (job, attempt, seq) order.
   std::map<ResultKey, std::string> pending_;
+  static constexpr int64_t kHoldMs = 1000;
+  std::vector<ResultKey> held_;  // in pending_, not yet sent
+  int64_t send_held_at_ms_ = 0;
 };
 
 }  // namespace yardstick
