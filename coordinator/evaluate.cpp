@@ -24,6 +24,21 @@ std::vector<BudgetBreach> check_budget(const Budget& budget, std::optional<int> 
   return out;
 }
 
+std::vector<BudgetBreach> check_bench_wall_budget(const Budget& budget,
+                                                  const std::vector<VariantResult>& results) {
+  std::vector<BudgetBreach> out;
+  if (!budget.wall_ms) return out;
+  for (const auto& r : results) {
+    if (r.summary.n == 0 || r.summary.median * 1000 <= static_cast<double>(budget.wall_ms))
+      continue;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "median wall of variant %s <= %gs", r.variant.c_str(),
+                  budget.wall_ms / 1000.0);
+    out.push_back({std::nullopt, "wall", buf, r.summary.median, budget.fail});
+  }
+  return out;
+}
+
 std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
                                           const std::vector<std::vector<double>>& walls,
                                           double alpha, double noise_floor) {

@@ -32,6 +32,11 @@ struct VariantResult {
   std::vector<std::string> warnings;
 };
 
+// A benchmark's wall budget holds for the median of each variant's counted
+// runs (the figure its users read), not for the job's whole time.
+std::vector<BudgetBreach> check_bench_wall_budget(const Budget& budget,
+                                                  const std::vector<VariantResult>& results);
+
 // `walls[i]` are the counted runs of variant i in run order; variant 0 is the baseline.
 std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
                                           const std::vector<std::vector<double>>& walls,

@@ -498,20 +498,22 @@ void Coordinator::on_metric(const std::string& route, uint64_t req, wire::Envelo
 
 JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string* message) {
   if (outcome != JobState::kSucceeded && outcome != JobState::kFailed) return outcome;
+  std::vector<BudgetBreach> breaches;
   if (job.spec.bench) {
     std::vector<std::string> names;
     std::vector<std::vector<double>> walls;
     store_.samples(job.id, job.attempt, &names, &walls);
     for (size_t i = 0; i < names.size() && i < job.spec.variants.size(); ++i)
       if (names[i].empty()) names[i] = job.spec.variants[i].name;
-    store_.save_bench_results(
-        job.id, job.attempt,
-        evaluate_bench(names, walls, job.spec.bench->alpha, job.spec.bench->noise_floor));
+    auto results = evaluate_bench(names, walls, job.spec.bench->alpha, job.spec.bench->noise_floor);
+    store_.save_bench_results(job.id, job.attempt, results);
+    if (job.spec.budget) breaches = check_bench_wall_budget(*job.spec.budget, results);
   }
-  std::vector<BudgetBreach> breaches;
   if (job.spec.budget) {
+    Budget budget = *job.spec.budget;
+    if (job.spec.bench) budget.wall_ms = 0;  // checked per variant above
     const double wall_s = job.started_at_us ? (clock_.unix_us() - job.started_at_us) / 1e6 : 0.0;
-    auto b = check_budget(*job.spec.budget, std::nullopt, wall_s,
+    auto b = check_budget(budget, std::nullopt, wall_s,
                           store_.metric_values(job.id, job.attempt, std::nullopt));
     breaches.insert(breaches.end(), b.begin(), b.end());
   }

@@ -53,6 +53,22 @@ TEST(Budget, ChecksWallAndMetrics) {
   EXPECT_TRUE(over[2].fails_job);
 }
 
+TEST(Budget, BenchWallBudgetHoldsForEachVariantsMedian) {
+  Budget b;
+  b.wall_ms = 420'000;
+  // Medians 400 s and 430 s; the job as a whole took far longer than 420 s.
+  auto results =
+      evaluate_bench({"default", "mold"}, {{390, 400, 410}, {425, 430, 500}}, 0.05, 0.01);
+  auto over = check_bench_wall_budget(b, results);
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0].subject, "wall");
+  EXPECT_EQ(over[0].budget, "median wall of variant mold <= 420s");
+  EXPECT_DOUBLE_EQ(*over[0].actual, 430);
+  EXPECT_FALSE(over[0].fails_job);
+  b.wall_ms = 0;
+  EXPECT_TRUE(check_bench_wall_budget(b, results).empty());
+}
+
 TEST(BenchPipeline, ParsesBenchVariantsAndDefaults) {
   auto r = parse_pipeline(R"(pipeline: p
 jobs:
