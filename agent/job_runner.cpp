@@ -69,18 +69,22 @@ std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
     size_t eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  for (const auto& [k, v] : job_.env) env[k] = v;
-  for (const auto& [k, v] : step.env) env[k] = v;
-  env["YARDSTICK_JOB_ID"] = std::to_string(job_.job_id);
-  env["YARDSTICK_ATTEMPT"] = std::to_string(job_.attempt);
-  env["YARDSTICK_PIPELINE_ID"] = std::to_string(job_.pipeline_id);
-  env["YARDSTICK_PIPELINE"] = job_.pipeline_name;
-  env["YARDSTICK_JOB"] = job_.job_name;
-  env["YARDSTICK_REVISION"] = job_.revision;
-  env["YARDSTICK_BRANCH"] = job_.branch;
-  env["YARDSTICK_AGENT"] = options_.agent_name;
-  env["YARDSTICK_WORKSPACE"] = workspace_;
-  env["YARDSTICK_METRICS"] = metrics_file_;
+  auto own = [&] {
+    env["YARDSTICK_JOB_ID"] = std::to_string(job_.job_id);
+    env["YARDSTICK_ATTEMPT"] = std::to_string(job_.attempt);
+    env["YARDSTICK_PIPELINE_ID"] = std::to_string(job_.pipeline_id);
+    env["YARDSTICK_PIPELINE"] = job_.pipeline_name;
+    env["YARDSTICK_JOB"] = job_.job_name;
+    env["YARDSTICK_REVISION"] = job_.revision;
+    env["YARDSTICK_BRANCH"] = job_.branch;
+    env["YARDSTICK_AGENT"] = options_.agent_name;
+    env["YARDSTICK_WORKSPACE"] = workspace_;
+    env["YARDSTICK_METRICS"] = metrics_file_;
+  };
+  own();  // first, so that the pipeline's values can refer to them: ${YARDSTICK_WORKSPACE}
+  for (const auto& [k, v] : job_.env) env[k] = expand_vars(v, env);
+  for (const auto& [k, v] : step.env) env[k] = expand_vars(v, env);
+  own();
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   out.push_back(tag_);

@@ -165,4 +165,21 @@ std::optional<DirectCommand> direct_command(const std::string& command, ShellMod
   return DirectCommand{std::move(program), std::move(*words)};
 }
 
+std::string expand_vars(const std::string& value, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value.compare(i, 2, "${") == 0) {
+      size_t end = value.find('}', i + 2);
+      if (end != std::string::npos) {
+        auto it = vars.find(value.substr(i + 2, end - i - 2));
+        if (it != vars.end()) out += it->second;
+        i = end;
+        continue;
+      }
+    }
+    out += value[i];
+  }
+  return out;
+}
+
 }  // namespace yardstick

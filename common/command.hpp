@@ -4,6 +4,7 @@
 // estimates that cost and subtracts it, yardstick avoids paying it.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,5 +44,10 @@ struct DirectCommand {
 std::optional<DirectCommand> direct_command(const std::string& command, ShellMode mode,
                                             const std::string& path, const std::string& cwd,
                                             std::string* error);
+
+// `${NAME}` in an env value of a pipeline replaced by NAME's value in
+// `vars` (empty when unset), as Buildkite and GitHub Actions interpolate;
+// any other `$` is kept as written.
+std::string expand_vars(const std::string& value, const std::map<std::string, std::string>& vars);
 
 }  // namespace yardstick

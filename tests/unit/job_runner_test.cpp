@@ -112,7 +112,14 @@ class JobRunnerTest : public ::testing::Test {
 };
 
 TEST_F(JobRunnerTest, RunsStepsInOrderWithIncreasingSequenceNumbers) {
-  job.steps = {{"one", "echo 1", {{"STEP", "x"}}, true, 0, {}, {}},
+  job.env["CACHE"] = "${YARDSTICK_WORKSPACE}/cache";
+  job.steps = {{"one",
+                "echo 1",
+                {{"STEP", "x"}, {"BOTH", "${FROM_PIPELINE}-$HOME-${UNSET_X}"}},
+                true,
+                0,
+                {},
+                {}},
                {"two", "echo 2", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
@@ -127,6 +134,11 @@ TEST_F(JobRunnerTest, RunsStepsInOrderWithIncreasingSequenceNumbers) {
   EXPECT_TRUE(has("YARDSTICK_JOB_ID=5"));
   EXPECT_TRUE(has("YARDSTICK_ATTEMPT=2"));
   EXPECT_TRUE(has("YARDSTICK_AGENT=a1"));
+  // ${NAME} in env values reads the YARDSTICK_* variables and the values before it.
+  const std::string work = (home / "work" / "5-2").string();
+  EXPECT_TRUE(has("YARDSTICK_WORKSPACE=" + work));
+  EXPECT_TRUE(has("CACHE=" + work + "/cache"));
+  EXPECT_TRUE(has("BOTH=1-$HOME-"));
   EXPECT_TRUE(r->on_exit(exited(1000, 0)));
   ASSERT_EQ(launcher.requests.size(), 2u);
   EXPECT_FALSE(r->on_exit(exited(4242, 0)));  // an orphan is not the runner's
