@@ -232,6 +232,13 @@ jobs:
                        << c.cli({"logs", std::to_string(c.scalar("SELECT id FROM jobs"))}).out;
   EXPECT_GT(metric(c, "crate", 1, "cargo.crate.tiny_app"), 0);
   EXPECT_EQ(metric(c, "crate", 1, "cargo.units"), 1);
+  // "The ten slowest crates", per machine, from the shipped report.
+  auto slow = c.cli({"report", "slowest_units", "-v", "job=crate", "--json"});
+  ASSERT_EQ(slow.code, 0) << slow.err;
+  json rows = json::parse(slow.out);
+  ASSERT_EQ(rows.size(), 1u) << slow.out;
+  EXPECT_EQ(rows[0]["unit"], "tiny_app");
+  EXPECT_EQ(rows[0]["machine"], "m1");
 }
 
 TEST(Budgets, MetricsFileFeedsBudgetsThatFailOrWarn) {

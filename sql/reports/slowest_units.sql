@@ -1,0 +1,39 @@
+-- The slowest crates (collector cargo-timings) or build targets (collector
+-- ninja-log) of a job's latest successful run on each machine, averaged over
+-- the runs of that job (a bench with several runs, or one build step).
+--
+--   psql "$DSN" -v job=cold-build -f sql/reports/slowest_units.sql
+--   psql "$DSN" -v job=cold-build -v top=20 -f sql/reports/slowest_units.sql
+--   yardstick report slowest_units -v job=cold-build [-v top=20]
+\if :{?top}
+\else
+  \set top 10
+\endif
+
+WITH latest AS (
+  SELECT DISTINCT ON (j.machine_id) j.id, j.attempt, j.machine_id
+  FROM jobs j
+  WHERE j.name = :'job' AND j.state = 'succeeded' AND j.machine_id IS NOT NULL
+  ORDER BY j.machine_id, j.id DESC
+),
+units AS (
+  SELECT l.machine_id, l.id AS job_id, m.name, avg(m.value) AS seconds, count(*) AS runs
+  FROM latest l
+  JOIN metrics m ON m.job_id = l.id AND m.attempt = l.attempt
+  WHERE m.name LIKE 'cargo.crate.%' OR m.name LIKE 'ninja.target.%'
+  GROUP BY l.machine_id, l.id, m.name
+),
+ranked AS (
+  SELECT u.*, row_number() OVER (PARTITION BY u.machine_id ORDER BY u.seconds DESC, u.name) AS rank
+  FROM units u
+)
+SELECT mc.name AS machine,
+       r.job_id AS job,
+       r.rank,
+       regexp_replace(r.name, '^(cargo\.crate|ninja\.target)\.', '') AS unit,
+       round(r.seconds::numeric, 3) AS seconds,
+       r.runs
+FROM ranked r
+JOIN machines mc ON mc.id = r.machine_id
+WHERE r.rank <= (:top)::int
+ORDER BY mc.name, r.rank;
