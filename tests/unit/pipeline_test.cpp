@@ -1,6 +1,9 @@
 // Pipeline files: what parses, and the exact error (file, line, key) for what does not.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "common/pipeline.hpp"
 
 namespace yardstick {
@@ -183,6 +186,27 @@ TEST(Labels, ParseFormatAndMatch) {
   EXPECT_TRUE(labels_match(l, {}));
   EXPECT_FALSE(labels_match(l, {"tool=clang"}));
   EXPECT_FALSE(labels_match(l, {"os=macos"}));
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+// The pipelines the README and the quick start point users at must stay valid.
+TEST(Pipeline, EveryShippedExampleIsValid) {
+  namespace fs = std::filesystem;
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(YARDSTICK_SOURCE_DIR) / "deploy/examples")) {
+    if (e.path().extension() != ".yml") continue;
+    std::ifstream in(e.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto r = parse_pipeline(text, e.path().filename().string());
+    EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
 }
 
 }  // namespace
