@@ -168,6 +168,13 @@ std::string to_string(Verdict v) {
   }
 }
 
+double smallest_p_value(size_t n1, size_t n2) {
+  if (n1 == 0 || n2 == 0) return 1;
+  double c = 1;  // C(n1 + n2, n1), as a double: exact far past any run count
+  for (size_t i = 1; i <= n1; ++i) c = c * static_cast<double>(n2 + i) / static_cast<double>(i);
+  return std::min(1.0, 2 / c);
+}
+
 Comparison compare(const std::vector<double>& baseline, const std::vector<double>& variant,
                    double alpha, double noise_floor) {
   Comparison c;

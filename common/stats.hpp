@@ -57,6 +57,11 @@ struct Comparison {
   Verdict verdict = Verdict::kNoChange;
 };
 
+// The smallest two-sided p-value the exact Mann-Whitney test can give for
+// samples of n1 and n2 runs without ties: 2 / C(n1 + n2, n1). Above alpha,
+// no difference can be significant however large (3 runs each: 0.1).
+double smallest_p_value(size_t n1, size_t n2);
+
 // Compares `variant` with `baseline`. The interval inverts the Mann-Whitney
 // test on log times (Moses' distribution-free interval for a shift,
 // exponentiated into a ratio). The verdict is faster or slower when

@@ -53,6 +53,29 @@ TEST(Budget, ChecksWallAndMetrics) {
   EXPECT_TRUE(over[2].fails_job);
 }
 
+TEST(BenchResults, TooFewRunsToReachSignificanceIsAWarning) {
+  EXPECT_DOUBLE_EQ(smallest_p_value(3, 3), 0.1);         // 2 / C(6, 3)
+  EXPECT_DOUBLE_EQ(smallest_p_value(4, 4), 2.0 / 70.0);  // 2 / C(8, 4)
+  EXPECT_DOUBLE_EQ(smallest_p_value(1, 1), 1.0);
+  // A 80x difference in 3 runs each: no verdict is possible, and the result says why.
+  auto three =
+      evaluate_bench({"cold", "warm"}, {{22, 21.9, 22.3}, {0.27, 0.271, 0.272}}, 0.05, 0.01);
+  ASSERT_TRUE(three[1].vs_baseline);
+  EXPECT_EQ(three[1].vs_baseline->verdict, Verdict::kNoChange);
+  ASSERT_EQ(three[1].warnings.size(), 1u);
+  EXPECT_EQ(three[1].warnings[0],
+            "too few runs to tell: with 3 and 3 runs the smallest possible p-value is 0.1, not "
+            "below alpha 0.05; give both at least 4 runs");
+  auto four = evaluate_bench({"cold", "warm"},
+                             {{22, 21.9, 22.3, 22.1}, {0.27, 0.271, 0.272, 0.273}}, 0.05, 0.01);
+  EXPECT_EQ(four[1].vs_baseline->verdict, Verdict::kFaster);
+  EXPECT_TRUE(four[1].warnings.empty());
+  auto strict =
+      evaluate_bench({"a", "b"}, {{1, 1.01, 1.02, 1.03}, {2, 2.01, 2.02, 2.03}}, 0.01, 0.01);
+  ASSERT_EQ(strict[1].warnings.size(), 1u);
+  EXPECT_NE(strict[1].warnings[0].find("at least 5 runs"), std::string::npos);
+}
+
 TEST(Budget, BenchWallBudgetHoldsForEachVariantsMedian) {
   Budget b;
   b.wall_ms = 420'000;
