@@ -15,7 +15,8 @@ using Words = std::vector<std::string>;
 
 TEST(Command, PlainWordsAndQuotesSplitAsTheShellWould) {
   EXPECT_EQ(split_plain_command("sleep 0.05"), (Words{"sleep", "0.05"}));
-  EXPECT_EQ(split_plain_command("  cargo   build\t--release "), (Words{"cargo", "build", "--release"}));
+  EXPECT_EQ(split_plain_command("  cargo   build\t--release "),
+            (Words{"cargo", "build", "--release"}));
   EXPECT_EQ(split_plain_command("grep 'a b' \"c d\" e\\ f"), (Words{"grep", "a b", "c d", "e f"}));
   EXPECT_EQ(split_plain_command("echo \"say \\\"hi\\\"\" x=1 a#b"),
             (Words{"echo", "say \"hi\"", "x=1", "a#b"}));
@@ -23,10 +24,10 @@ TEST(Command, PlainWordsAndQuotesSplitAsTheShellWould) {
 }
 
 TEST(Command, ShellSyntaxIsRefusedWithTheReason) {
-  for (const char* cmd : {"make | tee log", "a && b", "a; b", "a > out", "a < in", "(a)",
-                          "echo $HOME", "echo `date`", "ls *.o", "ls ?", "ls [ab]", "cd ~",
-                          "a # comment", "CC=clang make", "echo \"$HOME\"", "a\nb", "'open",
-                          "\"open", "", "   "}) {
+  for (const char* cmd :
+       {"make | tee log", "a && b", "a; b",  "a > out", "a < in", "(a)",         "echo $HOME",
+        "echo `date`",    "ls *.o", "ls ?",  "ls [ab]", "cd ~",   "a # comment", "CC=clang make",
+        "echo \"$HOME\"", "a\nb",   "'open", "\"open",  "",       "   "}) {
     std::string why;
     EXPECT_FALSE(split_plain_command(cmd, &why)) << cmd;
     EXPECT_FALSE(why.empty()) << cmd;
@@ -71,8 +72,9 @@ TEST(Command, ModesChooseBetweenShellAndDirect) {
   EXPECT_FALSE(direct_command("sleep 1 | cat", ShellMode::kNone, path, "", &error));
   EXPECT_EQ(error, "shell: none cannot run `sleep 1 | cat`: it uses shell syntax (|)");
   EXPECT_FALSE(direct_command("no-such-program-here 1", ShellMode::kNone, path, "", &error));
-  EXPECT_EQ(error, "shell: none cannot run `no-such-program-here 1`: no program "
-                   "'no-such-program-here' on PATH");
+  EXPECT_EQ(error,
+            "shell: none cannot run `no-such-program-here 1`: no program "
+            "'no-such-program-here' on PATH");
 }
 
 TEST(Command, PipelineShellKeyIsValidated) {
