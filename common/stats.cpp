@@ -87,25 +87,59 @@ double normal_cdf(double z) {
 }
 
 namespace {
-// Number of arrangements giving each U for sizes (m, n), no ties.
+// Number of arrangements giving each U for sizes (m, n), no ties, by the
+// recurrence f(i, j) = f(i - 1, j) shifted by j + f(i, j - 1), keeping only
+// two rows of i: memory m n^2 / 2 values at most (kExactMax bounds n).
 std::vector<double> u_distribution(size_t m, size_t n) {
-  // f[i][j][u]: built incrementally; use the recurrence over a 2-D table of vectors.
-  std::vector<std::vector<std::vector<double>>> f(m + 1, std::vector<std::vector<double>>(n + 1));
-  for (size_t i = 0; i <= m; ++i)
-    for (size_t j = 0; j <= n; ++j) {
-      f[i][j].assign(i * j + 1, 0.0);
-      if (i == 0 || j == 0) {
-        f[i][j][0] = 1;
-        continue;
-      }
+  std::vector<std::vector<double>> prev(n + 1), cur(n + 1);
+  for (size_t j = 0; j <= n; ++j) prev[j] = {1.0};  // i = 0: U is 0
+  for (size_t i = 1; i <= m; ++i) {
+    cur[0] = {1.0};  // j = 0: U is 0
+    for (size_t j = 1; j <= n; ++j) {
+      cur[j].assign(i * j + 1, 0.0);
       // The largest value comes from the first sample (adds j to U) or the second.
       for (size_t u = 0; u <= i * j; ++u) {
-        double a = u >= j && u - j < f[i - 1][j].size() ? f[i - 1][j][u - j] : 0;
-        double b = u < f[i][j - 1].size() ? f[i][j - 1][u] : 0;
-        f[i][j][u] = a + b;
+        double a = u >= j && u - j < prev[j].size() ? prev[j][u - j] : 0;
+        double b = u < cur[j - 1].size() ? cur[j - 1][u] : 0;
+        cur[j][u] = a + b;
       }
     }
-  return f[m][n];
+    std::swap(prev, cur);
+  }
+  return prev[n];
+}
+
+// Exact p-values for a sample of at most 8 (as scipy) against one of at most
+// this many; beyond it the normal approximation, which is close there.
+constexpr size_t kExactMax = 400;
+
+// The k-th smallest (from 0) of the n1 n2 differences b[j] - a[i] of two
+// sorted samples, without forming them (runs can number 100,000s): bisection
+// on the value, counting the differences at or below it in O(n1 + n2).
+double kth_difference(const std::vector<double>& a, const std::vector<double>& b, long k) {
+  auto count_le = [&](double t) {
+    long count = 0;
+    size_t j = 0;  // b[0..j) - a[i] <= t; j only grows as a[i] grows
+    for (double x : a) {
+      while (j < b.size() && b[j] - x <= t) ++j;
+      count += static_cast<long>(j);
+    }
+    return count;
+  };
+  double lo = b.front() - a.back(), hi = b.back() - a.front();
+  if (count_le(lo) > k) return lo;
+  // Invariant: count_le(lo) <= k < count_le(hi). Stop when no double lies between.
+  for (int i = 0; i < 2000; ++i) {
+    double mid = lo + (hi - lo) / 2;
+    if (mid <= lo || mid >= hi) break;
+    (count_le(mid) > k ? hi : lo) = mid;
+  }
+  return hi;
+}
+
+// Whether u_distribution(min, max) stays within a few MB and milliseconds.
+bool exact_is_cheap(size_t n1, size_t n2) {
+  return (std::min(n1, n2) <= 8 && std::max(n1, n2) <= kExactMax) || std::max(n1, n2) <= 50;
 }
 }  // namespace
 
@@ -136,8 +170,8 @@ MannWhitney mann_whitney(const std::vector<double>& a, const std::vector<double>
     if (all[i].second == 0) r1 += rank[i];
   r.u = r1 - n1 * (n1 + 1) / 2.0;
   const double mu = n1 * n2 / 2.0;
-  if (std::min(n1, n2) < 8 && !ties) {
-    auto dist = u_distribution(n1, n2);
+  if (std::min(n1, n2) <= 8 && std::max(n1, n2) <= kExactMax && !ties) {
+    auto dist = u_distribution(std::min(n1, n2), std::max(n1, n2));
     double total = std::accumulate(dist.begin(), dist.end(), 0.0);
     // Two-sided: twice the smaller tail, capped at 1.
     double u_hi = std::max(r.u, n1 * n2 - r.u);
@@ -182,22 +216,40 @@ Comparison compare(const std::vector<double>& baseline, const std::vector<double
   Summary sa = summarize(baseline), sb = summarize(variant);
   c.ratio = sa.median > 0 ? sb.median / sa.median : 1;
   c.p = mann_whitney(baseline, variant).p;
-  // Moses interval: order statistics of the pairwise differences of log times.
-  std::vector<double> d;
+  // Moses interval: order statistics of the pairwise differences of log
+  // times, as R's wilcox.test(conf.int = TRUE): with qu the 2.5 % quantile
+  // of U (the smallest q with P(U <= q) >= 0.025), the qu-th smallest and
+  // the qu-th largest difference. qu from the exact distribution where it
+  // is cheap, else from the normal approximation with continuity correction.
+  std::vector<double> la, lb;
   for (double x : baseline)
-    for (double y : variant)
-      if (x > 0 && y > 0) d.push_back(std::log(y) - std::log(x));
-  if (!d.empty()) {
-    std::sort(d.begin(), d.end());
-    const double n1 = baseline.size(), n2 = variant.size();
-    const double z = 1.959963984540054;  // 97.5 % quantile of the normal
-    double k = n1 * n2 / 2.0 - z * std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0);
-    long ki = static_cast<long>(std::floor(k));
-    if (ki < 0) ki = 0;
-    long lo = ki, hi = static_cast<long>(d.size()) - 1 - ki;
+    if (x > 0) la.push_back(std::log(x));
+  for (double y : variant)
+    if (y > 0) lb.push_back(std::log(y));
+  if (!la.empty() && !lb.empty()) {
+    std::sort(la.begin(), la.end());
+    std::sort(lb.begin(), lb.end());
+    const size_t n1 = la.size(), n2 = lb.size();
+    long qu = 0;
+    if (exact_is_cheap(n1, n2)) {
+      auto dist = u_distribution(std::min(n1, n2), std::max(n1, n2));
+      const double total = std::accumulate(dist.begin(), dist.end(), 0.0);
+      double cum = 0;
+      for (qu = 0; qu < static_cast<long>(dist.size()); ++qu) {
+        cum += dist[qu];
+        if (cum / total >= 0.025) break;
+      }
+    } else {
+      const double z = 1.959963984540054;  // 97.5 % quantile of the normal
+      const double k = n1 * n2 / 2.0 - z * std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0);
+      qu = static_cast<long>(std::ceil(k - 0.5));
+    }
+    const long pairs = static_cast<long>(n1 * n2);
+    qu = std::clamp(qu, 1L, pairs);
+    long lo = qu - 1, hi = pairs - qu;
     if (lo > hi) std::swap(lo, hi);
-    c.ci_low = std::exp(d[lo]);
-    c.ci_high = std::exp(d[hi]);
+    c.ci_low = std::exp(kth_difference(la, lb, lo));
+    c.ci_high = std::exp(kth_difference(la, lb, hi));
   }
   if (c.p < alpha && std::fabs(c.ratio - 1) > noise_floor)
     c.verdict = c.ratio < 1 ? Verdict::kFaster : Verdict::kSlower;

@@ -38,9 +38,10 @@ constexpr double kHighSpread = 0.05;
 // `samples` in run order.
 BenchWarnings bench_warnings(const std::vector<double>& samples);
 
-// Two-sided Mann-Whitney U test. Exact distribution when the smaller sample
-// has fewer than 8 values and there are no ties (as scipy's method='auto');
-// otherwise the normal approximation with tie and continuity correction.
+// Two-sided Mann-Whitney U test. Exact distribution when a sample has at
+// most 8 values and there are no ties (as scipy's method='auto'), and the
+// other at most 400 (bounded memory); otherwise the normal approximation
+// with tie and continuity correction.
 struct MannWhitney {
   double u = 0;  // U of the first sample
   double p = 1;
