@@ -56,7 +56,10 @@ void BenchPlan::push_iteration(size_t v, bool counted, uint32_t index) {
   }
   if (!spec_.prepare.empty()) pending_.push_back({K::kPrepare, v, false, 0, spec_.prepare});
   pending_.push_back({K::kRun, v, counted, index, run});
-  if (!spec_.conclude.empty()) pending_.push_back({K::kConclude, v, false, 0, spec_.conclude});
+  // A conclude after a counted run carries its index: what it writes to the
+  // metrics file belongs to that run.
+  if (!spec_.conclude.empty())
+    pending_.push_back({K::kConclude, v, counted, index, spec_.conclude});
 }
 
 void BenchPlan::fill() {

@@ -23,8 +23,8 @@ struct BenchAction {
   enum class Kind { kSetup, kPrepare, kRun, kConclude, kCleanup };
   Kind kind = Kind::kRun;
   size_t variant = 0;
-  bool counted = false;    // kRun: a counted run (a sample), not a warm-up
-  uint32_t run_index = 0;  // kRun and counted: 0, 1, ...
+  bool counted = false;    // kRun: a counted run (a sample), not a warm-up; kConclude: after one
+  uint32_t run_index = 0;  // counted: 0, 1, ...
   std::string command;
   std::string label() const;  // "prepare (mold)", "run 3 (mold)", ...
   const char* kind_name() const;

@@ -96,31 +96,53 @@ class SccacheCollector : public Collector {
   double hits_ = 0, misses_ = 0;
 };
 
+std::string join_path(const std::string& cwd, const std::string& p) {
+  if (p.empty()) return cwd;
+  return p.front() == '/' ? p : cwd + "/" + p;
+}
+
 class NinjaLogCollector : public Collector {
  public:
-  explicit NinjaLogCollector(std::string path) : path_(std::move(path)) {}
+  // `path`: the log, a directory holding it, or "" (the workdir's log, or
+  // build/.ninja_log): resolved before and again after the step, because a
+  // cold build creates the build directory.
+  NinjaLogCollector(std::string cwd, std::string path)
+      : cwd_(std::move(cwd)), path_(std::move(path)) {}
   void before() override {
-    struct stat st {};
-    offset_ = ::stat(path_.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+    bool ok = false;
+    std::string text = read_file(resolve(), &ok);
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) before_.insert(line);
   }
   std::vector<CollectedMetric> after(std::vector<std::string>* warnings) override {
+    const std::string file = resolve();
     bool ok = false;
-    std::string text = read_file(path_, &ok);
+    std::string text = read_file(file, &ok);
     if (!ok) {
-      warnings->push_back("ninja-log: " + path_ + " not found; no metrics");
+      warnings->push_back("ninja-log: " + file + " not found; no metrics");
       return {};
     }
-    // ninja rewrites the log when it recompacts it: then every entry is this build's.
-    size_t from = offset_ <= text.size() ? offset_ : 0;
     std::vector<CollectedMetric> out;
-    if (!parse_ninja_log(text, from, &out))
-      warnings->push_back("ninja-log: " + path_ + " is not a ninja log (v5); no metrics");
+    if (!parse_ninja_log(text, &before_, &out))
+      warnings->push_back("ninja-log: " + file + " is not a ninja log (v5); no metrics");
     return out;
   }
 
  private:
-  std::string path_;
-  size_t offset_ = 0;
+  std::string resolve() const {
+    std::string file = join_path(cwd_, path_);
+    if (path_.empty() || fs::is_directory(file)) {
+      std::string dir = file;
+      if (path_.empty() && !fs::exists(dir + "/.ninja_log") &&
+          fs::exists(dir + "/build/.ninja_log"))
+        dir += "/build";
+      file = dir + "/.ninja_log";
+    }
+    return file;
+  }
+  std::string cwd_, path_;
+  std::unordered_set<std::string> before_;
 };
 
 class CargoTimingsCollector : public Collector {
@@ -156,10 +178,6 @@ class CargoTimingsCollector : public Collector {
   fs::file_time_type start_;
 };
 
-std::string join_path(const std::string& cwd, const std::string& p) {
-  if (p.empty()) return cwd;
-  return p.front() == '/' ? p : cwd + "/" + p;
-}
 }  // namespace
 
 std::string run_command(const std::string& command, const std::vector<std::string>& env,
@@ -189,16 +207,7 @@ std::unique_ptr<Collector> make_collector(const std::string& spec, const std::st
   const std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (name == "ccache") return std::make_unique<CcacheCollector>(cwd, env, runner);
   if (name == "sccache") return std::make_unique<SccacheCollector>(cwd, env, runner);
-  if (name == "ninja-log") {
-    std::string file = join_path(cwd, path);
-    if (fs::is_directory(file) || path.empty()) {
-      std::string dir = file;
-      if (path.empty() && !fs::exists(dir + "/.ninja_log") && fs::exists(dir + "/build/.ninja_log"))
-        dir += "/build";
-      file = dir + "/.ninja_log";
-    }
-    return std::make_unique<NinjaLogCollector>(file);
-  }
+  if (name == "ninja-log") return std::make_unique<NinjaLogCollector>(cwd, path);
   if (name == "cargo-timings")
     return std::make_unique<CargoTimingsCollector>(join_path(cwd, path.empty() ? "target" : path) +
                                                    "/cargo-timings");
@@ -245,31 +254,53 @@ bool parse_cargo_timings(const std::string& html, std::vector<CollectedMetric>* 
   json units = json::parse(html.substr(start, end - start + 1), nullptr, false);
   if (units.is_discarded() || !units.is_array()) return false;
   double total = 0;
+  size_t count = 0;
   for (const auto& u : units) {
-    if (!u.contains("name") || !u.contains("duration")) continue;
+    if (!u.is_object() || !u.contains("name") || !u["name"].is_string() ||
+        !u.contains("duration") || !u["duration"].is_number())
+      continue;
     std::string name = u["name"].get<std::string>();
-    std::string target = u.value("target", "");
-    // cargo names build scripts "... build-script"; keep them apart from the crate.
-    if (target.find("build-script") != std::string::npos ||
-        target.find("(build)") != std::string::npos)
+    const std::string target =
+        u.contains("target") && u["target"].is_string() ? u["target"].get<std::string>() : "";
+    // cargo describes a unit that is not the crate's library in `target`:
+    // " build-script", " build-script (run)", " app \"bin\"", " t \"test\"".
+    const size_t first = target.find_first_not_of(' ');
+    const std::string t = first == std::string::npos ? "" : target.substr(first);
+    if (t.find("build-script (run)") != std::string::npos) {
+      name += " (build script run)";
+    } else if (t.find("build-script") != std::string::npos ||
+               t.find("(build)") != std::string::npos) {
       name += " (build script)";
+    } else if (!t.empty()) {
+      // `TARGET "KIND"`: "(bin)" when the target is named as the crate.
+      const size_t q = t.find(" \"");
+      const std::string tname = q == std::string::npos ? t : t.substr(0, q);
+      std::string kind = q == std::string::npos ? "" : t.substr(q + 2);
+      if (!kind.empty() && kind.back() == '"') kind.pop_back();
+      name += kind.empty()
+                  ? " (" + t + ")"
+                  : " (" + kind + (tname == u["name"].get<std::string>() ? "" : " " + tname) + ")";
+    }
     double d = u["duration"].get<double>();
     total += d;
+    ++count;
     out->push_back({"cargo.crate." + name, d, "s"});
   }
-  out->push_back({"cargo.units", static_cast<double>(units.size()), "count"});
+  out->push_back({"cargo.units", static_cast<double>(count), "count"});
   out->push_back({"cargo.unit_time_total", total, "s"});
   return true;
 }
 
-bool parse_ninja_log(const std::string& text, size_t offset, std::vector<CollectedMetric>* out) {
+bool parse_ninja_log(const std::string& text, const std::unordered_set<std::string>* before,
+                     std::vector<CollectedMetric>* out) {
   if (text.rfind("# ninja log v", 0) != 0) return false;
-  std::istringstream in(text.substr(std::min(offset, text.size())));
+  std::istringstream in(text);
   std::string line;
   double total = 0;
   size_t count = 0;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
+    if (before && before->count(line)) continue;
     std::istringstream f(line);
     std::string start, end, mtime, target;
     if (!std::getline(f, start, '\t') || !std::getline(f, end, '\t') ||

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace yardstick {
@@ -46,7 +47,11 @@ bool parse_sccache_json(const std::string& json, double* hits, double* misses);
 // Per-unit durations (seconds) from a cargo timing report (HTML).
 bool parse_cargo_timings(const std::string& html, std::vector<CollectedMetric>* out);
 // Entries of a .ninja_log (v5), as (target, seconds), from byte `offset` on.
-bool parse_ninja_log(const std::string& text, size_t offset, std::vector<CollectedMetric>* out);
+// Entries of a .ninja_log (v5) that are not among `before` (the log's lines
+// before the build): this build's, whether ninja appended them or
+// recompacted the log first. Null `before`: every entry.
+bool parse_ninja_log(const std::string& text, const std::unordered_set<std::string>* before,
+                     std::vector<CollectedMetric>* out);
 
 // The metrics file: lines "name value [unit]" appended by steps; reads what
 // was added since `*offset`. Malformed lines become warnings.

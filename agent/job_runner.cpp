@@ -208,8 +208,15 @@ void JobRunner::finish_collectors(int32_t step_index, const std::string& variant
                                   int32_t run_index) {
   std::vector<std::string> warnings;
   std::vector<CollectedMetric> metrics;
-  for (auto& c : collectors_)
-    for (auto& m : c->after(&warnings)) metrics.push_back(std::move(m));
+  for (auto& c : collectors_) {
+    // A collector reads files that other programs wrote: whatever it meets
+    // ends as a warning in the job log, never as the agent's end.
+    try {
+      for (auto& m : c->after(&warnings)) metrics.push_back(std::move(m));
+    } catch (const std::exception& e) {
+      warnings.push_back(std::string("a collector failed: ") + e.what() + "; no metrics from it");
+    }
+  }
   collectors_.clear();
   for (auto& m : read_metrics_file(metrics_file_, &metrics_offset_, &warnings))
     metrics.push_back(std::move(m));
@@ -415,6 +422,13 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
     bench_walls_[a.variant].push_back(wall_ns / 1e9);
     plan_->record(a, wall_ns / 1e9);
     finish_collectors(-1, v.name, static_cast<int32_t>(a.run_index));
+  } else if (a.kind == BenchAction::Kind::kConclude && a.counted) {
+    finish_collectors(-1, v.name, static_cast<int32_t>(a.run_index));  // the metrics file only
+  } else {
+    // Lines written by setup, prepare, warm-ups and cleanup describe no
+    // counted run: skip past them, so that none lands on the next run.
+    std::vector<std::string> ignored;
+    read_metrics_file(metrics_file_, &metrics_offset_, &ignored);
   }
   if (forced_) {
     action_.reset();

@@ -230,15 +230,39 @@ jobs:
   auto r = c.cli({"submit", "cargo.yml", "--wait"});
   ASSERT_EQ(r.code, 0) << r.out << r.err
                        << c.cli({"logs", std::to_string(c.scalar("SELECT id FROM jobs"))}).out;
-  EXPECT_GT(metric(c, "crate", 1, "cargo.crate.tiny_app"), 0);
+  EXPECT_GT(metric(c, "crate", 1, "cargo.crate.tiny_app (bin)"), 0);
   EXPECT_EQ(metric(c, "crate", 1, "cargo.units"), 1);
   // "The ten slowest crates", per machine, from the shipped report.
   auto slow = c.cli({"report", "slowest_units", "-v", "job=crate", "--json"});
   ASSERT_EQ(slow.code, 0) << slow.err;
   json rows = json::parse(slow.out);
   ASSERT_EQ(rows.size(), 1u) << slow.out;
-  EXPECT_EQ(rows[0]["unit"], "tiny_app");
+  EXPECT_EQ(rows[0]["unit"], "tiny_app (bin)");
   EXPECT_EQ(rows[0]["machine"], "m1");
+}
+
+TEST(Bench, MetricsFileLinesBelongToTheRunThatWroteThem) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  // The warm-up and prepare write too; only counted runs and their conclude count.
+  c.write_file("m.yml", R"(pipeline: metric-runs
+jobs:
+  b:
+    kind: bench
+    bench:
+      prepare: echo "prepared 1" >> "$YARDSTICK_METRICS"
+      run: sh -c 'echo "size 5 bytes" >> "$YARDSTICK_METRICS"'
+      conclude: echo "concluded 1" >> "$YARDSTICK_METRICS"
+      warmup: 1
+      runs: 2
+)");
+  auto r = c.cli({"submit", "m.yml", "--wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'prepared'"), 0);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'size' AND unit = 'bytes'"), 2);
+  EXPECT_EQ(c.scalar("SELECT count(DISTINCT run_idx) FROM metrics WHERE name = 'size'"), 2);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'concluded' AND run_idx IN (0, 1)"),
+            2);
 }
 
 TEST(Budgets, MetricsFileFeedsBudgetsThatFailOrWarn) {

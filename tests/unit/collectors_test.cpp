@@ -56,18 +56,71 @@ const CONCURRENCY_DATA = [];
   EXPECT_FALSE(parse_cargo_timings("const UNIT_DATA = [ {broken ];", &none));
 }
 
-TEST(Collectors, NinjaLogFromOffset) {
+TEST(Collectors, CargoTimingsKeepsUnitsOfOneCrateApartAndSkipsWrongTypes) {
+  // Units as cargo 1.95 writes them for a crate with a build script, a
+  // library and a binary, plus entries of the wrong types (skipped, no throw).
+  const std::string html = R"js(const UNIT_DATA = [
+  {"name": "app", "target": " build-script", "duration": 0.25},
+  {"name": "app", "target": " build-script (run)", "duration": 0.5},
+  {"name": "app", "target": "", "duration": 1.5},
+  {"name": "app", "target": " app \"bin\"", "duration": 0.75},
+  {"name": "app", "target": " tool \"bin\"", "duration": 0.125},
+  {"name": 7, "target": "", "duration": 1},
+  {"name": "x", "target": 3, "duration": "slow"},
+  "not a unit"
+];)js";
+  std::vector<CollectedMetric> m;
+  ASSERT_TRUE(parse_cargo_timings(html, &m));
+  EXPECT_DOUBLE_EQ(find(m, "cargo.crate.app (build script)"), 0.25);
+  EXPECT_DOUBLE_EQ(find(m, "cargo.crate.app (build script run)"), 0.5);
+  EXPECT_DOUBLE_EQ(find(m, "cargo.crate.app"), 1.5);
+  EXPECT_DOUBLE_EQ(find(m, "cargo.crate.app (bin)"), 0.75);
+  EXPECT_DOUBLE_EQ(find(m, "cargo.crate.app (bin tool)"), 0.125);
+  EXPECT_DOUBLE_EQ(find(m, "cargo.units"), 5);
+}
+
+TEST(Collectors, NinjaLogKeepsOnlyThisBuildsEntries) {
   const std::string log = "# ninja log v5\n0\t100\t0\ta.o\tdeadbeef\n100\t350\t0\tb.o\tfeedface\n";
   std::vector<CollectedMetric> all;
-  ASSERT_TRUE(parse_ninja_log(log, 0, &all));
+  ASSERT_TRUE(parse_ninja_log(log, nullptr, &all));
   EXPECT_DOUBLE_EQ(find(all, "ninja.target.a.o"), 0.1);
   EXPECT_DOUBLE_EQ(find(all, "ninja.target.b.o"), 0.25);
   EXPECT_DOUBLE_EQ(find(all, "ninja.targets"), 2);
+  // Appended: the line of a.o was there before the build.
+  const std::unordered_set<std::string> before = {"# ninja log v5", "0\t100\t0\ta.o\tdeadbeef"};
   std::vector<CollectedMetric> tail;
-  ASSERT_TRUE(parse_ninja_log(log, log.find("100\t350"), &tail));
+  ASSERT_TRUE(parse_ninja_log(log, &before, &tail));
   EXPECT_DOUBLE_EQ(find(tail, "ninja.targets"), 1);
+  EXPECT_DOUBLE_EQ(find(tail, "ninja.target.b.o"), 0.25);
+  // Recompacted first (older entries rewritten, in another order), then
+  // this build's entry appended: still only this build's.
+  const std::string compacted =
+      "# ninja log v5\n0\t100\t0\ta.o\tdeadbeef\n0\t40\t0\tc.o\tcafe\n5\t80\t0\tb.o\tbeef\n";
+  const std::unordered_set<std::string> old = {"# ninja log v5", "0\t40\t0\tc.o\tcafe",
+                                               "0\t100\t0\ta.o\tdeadbeef", "0\t40\t0\tc.o\tcafe"};
+  std::vector<CollectedMetric> rebuilt;
+  ASSERT_TRUE(parse_ninja_log(compacted, &old, &rebuilt));
+  EXPECT_DOUBLE_EQ(find(rebuilt, "ninja.targets"), 1);
+  EXPECT_DOUBLE_EQ(find(rebuilt, "ninja.target.b.o"), 0.075);
   std::vector<CollectedMetric> bad;
-  EXPECT_FALSE(parse_ninja_log("not a log", 0, &bad));
+  EXPECT_FALSE(parse_ninja_log("not a log", nullptr, &bad));
+}
+
+TEST(Collectors, NinjaLogFindsTheBuildDirectoryThatAColdBuildCreates) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("ys-ninja-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto c = make_collector("ninja-log", dir.string(), {});
+  ASSERT_TRUE(c);
+  c->before();  // no build/ yet: the step creates it
+  fs::create_directories(dir / "build");
+  std::ofstream(dir / "build" / ".ninja_log") << "# ninja log v5\n0\t1500\t0\tapp\tab\n";
+  std::vector<std::string> warnings;
+  auto m = c->after(&warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings[0];
+  EXPECT_DOUBLE_EQ(find(m, "ninja.target.app"), 1.5);
+  fs::remove_all(dir);
 }
 
 TEST(Collectors, MetricsFileReadsNewWholeLinesAndWarnsOnBadOnes) {
