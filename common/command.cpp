@@ -1,5 +1,7 @@
 #include "common/command.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -27,6 +29,22 @@ std::optional<ShellMode> parse_shell_mode(const std::string& text) {
 }
 
 namespace {
+
+// An executable regular file that execve runs itself: a binary (ELF) or a
+// script with a #! line. execvp would hand anything else to /bin/sh;
+// leaving those to the shell does the same.
+bool directly_executable(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || access(file.c_str(), X_OK) != 0)
+    return false;
+  char head[4] = {};
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  return (n >= 2 && head[0] == '#' && head[1] == '!') ||
+         (n == 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F');
+}
 
 std::optional<std::vector<std::string>> fail(std::string* why, std::string message) {
   if (why) *why = std::move(message);
@@ -129,7 +147,7 @@ std::string resolve_program(const std::string& word, const std::string& path,
   if (word.empty()) return "";
   if (word.find('/') != std::string::npos) {
     std::string file = word[0] == '/' || cwd.empty() ? word : cwd + "/" + word;
-    return access(file.c_str(), X_OK) == 0 ? file : "";
+    return directly_executable(file) ? file : "";
   }
   size_t start = 0;
   for (;;) {
@@ -138,7 +156,7 @@ std::string resolve_program(const std::string& word, const std::string& path,
     if (dir.empty() || dir[0] != '/')
       dir = (cwd.empty() ? "." : cwd) + (dir.empty() ? "" : "/" + dir);
     std::string candidate = dir + "/" + word;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (directly_executable(candidate)) return candidate;
     if (end == std::string::npos) return "";
     start = end + 1;
   }

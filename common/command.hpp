@@ -27,8 +27,9 @@ std::optional<std::vector<std::string>> split_plain_command(const std::string& c
                                                             std::string* why = nullptr);
 
 // The file execve would run for `word` given PATH (execvp's search; a
-// word with a slash is taken relative to `cwd`), or "" when there is none
-// or the word is a shell keyword or builtin that only a shell can run
+// word with a slash is taken relative to `cwd`), or "" when there is none,
+// when it is not a binary or a #! script (execvp would give it to a shell),
+// or when the word is a shell keyword or builtin that only a shell can run
 // (cd, exit, export, ...).
 std::string resolve_program(const std::string& word, const std::string& path,
                             const std::string& cwd = "");

@@ -49,6 +49,14 @@ TEST(Command, ResolvesOnPathLikeExecvpButNotShellBuiltins) {
   const std::string path = "/nonexistent:" + (dir / "bin").string();
   EXPECT_EQ(resolve_program("tool", path), (dir / "bin" / "tool").string());
   EXPECT_EQ(resolve_program("data", path), "");
+  // A directory named like the program, and a script without #!, are not run directly.
+  fs::create_directories(dir / "first" / "tool");
+  { std::ofstream(dir / "bin" / "plain") << "echo no interpreter line\n"; }
+  fs::permissions(dir / "bin" / "plain", fs::perms::owner_all);
+  EXPECT_EQ(resolve_program("tool", (dir / "first").string() + ":" + (dir / "bin").string()),
+            (dir / "bin" / "tool").string());
+  EXPECT_EQ(resolve_program("plain", path), "");
+  EXPECT_NE(resolve_program("true", "/usr/bin:/bin"), "");  // ELF
   EXPECT_EQ(resolve_program("missing", path), "");
   EXPECT_EQ(resolve_program("bin/tool", "", dir.string()), (dir / "bin/tool").string());
   EXPECT_EQ(resolve_program("cd", "/bin:/usr/bin"), "");
