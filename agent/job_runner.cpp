@@ -264,7 +264,9 @@ void JobRunner::flush(LogStream stream) {
   size_t pos = 0;
   while (pos < buf.data.size()) {
     size_t n = std::min(options_.log_chunk_bytes, buf.data.size() - pos);
-    sink_.log_chunk(next_key(), stream, pid_ >= 0 || done_ ? static_cast<int32_t>(step_) : -1,
+    // A benchmark's commands belong to no step: -1, as for its metrics.
+    sink_.log_chunk(next_key(), stream,
+                    (pid_ >= 0 || done_) && !action_ ? static_cast<int32_t>(step_) : -1,
                     buf.data.substr(pos, n), clock_.unix_us());
     pos += n;
   }
@@ -457,11 +459,15 @@ void JobRunner::log_bench_summary() {
     const auto& w = bench_walls_[i];
     Summary s = summarize(w);
     std::snprintf(buf, sizeof buf,
-                  "%s: median %.4f s, mean %.4f s +- %.4f s, min %.4f s, max %.4f s, %zu runs",
-                  job_.variants[i].name.c_str(), s.median, s.mean, s.stddev, s.min, s.max, s.n);
+                  "%s: %zu runs: median %.4f s, mean %.4f s +- %.4f s (stddev), MAD %.4f s, "
+                  "Q1 %.4f s, Q3 %.4f s, min %.4f s, max %.4f s",
+                  job_.variants[i].name.c_str(), s.n, s.median, s.mean, s.stddev, s.mad, s.q1, s.q3,
+                  s.min, s.max);
     system_log(buf);
     for (const auto& m : bench_warnings(w).messages) system_log("  warning: " + m);
     if (i > 0 && !base.empty() && !w.empty()) {
+      auto few = too_few_runs_warning(base.size(), w.size(), job_.bench->alpha);
+      if (!few.empty()) system_log("  warning: " + few);
       Comparison c = compare(base, w, job_.bench->alpha, job_.bench->noise_floor);
       std::snprintf(buf, sizeof buf, "  %.3fx %s (95 %% CI %.3f-%.3f, p = %.2g): %s", c.ratio,
                     job_.variants[0].name.c_str(), c.ci_low, c.ci_high, c.p,

@@ -209,6 +209,19 @@ double smallest_p_value(size_t n1, size_t n2) {
   return std::min(1.0, 2 / c);
 }
 
+std::string too_few_runs_warning(size_t n1, size_t n2, double alpha) {
+  const double floor_p = smallest_p_value(n1, n2);
+  if (floor_p < alpha) return "";
+  size_t enough = 2;
+  while (enough < 64 && smallest_p_value(enough, enough) >= alpha) ++enough;
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "too few runs to tell: with %zu and %zu runs the smallest possible p-value is "
+                "%.3g, not below alpha %.3g; give both at least %zu runs",
+                n1, n2, floor_p, alpha, enough);
+  return buf;
+}
+
 Comparison compare(const std::vector<double>& baseline, const std::vector<double>& variant,
                    double alpha, double noise_floor) {
   Comparison c;

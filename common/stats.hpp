@@ -63,6 +63,10 @@ struct Comparison {
 // no difference can be significant however large (3 runs each: 0.1).
 double smallest_p_value(size_t n1, size_t n2);
 
+// The warning a comparison of n1 against n2 runs carries when even the
+// largest difference could not be significant at alpha; "" otherwise.
+std::string too_few_runs_warning(size_t n1, size_t n2, double alpha);
+
 // Compares `variant` with `baseline`. The interval inverts the Mann-Whitney
 // test on log times (Moses' distribution-free interval for a shift,
 // exponentiated into a ratio). The verdict is faster or slower when

@@ -99,8 +99,8 @@ struct BenchSpec {
   bool interleave = true;
   ShellMode shell = ShellMode::kAuto;  // how the timed command starts
   std::vector<std::string> collect;
-  double alpha = 0.05;        // coordinator only
-  double noise_floor = 0.01;  // coordinator only
+  double alpha = 0.05;        // significance level of the verdict
+  double noise_floor = 0.01;  // |ratio - 1| at or below it is "no change"
 };
 
 struct Variant {

@@ -170,6 +170,8 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     w.setIgnoreFailure(s.ignore_failure);
     w.setInterleave(s.interleave);
     w.setShell(to_string(s.shell));
+    w.setAlpha(s.alpha);
+    w.setNoiseFloor(s.noise_floor);
     auto collect = w.initCollect(s.collect.size());
     for (unsigned k = 0; k < s.collect.size(); ++k) collect.set(k, s.collect[k]);
   }
@@ -222,6 +224,8 @@ JobAssignment read(wire::Assign::Reader r) {
     s.ignore_failure = w.getIgnoreFailure();
     s.interleave = w.getInterleave();
     s.shell = parse_shell_mode(w.getShell()).value_or(ShellMode::kAuto);
+    s.alpha = w.getAlpha();
+    s.noise_floor = w.getNoiseFloor();
     for (auto c : w.getCollect()) s.collect.push_back(c);
     a.bench = s;
   }

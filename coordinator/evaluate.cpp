@@ -50,17 +50,8 @@ std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
     r.warnings = bench_warnings(walls[i]).messages;
     if (i > 0 && !walls[0].empty() && !walls[i].empty()) {
       r.vs_baseline = compare(walls[0], walls[i], alpha, noise_floor);
-      const double floor_p = smallest_p_value(walls[0].size(), walls[i].size());
-      if (floor_p >= alpha) {
-        size_t enough = 2;
-        while (enough < 64 && smallest_p_value(enough, enough) >= alpha) ++enough;
-        char buf[200];
-        std::snprintf(buf, sizeof buf,
-                      "too few runs to tell: with %zu and %zu runs the smallest possible p-value "
-                      "is %.3g, not below alpha %.3g; give both at least %zu runs",
-                      walls[0].size(), walls[i].size(), floor_p, alpha, enough);
-        r.warnings.push_back(buf);
-      }
+      auto few = too_few_runs_warning(walls[0].size(), walls[i].size(), alpha);
+      if (!few.empty()) r.warnings.push_back(few);
     }
     out.push_back(std::move(r));
   }

@@ -171,6 +171,8 @@ struct BenchSpec {
   interleave @11 :Bool = true;
   collect @12 :List(Text);  # collectors run after every counted run
   shell @13 :Text;          # "auto" (or empty), "sh" or "none": how run starts
+  alpha @14 :Float64 = 0.05;       # significance level of the verdict
+  noiseFloor @15 :Float64 = 0.01;  # |ratio - 1| at or below it is "no change"
 }
 
 struct Variant {
@@ -316,6 +318,8 @@ struct JobSummary {
   message @8 :Text;
   steps @9 :List(StepSummary);
   pipelineId @10 :UInt64;
+  overBudget @11 :Bool;
+  budgetBreaches @12 :List(Text);  # "wall <= 420s (actual 431.2)", ...
 }
 
 struct SubmitReply {

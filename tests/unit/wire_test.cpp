@@ -57,6 +57,40 @@ TEST(Wire, AssignRoundTripsEveryField) {
   EXPECT_EQ(back.slots, 2u);
 }
 
+TEST(Wire, BenchSpecRoundTripsIncludingVerdictSettings) {
+  JobAssignment a;
+  a.job_id = 1;
+  BenchSpec bench;
+  bench.run = "sleep 0.01";
+  bench.prepare = "make clean";
+  bench.runs = 12;
+  bench.interleave = false;
+  bench.shell = ShellMode::kNone;
+  bench.alpha = 0.01;
+  bench.noise_floor = 0.03;
+  bench.collect = {"ccache"};
+  a.bench = bench;
+  a.variants = {{"default", {}, ""}, {"mold", {{"LDFLAGS", "-fuse-ld=mold"}}, ""}};
+  capnp::MallocMessageBuilder b;
+  wire_io::fill(wire_io::start(b, 1).getBody().initAssign(), a);
+  zmq::message_t m = wire_io::to_message(b);
+  auto r = wire_io::decode_frame(m.data(), m.size());
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<wire_io::Frame>>(r));
+  JobAssignment back =
+      wire_io::read(std::get<std::unique_ptr<wire_io::Frame>>(r)->envelope().getBody().getAssign());
+  ASSERT_TRUE(back.bench);
+  EXPECT_EQ(back.bench->run, "sleep 0.01");
+  EXPECT_EQ(back.bench->prepare, "make clean");
+  EXPECT_EQ(back.bench->runs, 12u);
+  EXPECT_FALSE(back.bench->interleave);
+  EXPECT_EQ(back.bench->shell, ShellMode::kNone);
+  EXPECT_DOUBLE_EQ(back.bench->alpha, 0.01);
+  EXPECT_DOUBLE_EQ(back.bench->noise_floor, 0.03);
+  EXPECT_EQ(back.bench->collect, std::vector<std::string>{"ccache"});
+  ASSERT_EQ(back.variants.size(), 2u);
+  EXPECT_EQ(back.variants[1].env.at("LDFLAGS"), "-fuse-ld=mold");
+}
+
 TEST(Wire, StepResultAndMachineRoundTrip) {
   StepResult s;
   s.index = 2;
