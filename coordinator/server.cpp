@@ -51,6 +51,9 @@ void fill_job(wire::JobSummary::Builder b, const JobView& j) {
   b.setStartedAtUs(j.started_at_us);
   b.setEndedAtUs(j.ended_at_us);
   b.setMessage(j.message);
+  b.setOverBudget(j.over_budget);
+  auto breaches = b.initBudgetBreaches(j.budget_breaches.size());
+  for (unsigned i = 0; i < j.budget_breaches.size(); ++i) breaches.set(i, j.budget_breaches[i]);
   auto steps = b.initSteps(j.steps.size());
   for (unsigned i = 0; i < j.steps.size(); ++i) {
     steps[i].setIndex(j.steps[i].index);

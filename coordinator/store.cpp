@@ -735,7 +735,7 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
     auto jobs = tx().exec_params(
         "SELECT j.id, j.name, j.state, COALESCE(a.name, ''), COALESCE(m.name, ''), j.attempt, " +
             us("j.started_at") + ", " + us("j.ended_at") +
-            ", j.message FROM jobs j LEFT JOIN agents a ON a.id = j.agent_id"
+            ", j.message, j.over_budget FROM jobs j LEFT JOIN agents a ON a.id = j.agent_id"
             " LEFT JOIN machines m ON m.id = j.machine_id"
             " WHERE j.pipeline_id = $1 AND ($2 OR j.id = $3) ORDER BY j.id",
         view.id, whole_pipeline, id);
@@ -751,6 +751,13 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
       j.started_at_us = r[6].as<int64_t>();
       j.ended_at_us = r[7].as<int64_t>();
       j.message = r[8].as<std::string>();
+      j.over_budget = r[9].as<bool>();
+      if (j.over_budget)
+        for (const auto& b : tx().exec_params(
+                 "SELECT budget || ' (actual ' || COALESCE(actual::text, 'never reported') || ')'"
+                 " FROM budget_breaches WHERE job_id = $1 AND attempt = $2 ORDER BY id",
+                 j.id, j.attempt))
+          j.budget_breaches.push_back(b[0].as<std::string>());
       auto steps = tx().exec_params(
           "SELECT idx, name, COALESCE(wall_s, 0), COALESCE(exit_code, 0), ended_at IS NOT NULL"
           " FROM steps WHERE job_id = $1 AND attempt = $2 ORDER BY idx",

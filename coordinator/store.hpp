@@ -54,6 +54,8 @@ struct JobView {
   int64_t ended_at_us = 0;
   std::string message;
   std::vector<StepView> steps;  // of the current attempt
+  bool over_budget = false;
+  std::vector<std::string> budget_breaches;  // of the current attempt
 };
 
 struct PipelineView {

@@ -85,6 +85,8 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 json job_json(wire::JobSummary::Reader j) {
+  json breaches = json::array();
+  for (auto b : j.getBudgetBreaches()) breaches.push_back(b.cStr());
   json steps = json::array();
   for (auto s : j.getSteps())
     steps.push_back({{"index", s.getIndex()},
@@ -101,6 +103,8 @@ json job_json(wire::JobSummary::Reader j) {
           {"started_at_us", j.getStartedAtUs()},
           {"ended_at_us", j.getEndedAtUs()},
           {"message", j.getMessage().cStr()},
+          {"over_budget", j.getOverBudget()},
+          {"budget_breaches", breaches},
           {"steps", steps}};
 }
 
@@ -126,7 +130,8 @@ void print_status(wire::StatusReply::Reader r, bool as_json) {
   std::vector<std::vector<std::string>> rows = {
       {"JOB", "NAME", "STATE", "MACHINE", "AGENT", "ATTEMPT", "DURATION"}};
   for (auto j : r.getJobs()) {
-    rows.push_back({std::to_string(j.getId()), j.getName(), state_name(j.getState()),
+    rows.push_back({std::to_string(j.getId()), j.getName(),
+                    state_name(j.getState()) + (j.getOverBudget() ? " (over budget)" : ""),
                     j.getMachine().size() ? j.getMachine().cStr() : "-",
                     j.getAgent().size() ? j.getAgent().cStr() : "-", std::to_string(j.getAttempt()),
                     format_duration(j.getStartedAtUs(), j.getEndedAtUs())});
@@ -139,10 +144,14 @@ void print_status(wire::StatusReply::Reader r, bool as_json) {
     }
   }
   print_table(rows);
-  for (auto j : r.getJobs())
+  for (auto j : r.getJobs()) {
     if (j.getMessage().size())
       std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": " << j.getMessage().cStr()
                 << "\n";
+    for (auto b : j.getBudgetBreaches())
+      std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": over budget: " << b.cStr()
+                << "\n";
+  }
 }
 
 capnp::MallocMessageBuilder& fresh(std::unique_ptr<capnp::MallocMessageBuilder>& b) {

@@ -1,6 +1,7 @@
 -- Each benchmark variant against its job's baseline (the first variant),
--- per job and machine, for one pipeline: median, ratio of medians with its
--- 95 % interval, Mann-Whitney p-value and verdict.
+-- per job and machine, for one pipeline: the summary of its runs (n,
+-- median, mean, stddev, MAD, min, Q1, Q3, max), the ratio of medians with
+-- its 95 % interval, the Mann-Whitney p-value, the verdict and warnings.
 --
 --   psql "$DSN" -v pipeline=42 -f sql/reports/compare_variants.sql
 --   yardstick compare 42
@@ -12,6 +13,10 @@ SELECT j.name                              AS job,
        round(r.mean_s::numeric, 4)         AS mean_s,
        round(r.stddev_s::numeric, 4)       AS stddev_s,
        round(r.mad_s::numeric, 4)          AS mad_s,
+       round(r.min_s::numeric, 4)          AS min_s,
+       round(r.q1_s::numeric, 4)           AS q1_s,
+       round(r.q3_s::numeric, 4)           AS q3_s,
+       round(r.max_s::numeric, 4)          AS max_s,
        round(r.ratio::numeric, 4)          AS ratio,
        round(r.ci_low::numeric, 4)         AS ci_low,
        round(r.ci_high::numeric, 4)        AS ci_high,

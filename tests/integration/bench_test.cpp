@@ -304,6 +304,26 @@ jobs:
                      " >= 0.3 AND b.step_idx IS NULL) OR (b.subject = 'never.reported' AND"
                      " b.actual IS NULL AND b.step_idx = 1))"),
             2);
+  // The CLI shows it: in the table and in --json.
+  const std::string lenient_id =
+      std::to_string(c.scalar("SELECT id FROM jobs WHERE name = 'lenient'"));
+  auto table = c.cli({"status", lenient_id});
+  EXPECT_NE(table.out.find("succeeded (over budget)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("over budget: never.reported >= 1 (actual never reported)"),
+            std::string::npos)
+      << table.out;
+  json st = json::parse(c.cli({"status", lenient_id, "--json"}).out);
+  ASSERT_EQ(st["jobs"].size(), 1u);
+  EXPECT_EQ(st["jobs"][0]["over_budget"], true);
+  EXPECT_EQ(st["jobs"][0]["budget_breaches"].size(), 2u);
+  // And the report of breaches lists all three, the failing one marked.
+  auto rep = c.cli({"report", "over_budget", "-v", "pipeline_name=budgets", "--json"});
+  ASSERT_EQ(rep.code, 0) << rep.err;
+  json rows = json::parse(rep.out);
+  ASSERT_EQ(rows.size(), 3u) << rep.out;
+  int failing = 0;
+  for (const auto& row : rows) failing += row["fails_job"] == "t" || row["fails_job"] == true;
+  EXPECT_EQ(failing, 1) << rep.out;
 }
 
 TEST(Reports, ReportCommandRunsAReportFileWithItsVariables) {
