@@ -1,13 +1,26 @@
 -- One job between two revisions, per machine and benchmark: medians, their
--- ratio (B / A), the Mann-Whitney U test (normal approximation with tie and
--- continuity correction) and a verdict (alpha 0.05, noise floor 1 %).
+-- ratio (B / A) with its 95 % interval (Moses, from the pairwise ratios of
+-- runs), the Mann-Whitney U test (normal approximation with tie and
+-- continuity correction; the interval's order statistic from the same
+-- approximation) and a verdict: faster or slower when p < alpha (default
+-- 0.05) and |ratio - 1| > noise_floor (default 0.01).
 --
 -- A benchmark is a variant of a bench job (every counted run is a sample)
 -- or a timed step of a build job (every pipeline run is a sample).
 -- Revisions match by prefix, so abbreviated hashes work.
 --
 --   psql "$DSN" -v job=cold-build -v rev_a=1a2b3c -v rev_b=4d5e6f -f sql/reports/compare_revisions.sql
+--   psql ... -v alpha=0.01 -v noise_floor=0.02 -f sql/reports/compare_revisions.sql
 --   yardstick compare --revisions 1a2b3c 4d5e6f --job cold-build
+\if :{?alpha}
+\else
+  \set alpha 0.05
+\endif
+\if :{?noise_floor}
+\else
+  \set noise_floor 0.01
+\endif
+
 WITH samples_ AS (
   SELECT m.name AS machine, 'variant ' || s.variant AS benchmark,
          CASE WHEN p.revision LIKE :'rev_a' || '%' THEN 'a' ELSE 'b' END AS side, s.wall_s
@@ -56,6 +69,30 @@ z AS (
   FROM u JOIN ties t USING (machine, benchmark)
   WHERE n1 > 0 AND n2 > 0
 ),
+pairs AS (
+  SELECT a.machine, a.benchmark, ln(b.wall_s) - ln(a.wall_s) AS d
+  FROM samples_ a
+  JOIN samples_ b ON b.machine = a.machine AND b.benchmark = a.benchmark AND b.side = 'b'
+  WHERE a.side = 'a' AND a.wall_s > 0 AND b.wall_s > 0
+),
+ordered AS (
+  SELECT machine, benchmark, d,
+         row_number() OVER (PARTITION BY machine, benchmark ORDER BY d) AS k,
+         count(*) OVER (PARTITION BY machine, benchmark) AS pairs
+  FROM pairs
+),
+ci AS (
+  -- The qu-th smallest and qu-th largest log ratio; qu the 2.5 % quantile of U.
+  SELECT o.machine, o.benchmark,
+         exp(min(o.d) FILTER (WHERE o.k = q.qu)) AS ci_low,
+         exp(max(o.d) FILTER (WHERE o.k = o.pairs - q.qu + 1)) AS ci_high
+  FROM ordered o
+  JOIN (SELECT machine, benchmark,
+               greatest(1, ceil(n1 * n2 / 2 - 1.959963984540054
+                                * sqrt(n1 * n2 * (n1 + n2 + 1) / 12) - 0.5)) AS qu
+        FROM u) q ON q.machine = o.machine AND q.benchmark = o.benchmark
+  GROUP BY o.machine, o.benchmark
+),
 p AS (
   -- 2 (1 - Phi(z)), with erf from Abramowitz and Stegun 7.1.26 (error below 1.5e-7).
   SELECT z.*,
@@ -73,9 +110,13 @@ SELECT machine,
        round(median_a::numeric, 4)                  AS median_a_s,
        round(median_b::numeric, 4)                  AS median_b_s,
        round((median_b / median_a)::numeric, 4)     AS ratio,
+       round(ci.ci_low::numeric, 4)                 AS ci_low,
+       round(ci.ci_high::numeric, 4)                AS ci_high,
        p_value::numeric(12, 6)                      AS p_value,
-       CASE WHEN p_value < 0.05 AND abs(median_b / median_a - 1) > 0.01
+       CASE WHEN p_value < (:alpha)::float8
+             AND abs(median_b / median_a - 1) > (:noise_floor)::float8
             THEN CASE WHEN median_b < median_a THEN 'faster' ELSE 'slower' END
             ELSE 'no change' END                    AS verdict
 FROM p
+LEFT JOIN ci USING (machine, benchmark)
 ORDER BY machine, benchmark;
