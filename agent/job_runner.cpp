@@ -290,6 +290,23 @@ bool JobRunner::on_exit(const ExitInfo& exit) {
   return true;
 }
 
+StepResult JobRunner::measured(const ExitInfo& exit, int64_t wall_ns) const {
+  StepResult r;
+  r.started_at_us = step_start_us_;
+  r.ended_at_us = clock_.unix_us();
+  r.wall_ns = static_cast<uint64_t>(wall_ns);
+  r.user_us = exit.user_us;
+  r.sys_us = exit.sys_us;
+  r.max_rss_kb = exit.max_rss_kb;
+  if (WIFEXITED(exit.status)) {
+    r.exit_code = WEXITSTATUS(exit.status);
+  } else if (WIFSIGNALED(exit.status)) {
+    r.exit_code = -1;
+    r.signal = WTERMSIG(exit.status);
+  }
+  return r;
+}
+
 void JobRunner::finish_step(const ExitInfo& exit) {
   const int64_t wall_ns = steady_ns() - step_start_ns_;
   drain_process();
@@ -298,24 +315,12 @@ void JobRunner::finish_step(const ExitInfo& exit) {
     return;
   }
   const StepSpec& step = steps_[step_];
-  StepResult r;
+  StepResult r = measured(exit, wall_ns);
   r.index = static_cast<uint32_t>(step_);
   r.name = step.name;
   r.command = step.run;
-  r.started_at_us = step_start_us_;
-  r.ended_at_us = clock_.unix_us();
-  r.wall_ns = static_cast<uint64_t>(wall_ns);
-  r.user_us = exit.user_us;
-  r.sys_us = exit.sys_us;
-  r.max_rss_kb = exit.max_rss_kb;
   r.timed = step.timed;
   r.timed_out = step_timed_out_;
-  if (WIFEXITED(exit.status)) {
-    r.exit_code = WEXITSTATUS(exit.status);
-  } else if (WIFSIGNALED(exit.status)) {
-    r.exit_code = -1;
-    r.signal = WTERMSIG(exit.status);
-  }
   pid_ = -1;
   step_deadline_ms_ = 0;
   flush_all();
@@ -399,22 +404,10 @@ void JobRunner::next_bench_action() {
 void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
   const BenchAction a = *action_;
   const Variant& v = job_.variants[a.variant];
-  StepResult r;
+  StepResult r = measured(exit, wall_ns);
   r.index = a.run_index;
   r.name = v.name;
   r.command = a.command;
-  r.started_at_us = step_start_us_;
-  r.ended_at_us = clock_.unix_us();
-  r.wall_ns = static_cast<uint64_t>(wall_ns);
-  r.user_us = exit.user_us;
-  r.sys_us = exit.sys_us;
-  r.max_rss_kb = exit.max_rss_kb;
-  if (WIFEXITED(exit.status)) {
-    r.exit_code = WEXITSTATUS(exit.status);
-  } else if (WIFSIGNALED(exit.status)) {
-    r.exit_code = -1;
-    r.signal = WTERMSIG(exit.status);
-  }
   pid_ = -1;
   step_deadline_ms_ = 0;
   flush_all();

@@ -80,6 +80,8 @@ class JobRunner {
   };
   void start_step(size_t index);
   void finish_step(const ExitInfo& exit);
+  // What every finished process gives: times, resources, exit code or signal.
+  StepResult measured(const ExitInfo& exit, int64_t wall_ns) const;
   // Benchmark actions, after the steps.
   void start_bench();
   void next_bench_action();
