@@ -31,6 +31,8 @@ BenchPlan::BenchPlan(BenchSpec spec, std::vector<Variant> variants)
     : spec_(std::move(spec)), variants_(std::move(variants)) {
   if (variants_.empty()) variants_.push_back({"default", {}, ""});
   setup_done_.assign(variants_.size(), false);
+  cleaned_.assign(variants_.size(), false);
+  started_.assign(variants_.size(), false);
   target_.assign(variants_.size(), spec_.runs);
   first_wall_.assign(variants_.size(), -1);
 }
@@ -90,8 +92,10 @@ void BenchPlan::fill() {
         }
         case Phase::kCleanup:
           if (!spec_.cleanup.empty())
-            for (size_t v = 0; v < n; ++v)
+            for (size_t v = 0; v < n; ++v) {
               pending_.push_back({K::kCleanup, v, false, 0, spec_.cleanup});
+              cleaned_[v] = true;
+            }
           phase_ = Phase::kDone;
           break;
         case Phase::kDone:
@@ -124,7 +128,10 @@ void BenchPlan::fill() {
           break;
         }
         case Phase::kCleanup:
-          if (!spec_.cleanup.empty()) pending_.push_back({K::kCleanup, v, false, 0, spec_.cleanup});
+          if (!spec_.cleanup.empty()) {
+            pending_.push_back({K::kCleanup, v, false, 0, spec_.cleanup});
+            cleaned_[v] = true;
+          }
           ++block_;
           round_ = 0;
           phase_ = block_ < n ? Phase::kWarmup : Phase::kDone;
@@ -136,11 +143,21 @@ void BenchPlan::fill() {
   }
 }
 
+void BenchPlan::abort() {
+  pending_.clear();
+  phase_ = Phase::kDone;
+  if (spec_.cleanup.empty()) return;
+  for (size_t v = 0; v < variants_.size(); ++v)
+    if (started_[v] && !cleaned_[v])
+      pending_.push_back({BenchAction::Kind::kCleanup, v, false, 0, spec_.cleanup});
+}
+
 std::optional<BenchAction> BenchPlan::next() {
   fill();
   if (pending_.empty()) return std::nullopt;
   BenchAction a = pending_.front();
   pending_.pop_front();
+  started_[a.variant] = true;
   return a;
 }
 

@@ -41,6 +41,10 @@ class BenchPlan {
 
   uint32_t target_runs(size_t variant) const;
 
+  // Stops the benchmark after a failure: what is left is the cleanup of each
+  // variant that started, so that what its setup made does not outlive it.
+  void abort();
+
  private:
   void push_iteration(size_t v, bool counted, uint32_t index);
   void fill();
@@ -49,7 +53,9 @@ class BenchPlan {
   BenchSpec spec_;
   std::vector<Variant> variants_;
   std::deque<BenchAction> pending_;
-  std::vector<bool> setup_done_;
+  std::vector<bool> setup_done_;  // the variant's first iteration was planned
+  std::vector<bool> cleaned_;     // its cleanup was planned
+  std::vector<bool> started_;     // one of its actions was handed out
   std::vector<uint32_t> target_;  // per variant; 0: not known yet
   std::vector<double> first_wall_;
   enum class Phase { kWarmup, kCounted, kCleanup, kDone } phase_ = Phase::kWarmup;

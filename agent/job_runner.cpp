@@ -365,6 +365,10 @@ void JobRunner::start_bench() {
 void JobRunner::next_bench_action() {
   action_ = plan_->next();
   if (!action_) {
+    if (bench_failure_) {
+      end_job(JobOutcome::kFailed, *bench_failure_);
+      return;
+    }
     log_bench_summary();
     end_job(JobOutcome::kSucceeded, "");
     return;
@@ -436,10 +440,10 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
                                : "exited with " + std::to_string(r.exit_code);
     system_log(a.label() + " of variant " + v.name + " " + how +
                (tolerated ? " (ignore_failure: going on)" : ""));
-    if (!tolerated) {
-      action_.reset();
-      end_job(JobOutcome::kFailed, a.label() + " of variant " + v.name + " " + how);
-      return;
+    if (!tolerated && !bench_failure_) {
+      // The job fails, but after the cleanup of what setup made.
+      bench_failure_ = a.label() + " of variant " + v.name + " " + how;
+      plan_->abort();
     }
   }
   next_bench_action();

@@ -138,6 +138,7 @@ class JobRunner {
   std::vector<std::unique_ptr<Collector>> collectors_;  // of the running step or run
   std::optional<BenchPlan> plan_;
   std::optional<BenchAction> action_;             // the running benchmark action
+  std::optional<std::string> bench_failure_;      // set: cleaning up, then the job fails
   std::vector<bool> shell_logged_;                // per variant: how its command starts was logged
   std::vector<std::vector<double>> bench_walls_;  // per variant, counted runs, seconds
 };

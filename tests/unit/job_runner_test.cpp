@@ -322,6 +322,32 @@ TEST_F(JobRunnerTest, FailedBenchRunFailsTheJobUnlessIgnored) {
   EXPECT_EQ(sink.samples[0].exit_code, 2);
 }
 
+TEST_F(JobRunnerTest, FailedBenchRunStillCleansUpWhatSetupMade) {
+  BenchSpec b;
+  b.run = "cmd";
+  b.setup = "make-fixture";
+  b.cleanup = "remove-fixture";
+  b.runs = 3;
+  job.bench = b;
+  job.variants = {{"a", {}, ""}, {"b", {}, ""}};
+  auto r = make();
+  r->start();
+  // setup a, run a (fails): b's setup never ran, so only a is cleaned up.
+  ASSERT_EQ(launcher.requests.back().command, "make-fixture");
+  r->on_exit(exited(1000, 0));
+  ASSERT_EQ(launcher.requests.back().command, "cmd");
+  r->on_exit(exited(1001, 1));
+  ASSERT_FALSE(r->done());
+  ASSERT_EQ(launcher.requests.size(), 3u);
+  EXPECT_EQ(launcher.requests.back().command, "remove-fixture");
+  r->on_exit(exited(1002, 0));
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  ASSERT_FALSE(sink.events.empty());
+  EXPECT_EQ(sink.events.back().what, "job");
+  EXPECT_EQ(sink.events.back().detail, "run 1 of variant a exited with 1");
+}
+
 TEST_F(JobRunnerTest, IgnoredBenchFailureGoesOn) {
   BenchSpec b;
   b.run = "cmd";
