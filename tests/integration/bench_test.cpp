@@ -3,6 +3,7 @@
 // the CLI.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/harness.hpp"
@@ -191,12 +192,12 @@ jobs:
 TEST(Collectors, CcacheSecondCompileHitsEveryTime) {
   Cluster c;
   c.add_agent("a", "", "m1");
-  // The collector must read the same cache as the step: give it the same CCACHE_DIR.
+  // The collector must read the same cache as the step: the same CCACHE_DIR,
+  // a cache of the job's own through ${YARDSTICK_WORKSPACE} interpolation.
   c.write_file("ccache.yml", R"(pipeline: ccache
 jobs:
   compile:
-    env: { CCACHE_DIR: )" + c.dir() +
-                                 R"(/ccache }
+    env: { CCACHE_DIR: "${YARDSTICK_WORKSPACE}/.ccache" }
     steps:
       - name: source
         run: printf 'int f(int x) { return x * 2; }\n' > a.c
@@ -206,6 +207,8 @@ jobs:
       - name: warm
         run: rm a.o && ccache gcc -c a.c -o a.o
         collect: [ccache]
+      - name: interpolated
+        run: test "$CCACHE_DIR" = "$YARDSTICK_WORKSPACE/.ccache" && test -d "$CCACHE_DIR"
     budget: { metrics: { ccache.hit_rate: ">= 0.9" } }
 )");
   auto r = c.cli({"submit", "ccache.yml", "--wait"});
@@ -268,6 +271,42 @@ jobs:
   EXPECT_EQ(c.scalar("SELECT count(DISTINCT run_idx) FROM metrics WHERE name = 'size'"), 2);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'concluded' AND run_idx IN (0, 1)"),
             2);
+}
+
+TEST(Bench, FailureStillCleansUpAndWallBudgetsReadTheMedian) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  const std::string fixture = c.dir() + "/fixture";
+  c.write_file("f.yml", R"(pipeline: fail-and-budget
+env: { FIXTURE: )" + fixture +
+                            R"( }
+jobs:
+  broken:
+    kind: bench
+    bench:
+      setup: touch "$FIXTURE"
+      run: "false"
+      cleanup: rm "$FIXTURE"
+      runs: 3
+  slow:
+    kind: bench
+    bench: { run: sleep 0.05, runs: 2 }
+    budget: { wall: 20ms }
+)");
+  auto r = c.cli({"submit", "f.yml", "--wait"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'broken'"), "failed");
+  EXPECT_EQ(c.text("SELECT message FROM jobs WHERE name = 'broken'"),
+            "run 1 of variant default exited with 1");
+  EXPECT_FALSE(std::filesystem::exists(fixture)) << "cleanup did not run after the failure";
+  // The bench's wall budget is on its median (about 50 ms), not on the whole job.
+  EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'slow'"), "succeeded");
+  EXPECT_EQ(c.text("SELECT b.budget FROM budget_breaches b JOIN jobs j ON j.id = b.job_id"
+                   " WHERE j.name = 'slow'"),
+            "median wall of variant default <= 0.02s");
+  EXPECT_EQ(c.scalar("SELECT floor(b.actual * 100) FROM budget_breaches b JOIN jobs j"
+                     " ON j.id = b.job_id WHERE j.name = 'slow'"),
+            5);
 }
 
 TEST(Budgets, MetricsFileFeedsBudgetsThatFailOrWarn) {
