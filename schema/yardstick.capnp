@@ -49,6 +49,11 @@ struct Envelope {
     metric @25 :Metric;
     report @26 :ReportRequest;
     reportReply @27 :ReportReply;
+
+    # added for reliability
+    abandon @28 :Abandon;
+    drain @29 :DrainRequest;
+    drainReply @30 :DrainReply;
   }
 }
 
@@ -61,6 +66,8 @@ enum ErrorCode {
   badRequest @5;     # the request is invalid; the message says why
   notFound @6;       # an unknown id
   unavailable @7;    # the store is unreachable; retry later
+  refused @8;        # the store refused this message's data; do not send it again
+  forbidden @9;      # this peer may not do that
 }
 
 struct Error {
@@ -110,6 +117,11 @@ struct AgentHello {
   heldJobs @4 :List(JobRef);
   # Jobs this agent is still running (or holds results of) from before.
   agentVersion @5 :Text;
+  incarnation @6 :Text;
+  # Chosen afresh each time the agent process starts. A hello with the same
+  # incarnation is a repeat (harmless); a new one means the agent restarted.
+  draining @7 :Bool;
+  # The agent finishes what it runs and takes no new job.
 }
 
 struct Welcome {
@@ -126,6 +138,10 @@ struct Reject {
 
 struct Heartbeat {
   sentAtUs @0 :Int64;
+  heldJobs @1 :List(JobRef);
+  # From an agent: every job attempt it runs. The coordinator answers with
+  # an abandon for any that is not that job's current attempt there.
+  draining @2 :Bool;
 }
 
 struct StepSpec {
@@ -135,6 +151,7 @@ struct StepSpec {
   timed @3 :Bool = true;
   timeoutMs @4 :UInt64;  # 0: no step timeout
   collect @5 :List(Text);  # collectors run after the step: "ccache", "ninja-log:build", ...
+  budget @6 :Budget;       # judged by the coordinator; agents ignore it
 }
 
 struct Assign {
@@ -154,6 +171,7 @@ struct Assign {
   slots @13 :UInt32;      # slots the job occupies on the agent
   bench @14 :BenchSpec;   # set for kind "bench"
   variants @15 :List(Variant);
+  budget @16 :Budget;     # judged by the coordinator; agents ignore it
 }
 
 struct BenchSpec {
@@ -258,6 +276,7 @@ enum JobOutcome {
   failed @1;
   timedOut @2;
   cancelled @3;
+  lost @4;       # the agent lost the job (it restarted, or was stopped); retried
 }
 
 struct JobFinished {
@@ -374,6 +393,7 @@ struct AgentInfo {
   lastSeenUs @5 :Int64;
   machine @6 :Text;
   runningJobs @7 :List(UInt64);
+  draining @8 :Bool;
 }
 
 struct AgentsReply {
@@ -386,4 +406,32 @@ struct CancelRequest {
 
 struct CancelReply {
   cancelled @0 :UInt32;  # jobs that were cancelled or asked to stop
+}
+
+struct Budget {
+  wallMs @0 :UInt64;  # 0: no wall budget
+  metrics @1 :List(BudgetMetric);
+  fail @2 :Bool;      # a breach fails the job
+}
+
+struct BudgetMetric {
+  metric @0 :Text;
+  op @1 :Text;  # "<=", ">=", "<", ">"
+  value @2 :Float64;
+}
+
+struct Abandon {
+  # Coordinator -> agent: stop these job attempts and drop their results;
+  # they are not (or no longer) this agent's to run.
+  jobs @0 :List(JobRef);
+  reason @1 :Text;
+}
+
+struct DrainRequest {
+  agent @0 :Text;  # the agent's name
+  undo @1 :Bool;   # true: take jobs again
+}
+
+struct DrainReply {
+  found @0 :Bool;
 }
