@@ -2,9 +2,15 @@
 
 #include <sys/signalfd.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <set>
 
 #include "common/wire.hpp"
@@ -27,15 +33,108 @@ wire::Stream to_wire(LogStream s) {
 }
 }  // namespace
 
+namespace {
+constexpr const char* kRunning = "/running";
+// The sequence number of the job end an agent sends for a job its previous
+// life was running (above any sequence a runner uses).
+constexpr uint64_t kLostJobSeq = uint64_t{1} << 61;
+
+std::string random_hex() {
+  std::random_device rd;
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return buf;
+}
+}  // namespace
+
 Agent::Agent(AgentConfig config, zmq::context_t& context, ProcessLauncher& launcher,
              const Clock& clock, int sigchld_fd)
     : config_(std::move(config)),
       context_(context),
       launcher_(launcher),
       clock_(clock),
-      sigchld_fd_(sigchld_fd) {}
+      sigchld_fd_(sigchld_fd),
+      incarnation_(random_hex()) {
+  SpoolOptions options;
+  options.dir = config_.spool_in_memory ? "" : config_.home + "/spool";
+  options.max_bytes = config_.spool_max_bytes;
+  spool_ = std::make_unique<Spool>(options);
+}
 
 Agent::~Agent() = default;
+
+void Agent::recover() {
+  for (const auto& key : spool_->recover()) unsent_.push_back(key);
+  if (!unsent_.empty())
+    spdlog::info("the spool holds {} results of a previous life: they are sent first",
+                 unsent_.size());
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(config_.home + kRunning, ec);
+  std::set<std::string> keep;
+  for (const auto& entry : fs::directory_iterator(config_.home + kRunning, ec)) {
+    const std::string name = entry.path().filename().string();
+    unsigned long long job = 0;
+    unsigned attempt = 0;
+    if (std::sscanf(name.c_str(), "%llu-%u", &job, &attempt) != 2) continue;
+    std::ifstream in(entry.path());
+    std::string tag;
+    std::getline(in, tag);
+    int killed = 0;
+    if (tag.rfind("YARDSTICK_RUN_TAG=", 0) == 0)
+      for (int round = 0; round < 50; ++round) {
+        int n = launcher_.signal_tagged(tag, SIGKILL);
+        if (n == 0) break;
+        killed += n;
+        usleep(2000);
+      }
+    const std::string work = JobRunner::workspace_path(config_.home, job, attempt);
+    fs::remove_all(work, ec);
+    fs::remove(work + ".metrics", ec);
+    spdlog::warn(
+        "job {} attempt {} was running when this agent last stopped: {} processes stopped, "
+        "workspace removed, reported lost",
+        job, attempt, killed);
+    capnp::MallocMessageBuilder b;
+    auto m = wire_io::start(b, 0).getBody().initJobFinished();
+    const ResultKey key{job, attempt, kLostJobSeq};
+    wire_io::fill(m.initKey(), key);
+    m.setOutcome(wire::JobOutcome::LOST);
+    m.setMessage("the agent restarted while running it");
+    m.setEndedAtUs(clock_.unix_us());
+    enqueue(key, b);
+    fs::remove(entry.path(), ec);
+  }
+  // Workspaces of no job of this life are stale.
+  for (const auto& entry : fs::directory_iterator(config_.home + "/work", ec)) {
+    spdlog::info("removing the stale workspace {}", entry.path().string());
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
+void Agent::write_running_marker(const JobRunner& runner) {
+  const JobRef ref = runner.ref();
+  const std::string path = config_.home + kRunning + "/" + std::to_string(ref.job_id) + "-" +
+                           std::to_string(ref.attempt);
+  std::ofstream out(path, std::ios::trunc);
+  out << runner.tag() << "\n";
+}
+
+void Agent::remove_running_marker(const JobRef& ref) {
+  std::error_code ec;
+  std::filesystem::remove(config_.home + kRunning + "/" + std::to_string(ref.job_id) + "-" +
+                              std::to_string(ref.attempt),
+                          ec);
+}
+
+std::vector<JobRef> Agent::held_jobs() const {
+  std::set<JobRef> held;
+  for (const auto& [ref, runner] : runners_) held.insert(ref);
+  for (const auto& key : spool_->keys()) held.insert({key.job_id, key.attempt});
+  for (const auto& [key, bytes] : overflow_) held.insert({key.job_id, key.attempt});
+  for (const auto& ref : abandoned_) held.erase(ref);
+  return {held.begin(), held.end()};
+}
 
 void Agent::connect() {
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
@@ -43,6 +142,12 @@ void Agent::connect() {
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   socket_->connect(config_.coordinator);
+  // A new connection: whatever was in flight on the old one may be gone.
+  for (const auto& [key, f] : inflight_) unsent_.push_back(key);
+  std::sort(unsent_.begin(), unsent_.end());
+  unsent_.erase(std::unique(unsent_.begin(), unsent_.end()), unsent_.end());
+  inflight_.clear();
+  inflight_bytes_ = 0;
   send_hello();
 }
 
@@ -54,15 +159,13 @@ void Agent::send_hello() {
   hello.setSlots(config_.slots);
   wire_io::fill(hello.initMachine(), config_.machine);
   hello.setAgentVersion(kVersion);
-  std::set<JobRef> held;
-  for (const auto& [ref, runner] : runners_) held.insert(ref);
-  for (const auto& [key, bytes] : pending_) held.insert({key.job_id, key.attempt});
+  hello.setIncarnation(incarnation_);
+  hello.setDraining(draining_);
+  const auto held = held_jobs();
   auto list = hello.initHeldJobs(held.size());
-  unsigned i = 0;
-  for (const auto& ref : held) {
-    list[i].setJobId(ref.job_id);
-    list[i].setAttempt(ref.attempt);
-    ++i;
+  for (unsigned i = 0; i < held.size(); ++i) {
+    list[i].setJobId(held[i].job_id);
+    list[i].setAttempt(held[i].attempt);
   }
   send(wire_io::to_message(b));
   link_ = Link::kHelloSent;
@@ -70,43 +173,88 @@ void Agent::send_hello() {
   spdlog::debug("hello sent to {} ({} jobs held)", config_.coordinator, held.size());
 }
 
-void Agent::send(zmq::message_t message) {
-  if (!socket_) return;
+bool Agent::send(zmq::message_t message) {
+  if (!socket_) return false;
   try {
-    if (!socket_->send(message, zmq::send_flags::dontwait))
-      spdlog::debug("send queue full; the message will be sent again if it matters");
+    if (socket_->send(message, zmq::send_flags::dontwait)) return true;
+    spdlog::debug("send queue full; sending again later");
   } catch (const zmq::error_t& e) {
     spdlog::warn("send failed: {}", e.what());
   }
+  return false;
 }
 
 void Agent::enqueue(const ResultKey& key, capnp::MessageBuilder& builder, bool hold) {
+  if (abandoned_.count({key.job_id, key.attempt})) return;  // the coordinator does not want it
   auto words = capnp::messageToFlatArray(builder);
   auto bytes = words.asBytes();
-  std::string data(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-  if (hold) {
-    if (held_.empty()) send_held_at_ms_ = clock_.steady_ms() + kHoldMs;
-    held_.push_back(key);
-  } else {
-    send_held();
-    if (link_ == Link::kUp) send(zmq::message_t(data.data(), data.size()));
+  std::string_view data(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  if (!spool_->append(key, data)) {
+    // The spool is full or the disk failed. Output is throttled before the
+    // spool fills, so this is a step or job event: kept in memory instead,
+    // never dropped.
+    spdlog::error("could not spool result {}/{}/{} ({} bytes); kept in memory", key.job_id,
+                  key.attempt, key.seq, data.size());
+    overflow_.emplace(key, std::string(data));
+  } else if (cache_bytes_ + data.size() <= config_.window_bytes) {
+    cache_.emplace(key, std::string(data));
+    cache_bytes_ += data.size();
   }
-  pending_.emplace(key, std::move(data));
+  unsent_.push_back(key);
+  if (hold) {
+    if (!hold_until_ms_) hold_until_ms_ = clock_.steady_ms() + kHoldMs;
+  } else {
+    send_now_ = true;
+  }
 }
 
-void Agent::send_held() {
-  if (link_ == Link::kUp)
-    for (const auto& key : held_) {
-      auto it = pending_.find(key);
-      if (it != pending_.end()) send(zmq::message_t(it->second.data(), it->second.size()));
+void Agent::pump() {
+  if (unsent_.empty()) return;
+  const int64_t now = clock_.steady_ms();
+  if (!send_now_ && hold_until_ms_ && now < hold_until_ms_) return;
+  spool_->sync();  // durable before it leaves
+  if (link_ != Link::kUp) return;
+  while (!unsent_.empty() && inflight_bytes_ < config_.window_bytes) {
+    const ResultKey key = unsent_.front();
+    std::optional<std::string> bytes;
+    if (auto c = cache_.find(key); c != cache_.end()) {
+      bytes = std::move(c->second);
+      cache_bytes_ -= bytes->size();
+      cache_.erase(c);
+    } else if (auto o = overflow_.find(key); o != overflow_.end()) {
+      bytes = o->second;
+    } else {
+      bytes = spool_->read(key);
     }
-  held_.clear();
+    if (!bytes || inflight_.count(key)) {  // acknowledged or dropped meanwhile
+      unsent_.pop_front();
+      continue;
+    }
+    const uint64_t size = bytes->size();
+    if (!send(zmq::message_t(bytes->data(), bytes->size()))) {
+      if (!overflow_.count(key) && !cache_.count(key)) {  // keep it at hand for the retry
+        cache_bytes_ += size;
+        cache_.emplace(key, std::move(*bytes));
+      }
+      break;
+    }
+    inflight_[key] = {now, size};
+    inflight_bytes_ += size;
+    unsent_.pop_front();
+  }
+  send_now_ = false;
+  hold_until_ms_ = 0;
 }
 
-void Agent::resend_pending() {
-  held_.clear();
-  for (const auto& [key, data] : pending_) send(zmq::message_t(data.data(), data.size()));
-  if (!pending_.empty()) spdlog::info("sent {} unacknowledged results again", pending_.size());
+void Agent::resend_all() {
+  if (inflight_.empty() && unsent_.empty()) return;
+  for (const auto& [key, f] : inflight_) unsent_.push_back(key);
+  inflight_.clear();
+  inflight_bytes_ = 0;
+  std::sort(unsent_.begin(), unsent_.end());
+  unsent_.erase(std::unique(unsent_.begin(), unsent_.end()), unsent_.end());
+  spdlog::info("sending {} unacknowledged results again", unsent_.size());
+  send_now_ = true;
 }
 
 void Agent::step_started(const ResultKey& key, uint32_t index, const std::string& name,
@@ -188,6 +336,20 @@ void Agent::metric(const ResultKey& key, int32_t step_index, const std::string& 
 void Agent::on_assign(const JobAssignment& job) {
   JobRef ref{job.job_id, job.attempt};
   if (runners_.count(ref)) return;  // a duplicate assignment
+  if (draining_) {
+    // Assigned before the coordinator heard of the drain: hand it back.
+    spdlog::info("job {} attempt {} assigned while draining: handing it back", job.job_id,
+                 job.attempt);
+    capnp::MallocMessageBuilder b;
+    auto m = wire_io::start(b, 0).getBody().initJobFinished();
+    const ResultKey key{job.job_id, job.attempt, kLostJobSeq};
+    wire_io::fill(m.initKey(), key);
+    m.setOutcome(wire::JobOutcome::LOST);
+    m.setMessage("the agent is draining");
+    m.setEndedAtUs(clock_.unix_us());
+    enqueue(key, b);
+    return;
+  }
   spdlog::info("job {} attempt {} assigned: {} / {} ({} steps)", job.job_id, job.attempt,
                job.pipeline_name, job.job_name, job.steps.size());
   RunnerOptions opts;
@@ -196,8 +358,29 @@ void Agent::on_assign(const JobAssignment& job) {
   opts.kill_grace_ms = config_.kill_grace_ms;
   auto runner = std::make_unique<JobRunner>(job, opts, launcher_, clock_, *this);
   JobRunner* raw = runner.get();
+  write_running_marker(*raw);
   runners_.emplace(ref, std::move(runner));
   raw->start();
+}
+
+void Agent::abandon(const JobRef& ref, const std::string& why) {
+  if (!abandoned_.insert(ref).second) return;
+  spdlog::warn(
+      "the coordinator abandoned job {} attempt {} ({}): stopping it, dropping its results",
+      ref.job_id, ref.attempt, why);
+  if (auto it = runners_.find(ref); it != runners_.end()) it->second->cancel("abandoned: " + why);
+  spool_->drop(ref.job_id, ref.attempt);
+  for (auto it = overflow_.begin(); it != overflow_.end();)
+    it = (it->first.job_id == ref.job_id && it->first.attempt == ref.attempt) ? overflow_.erase(it)
+                                                                              : std::next(it);
+  for (auto it = inflight_.begin(); it != inflight_.end();) {
+    if (it->first.job_id == ref.job_id && it->first.attempt == ref.attempt) {
+      inflight_bytes_ -= it->second.bytes;
+      it = inflight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 void Agent::handle(zmq::message_t& frame) {
@@ -217,23 +400,14 @@ void Agent::handle(zmq::message_t& frame) {
         auto w = body.getWelcome();
         heartbeat_ms_ = std::max(50u, w.getHeartbeatIntervalMs());
         lease_ms_ = std::max(heartbeat_ms_ + 1, w.getLeaseMs());
-        for (auto a : w.getAbandon()) {
-          JobRef ref{a.getJobId(), a.getAttempt()};
-          spdlog::warn("coordinator abandoned job {} attempt {}: stopping it", ref.job_id,
-                       ref.attempt);
-          if (auto it = runners_.find(ref); it != runners_.end()) it->second->cancel("abandoned");
-          for (auto it = pending_.begin(); it != pending_.end();)
-            it = (it->first.job_id == ref.job_id && it->first.attempt == ref.attempt)
-                     ? pending_.erase(it)
-                     : std::next(it);
-        }
+        for (auto a : w.getAbandon()) abandon({a.getJobId(), a.getAttempt()}, "not this agent's");
         if (link_ != Link::kUp)
           spdlog::info("registered with {} as agent {} (heartbeat {} ms, lease {} ms)",
                        config_.coordinator, w.getAgentId(), heartbeat_ms_, lease_ms_);
         link_ = Link::kUp;
         backoff_ms_ = 250;
         next_heartbeat_ms_ = clock_.steady_ms() + heartbeat_ms_;
-        resend_pending();
+        resend_all();
         break;
       }
       case wire::Envelope::Body::REJECT:
@@ -253,8 +427,21 @@ void Agent::handle(zmq::message_t& frame) {
         if (it != runners_.end()) it->second->cancel(c.getReason());
         break;
       }
+      case wire::Envelope::Body::ABANDON: {
+        auto a = body.getAbandon();
+        for (auto r : a.getJobs()) abandon({r.getJobId(), r.getAttempt()}, a.getReason());
+        break;
+      }
       case wire::Envelope::Body::ACK:
-        for (auto k : body.getAck().getKeys()) pending_.erase(wire_io::read(k));
+        for (auto k : body.getAck().getKeys()) {
+          const ResultKey key = wire_io::read(k);
+          spool_->ack(key);
+          overflow_.erase(key);
+          if (auto it = inflight_.find(key); it != inflight_.end()) {
+            inflight_bytes_ -= it->second.bytes;
+            inflight_.erase(it);
+          }
+        }
         break;
       case wire::Envelope::Body::ERROR: {
         auto e = body.getError();
@@ -293,12 +480,25 @@ void Agent::reap() {
 }
 
 void Agent::tick() {
-  if (!held_.empty() && clock_.steady_ms() >= send_held_at_ms_) send_held();
   for (auto it = runners_.begin(); it != runners_.end();) {
     it->second->tick();
-    it = it->second->done() ? runners_.erase(it) : std::next(it);
+    if (it->second->done()) {
+      remove_running_marker(it->first);
+      it = runners_.erase(it);
+    } else {
+      ++it;
+    }
   }
   const int64_t now = clock_.steady_ms();
+  if (now >= next_resend_check_ms_) {
+    next_resend_check_ms_ = now + 500;
+    // Sent long ago and never acknowledged: lost on the way, or the
+    // coordinator lost its turn. Sent again, in order.
+    bool stale = false;
+    for (const auto& [key, f] : inflight_)
+      if (now - f.sent_at_ms > static_cast<int64_t>(config_.resend_ms)) stale = true;
+    if (stale && link_ == Link::kUp) resend_all();
+  }
   switch (link_) {
     case Link::kDown:
       connect();
@@ -316,7 +516,15 @@ void Agent::tick() {
         connect();
       } else if (now >= next_heartbeat_ms_) {
         capnp::MallocMessageBuilder b;
-        wire_io::start(b, next_request_++).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
+        auto hb = wire_io::start(b, next_request_++).getBody().initHeartbeat();
+        hb.setSentAtUs(clock_.unix_us());
+        hb.setDraining(draining_);
+        const auto held = held_jobs();
+        auto list = hb.initHeldJobs(held.size());
+        for (unsigned i = 0; i < held.size(); ++i) {
+          list[i].setJobId(held[i].job_id);
+          list[i].setAttempt(held[i].attempt);
+        }
         send(wire_io::to_message(b));
         next_heartbeat_ms_ = now + heartbeat_ms_;
       }
@@ -324,32 +532,56 @@ void Agent::tick() {
   }
 }
 
-void Agent::run(const std::atomic<bool>& stop) {
+void Agent::run(const std::atomic<bool>& drain, const std::atomic<bool>& stop) {
+  recover();
   connect();
   last_heard_ms_ = clock_.steady_ms();
-  int64_t stop_deadline = 0;
+  int64_t stop_deadline = 0, idle_since = 0;
   for (;;) {
+    const int64_t now = clock_.steady_ms();
+    if (drain.load() && !draining_) {
+      draining_ = true;
+      spdlog::info("draining: {} running jobs finish, no new one is taken", runners_.size());
+      next_heartbeat_ms_ = now;  // tell the coordinator at once
+    }
     if (stop.load() && stop_deadline == 0) {
-      spdlog::info("stopping: cancelling {} running jobs", runners_.size());
-      for (auto& [ref, runner] : runners_) runner->cancel("the agent is stopping");
-      stop_deadline = clock_.steady_ms() + config_.kill_grace_ms + 2000;
+      draining_ = true;
+      spdlog::info("stopping: {} running jobs end as lost (they run again elsewhere)",
+                   runners_.size());
+      for (auto& [ref, runner] : runners_)
+        runner->cancel("the agent on which it ran was stopped", JobOutcome::kLost);
+      stop_deadline = now + config_.kill_grace_ms + 2000;
+      next_heartbeat_ms_ = now;
     }
-    if (stop_deadline && (runners_.empty() || clock_.steady_ms() > stop_deadline)) {
-      // Give the last results a moment to be acknowledged.
-      if (pending_.empty() || clock_.steady_ms() > stop_deadline) break;
+    if (draining_ && runners_.empty()) {
+      // Done: give the last results a moment to be acknowledged; whatever
+      // is not stays in the spool for the next start.
+      if (!idle_since) idle_since = now;
+      if (spool_->size() == 0 && overflow_.empty()) break;
+      if (now - idle_since > static_cast<int64_t>(config_.drain_ack_wait_ms)) {
+        spdlog::warn("exiting with {} results not acknowledged; they stay in the spool",
+                     spool_->size() + overflow_.size());
+        break;
+      }
     }
+    if (stop_deadline && now > stop_deadline) {
+      spdlog::warn("exiting with {} jobs still stopping", runners_.size());
+      break;
+    }
+    // A full spool stops the reading of jobs' output: their writes block.
+    const bool throttled = !spool_->would_fit(1u << 20);
     std::vector<zmq::pollitem_t> items;
     items.push_back({static_cast<void*>(*socket_), 0, ZMQ_POLLIN, 0});
     items.push_back({nullptr, sigchld_fd_, ZMQ_POLLIN, 0});
     std::vector<std::pair<JobRunner*, int>> fd_owner;
-    for (auto& [ref, runner] : runners_)
-      for (int fd : runner->fds()) {
-        items.push_back({nullptr, fd, ZMQ_POLLIN, 0});
-        fd_owner.emplace_back(runner.get(), fd);
-      }
+    if (!throttled)
+      for (auto& [ref, runner] : runners_)
+        for (int fd : runner->fds()) {
+          items.push_back({nullptr, fd, ZMQ_POLLIN, 0});
+          fd_owner.emplace_back(runner.get(), fd);
+        }
     int64_t timeout = 50;
-    const int64_t now = clock_.steady_ms();
-    if (!held_.empty()) timeout = std::min(timeout, std::max<int64_t>(0, send_held_at_ms_ - now));
+    if (hold_until_ms_) timeout = std::min(timeout, std::max<int64_t>(0, hold_until_ms_ - now));
     for (auto& [ref, runner] : runners_)
       timeout = std::min(timeout, std::max<int64_t>(0, runner->next_deadline_ms() - now));
     yardstick::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
@@ -367,7 +599,9 @@ void Agent::run(const std::atomic<bool>& stop) {
       }
     }
     tick();
+    pump();
   }
+  spool_->sync();
 }
 
 }  // namespace yardstick

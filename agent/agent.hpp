@@ -1,22 +1,35 @@
 // The agent daemon: registers with the coordinator, heartbeats, runs the
 // jobs it is assigned, and sends every result until it is acknowledged.
 //
-// Results are kept (in memory) until the coordinator acknowledges that it
-// has committed them, and sent again after every (re)registration; the
-// coordinator drops duplicates by (jobId, attempt, seq).
+// Every result is appended to the spool under --home (fsync'd once per loop
+// turn, before it is sent) and removed when the coordinator acknowledges
+// that it committed it. What is not acknowledged is sent again after every
+// welcome and on a timer; the coordinator drops duplicates by (jobId,
+// attempt, seq). At most window_bytes are in flight; when the spool is full
+// the jobs' output is no longer read (their writes block): throttled, not
+// lost. An agent that restarts delivers what its previous life spooled,
+// reports that life's jobs lost, stops their processes (by run tag) and
+// removes their workspaces.
+//
+// Lifecycle: drain (SIGTERM) finishes the running jobs and takes no new
+// one; stop (a second SIGTERM, or SIGQUIT) ends the running jobs as lost,
+// so that the coordinator runs them again elsewhere.
 #pragma once
 
 #include <capnp/message.h>
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <zmq.hpp>
 
 #include "agent/job_runner.hpp"
 #include "agent/process.hpp"
+#include "agent/spool.hpp"
 #include "common/clock.hpp"
 #include "common/types.hpp"
 
@@ -32,6 +45,11 @@ struct AgentConfig {
   uint64_t kill_grace_ms = 10'000;
   uint32_t hello_timeout_ms = 2'000;  // no welcome by then: reconnect (with backoff)
   uint32_t max_backoff_ms = 5'000;
+  bool spool_in_memory = false;           // benchmarks only: no durability
+  uint64_t spool_max_bytes = 1ull << 30;  // unacknowledged results kept on disk
+  uint64_t window_bytes = 8ull << 20;     // results sent and not yet acknowledged
+  uint32_t resend_ms = 5'000;             // unacknowledged this long: sent again
+  uint32_t drain_ack_wait_ms = 10'000;    // after the last job: wait for acks, then exit
 };
 
 class Agent final : public ResultSink {
@@ -40,8 +58,11 @@ class Agent final : public ResultSink {
         int sigchld_fd);
   ~Agent() override;
 
-  // Serves until `stop`; then stops its jobs (SIGTERM, then SIGKILL).
-  void run(const std::atomic<bool>& stop);
+  // Serves until `stop`, or until `drain` and its jobs are done. On stop its
+  // jobs are stopped (SIGTERM, then SIGKILL) and reported lost.
+  void run(const std::atomic<bool>& drain, const std::atomic<bool>& stop);
+  // Results spooled and not yet acknowledged.
+  size_t unacknowledged() const { return spool_->size(); }
 
   // ResultSink
   void step_started(const ResultKey& key, uint32_t index, const std::string& name,
@@ -61,19 +82,27 @@ class Agent final : public ResultSink {
 
   void connect();
   void send_hello();
-  void send(zmq::message_t message);
-  // Keeps the result until acknowledged and sends it now, or - `hold` - with
-  // the next batch: samples and metrics of a running benchmark go out at
-  // most once a second (kHoldMs), so that the coordinator and PostgreSQL
-  // do not work between every two runs being measured. Anything else sends
-  // the held results first, so their order is kept.
+  bool send(zmq::message_t message);
+  // Spools the result and sends it at the end of this loop turn, or -
+  // `hold` - with the next batch: samples and metrics of a running benchmark
+  // go out at most once a second (kHoldMs), so that the coordinator and
+  // PostgreSQL do not work between every two runs being measured. Anything
+  // else sends the held results too, so their order is kept.
   void enqueue(const ResultKey& key, capnp::MessageBuilder& builder, bool hold = false);
-  void send_held();
-  void resend_pending();
+  // Syncs the spool, then sends what waits, within the window.
+  void pump();
+  // Everything sent and not acknowledged is sent again (after a welcome).
+  void resend_all();
   void handle(zmq::message_t& frame);
   void on_assign(const JobAssignment& job);
+  void abandon(const JobRef& ref, const std::string& why);
   void reap();
   void tick();
+  // A previous life's leftovers: its spool, its jobs (lost), processes, workspaces.
+  void recover();
+  std::vector<JobRef> held_jobs() const;
+  void write_running_marker(const JobRunner& runner);
+  void remove_running_marker(const JobRef& ref);
 
   AgentConfig config_;
   zmq::context_t& context_;
@@ -91,11 +120,25 @@ class Agent final : public ResultSink {
   uint32_t lease_ms_ = 10000;
 
   std::map<JobRef, std::unique_ptr<JobRunner>> runners_;
-  // Results not yet acknowledged, in (job, attempt, seq) order.
-  std::map<ResultKey, std::string> pending_;
+  std::string incarnation_;  // this process's life, for the coordinator
+  bool draining_ = false;
+
+  std::unique_ptr<Spool> spool_;
+  std::deque<ResultKey> unsent_;  // spooled, waiting to be sent, in order
+  struct InFlight {
+    int64_t sent_at_ms;
+    uint64_t bytes;
+  };
+  std::map<ResultKey, InFlight> inflight_;  // sent, not yet acknowledged
+  uint64_t inflight_bytes_ = 0;
+  std::map<ResultKey, std::string> cache_;  // bytes of unsent results, to spare a read
+  uint64_t cache_bytes_ = 0;
+  std::map<ResultKey, std::string> overflow_;  // could not be spooled (disk error)
+  std::set<JobRef> abandoned_;                 // their results are dropped
   static constexpr int64_t kHoldMs = 1000;
-  std::vector<ResultKey> held_;  // in pending_, not yet sent
-  int64_t send_held_at_ms_ = 0;
+  int64_t hold_until_ms_ = 0;  // held results wait until then...
+  bool send_now_ = false;      // ...unless another result was enqueued
+  int64_t next_resend_check_ms_ = 0;
 };
 
 }  // namespace yardstick

@@ -92,8 +92,7 @@ std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
 }
 
 void JobRunner::start() {
-  const std::string work =
-      options_.home + "/work/" + std::to_string(job_.job_id) + "-" + std::to_string(job_.attempt);
+  const std::string work = workspace_path(options_.home, job_.job_id, job_.attempt);
   std::error_code ec;
   fs::remove_all(work, ec);
   fs::create_directories(work, ec);
@@ -487,10 +486,14 @@ void JobRunner::begin_kill(const std::string& why) {
   kill_at_ms_ = clock_.steady_ms() + options_.kill_grace_ms;
 }
 
-void JobRunner::cancel(const std::string& reason) {
+std::string JobRunner::workspace_path(const std::string& home, uint64_t job_id, uint32_t attempt) {
+  return home + "/work/" + std::to_string(job_id) + "-" + std::to_string(attempt);
+}
+
+void JobRunner::cancel(const std::string& reason, JobOutcome outcome) {
   if (done_) return;
-  if (!forced_) {
-    forced_ = JobOutcome::kCancelled;
+  if (!forced_ || outcome == JobOutcome::kLost) {
+    forced_ = outcome;
     forced_message_ = reason.empty() ? "cancelled" : reason;
   }
   if (pid_ < 0) {

@@ -68,8 +68,13 @@ class JobRunner {
   bool on_exit(const ExitInfo& exit);
   // Deadlines (timeouts, kill grace) and log flushing.
   void tick();
-  // Stops the job: SIGTERM, SIGKILL after the grace period; outcome cancelled.
-  void cancel(const std::string& reason);
+  // Stops the job: SIGTERM, SIGKILL after the grace period; the job ends
+  // with `outcome` (cancelled; lost when the agent itself is stopping).
+  void cancel(const std::string& reason, JobOutcome outcome = JobOutcome::kCancelled);
+  // "YARDSTICK_RUN_TAG=...": in the environment of every process of the job.
+  const std::string& tag() const { return tag_; }
+  // The job's workspace folder (under the agent's home).
+  static std::string workspace_path(const std::string& home, uint64_t job_id, uint32_t attempt);
   // The earliest steady time (ms) at which tick() has something to do.
   int64_t next_deadline_ms() const;
 

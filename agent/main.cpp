@@ -1,5 +1,7 @@
 // yardstick-agent: parses flags, reads the machine's fingerprint, and runs
-// an Agent until SIGINT or SIGTERM.
+// an Agent. The first SIGTERM (or SIGINT) drains it: running jobs finish,
+// no new one is taken, then it exits. A second one, or SIGQUIT, stops it:
+// its jobs end as lost and run again elsewhere.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -14,9 +16,13 @@
 #include "common/zmq_util.hpp"
 
 namespace {
+std::atomic<bool> g_drain{false};
 std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
+void on_signal(int sig) {
+  if (sig == SIGQUIT || g_drain.load())
+    g_stop = true;
+  else
+    g_drain = true;
 }
 }  // namespace
 
@@ -50,6 +56,15 @@ int main(int argc, char** argv) {
   app.add_option("--kill-grace-ms", config.kill_grace_ms,
                  "after SIGTERM, wait this long before SIGKILL")
       ->capture_default_str();
+  app.add_option("--spool-max-bytes", config.spool_max_bytes,
+                 "results not yet acknowledged kept on disk under --home; past it, jobs' output "
+                 "is throttled")
+      ->envname("YARDSTICK_SPOOL_MAX_BYTES")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 42));
+  app.add_flag("--spool-in-memory", config.spool_in_memory,
+               "keep unacknowledged results in memory only (for measuring the spool's cost; "
+               "results are lost when the agent dies)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -79,6 +94,7 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGQUIT, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   spdlog::info("agent {} on machine {} ({}, {} cores): labels {}, {} slots, home {}", config.name,
                config.machine.name, config.machine.cpu_model, config.machine.logical_cores,
@@ -88,6 +104,6 @@ int main(int argc, char** argv) {
   SystemClock clock;
   PosixLauncher launcher;
   Agent agent(config, context, launcher, clock, sigchld_fd);
-  agent.run(g_stop);
+  agent.run(g_drain, g_stop);
   return 0;
 }

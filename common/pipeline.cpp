@@ -392,8 +392,13 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
       job.needs.push_back(needs.Scalar());
     } else if (needs.IsSequence()) {
       for (size_t i = 0; i < needs.size(); ++i)
-        if (auto s = v.string(needs[i], path + ".needs[" + std::to_string(i) + "]"))
-          job.needs.push_back(*s);
+        if (auto s = v.string(needs[i], path + ".needs[" + std::to_string(i) + "]")) {
+          if (std::find(job.needs.begin(), job.needs.end(), *s) != job.needs.end())
+            v.error(needs[i], path + ".needs[" + std::to_string(i) + "]",
+                    "'" + *s + "' is listed twice");
+          else
+            job.needs.push_back(*s);
+        }
     } else {
       v.error(needs, path + ".needs", "expected a job name or a list of job names");
     }

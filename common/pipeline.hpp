@@ -33,7 +33,7 @@ struct JobDef {
   std::vector<std::string> needs;
   std::vector<StepSpec> steps;
   uint64_t timeout_ms = 0;  // 0: none
-  uint32_t retries = 0;     // extra attempts after a lost agent
+  uint32_t retries = 2;     // extra attempts after a lost agent (Buildkite users set 2)
   int32_t priority = 0;     // higher runs first
   std::string workdir;
   EnvVars env;

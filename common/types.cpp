@@ -101,6 +101,8 @@ JobState to_job_state(JobOutcome outcome) {
       return JobState::kTimedOut;
     case JobOutcome::kCancelled:
       return JobState::kCancelled;
+    case JobOutcome::kLost:
+      return JobState::kLost;
   }
   return JobState::kFailed;
 }

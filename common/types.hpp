@@ -162,7 +162,9 @@ struct StepResult {
   bool timed = true;
 };
 
-enum class JobOutcome { kSucceeded, kFailed, kTimedOut, kCancelled };
+// kLost: the agent gave the job up (it restarted, or was stopped hard); the
+// coordinator treats it as a lost agent would be: a new attempt, or failed.
+enum class JobOutcome { kSucceeded, kFailed, kTimedOut, kCancelled, kLost };
 JobState to_job_state(JobOutcome outcome);
 
 // "k=v,k2=v2" -> labels; spaces around items are dropped.

@@ -340,6 +340,8 @@ wire::JobOutcome to_wire(JobOutcome o) {
       return wire::JobOutcome::TIMED_OUT;
     case JobOutcome::kCancelled:
       return wire::JobOutcome::CANCELLED;
+    case JobOutcome::kLost:
+      return wire::JobOutcome::LOST;
   }
   return wire::JobOutcome::FAILED;
 }
@@ -354,6 +356,8 @@ JobOutcome from_wire(wire::JobOutcome o) {
       return JobOutcome::kTimedOut;
     case wire::JobOutcome::CANCELLED:
       return JobOutcome::kCancelled;
+    case wire::JobOutcome::LOST:
+      return JobOutcome::kLost;
   }
   return JobOutcome::kFailed;
 }
@@ -376,6 +380,10 @@ std::string to_string(wire::ErrorCode code) {
       return "not_found";
     case wire::ErrorCode::UNAVAILABLE:
       return "unavailable";
+    case wire::ErrorCode::REFUSED:
+      return "refused";
+    case wire::ErrorCode::FORBIDDEN:
+      return "forbidden";
   }
   return "unknown";
 }

@@ -13,8 +13,8 @@ bool transition_allowed(JobState from, JobState to) {
   switch (from) {
     case S::kPending:
       return to == S::kQueued || to == S::kSkipped || to == S::kCancelled;
-    case S::kQueued:
-      return to == S::kAssigned || to == S::kCancelled;
+    case S::kQueued:  // failed: no connected agent could take it within the queue timeout
+      return to == S::kAssigned || to == S::kCancelled || to == S::kFailed;
     case S::kAssigned:
       return to == S::kRunning || to == S::kSucceeded || to == S::kFailed || to == S::kTimedOut ||
              to == S::kCancelled || to == S::kLost;

@@ -26,8 +26,9 @@ struct Job {
   int32_t priority = 0;
   Labels on_labels;
   std::optional<uint64_t> target_machine_id;  // pinned by on.machines: all
-  std::vector<uint64_t> needs;                // job ids
-  JobAssignment spec;  // what the agent runs; job_id/attempt set on assignment
+  std::string target_machine;   // that machine's name: what pins it (a new kernel keeps it)
+  std::vector<uint64_t> needs;  // job ids
+  JobAssignment spec;           // what the agent runs; job_id/attempt set on assignment
 
   std::string agent;  // name of the agent holding it (assigned/running)
   uint64_t agent_id = 0;
@@ -37,7 +38,16 @@ struct Job {
   int64_t ended_at_us = 0;
   std::string message;
 
-  bool cancel_requested = false;
+  // The agent's own clock: when the attempt's first step started there (for
+  // wall budgets, free of queueing and of the coordinator's turns).
+  int64_t agent_started_at_us = 0;
+  // When the attempt was assigned (coordinator's steady clock); an agent
+  // whose heartbeats do not list it some time after is not running it.
+  int64_t assigned_at_ms = 0;
+  // Since when no connected agent could take this queued job (0: one can).
+  int64_t unplaceable_since_ms = 0;
+
+  bool cancel_requested = false;  // persisted; the cancel is resent until the agent ends the job
   // For assigned/running jobs whose agent is not connected (after a
   // coordinator restart): the job is lost when the clock passes this.
   int64_t reclaim_deadline_ms = 0;

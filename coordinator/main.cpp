@@ -38,6 +38,24 @@ int main(int argc, char** argv) {
       ->envname("YARDSTICK_LEASE_MS")
       ->capture_default_str()
       ->check(CLI::Range(200u, 3600000u));
+  app.add_option("--queue-timeout-ms", config.queue_timeout_ms,
+                 "a queued job that no connected agent can take fails after this long")
+      ->envname("YARDSTICK_QUEUE_TIMEOUT_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(100u, 604'800'000u));
+  app.add_option("--log-cap", config.log_cap_bytes,
+                 "bytes of one job attempt's log kept in PostgreSQL: the first and the last half")
+      ->envname("YARDSTICK_LOG_CAP")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{64} << 10, uint64_t{1} << 40));
+  PgOptions writer_options, reader_options;
+  reader_options.statement_timeout_ms = 10'000;
+  app.add_option("--statement-timeout-ms", writer_options.statement_timeout_ms,
+                 "PostgreSQL statement time limit of the writer connection (0: none)")
+      ->capture_default_str();
+  app.add_option("--read-timeout-ms", reader_options.statement_timeout_ms,
+                 "time limit of one client read (status, logs, reports) on the read connection")
+      ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
                  "write the bound endpoints here once listening (for scripts and tests)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
@@ -59,8 +77,9 @@ int main(int argc, char** argv) {
 
   zmq::context_t context(1);
   SystemClock clock;
-  PgStore store(db);
-  Coordinator coordinator(config, context, store, clock);
+  PgStore store(db, writer_options);
+  PgStore reader(db, reader_options);
+  Coordinator coordinator(config, context, store, reader, clock);
   try {
     coordinator.start();
   } catch (const StoreError& e) {

@@ -7,7 +7,13 @@
 namespace yardstick {
 
 bool agent_matches(const AgentCapacity& agent, const Job& job) {
-  if (job.target_machine_id && *job.target_machine_id != agent.machine_id) return false;
+  // A fan-out job is pinned to a machine by its name, so that a kernel or
+  // compiler upgrade (a new fingerprint, a new machine row) does not strand it.
+  if (!job.target_machine.empty()) {
+    if (job.target_machine != agent.machine) return false;
+  } else if (job.target_machine_id && *job.target_machine_id != agent.machine_id) {
+    return false;
+  }
   return labels_match(agent.labels, job.on_labels);
 }
 

@@ -20,6 +20,7 @@ struct AgentCapacity {
   uint32_t slots = 1;
   uint32_t free_slots = 1;
   bool accepting = true;  // false while draining or not yet welcomed
+  std::string machine;    // the machine's name: what pins a fan-out job
 };
 
 struct Placement {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/pipeline.hpp"
+#include "common/text.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/reports.hpp"
 #include "coordinator/scheduler.hpp"
@@ -17,10 +18,43 @@ namespace yardstick {
 namespace {
 using Which = wire::Envelope::Body::Which;
 
-// PostgreSQL text cannot hold NUL; a peer's text is cleaned before it is stored.
-std::string clean(std::string s) {
-  s.erase(std::remove(s.begin(), s.end(), '\0'), s.end());
-  return s;
+// A peer's text, made fit for PostgreSQL's text columns (see common/text.hpp):
+// bad UTF-8 and NUL become U+FFFD, visibly.
+std::string clean(const std::string& s) {
+  return valid_text(s);
+}
+std::string clean(const capnp::Text::Reader& s) {
+  return valid_text(std::string_view(s.cStr(), s.size()));
+}
+
+// Ids travel as UInt64; PostgreSQL's bigint ends at 2^63 - 1.
+constexpr uint64_t kMaxId = static_cast<uint64_t>(INT64_MAX);
+
+// The result key of an agent's result message, when it is one.
+std::optional<ResultKey> result_key(wire::Envelope::Reader env) {
+  auto body = env.getBody();
+  switch (body.which()) {
+    case Which::STEP_STARTED:
+      return wire_io::read(body.getStepStarted().getKey());
+    case Which::STEP_FINISHED:
+      return wire_io::read(body.getStepFinished().getKey());
+    case Which::LOG_CHUNK:
+      return wire_io::read(body.getLogChunk().getKey());
+    case Which::JOB_FINISHED:
+      return wire_io::read(body.getJobFinished().getKey());
+    case Which::SAMPLE:
+      return wire_io::read(body.getSample().getKey());
+    case Which::METRIC:
+      return wire_io::read(body.getMetric().getKey());
+    default:
+      return std::nullopt;
+  }
+}
+
+std::vector<JobRef> read_refs(capnp::List<wire::JobRef>::Reader list) {
+  std::vector<JobRef> out;
+  for (auto r : list) out.push_back({r.getJobId(), r.getAttempt()});
+  return out;
 }
 
 std::string stream_name(wire::Stream s) {
@@ -66,10 +100,11 @@ void fill_job(wire::JobSummary::Builder b, const JobView& j) {
 }  // namespace
 
 Coordinator::Coordinator(CoordinatorConfig config, zmq::context_t& context, PgStore& store,
-                         const Clock& clock)
+                         PgStore& reader, const Clock& clock)
     : config_(std::move(config)),
       context_(context),
       store_(store),
+      reader_(reader),
       clock_(clock),
       table_(store, clock),
       agents_(context, zmq::socket_type::router),
@@ -96,12 +131,18 @@ void Coordinator::install_handlers() {
       {Which::AGENTS, &Coordinator::on_agents},
       {Which::CANCEL_REQUEST, &Coordinator::on_cancel},
       {Which::REPORT, &Coordinator::on_report},
+      {Which::DRAIN, &Coordinator::on_drain},
   };
 }
 
 void Coordinator::start() {
   store_.connect();
   int version = store_.migrate();
+  try {
+    reader_.connect();
+  } catch (const StoreError& e) {
+    spdlog::warn("read connection: {} (reads connect again on demand)", e.what());
+  }
   spdlog::info("database schema at version {}", version);
   reload_state();
   db_up_ = true;
@@ -131,8 +172,10 @@ void Coordinator::start() {
 
 void Coordinator::reload_state() {
   table_.clear();
+  log_caps_.clear();
   store_.begin();
   LoadedJobs loaded = store_.load_active_jobs();
+  admin_draining_ = store_.draining_agents();
   store_.commit();
   const int64_t deadline = clock_.steady_ms() + config_.lease_ms;
   std::vector<uint64_t> pending;
@@ -164,7 +207,8 @@ bool Coordinator::recover() {
     spdlog::warn("store still unavailable: {}", e.what());
     return false;
   }
-  // Sessions may name rows that were rolled back: make every agent register again.
+  // Sessions may name rows that were rolled back: make every agent register
+  // again. Their hellos list the jobs they hold, so nothing is lost by it.
   for (auto& [name, s] : sessions_)
     reply_error(Side::kAgents, s.route, 0, wire::ErrorCode::NOT_REGISTERED,
                 "the coordinator recovered its store; register again");
@@ -181,32 +225,94 @@ void Coordinator::run(const std::atomic<bool>& stop) {
   spdlog::info("stopping after {} turns", turns_);
 }
 
+bool Coordinator::read_frame(Side side, std::vector<Incoming>& in, uint64_t& bytes) {
+  zmq::socket_t& sock = side == Side::kAgents ? agents_ : clients_;
+  zmq::message_t route;
+  if (!sock.recv(route, zmq::recv_flags::dontwait)) return false;
+  std::vector<zmq::message_t> parts;
+  while (sock.get(zmq::sockopt::rcvmore)) {
+    zmq::message_t part;
+    (void)sock.recv(part, zmq::recv_flags::none);
+    bytes += part.size();
+    parts.push_back(std::move(part));
+  }
+  if (parts.size() != 1) {
+    spdlog::warn("dropping a message of {} frames from a peer (expected 1)", parts.size());
+    reply_error(side, route.to_string(), 0, wire::ErrorCode::MALFORMED,
+                "expected exactly one frame after the routing id");
+    return true;
+  }
+  in.push_back({side, route.to_string(), std::move(parts[0])});
+  return true;
+}
+
+void Coordinator::compensate_stall(int64_t now) {
+  const int64_t gap = last_turn_ms_ ? now - last_turn_ms_ : 0;
+  last_turn_ms_ = now;
+  if (gap <= static_cast<int64_t>(config_.stall_ms)) return;
+  // The coordinator itself was not serving (a slow commit, a database
+  // outage, a paused process): agents' heartbeats waited in the socket. No
+  // agent is judged on time the coordinator did not watch.
+  for (auto& [name, s] : sessions_) s.last_seen_ms += gap;
+  for (auto& [id, job] : table_.jobs()) {
+    Job* j = table_.find(id);
+    if (j->reclaim_deadline_ms) j->reclaim_deadline_ms += gap;
+    if (j->assigned_at_ms) j->assigned_at_ms += gap;
+  }
+  spdlog::warn("the coordinator stalled for {} ms; every lease is extended by as much", gap);
+}
+
+bool Coordinator::batched(Which which) {
+  return which == Which::HEARTBEAT || which == Which::LOG_CHUNK || which == Which::SAMPLE ||
+         which == Which::METRIC || which == Which::ERROR || which == Which::STATUS ||
+         which == Which::LOGS || which == Which::AGENTS || which == Which::REPORT;
+}
+
+void Coordinator::serve_without_store(std::vector<Incoming>& incoming) {
+  for (auto& in : incoming) {
+    auto decoded = wire_io::decode_frame(in.frame.data(), in.frame.size());
+    auto* frame = std::get_if<std::unique_ptr<wire_io::Frame>>(&decoded);
+    uint64_t req = 0;
+    try {
+      if (frame) {
+        auto env = (*frame)->envelope();
+        req = env.getRequestId();
+        if (in.side == Side::kAgents && env.getBody().which() == Which::HEARTBEAT) {
+          auto it = route_names_.find(in.route);
+          if (it == route_names_.end()) continue;  // it registers once the store is back
+          sessions_[it->second].last_seen_ms = clock_.steady_ms();
+          capnp::MallocMessageBuilder b;
+          wire_io::start(b, req).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
+          send_now(Side::kAgents, in.route, b);
+          continue;
+        }
+      }
+    } catch (const kj::Exception&) {
+    }
+    // Agents keep their results and send them again; clients retry.
+    if (in.side == Side::kClients)
+      reply_error(Side::kClients, in.route, req, wire::ErrorCode::UNAVAILABLE,
+                  "the coordinator cannot reach PostgreSQL; try again");
+  }
+}
+
 void Coordinator::turn(int timeout_ms) {
   zmq::pollitem_t items[] = {{static_cast<void*>(agents_), 0, ZMQ_POLLIN, 0},
                              {static_cast<void*>(clients_), 0, ZMQ_POLLIN, 0}};
   yardstick::poll(items, 2, std::chrono::milliseconds(timeout_ms));
+  compensate_stall(clock_.steady_ms());
 
+  // Clients and agents take turns, so that a flood of results never starves
+  // a client; a turn ends at max_batch frames or max_turn_bytes.
   std::vector<Incoming> incoming;
-  for (Side side : {Side::kAgents, Side::kClients}) {
-    zmq::socket_t& sock = side == Side::kAgents ? agents_ : clients_;
-    while (incoming.size() < config_.max_batch) {
-      zmq::message_t route;
-      if (!sock.recv(route, zmq::recv_flags::dontwait)) break;
-      std::vector<zmq::message_t> parts;
-      while (sock.get(zmq::sockopt::rcvmore)) {
-        zmq::message_t part;
-        (void)sock.recv(part, zmq::recv_flags::none);
-        parts.push_back(std::move(part));
-      }
-      if (parts.size() != 1) {
-        spdlog::warn("dropping a message of {} frames from a peer (expected 1)", parts.size());
-        capnp::MallocMessageBuilder b;
-        reply_error(side, route.to_string(), 0, wire::ErrorCode::MALFORMED,
-                    "expected exactly one frame after the routing id");
-        continue;
-      }
-      incoming.push_back({side, route.to_string(), std::move(parts[0])});
-    }
+  uint64_t bytes = 0;
+  bool more_clients = true, more_agents = true;
+  while ((more_clients || more_agents) && incoming.size() < config_.max_batch &&
+         bytes < config_.max_turn_bytes) {
+    const size_t before = incoming.size();
+    if (more_clients) more_clients = read_frame(Side::kClients, incoming, bytes);
+    if (more_agents) more_agents = read_frame(Side::kAgents, incoming, bytes);
+    for (size_t i = before; i < incoming.size(); ++i) bytes += incoming[i].frame.size();
   }
 
   const int64_t now = clock_.steady_ms();
@@ -216,10 +322,7 @@ void Coordinator::turn(int timeout_ms) {
     return;
   }
   if (!db_up_ && !recover()) {
-    for (auto& in : incoming)
-      if (in.side == Side::kClients)
-        reply_error(Side::kClients, in.route, 0, wire::ErrorCode::UNAVAILABLE,
-                    "the coordinator cannot reach PostgreSQL; try again");
+    serve_without_store(incoming);
     send_all();
     return;
   }
@@ -229,6 +332,7 @@ void Coordinator::turn(int timeout_ms) {
     for (auto& in : incoming) dispatch(in);
     if (lease_due) {
       check_leases();
+      fail_unplaceable_jobs();
       next_lease_check_ms_ = now + 100;
     }
     schedule_jobs();
@@ -236,9 +340,13 @@ void Coordinator::turn(int timeout_ms) {
     store_.commit();
   } catch (const StoreError& e) {
     store_.rollback();
-    spdlog::error("store failed; nothing of this turn was acted on: {}", e.what());
+    spdlog::error("store failed ({}); nothing of this turn was acted on: {}",
+                  e.sqlstate().empty() ? "no SQLSTATE" : e.sqlstate(), e.what());
     outbox_.clear();
-    for (auto& s : sessions_) s.second.acks.clear();
+    for (auto& s : sessions_) {
+      s.second.acks.clear();
+      s.second.abandon.clear();
+    }
     for (auto& [route, req] : turn_clients_)
       reply_error(Side::kClients, route, req, wire::ErrorCode::UNAVAILABLE,
                   "the coordinator lost PostgreSQL mid-request; try again");
@@ -250,7 +358,15 @@ void Coordinator::turn(int timeout_ms) {
   }
   turn_clients_.clear();
   send_all();
-  if (turns_ % 64 == 0) table_.prune();
+  if (turns_ % 64 == 0) {
+    table_.prune();
+    for (auto it = log_caps_.begin(); it != log_caps_.end();) {
+      const Job* job = table_.find(it->first.job_id);
+      it = (!job || job->attempt != it->first.attempt || is_terminal(job->state))
+               ? log_caps_.erase(it)
+               : std::next(it);
+    }
+  }
 }
 
 void Coordinator::dispatch(Incoming& in) {
@@ -274,15 +390,70 @@ void Coordinator::dispatch(Incoming& in) {
                    in.side == Side::kAgents ? "agents" : "clients");
       reply_error(in.side, in.route, request_id, wire::ErrorCode::UNIMPLEMENTED,
                   "message body " + std::to_string(static_cast<int>(which)) +
-                      " is not implemented on this socket");
+                      " is not implemented on the " +
+                      (in.side == Side::kAgents ? "agents" : "clients") +
+                      " socket (is this peer pointed at the right port?)");
       return;
     }
     if (in.side == Side::kClients) turn_clients_.emplace_back(in.route, request_id);
-    (this->*(it->second))(in.route, request_id, env);
+    if (batched(which)) {
+      (this->*(it->second))(in.route, request_id, env);
+      return;
+    }
+    const size_t outbox_before = outbox_.size();
+    auto refused = store_.guarded([&] { (this->*(it->second))(in.route, request_id, env); });
+    if (!refused) return;
+    // PostgreSQL refused this message's data: it alone is refused. Its
+    // answers are withdrawn (they described writes that were undone).
+    outbox_.erase(outbox_.begin() + outbox_before, outbox_.end());
+    const std::string who =
+        in.side == Side::kClients
+            ? "client"
+            : (route_names_.count(in.route) ? route_names_[in.route] : "(unregistered agent)");
+    spdlog::error("PostgreSQL refused a message from {} ({}): {}", who,
+                  refused->sqlstate().empty() ? "no SQLSTATE" : refused->sqlstate(),
+                  refused->what());
+    auto key = result_key(env);
+    store_.record_refusal(who, key ? key->job_id : 0, key ? key->attempt : 0,
+                          "body " + std::to_string(static_cast<int>(which)), refused->what());
+    if (in.side == Side::kClients) {
+      reply_error(Side::kClients, in.route, request_id, wire::ErrorCode::REFUSED,
+                  std::string("the store refused this request: ") + refused->what());
+    } else if (key) {
+      // Acknowledged, so that it is never sent again: the refusal is recorded.
+      auto r = route_names_.find(in.route);
+      if (r != route_names_.end()) sessions_[r->second].acks.push_back(*key);
+    } else {
+      reply_error(Side::kAgents, in.route, request_id, wire::ErrorCode::REFUSED,
+                  std::string("the store refused this message: ") + refused->what());
+    }
   } catch (const kj::Exception& e) {
     spdlog::warn("undecodable message: {}", e.getDescription().cStr());
     reply_error(in.side, in.route, request_id, wire::ErrorCode::MALFORMED,
                 std::string("undecodable message: ") + e.getDescription().cStr());
+  }
+}
+
+void Coordinator::read_for_client(const std::string& route, uint64_t req,
+                                  const std::function<void()>& fn) {
+  const size_t outbox_before = outbox_.size();
+  try {
+    reader_.begin();
+    fn();
+    reader_.commit();
+  } catch (const StoreError& e) {
+    reader_.rollback();
+    outbox_.erase(outbox_.begin() + outbox_before, outbox_.end());
+    if (e.refused()) {
+      reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST, e.what());
+    } else if (e.sqlstate() == "57014") {
+      reply_error(Side::kClients, route, req, wire::ErrorCode::UNAVAILABLE,
+                  "the query took longer than the coordinator's read time limit");
+    } else {
+      spdlog::warn("read connection: {}", e.what());
+      reply_error(Side::kClients, route, req, wire::ErrorCode::UNAVAILABLE,
+                  "the coordinator cannot read from PostgreSQL; try again");
+    }
   }
 }
 
@@ -308,12 +479,31 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
   auto hello = env.getBody().getAgentHello();
   std::string name = clean(hello.getName());
   uint32_t slots = hello.getSlots();
-  if (name.empty() || slots == 0 || slots > 1024) {
+  auto reject = [&](const std::string& reason) {
     capnp::MallocMessageBuilder b;
-    wire_io::start(b, req).getBody().initReject().setReason(
-        "an agent needs a name and from 1 to 1024 slots");
+    wire_io::start(b, req).getBody().initReject().setReason(reason);
     reply(Side::kAgents, route, b);
+  };
+  if (name.empty() || slots == 0 || slots > 1024) {
+    reject("an agent needs a name and from 1 to 1024 slots");
     return;
+  }
+  const std::string incarnation = clean(hello.getIncarnation());
+  const int64_t now = clock_.steady_ms();
+  if (auto old = sessions_.find(name); old != sessions_.end()) {
+    const AgentSession& o = old->second;
+    const bool same_process = !incarnation.empty() && incarnation == o.incarnation;
+    const bool old_alive =
+        now - o.last_seen_ms < static_cast<int64_t>(2 * config_.heartbeat_interval_ms);
+    if (!same_process && o.route != route && old_alive) {
+      // Another process uses this name and is alive: refuse the newcomer
+      // rather than let the two evict each other forever.
+      spdlog::warn("refused a second agent named {} (the connected one is alive)", name);
+      reject("an agent named '" + name +
+             "' is already connected from another process; agent names must be unique "
+             "(--name)");
+      return;
+    }
   }
   MachineInfo machine = wire_io::read(hello.getMachine());
   machine.name = clean(machine.name.empty() ? name : machine.name);
@@ -324,50 +514,52 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
   for (auto& t : machine.tools) t = {clean(t.name), clean(t.version)};
   Labels labels;
   for (const auto& l : wire_io::read_labels(hello.getLabels())) labels.insert(clean(l));
-  std::vector<JobRef> held;
-  for (auto r : hello.getHeldJobs()) held.push_back({r.getJobId(), r.getAttempt()});
+  std::vector<JobRef> held = read_refs(hello.getHeldJobs());
 
   uint64_t machine_id = store_.upsert_machine(machine);
   uint64_t agent_id =
       store_.upsert_agent(name, labels, slots, machine_id, clean(hello.getAgentVersion()));
+  store_.set_agent_incarnation(agent_id, incarnation);
 
+  bool repeat = false;
   if (auto old = sessions_.find(name); old != sessions_.end()) {
+    repeat = !incarnation.empty() && old->second.incarnation == incarnation;
     if (old->second.route != route) route_names_.erase(old->second.route);
     sessions_.erase(old);
   }
   AgentSession& s = sessions_[name];
   s.route = route;
   s.name = name;
+  s.incarnation = incarnation;
   s.agent_id = agent_id;
   s.machine_id = machine_id;
   s.machine_name = machine.name;
   s.labels = labels;
   s.slots = slots;
-  s.last_seen_ms = clock_.steady_ms();
-  s.last_touched_ms = s.last_seen_ms;
+  s.draining_self = hello.getDraining();
+  s.draining_admin = admin_draining_.count(name) > 0;
+  s.last_seen_ms = now;
+  s.last_touched_ms = now;
   route_names_[route] = name;
 
-  std::vector<JobRef> abandon;
-  std::set<uint64_t> reclaimed;
+  // Jobs this agent held in the coordinator's view (also from before a
+  // coordinator restart, when the agent column was loaded from the store).
   for (const auto& ref : held) {
     Job* job = table_.find(ref.job_id);
-    const bool ours = job && job->attempt == ref.attempt &&
-                      (job->state == JobState::kAssigned || job->state == JobState::kRunning) &&
-                      (job->agent == name || job->agent.empty());
-    if (ours) {
+    if (job && job->attempt == ref.attempt &&
+        (job->state == JobState::kAssigned || job->state == JobState::kRunning) &&
+        (job->agent == name || job->agent.empty())) {
       job->agent = name;
       job->agent_id = agent_id;
       job->machine_id = machine_id;
       job->reclaim_deadline_ms = 0;
-      reclaimed.insert(job->id);
+      job->assigned_at_ms = now;
       spdlog::info("agent {} reclaimed job {} attempt {}", name, job->id, job->attempt);
-    } else {
-      abandon.push_back(ref);
     }
   }
-  for (Job* job : table_.held_by(name))
-    if (!reclaimed.count(job->id))
-      table_.job_lost(*job, "agent " + name + " registered again without it");
+  reconcile(s, held, /*hello=*/true);
+  std::vector<JobRef> abandon(s.abandon.begin(), s.abandon.end());
+  s.abandon.clear();
 
   capnp::MallocMessageBuilder b;
   auto w = wire_io::start(b, req).getBody().initWelcome();
@@ -380,30 +572,95 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
     list[i].setAttempt(abandon[i].attempt);
   }
   reply(Side::kAgents, route, b);
-  spdlog::info("agent {} registered: machine {} ({}), labels {}, {} slots, {} held, {} abandoned",
-               name, machine.name, machine.fingerprint(), format_labels(labels), slots, held.size(),
-               abandon.size());
+  spdlog::info(
+      "agent {} registered{}: machine {} ({}), labels {}, {} slots, {} held, {} abandoned{}", name,
+      repeat ? " again (same process)" : "", machine.name, machine.fingerprint(),
+      format_labels(labels), slots, held.size(), abandon.size(), s.draining() ? ", draining" : "");
   schedule_dirty_ = true;
 }
 
-void Coordinator::on_heartbeat(const std::string& route, uint64_t req, wire::Envelope::Reader) {
+void Coordinator::reconcile(AgentSession& s, const std::vector<JobRef>& held, bool hello) {
+  const int64_t now = clock_.steady_ms();
+  std::set<JobRef> holds(held.begin(), held.end());
+  for (const auto& ref : held) {
+    Job* job = table_.find(ref.job_id);
+    const bool ours = job && job->attempt == ref.attempt && job->agent == s.name &&
+                      (job->state == JobState::kAssigned || job->state == JobState::kRunning);
+    if (!ours) {
+      // Not (or no longer) this agent's: a later attempt runs elsewhere,
+      // the job ended, or the coordinator never gave it out.
+      if (s.abandon.insert(ref).second)
+        spdlog::info("agent {} holds job {} attempt {}, which is not its own: abandon", s.name,
+                     ref.job_id, ref.attempt);
+      continue;
+    }
+    if (job->cancel_requested && !hello) {
+      capnp::MallocMessageBuilder b;
+      auto c = wire_io::start(b, 0).getBody().initCancel();
+      c.setJobId(job->id);
+      c.setAttempt(job->attempt);
+      c.setReason(job->message.empty() ? "cancelled by request" : job->message);
+      reply(Side::kAgents, s.route, b);
+    }
+  }
+  // Jobs the coordinator gave this agent that it does not hold. After a
+  // hello that is certain (the agent lists all it has); from a heartbeat only
+  // once an assignment had time to arrive.
+  const int64_t grace = 2 * static_cast<int64_t>(config_.heartbeat_interval_ms) + 1000;
+  for (Job* job : table_.held_by(s.name)) {
+    if (holds.count({job->id, job->attempt})) continue;
+    if (hello) {
+      table_.job_lost(*job, "agent " + s.name + " registered again without it");
+      schedule_dirty_ = true;
+    } else if (job->assigned_at_ms && now - job->assigned_at_ms > grace) {
+      table_.job_lost(*job, "agent " + s.name + " does not run it");
+      schedule_dirty_ = true;
+    }
+  }
+}
+
+void Coordinator::on_heartbeat(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
   AgentSession* s = session_for(route, req);
   if (!s) return;
+  // Answered now: liveness does not wait for the turn's commit.
+  capnp::MallocMessageBuilder b;
+  wire_io::start(b, req).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
+  send_now(Side::kAgents, route, b);
+  auto hb = env.getBody().getHeartbeat();
+  if (hb.getDraining() != s->draining_self) {
+    s->draining_self = hb.getDraining();
+    spdlog::info("agent {} {}", s->name,
+                 s->draining_self ? "is draining: no new jobs" : "takes jobs again");
+    schedule_dirty_ = true;
+  }
   if (s->last_seen_ms - s->last_touched_ms >= static_cast<int64_t>(config_.lease_ms) / 2) {
     store_.touch_agent(s->agent_id);
     s->last_touched_ms = s->last_seen_ms;
   }
-  capnp::MallocMessageBuilder b;
-  wire_io::start(b, req).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
-  reply(Side::kAgents, route, b);
+  if (hb.hasHeldJobs()) reconcile(*s, read_refs(hb.getHeldJobs()), /*hello=*/false);
 }
 
-Job* Coordinator::job_for_result(const AgentSession& session, const ResultKey& key) {
-  Job* job = table_.find(key.job_id);
-  if (!job)
-    spdlog::debug("agent {}: result for job {} that is not in flight; dropped", session.name,
-                  key.job_id);
-  return job;
+Coordinator::Intake Coordinator::intake(AgentSession& s, const ResultKey& key, const char* what,
+                                        Job** out) {
+  Job* job = key.job_id <= kMaxId ? table_.find(key.job_id) : nullptr;
+  *out = job;
+  if (job && job->attempt == key.attempt && job->agent == s.name) {
+    if (job->state == JobState::kAssigned || job->state == JobState::kRunning)
+      return Intake::kStore;
+    if (is_terminal(job->state)) return Intake::kDuplicate;  // a late copy of a stored result
+  }
+  const JobRef ref{key.job_id, key.attempt};
+  if (s.abandon.insert(ref).second) {
+    std::string why = !job ? "the job is not in flight"
+                      : job->attempt != key.attempt
+                          ? "attempt " + std::to_string(job->attempt) + " is the current one"
+                      : job->agent != s.name ? "the attempt is not this agent's"
+                                             : "the attempt ended";
+    spdlog::warn("refused a {} from agent {} for job {} attempt {}: {}; told it to abandon", what,
+                 s.name, key.job_id, key.attempt, why);
+    store_.record_refusal(s.name, key.job_id, key.attempt, what, why);
+  }
+  return Intake::kRefuse;
 }
 
 void Coordinator::on_step_started(const std::string& route, uint64_t req,
@@ -412,11 +669,15 @@ void Coordinator::on_step_started(const std::string& route, uint64_t req,
   if (!s) return;
   auto m = env.getBody().getStepStarted();
   ResultKey key = wire_io::read(m.getKey());
-  if (Job* job = job_for_result(*s, key)) {
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "step start", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore) {
     store_.record_step_started(key, m.getIndex(), clean(m.getName()), s->agent_id, s->machine_id,
                                m.getStartedAtUs());
-    if (job->attempt == key.attempt && job->agent == s->name && job->state == JobState::kAssigned)
-      table_.transition(*job, JobState::kRunning);
+    if (job->agent_started_at_us == 0 || m.getStartedAtUs() < job->agent_started_at_us)
+      job->agent_started_at_us = m.getStartedAtUs();
+    if (job->state == JobState::kAssigned) table_.transition(*job, JobState::kRunning);
   }
   s->acks.push_back(key);
 }
@@ -427,7 +688,10 @@ void Coordinator::on_step_finished(const std::string& route, uint64_t req,
   if (!s) return;
   auto m = env.getBody().getStepFinished();
   ResultKey key = wire_io::read(m.getKey());
-  if (job_for_result(*s, key)) {
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "step end", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore) {
     StepResult step = wire_io::read(m);
     step.name = clean(step.name);
     step.command = clean(step.command);
@@ -441,13 +705,79 @@ void Coordinator::on_log_chunk(const std::string& route, uint64_t req, wire::Env
   if (!s) return;
   auto m = env.getBody().getLogChunk();
   ResultKey key = wire_io::read(m.getKey());
-  if (job_for_result(*s, key)) {
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "log chunk", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore) {
     auto data = m.getData();
-    store_.record_log_chunk(key, stream_name(m.getStream()), m.getStepIndex(),
-                            std::string(reinterpret_cast<const char*>(data.begin()), data.size()),
-                            m.getAtUs());
+    store_log_chunk(*job, key, stream_name(m.getStream()), m.getStepIndex(),
+                    std::string(reinterpret_cast<const char*>(data.begin()), data.size()),
+                    m.getAtUs());
   }
   s->acks.push_back(key);
+}
+
+void Coordinator::store_log_chunk(Job& job, const ResultKey& key, const std::string& stream,
+                                  int32_t step_index, const std::string& data, int64_t at_us) {
+  const JobRef ref{job.id, job.attempt};
+  auto found = log_caps_.find(ref);
+  if (found == log_caps_.end()) {
+    // First chunk this coordinator sees for the attempt: learn what is stored.
+    LogCap cap;
+    LogLayout layout = store_.log_layout(job.id, job.attempt);
+    cap.cutting = layout.has_marker;
+    cap.cut_bytes = layout.cut_bytes;
+    cap.cut_chunks = layout.cut_chunks;
+    for (const auto& [seq, size] : layout.chunks) {
+      cap.last_seq = std::max(cap.last_seq, seq);
+      if (cap.cutting) {
+        cap.tail.emplace_back(seq, size);
+        cap.tail_bytes += size;
+      } else {
+        cap.head_bytes += size;
+      }
+    }
+    found = log_caps_.emplace(ref, std::move(cap)).first;
+  }
+  LogCap& cap = found->second;
+  if (key.seq <= cap.last_seq) return;  // stored (or cut) already
+  cap.last_seq = key.seq;
+  const uint64_t half = config_.log_cap_bytes / 2;
+  const uint64_t size = data.size();
+  if (!cap.cutting && cap.head_bytes + size <= half) {
+    cap.head_bytes += size;
+    store_.record_log_chunk(key, stream, step_index, data, at_us);
+    return;
+  }
+  auto marker = [&] {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "\n[yardstick: %llu bytes in %llu chunks of output cut here; the log keeps its "
+                  "first and last %llu MiB (--log-cap)]\n",
+                  static_cast<unsigned long long>(cap.cut_bytes),
+                  static_cast<unsigned long long>(cap.cut_chunks),
+                  static_cast<unsigned long long>(half >> 20));
+    store_.put_log_marker(job.id, job.attempt, text, at_us, cap.cut_bytes, cap.cut_chunks);
+  };
+  if (!cap.cutting) {
+    cap.cutting = true;
+    marker();  // stands between the head and the tail
+  }
+  store_.record_log_chunk(key, stream, step_index, data, at_us);
+  cap.tail.emplace_back(key.seq, size);
+  cap.tail_bytes += size;
+  std::vector<uint64_t> drop;
+  while (cap.tail_bytes > half && cap.tail.size() > 1) {
+    drop.push_back(cap.tail.front().first);
+    cap.tail_bytes -= cap.tail.front().second;
+    cap.cut_bytes += cap.tail.front().second;
+    ++cap.cut_chunks;
+    cap.tail.pop_front();
+  }
+  if (!drop.empty()) {
+    store_.drop_log_chunks(job.id, job.attempt, drop);
+    marker();
+  }
 }
 
 void Coordinator::on_job_finished(const std::string& route, uint64_t req,
@@ -456,15 +786,20 @@ void Coordinator::on_job_finished(const std::string& route, uint64_t req,
   if (!s) return;
   auto m = env.getBody().getJobFinished();
   ResultKey key = wire_io::read(m.getKey());
-  if (Job* job = job_for_result(*s, key)) {
-    if (job->attempt == key.attempt && job->agent == s->name &&
-        (job->state == JobState::kAssigned || job->state == JobState::kRunning)) {
-      JobState to = to_job_state(wire_io::from_wire(m.getOutcome()));
-      std::string message = clean(m.getMessage());
-      to = evaluate_ended_job(*job, to, &message);
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "job end", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore) {
+    const JobOutcome outcome = wire_io::from_wire(m.getOutcome());
+    std::string message = clean(m.getMessage());
+    if (outcome == JobOutcome::kLost) {
+      table_.job_lost(*job, "agent " + s->name + ": " + message);
+    } else {
+      JobState to = evaluate_ended_job(*job, to_job_state(outcome), &message, m.getEndedAtUs());
       table_.transition(*job, to, message);
-      schedule_dirty_ = true;
     }
+    log_caps_.erase({job->id, key.attempt});
+    schedule_dirty_ = true;
   }
   s->acks.push_back(key);
 }
@@ -474,7 +809,10 @@ void Coordinator::on_sample(const std::string& route, uint64_t req, wire::Envelo
   if (!s) return;
   auto m = env.getBody().getSample();
   ResultKey key = wire_io::read(m.getKey());
-  if (job_for_result(*s, key)) {
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "sample", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore) {
     StepResult r;
     r.wall_ns = m.getWallNs();
     r.user_us = m.getUserUs();
@@ -493,13 +831,17 @@ void Coordinator::on_metric(const std::string& route, uint64_t req, wire::Envelo
   if (!s) return;
   auto m = env.getBody().getMetric();
   ResultKey key = wire_io::read(m.getKey());
-  if (job_for_result(*s, key) && std::isfinite(m.getValue()))
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "metric", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore && std::isfinite(m.getValue()))
     store_.record_metric(key, m.getStepIndex(), clean(m.getVariant()), m.getRunIndex(),
                          clean(m.getName()), m.getValue(), clean(m.getUnit()));
   s->acks.push_back(key);
 }
 
-JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string* message) {
+JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string* message,
+                                         int64_t ended_at_us) {
   if (outcome != JobState::kSucceeded && outcome != JobState::kFailed) return outcome;
   std::vector<BudgetBreach> breaches;
   if (job.spec.bench) {
@@ -515,7 +857,11 @@ JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string
   if (job.spec.budget) {
     Budget budget = *job.spec.budget;
     if (job.spec.bench) budget.wall_ms = 0;  // checked per variant above
-    const double wall_s = job.started_at_us ? (clock_.unix_us() - job.started_at_us) / 1e6 : 0.0;
+    // The agent's own clock, from the first step's start to the job's end:
+    // queueing and the coordinator's turns are not the job's time.
+    const int64_t started = job.agent_started_at_us ? job.agent_started_at_us : job.started_at_us;
+    const int64_t ended = ended_at_us ? ended_at_us : clock_.unix_us();
+    const double wall_s = started && ended > started ? (ended - started) / 1e6 : 0.0;
     auto b = check_budget(budget, std::nullopt, wall_s,
                           store_.metric_values(job.id, job.attempt, std::nullopt));
     breaches.insert(breaches.end(), b.begin(), b.end());
@@ -565,7 +911,13 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   auto m = env.getBody().getSubmit();
   std::string file = clean(m.getFileName());
   if (file.empty()) file = "pipeline.yml";
-  std::string text = clean(m.getPipelineYaml());
+  const std::string raw = m.getPipelineYaml();
+  if (!is_valid_text(raw)) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST,
+                file + ": the file is not UTF-8 text (or holds a NUL byte)");
+    return;
+  }
+  std::string text = raw;
   auto parsed = parse_pipeline(text, file);
   if (!parsed.ok()) {
     std::string msg;
@@ -583,12 +935,12 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   std::map<std::string, std::vector<uint64_t>> instances;  // job name -> ids
   std::vector<uint64_t> created;
   for (const JobDef& jd : def.jobs) {
-    std::vector<std::optional<uint64_t>> targets;
+    std::vector<std::optional<std::pair<uint64_t, std::string>>> targets;
     if (jd.all_machines) {
       std::map<std::string, uint64_t> machines;  // by name, for a stable order
       for (const auto& [name, s] : sessions_)
         if (labels_match(s.labels, jd.on_labels)) machines.emplace(s.machine_name, s.machine_id);
-      for (const auto& [mname, mid] : machines) targets.push_back(mid);
+      for (const auto& [mname, mid] : machines) targets.push_back(std::make_pair(mid, mname));
       if (targets.empty())
         spdlog::warn("pipeline {} job {}: no connected machine matches {}; one job waits for one",
                      pipeline_id, jd.name, format_labels(jd.on_labels));
@@ -602,7 +954,10 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
       job.retries = jd.retries;
       job.priority = jd.priority;
       job.on_labels = jd.on_labels;
-      job.target_machine_id = target;
+      if (target) {
+        job.target_machine_id = target->first;
+        job.target_machine = target->second;
+      }
       JobAssignment& spec = job.spec;
       spec.pipeline_id = pipeline_id;
       spec.pipeline_name = def.name;
@@ -653,85 +1008,132 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   }
   reply(Side::kClients, route, b);
   spdlog::info("pipeline {} ({}) submitted by {}: {} jobs", pipeline_id, def.name,
-               m.getSubmitter().cStr(), created.size());
+               clean(m.getSubmitter()), created.size());
 }
 
 void Coordinator::on_status(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
   uint64_t id = env.getBody().getStatus().getId();
-  auto view = store_.status(id);
-  if (!view) {
+  auto not_found = [&] {
     reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
                 "no pipeline or job with id " + std::to_string(id));
-    return;
-  }
-  capnp::MallocMessageBuilder b;
-  auto r = wire_io::start(b, req).getBody().initStatusReply();
-  r.setPipelineId(view->id);
-  r.setPipelineName(view->name);
-  r.setRevision(view->revision);
-  r.setBranch(view->branch);
-  r.setSubmitter(view->submitter);
-  r.setSubmittedAtUs(view->submitted_at_us);
-  auto jobs = r.initJobs(view->jobs.size());
-  for (unsigned i = 0; i < view->jobs.size(); ++i) fill_job(jobs[i], view->jobs[i]);
-  reply(Side::kClients, route, b);
+  };
+  if (id == 0 || id > kMaxId) return not_found();
+  read_for_client(route, req, [&] {
+    auto view = reader_.status(id);
+    if (!view) return not_found();
+    capnp::MallocMessageBuilder b;
+    auto r = wire_io::start(b, req).getBody().initStatusReply();
+    r.setPipelineId(view->id);
+    r.setPipelineName(view->name);
+    r.setRevision(view->revision);
+    r.setBranch(view->branch);
+    r.setSubmitter(view->submitter);
+    r.setSubmittedAtUs(view->submitted_at_us);
+    auto jobs = r.initJobs(view->jobs.size());
+    for (unsigned i = 0; i < view->jobs.size(); ++i) fill_job(jobs[i], view->jobs[i]);
+    reply(Side::kClients, route, b);
+  });
 }
 
 void Coordinator::on_logs(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
   auto m = env.getBody().getLogs();
-  auto view = store_.status(m.getJobId());
-  if (!view || view->id == m.getJobId() || view->jobs.size() != 1) {
-    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
-                "no job with id " + std::to_string(m.getJobId()));
-    return;
-  }
-  uint32_t max_bytes = m.getMaxBytes() == 0 ? 1 << 20 : std::min(m.getMaxBytes(), 8u << 20);
-  auto chunks = store_.logs(m.getJobId(), m.getAfterId(), max_bytes);
-  capnp::MallocMessageBuilder b;
-  auto r = wire_io::start(b, req).getBody().initLogsReply();
-  auto list = r.initChunks(chunks.size());
-  uint64_t last = m.getAfterId();
-  for (unsigned i = 0; i < chunks.size(); ++i) {
-    list[i].setId(chunks[i].id);
-    list[i].setAttempt(chunks[i].attempt);
-    list[i].setStream(stream_from(chunks[i].stream));
-    list[i].setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(chunks[i].data.data()),
-                                 chunks[i].data.size()));
-    last = chunks[i].id;
-  }
-  r.setLastId(last);
-  r.setState(wire_io::to_wire(view->jobs[0].state));
-  r.setJobEnded(is_terminal(view->jobs[0].state));
-  reply(Side::kClients, route, b);
+  const uint64_t id = m.getJobId();
+  auto not_found = [&](const std::string& why) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND, why);
+  };
+  if (id == 0 || id > kMaxId || m.getAfterId() > kMaxId)
+    return not_found("no job with id " + std::to_string(id));
+  read_for_client(route, req, [&] {
+    auto view = reader_.status(id);
+    if (!view) return not_found("no job with id " + std::to_string(id));
+    if (view->id == id) {
+      std::string jobs;
+      for (const auto& j : view->jobs)
+        jobs += (jobs.empty() ? "" : ", ") + std::to_string(j.id) + " (" + j.name + ")";
+      return not_found(std::to_string(id) + " is a pipeline; logs are per job: " + jobs);
+    }
+    if (view->jobs.size() != 1) return not_found("no job with id " + std::to_string(id));
+    uint32_t max_bytes = m.getMaxBytes() == 0 ? 1 << 20 : std::min(m.getMaxBytes(), 8u << 20);
+    auto chunks = reader_.logs(id, m.getAfterId(), max_bytes);
+    capnp::MallocMessageBuilder b;
+    auto r = wire_io::start(b, req).getBody().initLogsReply();
+    auto list = r.initChunks(chunks.size());
+    uint64_t last = m.getAfterId();
+    for (unsigned i = 0; i < chunks.size(); ++i) {
+      list[i].setId(chunks[i].id);
+      list[i].setAttempt(chunks[i].attempt);
+      list[i].setStream(stream_from(chunks[i].stream));
+      list[i].setData(kj::arrayPtr(reinterpret_cast<const capnp::byte*>(chunks[i].data.data()),
+                                   chunks[i].data.size()));
+      last = chunks[i].id;
+    }
+    r.setLastId(last);
+    r.setState(wire_io::to_wire(view->jobs[0].state));
+    r.setJobEnded(is_terminal(view->jobs[0].state));
+    reply(Side::kClients, route, b);
+  });
 }
 
 void Coordinator::on_agents(const std::string& route, uint64_t req, wire::Envelope::Reader) {
-  auto rows = store_.agents();
-  capnp::MallocMessageBuilder b;
-  auto r = wire_io::start(b, req).getBody().initAgentsReply();
-  auto list = r.initAgents(rows.size());
-  for (unsigned i = 0; i < rows.size(); ++i) {
-    const auto& row = rows[i];
-    auto a = list[i];
-    a.setName(row.name);
-    wire_io::fill_labels(a.initLabels(row.labels.size()), row.labels);
-    a.setSlots(row.slots);
-    a.setMachine(row.machine);
-    a.setLastSeenUs(row.last_seen_us);
-    auto s = sessions_.find(row.name);
-    a.setConnected(s != sessions_.end());
-    if (s != sessions_.end()) {
-      a.setUsedSlots(used_slots(row.name));
-      auto held = table_.held_by(row.name);
-      auto ids = a.initRunningJobs(held.size());
-      for (unsigned k = 0; k < held.size(); ++k) ids.set(k, held[k]->id);
+  read_for_client(route, req, [&] {
+    auto rows = reader_.agents();
+    capnp::MallocMessageBuilder b;
+    auto r = wire_io::start(b, req).getBody().initAgentsReply();
+    auto list = r.initAgents(rows.size());
+    for (unsigned i = 0; i < rows.size(); ++i) {
+      const auto& row = rows[i];
+      auto a = list[i];
+      a.setName(row.name);
+      wire_io::fill_labels(a.initLabels(row.labels.size()), row.labels);
+      a.setSlots(row.slots);
+      a.setMachine(row.machine);
+      a.setLastSeenUs(row.last_seen_us);
+      auto s = sessions_.find(row.name);
+      a.setConnected(s != sessions_.end());
+      a.setDraining(row.draining || (s != sessions_.end() && s->second.draining()));
+      if (s != sessions_.end()) {
+        a.setUsedSlots(used_slots(row.name));
+        auto held = table_.held_by(row.name);
+        auto ids = a.initRunningJobs(held.size());
+        for (unsigned k = 0; k < held.size(); ++k) ids.set(k, held[k]->id);
+      }
     }
+    reply(Side::kClients, route, b);
+  });
+}
+
+void Coordinator::on_drain(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  auto m = env.getBody().getDrain();
+  const std::string name = clean(m.getAgent());
+  const bool drain = !m.getUndo();
+  bool found = sessions_.count(name) > 0;
+  if (!found)
+    for (const auto& row : store_.agents()) found |= row.name == name;
+  if (!found) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                "no agent named '" + name + "'");
+    return;
   }
+  store_.set_agent_draining(name, drain);
+  if (drain)
+    admin_draining_.insert(name);
+  else
+    admin_draining_.erase(name);
+  if (auto s = sessions_.find(name); s != sessions_.end()) s->second.draining_admin = drain;
+  schedule_dirty_ = true;
+  spdlog::info("agent {} {} by request", name, drain ? "drains" : "takes jobs again");
+  capnp::MallocMessageBuilder b;
+  wire_io::start(b, req).getBody().initDrainReply().setFound(true);
   reply(Side::kClients, route, b);
 }
 
 void Coordinator::on_cancel(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
   uint64_t id = env.getBody().getCancelRequest().getId();
+  if (id == 0 || id > kMaxId) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                "no pipeline or job with id " + std::to_string(id));
+    return;
+  }
   auto pipeline = store_.pipeline_of(id);
   if (!pipeline) {
     reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
@@ -778,13 +1180,12 @@ void Coordinator::on_report(const std::string& route, uint64_t req, wire::Envelo
   }
   std::vector<std::string> columns;
   std::vector<std::vector<std::string>> rows;
-  try {
-    store_.run_report(t.sql, t.params, &columns, &rows);
-  } catch (const StoreError& e) {
-    if (e.retryable()) throw;
-    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST, e.what());
-    return;
-  }
+  bool ok = false;
+  read_for_client(route, req, [&] {
+    reader_.run_report(t.sql, t.params, &columns, &rows);
+    ok = true;
+  });
+  if (!ok) return;
   capnp::MallocMessageBuilder b;
   auto r = wire_io::start(b, req).getBody().initReportReply();
   auto cols = r.initColumns(columns.size());
@@ -801,7 +1202,10 @@ void Coordinator::cancel_job(Job& job, const std::string& why) {
   if (job.state == JobState::kAssigned || job.state == JobState::kRunning) {
     auto s = sessions_.find(job.agent);
     if (s != sessions_.end()) {
+      // Kept in the store and sent again with every heartbeat that lists
+      // the job, until the agent reports the job's end.
       job.cancel_requested = true;
+      store_.set_cancel_requested(job.id);
       capnp::MallocMessageBuilder b;
       auto c = wire_io::start(b, 0).getBody().initCancel();
       c.setJobId(job.id);
@@ -825,6 +1229,7 @@ void Coordinator::check_leases() {
   for (const auto& name : lost) {
     auto s = sessions_.find(name);
     const int64_t silent_ms = now - s->second.last_seen_ms;
+    // It may come back: a later hello from it abandons what it still runs.
     route_names_.erase(s->second.route);
     sessions_.erase(s);
     spdlog::warn("agent {} lost: silent for {} ms (lease {} ms)", name, silent_ms,
@@ -841,6 +1246,34 @@ void Coordinator::check_leases() {
       orphans.push_back(table_.find(id));
   for (Job* job : orphans) {
     table_.job_lost(*job, "agent " + job->agent + " did not come back after a restart");
+    schedule_dirty_ = true;
+  }
+}
+
+void Coordinator::fail_unplaceable_jobs() {
+  const int64_t now = clock_.steady_ms();
+  for (Job* job : table_.queued()) {
+    bool placeable = false;
+    for (const auto& [name, s] : sessions_) {
+      if (s.draining()) continue;
+      AgentCapacity a{name, s.labels, s.machine_id, s.slots, s.slots, true, s.machine_name};
+      if (agent_matches(a, *job)) {
+        placeable = true;
+        break;
+      }
+    }
+    if (placeable) {
+      job->unplaceable_since_ms = 0;
+      continue;
+    }
+    if (!job->unplaceable_since_ms) job->unplaceable_since_ms = now;
+    if (now - job->unplaceable_since_ms < static_cast<int64_t>(config_.queue_timeout_ms)) continue;
+    std::string want = "labels [" + format_labels(job->on_labels) + "]";
+    if (!job->target_machine.empty()) want += " on machine " + job->target_machine;
+    table_.transition(*job, JobState::kFailed,
+                      "no connected agent can take it: it wants " + want + " (waited " +
+                          std::to_string((now - job->unplaceable_since_ms) / 1000) +
+                          " s; the coordinator's --queue-timeout-ms)");
     schedule_dirty_ = true;
   }
 }
@@ -862,8 +1295,8 @@ void Coordinator::schedule_jobs() {
   std::vector<AgentCapacity> agents;
   for (const auto& [name, s] : sessions_) {
     uint32_t used = used_slots(name);
-    agents.push_back(
-        {name, s.labels, s.machine_id, s.slots, used >= s.slots ? 0 : s.slots - used, true});
+    agents.push_back({name, s.labels, s.machine_id, s.slots, used >= s.slots ? 0 : s.slots - used,
+                      !s.draining(), s.machine_name});
   }
   for (const auto& p : schedule(queued, agents)) {
     Job* job = table_.find(p.job_id);
@@ -872,6 +1305,8 @@ void Coordinator::schedule_jobs() {
     job->agent_id = s.agent_id;
     job->machine_id = s.machine_id;
     job->reclaim_deadline_ms = 0;
+    job->assigned_at_ms = clock_.steady_ms();
+    job->agent_started_at_us = 0;
     job->spec.job_id = job->id;
     job->spec.attempt = job->attempt;
     job->spec.pipeline_id = job->pipeline_id;
@@ -893,6 +1328,33 @@ void Coordinator::flush_acks() {
     for (unsigned i = 0; i < s.acks.size(); ++i) wire_io::fill(keys[i], s.acks[i]);
     reply(Side::kAgents, s.route, b);
     s.acks.clear();
+  }
+  for (auto& [name, s] : sessions_) {
+    if (s.abandon.empty()) continue;
+    capnp::MallocMessageBuilder b;
+    auto a = wire_io::start(b, 0).getBody().initAbandon();
+    a.setReason("not this agent's current attempt");
+    auto jobs = a.initJobs(s.abandon.size());
+    unsigned i = 0;
+    for (const auto& ref : s.abandon) {
+      jobs[i].setJobId(ref.job_id);
+      jobs[i].setAttempt(ref.attempt);
+      ++i;
+    }
+    reply(Side::kAgents, s.route, b);
+    s.abandon.clear();
+  }
+}
+
+void Coordinator::send_now(Side side, const std::string& route, capnp::MessageBuilder& builder) {
+  zmq::socket_t& sock = side == Side::kAgents ? agents_ : clients_;
+  try {
+    zmq::message_t r(route.data(), route.size());
+    auto frame = wire_io::to_message(builder);
+    if (sock.send(r, zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+      (void)sock.send(frame, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    spdlog::debug("send to a gone peer failed: {}", e.what());
   }
 }
 

@@ -1,17 +1,32 @@
 // The coordinator daemon's event loop: two ROUTER sockets (agents, clients),
 // one handler per message body, and turns that commit before they act.
 //
-// One turn: gather every waiting frame (up to max_batch), handle each inside
-// one store transaction, check leases, schedule queued jobs, commit, and
-// only then send the replies, assignments and acknowledgements gathered in
-// the outbox. When the commit fails nothing is sent: agents resend what was
-// not acknowledged, clients are told to retry, and the coordinator reloads
-// its state from PostgreSQL once it is reachable again.
+// One turn: gather waiting frames from both sockets in turn (up to
+// max_batch frames and max_turn_bytes), handle each inside one store
+// transaction, check leases, schedule queued jobs, commit, and only then
+// send the replies, assignments and acknowledgements gathered in the outbox.
+//
+// - Each message's writes sit in their own savepoint: when PostgreSQL
+//   refuses one message's data, that message alone is refused (a client gets
+//   an error, an agent an ack and the refusal is recorded) and the rest of
+//   the turn commits.
+// - When the store is unavailable nothing of the turn is sent: agents resend
+//   what was not acknowledged, clients are told to retry, and the
+//   coordinator reloads its state once PostgreSQL is back. Heartbeats are
+//   answered all the same, outages included: liveness never waits on a commit.
+// - Reads for clients (status, logs, agents, reports) run on their own
+//   connection with their own time limit, never in the writer's transaction.
+// - A result is stored only when it comes from the agent session that holds
+//   the job's current attempt; any other is refused and the agent is told to
+//   abandon that attempt.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -29,12 +44,17 @@ struct CoordinatorConfig {
   uint32_t heartbeat_interval_ms = 2000;  // told to agents in the welcome
   uint32_t lease_ms = 10000;              // an agent silent this long is lost
   size_t max_batch = 2000;                // frames handled in one turn (one transaction)
+  uint64_t max_turn_bytes = 32ull << 20;  // bytes of frames handled in one turn
+  uint64_t log_cap_bytes = 64ull << 20;   // stored log of one job attempt: head and tail kept
+  uint32_t queue_timeout_ms = 600'000;    // a queued job no connected agent can take fails then
+  uint32_t stall_ms = 1000;               // a gap between turns past this extends every lease
   std::string ready_file;                 // when set: bound endpoints are written here
 };
 
 class Coordinator {
  public:
-  Coordinator(CoordinatorConfig config, zmq::context_t& context, PgStore& store,
+  // `store` is the writer; `reader` a second connection for client reads.
+  Coordinator(CoordinatorConfig config, zmq::context_t& context, PgStore& store, PgStore& reader,
               const Clock& clock);
 
   // Connects to the store, migrates, loads the jobs in flight and binds.
@@ -61,6 +81,10 @@ class Coordinator {
   struct AgentSession {
     std::string route;
     std::string name;
+    std::string incarnation;
+    bool draining_self = false;   // the agent said so (SIGTERM)
+    bool draining_admin = false;  // `yardstick drain`
+    bool draining() const { return draining_self || draining_admin; }
     uint64_t agent_id = 0;
     uint64_t machine_id = 0;
     std::string machine_name;
@@ -69,6 +93,16 @@ class Coordinator {
     int64_t last_seen_ms = 0;
     int64_t last_touched_ms = 0;
     std::vector<ResultKey> acks;  // committed this turn, sent after commit
+    std::set<JobRef> abandon;     // attempts to tell it to drop, after commit
+  };
+  // Where a result goes: stored, acknowledged as a late copy, or refused.
+  enum class Intake { kStore, kDuplicate, kRefuse };
+  // A job attempt's stored log against the cap.
+  struct LogCap {
+    bool cutting = false;
+    uint64_t head_bytes = 0, tail_bytes = 0, cut_bytes = 0, cut_chunks = 0;
+    uint64_t last_seq = 0;
+    std::deque<std::pair<uint64_t, uint64_t>> tail;  // (seq, bytes)
   };
   using Handler = void (Coordinator::*)(const std::string& route, uint64_t request_id,
                                         wire::Envelope::Reader envelope);
@@ -78,6 +112,13 @@ class Coordinator {
   void dispatch(Incoming& in);
   void reload_state();
   bool recover();
+  // Reads one frame of `side` into `in`; false when none is waiting.
+  bool read_frame(Side side, std::vector<Incoming>& in, uint64_t& bytes);
+  // Store down: heartbeats answered, clients told to retry, results left to resend.
+  void serve_without_store(std::vector<Incoming>& incoming);
+  // Bodies whose handlers write nothing at once (their rows are batched).
+  static bool batched(wire::Envelope::Body::Which which);
+  void compensate_stall(int64_t now_ms);
 
   // Agent side.
   void on_agent_hello(const std::string& route, uint64_t req, wire::Envelope::Reader env);
@@ -97,11 +138,24 @@ class Coordinator {
   void on_cancel(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_report(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   // Bench results and budgets of a job attempt that ended; may turn success into failure.
-  JobState evaluate_ended_job(Job& job, JobState outcome, std::string* message);
+  JobState evaluate_ended_job(Job& job, JobState outcome, std::string* message,
+                              int64_t ended_at_us);
 
   AgentSession* session_for(const std::string& route, uint64_t request_id);
-  // The job a result names, when it is in memory; results of unknown jobs are dropped.
-  Job* job_for_result(const AgentSession& session, const ResultKey& key);
+  // Whether a result from `session` may be stored; refusals are logged,
+  // recorded and answered with an abandon of that attempt.
+  Intake intake(AgentSession& session, const ResultKey& key, const char* what, Job** job);
+  // Compares what an agent runs with what it should: abandons the attempts
+  // that are not its own, resends pending cancels, and (after a grace) loses
+  // the jobs it should run but does not.
+  void reconcile(AgentSession& session, const std::vector<JobRef>& held, bool hello);
+  void store_log_chunk(Job& job, const ResultKey& key, const std::string& stream,
+                       int32_t step_index, const std::string& data, int64_t at_us);
+  void fail_unplaceable_jobs();
+  void on_drain(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  // Runs a client read on the reader connection; store errors become answers.
+  void read_for_client(const std::string& route, uint64_t req, const std::function<void()>& fn);
+  void send_now(Side side, const std::string& route, capnp::MessageBuilder& builder);
   void check_leases();
   void schedule_jobs();
   void cancel_job(Job& job, const std::string& why);
@@ -117,6 +171,7 @@ class Coordinator {
   CoordinatorConfig config_;
   zmq::context_t& context_;
   PgStore& store_;
+  PgStore& reader_;
   const Clock& clock_;
   JobTable table_;
   zmq::socket_t agents_;
@@ -134,6 +189,9 @@ class Coordinator {
   int64_t next_lease_check_ms_ = 0;
   bool schedule_dirty_ = true;
   uint64_t turns_ = 0;
+  int64_t last_turn_ms_ = 0;
+  std::map<JobRef, LogCap> log_caps_;
+  std::set<std::string> admin_draining_;  // agents drained with `yardstick drain`
 };
 
 }  // namespace yardstick

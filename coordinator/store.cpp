@@ -157,32 +157,70 @@ JobAssignment spec_from_json(const std::string& text) {
   return a;
 }
 
-PgStore::PgStore(std::string dsn) : dsn_(std::move(dsn)) {}
+StoreFault classify_sqlstate(std::string_view state) {
+  if (state.size() != 5) return StoreFault::kUnavailable;
+  const std::string_view cls = state.substr(0, 2);
+  if (cls == "22" || cls == "23" || cls == "42" || cls == "54") return StoreFault::kRefused;
+  return StoreFault::kUnavailable;
+}
+
+std::string dsn_with_options(const std::string& dsn, const PgOptions& o) {
+  const bool uri = dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0;
+  std::string out = dsn;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (dsn.find(key + "=") != std::string::npos) return;  // the user's own setting wins
+    if (uri)
+      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    else
+      out += (out.empty() ? "" : " ") + key + "=" + value;
+  };
+  add("connect_timeout", std::to_string(o.connect_timeout_s));
+  add("keepalives", "1");
+  add("keepalives_idle", std::to_string(o.keepalive_idle_s));
+  add("keepalives_interval", std::to_string(o.keepalive_interval_s));
+  add("keepalives_count", std::to_string(o.keepalive_count));
+  return out;
+}
+
+PgStore::PgStore(std::string dsn, PgOptions options) : dsn_(std::move(dsn)), options_(options) {}
 PgStore::~PgStore() {
   rollback();
   conn_.reset();
 }
 
 void PgStore::rethrow(const std::exception& e) {
-  if (dynamic_cast<const StoreError*>(&e)) throw StoreError(e.what(), true);
+  if (auto* se = dynamic_cast<const StoreError*>(&e)) throw *se;
   const bool broken = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
                       dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
                       (conn_ && !conn_->is_open());
   if (broken) {
+    sub_.reset();
     tx_.reset();
     conn_.reset();
+    throw StoreError(e.what(), StoreFault::kUnavailable, "08000");
   }
-  throw StoreError(e.what(), true);
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e))
+    throw StoreError(e.what(), classify_sqlstate(sql->sqlstate()), sql->sqlstate());
+  // Values libpqxx could not convert (a peer's number out of range) are the
+  // data's fault, not the server's.
+  if (dynamic_cast<const pqxx::conversion_error*>(&e) ||
+      dynamic_cast<const pqxx::range_error*>(&e) || dynamic_cast<const pqxx::argument_error*>(&e))
+    throw StoreError(e.what(), StoreFault::kRefused);
+  throw StoreError(e.what(), StoreFault::kUnavailable);
 }
 
 void PgStore::connect() {
+  sub_.reset();
   tx_.reset();
   conn_.reset();
   try {
-    conn_ = std::make_unique<pqxx::connection>(dsn_);
+    conn_ = std::make_unique<pqxx::connection>(dsn_with_options(dsn_, options_));
+    if (options_.statement_timeout_ms)
+      conn_->set_variable("statement_timeout", std::to_string(options_.statement_timeout_ms));
   } catch (const std::exception& e) {
     conn_.reset();
-    throw StoreError(std::string("cannot connect to PostgreSQL: ") + e.what(), true);
+    throw StoreError(std::string("cannot connect to PostgreSQL: ") + e.what(),
+                     StoreFault::kUnavailable);
   }
 }
 
@@ -237,6 +275,7 @@ int PgStore::migrate() {
 
 void PgStore::begin() {
   if (!connected()) connect();
+  sub_.reset();
   tx_.reset();
   try {
     tx_ = std::make_unique<pqxx::work>(*conn_);
@@ -259,16 +298,69 @@ void PgStore::commit() {
 void PgStore::rollback() noexcept {
   pending_samples_.clear();
   pending_metrics_.clear();
+  pending_logs_.clear();
+  pending_log_keys_.clear();
+  pending_log_drops_.clear();
+  pending_markers_.clear();
   try {
+    sub_.reset();
     if (tx_) tx_->abort();
   } catch (...) {
   }
   tx_.reset();
 }
 
-pqxx::work& PgStore::tx() {
+pqxx::dbtransaction& PgStore::tx() {
+  if (sub_) return *sub_;
   if (!tx_) throw StoreError("no open transaction", true);
   return *tx_;
+}
+
+std::optional<StoreError> PgStore::guarded(const std::function<void()>& fn) {
+  if (sub_) {  // nested: the outer savepoint decides
+    fn();
+    return std::nullopt;
+  }
+  // What earlier messages batched is written first, so that a refusal
+  // undoes only this message's rows.
+  flush_pending();
+  try {
+    sub_ = std::make_unique<pqxx::subtransaction>(*tx_, "message");
+  } catch (const std::exception& e) {
+    sub_.reset();
+    rethrow(e);
+  }
+  try {
+    fn();
+    sub_->commit();
+    sub_.reset();
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    std::optional<StoreError> error;
+    try {
+      rethrow(e);
+    } catch (const StoreError& se) {
+      error = se;
+    }
+    if (!error->refused()) {
+      sub_.reset();
+      throw *error;
+    }
+    try {
+      sub_->abort();
+    } catch (const std::exception& abort_error) {
+      sub_.reset();
+      rethrow(abort_error);
+    }
+    sub_.reset();
+    pending_samples_.clear();
+    pending_metrics_.clear();
+    pending_logs_.clear();
+    pending_log_keys_.clear();
+    pending_log_drops_.clear();
+    pending_markers_.clear();
+    return error;
+  }
 }
 
 uint64_t PgStore::upsert_machine(const MachineInfo& m) {
@@ -297,6 +389,42 @@ uint64_t PgStore::upsert_agent(const std::string& name, const Labels& labels, ui
         " last_seen = now() RETURNING id",
         name, labels_json(labels), slots, machine_id, version);
     return r[0][0].as<uint64_t>();
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::set_agent_draining(const std::string& name, bool draining) {
+  try {
+    tx().exec_params("UPDATE agents SET draining = $2 WHERE name = $1", name, draining);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::set_agent_incarnation(uint64_t agent_id, const std::string& incarnation) {
+  try {
+    tx().exec_params("UPDATE agents SET incarnation = $2 WHERE id = $1", agent_id, incarnation);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::set_cancel_requested(uint64_t job_id) {
+  try {
+    tx().exec_params("UPDATE jobs SET cancel_requested = true WHERE id = $1", job_id);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::record_refusal(const std::string& peer, uint64_t job_id, uint32_t attempt,
+                             const std::string& what, const std::string& reason) {
+  try {
+    tx().exec_params(
+        "INSERT INTO refusals (peer, job_id, attempt, what, reason) VALUES ($1,"
+        " NULLIF($2::numeric, 0)::bigint, NULLIF($3::bigint, 0), $4, $5)",
+        peer, job_id <= static_cast<uint64_t>(INT64_MAX) ? job_id : 0, attempt, what, reason);
   } catch (const std::exception& e) {
     rethrow(e);
   }
@@ -418,17 +546,8 @@ void PgStore::record_step_finished(const ResultKey& key, const StepResult& s, ui
 
 void PgStore::record_log_chunk(const ResultKey& key, const std::string& stream, int32_t step_index,
                                const std::string& data, int64_t at_us) {
-  try {
-    tx().exec_params(
-        "INSERT INTO log_chunks (job_id, attempt, seq, stream, step_idx, data, at)"
-        " VALUES ($1, $2, $3, $4, NULLIF($5::integer, -1), $6, " +
-            ts("$7") +
-            ")"
-            " ON CONFLICT DO NOTHING",
-        key.job_id, key.attempt, key.seq, stream, step_index, pqxx::binarystring(data), at_us);
-  } catch (const std::exception& e) {
-    rethrow(e);
-  }
+  if (!pending_log_keys_.insert(key).second) return;  // sent twice in one turn
+  pending_logs_.push_back({key, stream, step_index, data, at_us});
 }
 
 void PgStore::record_sample(const ResultKey& key, uint32_t variant_index,
@@ -469,12 +588,61 @@ std::string num(T v) {
 }
 }  // namespace
 
-void PgStore::flush_pending() {
+namespace {
+// Inserts rows with one statement in a savepoint; when the server refuses
+// the batch, inserts them one by one, each in its own savepoint, so that
+// one bad row is dropped (and logged) and the others are kept.
+template <typename Row, typename Insert>
+void insert_batch(pqxx::dbtransaction& t, const std::vector<Row>& rows, const char* what,
+                  Insert insert) {
+  if (rows.empty()) return;
   try {
-    if (!pending_samples_.empty()) {
-      const auto& p = pending_samples_;
-      using S = PendingSample;
-      tx().exec_params(
+    pqxx::subtransaction sub(t, "batch");
+    insert(sub, rows);
+    sub.commit();
+    return;
+  } catch (const pqxx::sql_error& e) {
+    if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
+    spdlog::warn("PostgreSQL refused a batch of {} {}: {}; storing them one by one", rows.size(),
+                 what, e.what());
+  }
+  size_t refused = 0;
+  for (const Row& row : rows) {
+    try {
+      pqxx::subtransaction sub(t, "row");
+      insert(sub, std::vector<Row>{row});
+      sub.commit();
+    } catch (const pqxx::sql_error& e) {
+      if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
+      ++refused;
+      spdlog::error("PostgreSQL refused one of {} (job {} attempt {} seq {}): {}", what,
+                    row.key.job_id, row.key.attempt, row.key.seq, e.what());
+    }
+  }
+  spdlog::warn("{} of {} {} refused and dropped", refused, rows.size(), what);
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+std::string hex(const std::string& data) {
+  std::string out(data.size() * 2, '0');
+  for (size_t i = 0; i < data.size(); ++i) {
+    const auto c = static_cast<unsigned char>(data[i]);
+    out[2 * i] = kHex[c >> 4];
+    out[2 * i + 1] = kHex[c & 15];
+  }
+  return out;
+}
+}  // namespace
+
+void PgStore::flush_pending() {
+  auto samples = std::move(pending_samples_);
+  auto metrics = std::move(pending_metrics_);
+  pending_samples_.clear();
+  pending_metrics_.clear();
+  try {
+    using S = PendingSample;
+    insert_batch(tx(), samples, "samples", [](pqxx::dbtransaction& t, const std::vector<S>& p) {
+      t.exec_params(
           "INSERT INTO samples (job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s,"
           " max_rss_kb, exit_code, signal, at) SELECT job_id, attempt, variant_idx, variant, idx,"
           " wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, to_timestamp(at_us / 1e6) FROM"
@@ -494,12 +662,10 @@ void PgStore::flush_pending() {
           pg_array(p, [](const S& s) { return num(s.run.exit_code); }),
           pg_array(p, [](const S& s) { return num(s.run.signal); }),
           pg_array(p, [](const S& s) { return num(s.run.started_at_us); }));
-      pending_samples_.clear();
-    }
-    if (!pending_metrics_.empty()) {
-      const auto& p = pending_metrics_;
-      using M = PendingMetric;
-      tx().exec_params(
+    });
+    using M = PendingMetric;
+    insert_batch(tx(), metrics, "metrics", [](pqxx::dbtransaction& t, const std::vector<M>& p) {
+      t.exec_params(
           "INSERT INTO metrics (job_id, attempt, seq, step_idx, variant, run_idx, name, value,"
           " unit) SELECT job_id, attempt, seq, NULLIF(step_idx, -1), variant, NULLIF(run_idx, -1),"
           " name, value, unit FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::int[],"
@@ -514,13 +680,111 @@ void PgStore::flush_pending() {
           pg_array(p, [](const M& m) { return m.name; }),
           pg_array(p, [](const M& m) { return num(m.value); }),
           pg_array(p, [](const M& m) { return m.unit; }));
-      pending_metrics_.clear();
-    }
+    });
+    flush_logs();
   } catch (const std::exception& e) {
-    pending_samples_.clear();
-    pending_metrics_.clear();
     rethrow(e);
   }
+}
+
+void PgStore::flush_logs() {
+  auto logs = std::move(pending_logs_);
+  auto drops = std::move(pending_log_drops_);
+  auto markers = std::move(pending_markers_);
+  pending_logs_.clear();
+  pending_log_keys_.clear();
+  pending_log_drops_.clear();
+  pending_markers_.clear();
+  using L = PendingLog;
+  insert_batch(tx(), logs, "log chunks", [](pqxx::dbtransaction& t, const std::vector<L>& p) {
+    t.exec_params(
+        "INSERT INTO log_chunks (job_id, attempt, seq, stream, step_idx, data, at)"
+        " SELECT job_id, attempt, seq, stream, NULLIF(step_idx, -1), decode(data, 'hex'),"
+        " to_timestamp(at_us / 1e6) FROM unnest($1::bigint[], $2::int[], $3::bigint[],"
+        " $4::text[], $5::int[], $6::text[], $7::float8[]) AS t(job_id, attempt, seq, stream,"
+        " step_idx, data, at_us) ON CONFLICT DO NOTHING",
+        pg_array(p, [](const L& l) { return num(l.key.job_id); }),
+        pg_array(p, [](const L& l) { return num(l.key.attempt); }),
+        pg_array(p, [](const L& l) { return num(l.key.seq); }),
+        pg_array(p, [](const L& l) { return l.stream; }),
+        pg_array(p, [](const L& l) { return num(l.step_index); }),
+        pg_array(p, [](const L& l) { return hex(l.data); }),
+        pg_array(p, [](const L& l) { return num(l.at_us); }));
+  });
+  for (const auto& [job, seqs] : drops) {
+    std::string list = "{";
+    for (size_t i = 0; i < seqs.size(); ++i) list += (i ? "," : "") + num(seqs[i]);
+    list += "}";
+    tx().exec_params(
+        "DELETE FROM log_chunks WHERE job_id = $1 AND attempt = $2 AND seq = ANY($3::bigint[])",
+        job.first, job.second, list);
+  }
+  for (const auto& [job, m] : markers) {
+    tx().exec_params(
+        "UPDATE log_chunks SET data = $4 WHERE job_id = $1 AND attempt = $2 AND seq = $3",
+        job.first, job.second, kLogMarkerSeq, pqxx::binarystring(m.text));
+    tx().exec_params(
+        "INSERT INTO log_cuts (job_id, attempt, cut_bytes, cut_chunks) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (job_id, attempt) DO UPDATE SET cut_bytes = EXCLUDED.cut_bytes,"
+        " cut_chunks = EXCLUDED.cut_chunks",
+        job.first, job.second, m.cut_bytes, m.cut_chunks);
+  }
+}
+
+void PgStore::drop_log_chunks(uint64_t job_id, uint32_t attempt,
+                              const std::vector<uint64_t>& seqs) {
+  std::set<uint64_t> drop(seqs.begin(), seqs.end());
+  // Chunks of this turn that are dropped before they were written are never written.
+  for (auto it = pending_logs_.begin(); it != pending_logs_.end();) {
+    if (it->key.job_id == job_id && it->key.attempt == attempt && drop.count(it->key.seq)) {
+      pending_log_keys_.erase(it->key);
+      drop.erase(it->key.seq);
+      it = pending_logs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto& list = pending_log_drops_[{job_id, attempt}];
+  list.insert(list.end(), drop.begin(), drop.end());
+  if (list.empty()) pending_log_drops_.erase({job_id, attempt});
+}
+
+void PgStore::put_log_marker(uint64_t job_id, uint32_t attempt, const std::string& text,
+                             int64_t at_us, uint64_t cut_bytes, uint64_t cut_chunks) {
+  const ResultKey key{job_id, attempt, kLogMarkerSeq};
+  if (!pending_log_keys_.count(key)) {
+    // The marker row takes its place (its id) in the log now; its text is
+    // rewritten as more is cut.
+    record_log_chunk(key, "system", -1, text, at_us);
+  }
+  pending_markers_[{job_id, attempt}] = {text, cut_bytes, cut_chunks};
+}
+
+LogLayout PgStore::log_layout(uint64_t job_id, uint32_t attempt) {
+  flush_pending();
+  LogLayout out;
+  try {
+    for (const auto& r : tx().exec_params(
+             "SELECT seq, length(data) FROM log_chunks WHERE job_id = $1 AND attempt = $2"
+             " ORDER BY id",
+             job_id, attempt)) {
+      const auto seq = r[0].as<uint64_t>();
+      if (seq == kLogMarkerSeq)
+        out.has_marker = true;
+      else
+        out.chunks.emplace_back(seq, r[1].as<uint64_t>());
+    }
+    auto cut = tx().exec_params(
+        "SELECT cut_bytes, cut_chunks FROM log_cuts WHERE job_id = $1 AND attempt = $2", job_id,
+        attempt);
+    if (!cut.empty()) {
+      out.cut_bytes = cut[0][0].as<uint64_t>();
+      out.cut_chunks = cut[0][1].as<uint64_t>();
+    }
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+  return out;
 }
 
 void PgStore::samples(uint64_t job_id, uint32_t attempt, std::vector<std::string>* names,
@@ -661,8 +925,13 @@ LoadedJobs PgStore::load_active_jobs() {
         " COALESCE(a.name, ''), COALESCE(j.agent_id, 0), COALESCE(j.machine_id, 0), " +
         us("j.queued_at") + ", " + us("j.started_at") +
         ", j.message, p.revision, p.branch,"
-        " p.name FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
+        " p.name, COALESCE(tm.name, ''), j.cancel_requested,"
+        " (SELECT " +
+        us("min(s.started_at)") +
+        " FROM steps s WHERE s.job_id = j.id AND s.attempt = j.attempt)"
+        " FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
         " LEFT JOIN agents a ON a.id = j.agent_id"
+        " LEFT JOIN machines tm ON tm.id = j.target_machine_id"
         " WHERE j.state NOT IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'skipped')"
         " ORDER BY j.id");
     for (const auto& r : rows) {
@@ -683,6 +952,9 @@ LoadedJobs PgStore::load_active_jobs() {
       job.queued_at_us = r[13].as<int64_t>();
       job.started_at_us = r[14].as<int64_t>();
       job.message = r[15].as<std::string>();
+      job.target_machine = r[19].as<std::string>();
+      job.cancel_requested = r[20].as<bool>();
+      job.agent_started_at_us = r[21].as<int64_t>();
       job.spec.pipeline_id = job.pipeline_id;
       out.jobs.push_back(std::move(job));
     }
@@ -798,15 +1070,29 @@ std::vector<AgentRow> PgStore::agents() {
   try {
     auto rows =
         tx().exec("SELECT a.id, a.name, a.labels::text, a.slots, m.name, " + us("a.last_seen") +
-                  " FROM agents a JOIN machines m ON m.id = a.machine_id ORDER BY a.name");
+                  ", a.draining FROM agents a JOIN machines m ON m.id = a.machine_id"
+                  " ORDER BY a.name");
     for (const auto& r : rows)
       out.push_back({r[0].as<uint64_t>(), r[1].as<std::string>(),
                      labels_from_json(r[2].as<std::string>()), r[3].as<uint32_t>(),
-                     r[4].as<std::string>(), r[5].as<int64_t>()});
+                     r[4].as<std::string>(), r[5].as<int64_t>(), r[6].as<bool>()});
   } catch (const std::exception& e) {
     rethrow(e);
   }
   return out;
 }
 
+}  // namespace yardstick
+
+namespace yardstick {
+std::set<std::string> PgStore::draining_agents() {
+  std::set<std::string> out;
+  try {
+    for (const auto& r : tx().exec("SELECT name FROM agents WHERE draining"))
+      out.insert(r[0].as<std::string>());
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+  return out;
+}
 }  // namespace yardstick

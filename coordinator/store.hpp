@@ -3,16 +3,21 @@
 //
 // The coordinator works in turns: begin(), every write of the turn, commit().
 // Nothing is acted on (sent) before commit() returns. Errors from libpqxx are
-// caught here and rethrown as StoreError, classified retryable (connection
-// lost, serialisation) or fatal (the schema is newer than this binary).
+// caught here and rethrown as StoreError, classified by SQLSTATE (see
+// classify_sqlstate): unavailable (retry the turn later), refused (this
+// message's data: refuse it alone) or fatal (the schema is newer than this
+// binary). guarded() confines a refusal to one message's writes.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/types.hpp"
@@ -20,19 +25,58 @@
 #include "coordinator/job_table.hpp"
 
 #include <pqxx/connection>
+#include <pqxx/subtransaction>
 #include <pqxx/transaction>
 
 namespace yardstick {
 
+// Whose fault a store error is, as KJ types its exceptions.
+enum class StoreFault {
+  kUnavailable,  // the server or the connection (or a serialisation conflict): retry later
+  kRefused,      // the data of this message (a data or constraint error): never retry it
+  kFatal,        // this coordinator cannot work with this database
+};
+
+// The fault a PostgreSQL SQLSTATE stands for. Classes 22 (data exception),
+// 23 (integrity constraint), 42 (syntax or access rule) and 54 (program
+// limit) are refusals; everything else (08 connection, 40 transaction
+// rollback, 53 resources, 57 operator intervention, XX internal, ...) is
+// an outage.
+StoreFault classify_sqlstate(std::string_view sqlstate);
+
 class StoreError : public std::runtime_error {
  public:
+  StoreError(const std::string& what, StoreFault fault, std::string sqlstate = {})
+      : std::runtime_error(what), fault_(fault), sqlstate_(std::move(sqlstate)) {}
   StoreError(const std::string& what, bool retryable)
-      : std::runtime_error(what), retryable_(retryable) {}
-  bool retryable() const { return retryable_; }
+      : StoreError(what, retryable ? StoreFault::kUnavailable : StoreFault::kFatal) {}
+  StoreFault fault() const { return fault_; }
+  bool retryable() const { return fault_ == StoreFault::kUnavailable; }
+  bool refused() const { return fault_ == StoreFault::kRefused; }
+  const std::string& sqlstate() const { return sqlstate_; }
 
  private:
-  bool retryable_;
+  StoreFault fault_;
+  std::string sqlstate_;
 };
+
+// How the coordinator's connections behave when the server or the network
+// does not answer.
+struct PgOptions {
+  uint32_t connect_timeout_s = 5;
+  uint32_t statement_timeout_ms = 30'000;  // 0: none
+  uint32_t keepalive_idle_s = 10;          // TCP keepalives: a dead peer is noticed in
+  uint32_t keepalive_interval_s = 3;       // idle + interval * count seconds
+  uint32_t keepalive_count = 3;
+};
+
+// The DSN with the options added where it does not set them itself; both
+// the URI form (postgresql://...) and the key=value form are understood.
+std::string dsn_with_options(const std::string& dsn, const PgOptions& options);
+
+// The sequence number of the marker chunk that stands where a capped log
+// was cut (above any sequence an agent uses).
+constexpr uint64_t kLogMarkerSeq = uint64_t{1} << 62;
 
 struct StepView {
   uint32_t index = 0;
@@ -79,6 +123,16 @@ struct AgentRow {
   uint32_t slots = 0;
   std::string machine;
   int64_t last_seen_us = 0;
+  bool draining = false;
+};
+
+// A job attempt's stored log, for capping it: sequence and size of each
+// chunk in id order, and what was cut already.
+struct LogLayout {
+  std::vector<std::pair<uint64_t, uint64_t>> chunks;  // (seq, bytes), marker excluded
+  bool has_marker = false;
+  uint64_t cut_bytes = 0;
+  uint64_t cut_chunks = 0;
 };
 
 struct LoadedJobs {
@@ -88,7 +142,7 @@ struct LoadedJobs {
 
 class PgStore final : public JobStore {
  public:
-  explicit PgStore(std::string dsn);
+  explicit PgStore(std::string dsn, PgOptions options = {});
   ~PgStore() override;
 
   // Connects (again). Throws StoreError(retryable) when the server is unreachable.
@@ -102,10 +156,22 @@ class PgStore final : public JobStore {
   void commit();
   void rollback() noexcept;
 
+  // Runs `fn` (writes of one message) in a savepoint of the open
+  // transaction. When the store refuses what fn wrote, only fn's writes are
+  // undone (also those still batched) and the error is returned; an outage
+  // throws as everywhere else.
+  std::optional<StoreError> guarded(const std::function<void()>& fn);
+
   uint64_t upsert_machine(const MachineInfo& machine);
   uint64_t upsert_agent(const std::string& name, const Labels& labels, uint32_t slots,
                         uint64_t machine_id, const std::string& version);
   void touch_agent(uint64_t agent_id);
+  void set_agent_draining(const std::string& name, bool draining);
+  void set_agent_incarnation(uint64_t agent_id, const std::string& incarnation);
+  void set_cancel_requested(uint64_t job_id);
+  // Notes a result or message that was refused, for `yardstick` users to find.
+  void record_refusal(const std::string& peer, uint64_t job_id, uint32_t attempt,
+                      const std::string& what, const std::string& reason);
   uint64_t insert_pipeline(const std::string& name, const std::string& revision,
                            const std::string& branch, const std::string& submitter,
                            const std::string& file_name, const std::string& definition);
@@ -119,8 +185,16 @@ class PgStore final : public JobStore {
                            uint64_t agent_id, uint64_t machine_id, int64_t started_at_us);
   void record_step_finished(const ResultKey& key, const StepResult& step, uint64_t agent_id,
                             uint64_t machine_id);
+  // Log chunks of a turn go in with one statement, at commit (or before a read).
   void record_log_chunk(const ResultKey& key, const std::string& stream, int32_t step_index,
                         const std::string& data, int64_t at_us);
+  // Removes chunks of a job attempt (the oldest of a capped log's tail).
+  void drop_log_chunks(uint64_t job_id, uint32_t attempt, const std::vector<uint64_t>& seqs);
+  // Writes (or rewrites) the marker chunk that says how much was cut, and the
+  // totals in log_cuts. The first call must come before the tail's chunks.
+  void put_log_marker(uint64_t job_id, uint32_t attempt, const std::string& text, int64_t at_us,
+                      uint64_t cut_bytes, uint64_t cut_chunks);
+  LogLayout log_layout(uint64_t job_id, uint32_t attempt);
 
   void record_sample(const ResultKey& key, uint32_t variant_index, const std::string& variant,
                      uint32_t index, const StepResult& run);
@@ -153,11 +227,12 @@ class PgStore final : public JobStore {
   std::optional<PipelineView> status(uint64_t id);  // a pipeline id or a job id
   std::vector<LogView> logs(uint64_t job_id, uint64_t after_id, uint32_t max_bytes);
   std::vector<AgentRow> agents();
+  std::set<std::string> draining_agents();
   // The pipeline id `id` names (itself, or the pipeline of job `id`).
   std::optional<uint64_t> pipeline_of(uint64_t id);
 
  private:
-  pqxx::work& tx();
+  pqxx::dbtransaction& tx();
   // Samples and metrics of the turn go in with one statement each (unnest
   // of arrays), just before they are read or committed.
   void flush_pending();
@@ -173,13 +248,31 @@ class PgStore final : public JobStore {
     std::string variant, name, unit;
     double value;
   };
+  struct PendingLog {
+    ResultKey key;
+    std::string stream;
+    int32_t step_index;
+    std::string data;
+    int64_t at_us;
+  };
+  struct PendingMarker {
+    std::string text;
+    uint64_t cut_bytes, cut_chunks;
+  };
   std::vector<PendingSample> pending_samples_;
   std::vector<PendingMetric> pending_metrics_;
+  std::vector<PendingLog> pending_logs_;
+  std::set<ResultKey> pending_log_keys_;
+  std::map<std::pair<uint64_t, uint32_t>, std::vector<uint64_t>> pending_log_drops_;
+  std::map<std::pair<uint64_t, uint32_t>, PendingMarker> pending_markers_;
+  void flush_logs();
   [[noreturn]] void rethrow(const std::exception& e);
 
   std::string dsn_;
+  PgOptions options_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> tx_;
+  std::unique_ptr<pqxx::subtransaction> sub_;  // the savepoint of guarded()
 };
 
 // Serialises what the agent runs; stored in jobs.spec.

@@ -236,19 +236,43 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
 
   std::map<uint64_t, uint64_t> cursors;
   int delay_ms = 20;
+  bool outage = false;
   for (;;) {
-    auto st = fetch_status(client, pipeline_id);
+    // Waiting goes on through a coordinator restart or a database outage:
+    // the jobs keep running and their results are delivered afterwards.
+    std::unique_ptr<wire_io::Frame> st;
+    try {
+      st = fetch_status(client, pipeline_id);
+    } catch (const Unreachable& e) {
+      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+      outage = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    } catch (const RemoteError& e) {
+      if (e.code() != wire::ErrorCode::UNAVAILABLE) throw;
+      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+      outage = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    if (outage) std::cerr << "yardstick: the coordinator answers again\n";
+    outage = false;
     auto r = st->envelope().getBody().getStatusReply();
     bool all_done = true, all_ok = true;
     for (auto j : r.getJobs()) {
       auto state = wire_io::from_wire(j.getState());
       if (!is_terminal(state)) all_done = false;
       if (state != JobState::kSucceeded) all_ok = false;
-      if (follow && state != JobState::kPending && state != JobState::kQueued)
-        print_logs(client, j.getId(), &cursors[j.getId()],
-                   "[" + std::string(j.getName().cStr()) +
-                       (j.getMachine().size() ? "@" + std::string(j.getMachine().cStr()) : "") +
-                       "] ");
+      if (follow && state != JobState::kPending && state != JobState::kQueued) try {
+          print_logs(client, j.getId(), &cursors[j.getId()],
+                     "[" + std::string(j.getName().cStr()) +
+                         (j.getMachine().size() ? "@" + std::string(j.getMachine().cStr()) : "") +
+                         "] ");
+        } catch (const Unreachable&) {
+          // the next round asks again
+        } catch (const RemoteError& e) {
+          if (e.code() != wire::ErrorCode::UNAVAILABLE) throw;
+        }
     }
     if (all_done) {
       if (!quiet) print_status(r, o.json);
@@ -297,6 +321,7 @@ int cmd_agents(Options& o) {
       for (auto id : a.getRunningJobs()) running.push_back(id);
       out.push_back({{"name", a.getName().cStr()},
                      {"connected", a.getConnected()},
+                     {"draining", a.getDraining()},
                      {"slots", a.getSlots()},
                      {"used_slots", a.getUsedSlots()},
                      {"machine", a.getMachine().cStr()},
@@ -312,7 +337,9 @@ int cmd_agents(Options& o) {
   for (auto a : agents) {
     char seen[32];
     std::snprintf(seen, sizeof seen, "%.0fs ago", (now_us - a.getLastSeenUs()) / 1e6);
-    rows.push_back({a.getName(), a.getConnected() ? "connected" : "gone",
+    rows.push_back({a.getName(),
+                    std::string(a.getConnected() ? "connected" : "gone") +
+                        (a.getDraining() ? ", draining" : ""),
                     std::to_string(a.getUsedSlots()) + "/" + std::to_string(a.getSlots()),
                     a.getMachine(), a.getConnected() ? "now" : seen,
                     format_labels(wire_io::read_labels(a.getLabels()))});
@@ -419,6 +446,23 @@ int cmd_report(Options& o, const std::string& name, const std::vector<std::strin
   return kOk;
 }
 
+int cmd_drain(Options& o, const std::string& agent, bool undo) {
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  std::unique_ptr<capnp::MallocMessageBuilder> b;
+  auto d = client.request(fresh(b)).getBody().initDrain();
+  d.setAgent(agent);
+  d.setUndo(undo);
+  client.call(*b);
+  if (o.json)
+    std::cout << json{{"agent", agent}, {"draining", !undo}}.dump() << "\n";
+  else
+    std::cout << "agent " << agent
+              << (undo ? " takes jobs again\n"
+                       : " is draining: its running jobs finish, it takes no new one\n");
+  return kOk;
+}
+
 int cmd_cancel(Options& o, uint64_t id) {
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
@@ -503,6 +547,14 @@ int run_cli(int argc, char** argv) {
   cancel->add_option("id", id, "a pipeline id or a job id")->required();
   cancel->add_flag("--json", o.json, "machine-readable output");
 
+  std::string drain_agent;
+  bool undrain = false;
+  auto* drain = app.add_subcommand(
+      "drain", "stop giving jobs to an agent; its running jobs finish (kept across restarts)");
+  drain->add_option("agent", drain_agent, "the agent's name")->required();
+  drain->add_flag("--undo", undrain, "give it jobs again");
+  drain->add_flag("--json", o.json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -515,6 +567,7 @@ int run_cli(int argc, char** argv) {
     if (*logs) return cmd_logs(o, id, follow);
     if (*agents) return cmd_agents(o);
     if (*cancel) return cmd_cancel(o, id);
+    if (*drain) return cmd_drain(o, drain_agent, undrain);
     const Format format = o.json     ? Format::kJson
                           : csv      ? Format::kCsv
                           : markdown ? Format::kMarkdown

@@ -17,8 +17,9 @@ Job job(uint64_t id, Labels labels = {}, int32_t priority = 0) {
   return j;
 }
 
-AgentCapacity agent(std::string name, Labels labels, uint32_t slots, uint64_t machine = 1) {
-  return {std::move(name), std::move(labels), machine, slots, slots, true};
+AgentCapacity agent(std::string name, Labels labels, uint32_t slots, uint64_t machine = 1,
+                    std::string machine_name = "") {
+  return {std::move(name), std::move(labels), machine, slots, slots, true, std::move(machine_name)};
 }
 
 std::vector<Job*> ptrs(std::vector<Job>& jobs) {
@@ -98,6 +99,18 @@ TEST(Scheduler, PinnedJobRunsOnlyOnItsMachine) {
   ASSERT_EQ(p.size(), 2u);
   EXPECT_EQ(p[0].agent, "on7");
   EXPECT_EQ(p[1].agent, "on8");
+}
+
+TEST(Scheduler, PinnedJobFollowsItsMachineNameAcrossAnUpgrade) {
+  // The machine's fingerprint (and row id) changed with a new kernel; its
+  // name did not, so the fan-out job still runs there and nowhere else.
+  std::vector<Job> jobs = {job(1)};
+  jobs[0].target_machine_id = 7;
+  jobs[0].target_machine = "laptop";
+  auto p = schedule(ptrs(jobs),
+                    {agent("other", {}, 4, 7, "server"), agent("upgraded", {}, 1, 9, "laptop")});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].agent, "upgraded");
 }
 
 TEST(Scheduler, MultiSlotJobNeedsThatManyFreeSlots) {
