@@ -65,6 +65,7 @@ struct MetricBound {
   double value = 0;
   std::string text() const;
   bool holds(double actual) const;
+  bool operator==(const MetricBound&) const = default;
 };
 
 // Parses ">= 0.8"; nullopt when it is not a comparison.
@@ -76,6 +77,7 @@ struct Budget {
   uint64_t wall_ms = 0;  // 0: no wall budget
   std::vector<MetricBound> metrics;
   bool fail = false;
+  bool operator==(const Budget&) const = default;
 };
 
 struct StepSpec {
@@ -85,7 +87,8 @@ struct StepSpec {
   bool timed = true;
   uint64_t timeout_ms = 0;           // 0: none
   std::vector<std::string> collect;  // collector names, optionally "name:path"
-  std::optional<Budget> budget;      // coordinator only: not sent to agents
+  std::optional<Budget> budget;      // judged by the coordinator; agents ignore it
+  bool operator==(const StepSpec&) const = default;
 };
 
 struct BenchSpec {
@@ -101,12 +104,14 @@ struct BenchSpec {
   std::vector<std::string> collect;
   double alpha = 0.05;        // significance level of the verdict
   double noise_floor = 0.01;  // |ratio - 1| at or below it is "no change"
+  bool operator==(const BenchSpec&) const = default;
 };
 
 struct Variant {
   std::string name;
   EnvVars env;
   std::string run;  // replaces the bench's run when set
+  bool operator==(const Variant&) const = default;
 };
 
 // Everything an agent needs to run one attempt of one job.
@@ -127,7 +132,8 @@ struct JobAssignment {
   uint32_t slots = 1;       // kExclusiveSlots: every slot of the agent
   std::optional<BenchSpec> bench;
   std::vector<Variant> variants;  // the first is the baseline
-  std::optional<Budget> budget;   // coordinator only
+  std::optional<Budget> budget;   // judged by the coordinator; agents ignore it
+  bool operator==(const JobAssignment&) const = default;
 };
 
 constexpr uint32_t kExclusiveSlots = 1u << 20;

@@ -129,6 +129,39 @@ MachineInfo read(wire::Machine::Reader r) {
   return m;
 }
 
+namespace {
+
+void fill_texts(capnp::List<capnp::Text>::Builder list, const std::vector<std::string>& items) {
+  for (unsigned k = 0; k < items.size(); ++k) list.set(k, items[k]);
+}
+
+std::vector<std::string> read_texts(capnp::List<capnp::Text>::Reader list) {
+  std::vector<std::string> out;
+  for (auto t : list) out.push_back(t);
+  return out;
+}
+
+void fill(wire::Budget::Builder b, const Budget& budget) {
+  b.setWallMs(budget.wall_ms);
+  auto metrics = b.initMetrics(budget.metrics.size());
+  for (unsigned i = 0; i < budget.metrics.size(); ++i) {
+    metrics[i].setMetric(budget.metrics[i].metric);
+    metrics[i].setOp(budget.metrics[i].op);
+    metrics[i].setValue(budget.metrics[i].value);
+  }
+  b.setFail(budget.fail);
+}
+
+Budget read(wire::Budget::Reader r) {
+  Budget budget;
+  budget.wall_ms = r.getWallMs();
+  for (auto m : r.getMetrics()) budget.metrics.push_back({m.getMetric(), m.getOp(), m.getValue()});
+  budget.fail = r.getFail();
+  return budget;
+}
+
+}  // namespace
+
 void fill(wire::Assign::Builder b, const JobAssignment& a) {
   b.setJobId(a.job_id);
   b.setAttempt(a.attempt);
@@ -149,8 +182,8 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     fill(steps[i].initEnv(s.env.size()), s.env);
     steps[i].setTimed(s.timed);
     steps[i].setTimeoutMs(s.timeout_ms);
-    auto collect = steps[i].initCollect(s.collect.size());
-    for (unsigned k = 0; k < s.collect.size(); ++k) collect.set(k, s.collect[k]);
+    fill_texts(steps[i].initCollect(s.collect.size()), s.collect);
+    if (s.budget) fill(steps[i].initBudget(), *s.budget);
   }
   b.setTimeoutMs(a.timeout_ms);
   b.setSlots(a.slots);
@@ -172,8 +205,7 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     w.setShell(to_string(s.shell));
     w.setAlpha(s.alpha);
     w.setNoiseFloor(s.noise_floor);
-    auto collect = w.initCollect(s.collect.size());
-    for (unsigned k = 0; k < s.collect.size(); ++k) collect.set(k, s.collect[k]);
+    fill_texts(w.initCollect(s.collect.size()), s.collect);
   }
   auto variants = b.initVariants(a.variants.size());
   for (unsigned i = 0; i < a.variants.size(); ++i) {
@@ -181,6 +213,7 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     fill(variants[i].initEnv(a.variants[i].env.size()), a.variants[i].env);
     variants[i].setRun(a.variants[i].run);
   }
+  if (a.budget) fill(b.initBudget(), *a.budget);
 }
 
 JobAssignment read(wire::Assign::Reader r) {
@@ -203,7 +236,8 @@ JobAssignment read(wire::Assign::Reader r) {
     spec.env = read(s.getEnv());
     spec.timed = s.getTimed();
     spec.timeout_ms = s.getTimeoutMs();
-    for (auto c : s.getCollect()) spec.collect.push_back(c);
+    spec.collect = read_texts(s.getCollect());
+    if (s.hasBudget()) spec.budget = read(s.getBudget());
     a.steps.push_back(std::move(spec));
   }
   a.timeout_ms = r.getTimeoutMs();
@@ -226,10 +260,11 @@ JobAssignment read(wire::Assign::Reader r) {
     s.shell = parse_shell_mode(w.getShell()).value_or(ShellMode::kAuto);
     s.alpha = w.getAlpha();
     s.noise_floor = w.getNoiseFloor();
-    for (auto c : w.getCollect()) s.collect.push_back(c);
+    s.collect = read_texts(w.getCollect());
     a.bench = s;
   }
   for (auto v : r.getVariants()) a.variants.push_back({v.getName(), read(v.getEnv()), v.getRun()});
+  if (r.hasBudget()) a.budget = read(r.getBudget());
   return a;
 }
 

@@ -65,6 +65,9 @@ Labels read_labels(capnp::List<wire::KeyValue>::Reader list);
 void fill(wire::Machine::Builder b, const MachineInfo& m);
 MachineInfo read(wire::Machine::Reader r);
 
+// Carries every field of JobAssignment (steps, bench, variants and budgets;
+// an absent optional is a null pointer). This is the one conversion of the
+// job spec: common/job_spec.hpp stores the same struct as JSON.
 void fill(wire::Assign::Builder b, const JobAssignment& a);
 JobAssignment read(wire::Assign::Reader r);
 

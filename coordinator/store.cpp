@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <sstream>
 
+#include "common/job_spec.hpp"
 #include "coordinator/migrations.hpp"
 
 namespace yardstick {
@@ -39,123 +40,6 @@ std::string us(const char* column) {
   return buf;
 }
 }  // namespace
-
-json budget_json(const std::optional<Budget>& b) {
-  if (!b) return nullptr;
-  json metrics = json::array();
-  for (const auto& m : b->metrics)
-    metrics.push_back({{"metric", m.metric}, {"op", m.op}, {"value", m.value}});
-  return {{"wall_ms", b->wall_ms}, {"metrics", metrics}, {"fail", b->fail}};
-}
-
-std::optional<Budget> budget_from(const json& j) {
-  if (j.is_null()) return std::nullopt;
-  Budget b;
-  b.wall_ms = j.value("wall_ms", uint64_t{0});
-  b.fail = j.value("fail", false);
-  for (const auto& m : j.value("metrics", json::array()))
-    b.metrics.push_back({m.value("metric", ""), m.value("op", ">="), m.value("value", 0.0)});
-  return b;
-}
-
-std::string spec_to_json(const JobAssignment& a) {
-  json steps = json::array();
-  for (const auto& s : a.steps)
-    steps.push_back({{"name", s.name},
-                     {"run", s.run},
-                     {"env", s.env},
-                     {"timed", s.timed},
-                     {"timeout_ms", s.timeout_ms},
-                     {"collect", s.collect},
-                     {"budget", budget_json(s.budget)}});
-  json bench = nullptr;
-  if (a.bench) {
-    const BenchSpec& b = *a.bench;
-    bench = {{"run", b.run},
-             {"setup", b.setup},
-             {"prepare", b.prepare},
-             {"conclude", b.conclude},
-             {"cleanup", b.cleanup},
-             {"warmup", b.warmup},
-             {"runs", b.runs},
-             {"min_runs", b.min_runs},
-             {"max_runs", b.max_runs},
-             {"max_time_ms", b.max_time_ms},
-             {"ignore_failure", b.ignore_failure},
-             {"interleave", b.interleave},
-             {"collect", b.collect},
-             {"alpha", b.alpha},
-             {"noise_floor", b.noise_floor}};
-  }
-  json variants = json::array();
-  for (const auto& v : a.variants)
-    variants.push_back({{"name", v.name}, {"env", v.env}, {"run", v.run}});
-  json j = {{"pipeline_name", a.pipeline_name},
-            {"job_name", a.job_name},
-            {"kind", a.kind},
-            {"revision", a.revision},
-            {"branch", a.branch},
-            {"checkout_repo", a.checkout_repo},
-            {"workdir", a.workdir},
-            {"env", a.env},
-            {"steps", steps},
-            {"timeout_ms", a.timeout_ms},
-            {"slots", a.slots},
-            {"bench", bench},
-            {"variants", variants},
-            {"budget", budget_json(a.budget)}};
-  return j.dump();
-}
-
-JobAssignment spec_from_json(const std::string& text) {
-  json j = json::parse(text);
-  JobAssignment a;
-  a.pipeline_name = j.value("pipeline_name", "");
-  a.job_name = j.value("job_name", "");
-  a.kind = j.value("kind", "build");
-  a.revision = j.value("revision", "");
-  a.branch = j.value("branch", "");
-  a.checkout_repo = j.value("checkout_repo", "");
-  a.workdir = j.value("workdir", "");
-  a.env = j.value("env", EnvVars{});
-  for (const auto& s : j.value("steps", json::array())) {
-    StepSpec step;
-    step.name = s.value("name", "");
-    step.run = s.value("run", "");
-    step.env = s.value("env", EnvVars{});
-    step.timed = s.value("timed", true);
-    step.timeout_ms = s.value("timeout_ms", uint64_t{0});
-    step.collect = s.value("collect", std::vector<std::string>{});
-    step.budget = budget_from(s.value("budget", json()));
-    a.steps.push_back(std::move(step));
-  }
-  a.timeout_ms = j.value("timeout_ms", uint64_t{0});
-  a.slots = j.value("slots", 1u);
-  if (j.contains("bench") && !j["bench"].is_null()) {
-    const json& b = j["bench"];
-    BenchSpec s;
-    s.run = b.value("run", "");
-    s.setup = b.value("setup", "");
-    s.prepare = b.value("prepare", "");
-    s.conclude = b.value("conclude", "");
-    s.cleanup = b.value("cleanup", "");
-    s.warmup = b.value("warmup", 0u);
-    s.runs = b.value("runs", 0u);
-    s.min_runs = b.value("min_runs", 10u);
-    s.max_runs = b.value("max_runs", 0u);
-    s.max_time_ms = b.value("max_time_ms", uint64_t{3000});
-    s.ignore_failure = b.value("ignore_failure", false);
-    s.interleave = b.value("interleave", true);
-    s.collect = b.value("collect", std::vector<std::string>{});
-    s.alpha = b.value("alpha", 0.05);
-    s.noise_floor = b.value("noise_floor", 0.01);
-    a.bench = s;
-  }
-  for (const auto& v : j.value("variants", json::array()))
-    a.variants.push_back({v.value("name", ""), v.value("env", EnvVars{}), v.value("run", "")});
-  a.budget = budget_from(j.value("budget", json()));
-  return a;
-}
 
 StoreFault classify_sqlstate(std::string_view state) {
   if (state.size() != 5) return StoreFault::kUnavailable;
@@ -204,7 +88,8 @@ void PgStore::rethrow(const std::exception& e) {
   // Values libpqxx could not convert (a peer's number out of range) are the
   // data's fault, not the server's.
   if (dynamic_cast<const pqxx::conversion_error*>(&e) ||
-      dynamic_cast<const pqxx::range_error*>(&e) || dynamic_cast<const pqxx::argument_error*>(&e))
+      dynamic_cast<const pqxx::range_error*>(&e) || dynamic_cast<const pqxx::argument_error*>(&e) ||
+      dynamic_cast<const std::invalid_argument*>(&e))
     throw StoreError(e.what(), StoreFault::kRefused);
   throw StoreError(e.what(), StoreFault::kUnavailable);
 }
@@ -460,7 +345,7 @@ uint64_t PgStore::insert_job(const Job& job) {
         " NULLIF($9::bigint, 0), $10::jsonb) RETURNING id",
         job.pipeline_id, job.name, job.spec.kind, std::string(to_string(job.state)), job.attempt,
         job.retries, job.priority, labels_json(job.on_labels), job.target_machine_id.value_or(0),
-        spec_to_json(job.spec));
+        job_spec::to_json(job.spec));
     uint64_t id = r[0][0].as<uint64_t>();
     tx().exec_params(
         "INSERT INTO job_events (job_id, attempt, from_state, to_state, message)"
@@ -945,7 +830,7 @@ LoadedJobs PgStore::load_active_jobs() {
       job.priority = r[6].as<int32_t>();
       job.on_labels = labels_from_json(r[7].as<std::string>());
       if (uint64_t t = r[8].as<uint64_t>()) job.target_machine_id = t;
-      job.spec = spec_from_json(r[9].as<std::string>());
+      job.spec = job_spec::from_json(r[9].as<std::string>());
       job.agent = r[10].as<std::string>();
       job.agent_id = r[11].as<uint64_t>();
       job.machine_id = r[12].as<uint64_t>();

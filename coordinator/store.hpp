@@ -275,8 +275,4 @@ class PgStore final : public JobStore {
   std::unique_ptr<pqxx::subtransaction> sub_;  // the savepoint of guarded()
 };
 
-// Serialises what the agent runs; stored in jobs.spec.
-std::string spec_to_json(const JobAssignment& spec);
-JobAssignment spec_from_json(const std::string& json);
-
 }  // namespace yardstick
