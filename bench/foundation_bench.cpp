@@ -241,7 +241,10 @@ int main(int argc, char** argv) {
     submit_latency(c, submissions);
   }
   {
-    Cluster c(Cluster::Options{1000, 10000});
+    Cluster::Options options;
+    options.heartbeat_ms = 1000;
+    options.lease_ms = 10000;
+    Cluster c(options);
     throughput(c, jobs, agents);
   }
   return 0;

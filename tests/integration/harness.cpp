@@ -183,9 +183,39 @@ bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeo
 
 Cluster::Cluster() : Cluster(Options{}) {}
 
+PrivatePg::PrivatePg() {
+  dir_ = make_temp_dir("yardstick-private-pg");
+  start();
+}
+
+PrivatePg::~PrivatePg() {
+  run_capture(source_dir() + "/tests/support/pg.sh stop " + dir_);
+  fs::remove_all(dir_);
+}
+
+void PrivatePg::start() {
+  std::string port;
+  if (fs::exists(dir_ + "/port")) port = trim(run_capture("cat " + dir_ + "/port"));
+  int rc = 0;
+  dsn_ = trim(run_capture(source_dir() + "/tests/support/pg.sh start " + dir_ + " " + port, &rc));
+  if (rc != 0) throw std::runtime_error("cannot start PostgreSQL: " + dsn_);
+}
+
+void PrivatePg::stop() {
+  run_capture(source_dir() + "/tests/support/pg.sh stop " + dir_);
+}
+
+long peak_rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  return -1;
+}
+
 Cluster::Cluster(Options options) : options_(options) {
   dir_ = make_temp_dir("yardstick-it");
-  dsn_ = create_test_database();
+  dsn_ = options_.dsn.empty() ? create_test_database() : options_.dsn;
   prefix_ = "t" + std::to_string(getpid()) + "-" + fs::path(dir_).filename().string() + "-";
   start_coordinator();
 }
@@ -213,12 +243,23 @@ void Cluster::start_coordinator() {
   const std::string ready = dir_ + "/ready";
   fs::remove(ready);
   ++coordinator_starts_;
-  coordinator_ = std::make_unique<Process>(
-      std::vector<std::string>{
-          binary("yardstick-coordinator"), "--db", dsn_, "--agents", agents_ep_, "--clients",
-          clients_, "--heartbeat-ms", std::to_string(options_.heartbeat_ms), "--lease-ms",
-          std::to_string(options_.lease_ms), "--ready-file", ready, "--log-level", "debug"},
-      dir_ + "/coordinator.log");
+  std::vector<std::string> argv = {binary("yardstick-coordinator"),
+                                   "--db",
+                                   dsn_,
+                                   "--agents",
+                                   agents_ep_,
+                                   "--clients",
+                                   clients_,
+                                   "--heartbeat-ms",
+                                   std::to_string(options_.heartbeat_ms),
+                                   "--lease-ms",
+                                   std::to_string(options_.lease_ms),
+                                   "--ready-file",
+                                   ready,
+                                   "--log-level",
+                                   "debug"};
+  for (const auto& a : options_.coordinator_args) argv.push_back(a);
+  coordinator_ = std::make_unique<Process>(argv, dir_ + "/coordinator.log");
   if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
     throw std::runtime_error("the coordinator did not start:\n" + coordinator_->log());
   std::ifstream in(ready);
@@ -258,6 +299,16 @@ Process& Cluster::add_agent(const std::string& name, const std::string& labels,
                                    "--log-level",
                                    "debug"};
   for (auto& e : extra) argv.push_back(e);
+  agent_argv_[name] = argv;
+  return launch_agent(name, argv);
+}
+
+Process& Cluster::restart_agent(const std::string& name) {
+  return launch_agent(name, agent_argv_.at(name));
+}
+
+Process& Cluster::launch_agent(const std::string& name, const std::vector<std::string>& argv) {
+  const std::string full = prefix_ + name;
   auto p = std::make_unique<Process>(argv, dir_ + "/agent-" + name + ".log");
   Process& ref = *p;
   agents_[name] = std::move(p);

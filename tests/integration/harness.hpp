@@ -51,6 +51,22 @@ struct CliResult {
   std::string err;
 };
 
+// A PostgreSQL cluster of one test's own, for tests that stop and start it.
+class PrivatePg {
+ public:
+  PrivatePg();
+  ~PrivatePg();
+  void stop();
+  void start();  // on the same port
+  const std::string& dsn() const { return dsn_; }
+
+ private:
+  std::string dir_, dsn_;
+};
+
+// Peak resident memory of a live process (VmHWM), in KiB; -1 when unknown.
+long peak_rss_kb(pid_t pid);
+
 // Waits until `pred` holds; false on timeout.
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
@@ -60,6 +76,8 @@ class Cluster {
   struct Options {
     uint32_t heartbeat_ms = 300;
     uint32_t lease_ms = 2000;
+    std::string dsn;                            // empty: a new database on the shared server
+    std::vector<std::string> coordinator_args;  // more flags for the coordinator
   };
   Cluster();
   explicit Cluster(Options options);
@@ -73,6 +91,9 @@ class Cluster {
   Process& add_agent(const std::string& name, const std::string& labels, const std::string& machine,
                      uint32_t slots = 1, std::vector<std::string> extra = {});
   Process& agent(const std::string& name) { return *agents_.at(name); }
+  // Starts agent `name` again (same home and flags) after it stopped; waits for its registration.
+  Process& restart_agent(const std::string& name);
+  std::string agent_home(const std::string& name) const { return dir_ + "/home-" + name; }
   std::string agent_name(const std::string& short_name) const { return prefix_ + short_name; }
 
   // Runs the CLI against this coordinator, in `cwd` (default: the cluster's folder).
@@ -96,6 +117,8 @@ class Cluster {
   std::string clients_ = "tcp://127.0.0.1:*", agents_ep_ = "tcp://127.0.0.1:*";
   std::unique_ptr<Process> coordinator_;
   std::map<std::string, std::unique_ptr<Process>> agents_;
+  std::map<std::string, std::vector<std::string>> agent_argv_;
+  Process& launch_agent(const std::string& name, const std::vector<std::string>& argv);
   int coordinator_starts_ = 0;
 };
 

@@ -169,8 +169,7 @@ TEST(Pipeline, KilledAgentsJobRunsAgainOnTheOtherAgentAsAttemptTwo) {
   c.write_file("p.yml", R"(pipeline: lost
 jobs:
   work:
-    retries: 1
-    on: { labels: [pool=x] }
+    on: { labels: [pool=x] }   # no retries: a lost agent's job runs again by default
     steps:
       - run: sleep 2; echo finished on $YARDSTICK_AGENT
 )");
@@ -198,7 +197,10 @@ jobs:
 }
 
 TEST(Pipeline, CoordinatorKilledAndRestartedMidStepJobCompletesStoredOnce) {
-  Cluster c(Cluster::Options{300, 3000});
+  Cluster::Options options;
+  options.heartbeat_ms = 300;
+  options.lease_ms = 3000;
+  Cluster c(options);
   c.add_agent("a", "", "m1");
   c.write_file("p.yml", R"(pipeline: restart
 jobs:

@@ -1,0 +1,458 @@
+// The fault suite: real coordinator, agents, CLI and PostgreSQL, broken on
+// purpose. Each test asserts the job's outcome and that nothing measured was
+// lost or stored twice (the rows in steps, metrics and log_chunks against
+// what the step printed). docs/reliability.md lists each fault and its test.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "tests/integration/harness.hpp"
+
+namespace yardstick::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+// Every log byte of a job attempt, in order.
+std::string stored_log(Cluster& c, int64_t job, int attempt) {
+  auto rows = c.query("SELECT data FROM log_chunks WHERE job_id = " + std::to_string(job) +
+                      " AND attempt = " + std::to_string(attempt) + " ORDER BY id");
+  std::string out;
+  for (const auto& r : rows) out += pqxx::binarystring(r[0]).str();
+  return out;
+}
+
+size_t count_of(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + needle.size()))
+    ++n;
+  return n;
+}
+
+TEST(Fault, TextThatIsNotUtf8IsStoredVisiblyAndNothingStalls) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  // A metric name in Latin-1, one with a NUL, and a ninja build whose target
+  // name is Latin-1 (through the ninja-log collector).
+  c.write_file("p.yml", R"(pipeline: bytes
+jobs:
+  build:
+    steps:
+      - run: |
+          printf 'm\351tric 1\n' >> "$YARDSTICK_METRICS"
+          printf 'nul\000byte 2\n' >> "$YARDSTICK_METRICS"
+          printf 'rule touch\n  command = touch $out\nbuild caf\351.o: touch\n' > build.ninja
+          ninja >/dev/null
+          printf 'log bytes kept: \351\000\377\n'
+        collect: [ninja-log]
+)");
+  auto r = c.cli({"submit", "--wait", "p.yml"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err << c.coordinator().log();
+  EXPECT_EQ(c.text("SELECT state FROM jobs"), "succeeded");
+  // U+FFFD stands where the bad byte was.
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'm' || chr(65533) || 'tric'"), 1);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name LIKE 'ninja.%caf' || chr(65533) ||"
+                     " '.o%' OR name LIKE '%caf' || chr(65533) || '.o'"),
+            1)
+      << c.text("SELECT string_agg(name, ' | ') FROM metrics");
+  EXPECT_GE(c.scalar("SELECT count(*) FROM metrics WHERE name LIKE 'nul%'"), 1);
+  // Log bytes are kept exactly as the step wrote them.
+  const std::string log = stored_log(c, c.scalar("SELECT id FROM jobs"), 1);
+  EXPECT_NE(log.find(std::string("log bytes kept: \xE9\0\xFF\n", 20)), std::string::npos);
+  EXPECT_EQ(c.coordinator().log().find("invalid byte sequence"), std::string::npos);
+  // The next pipeline, from anyone, runs.
+  c.write_file("ok.yml", "pipeline: ok\njobs:\n  a:\n    steps: [{run: \"true\"}]\n");
+  r = c.cli({"submit", "--wait", "ok.yml"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(Fault, DuplicateNeedsAreRefusedWithTheirLine) {
+  Cluster c;
+  c.write_file("p.yml", R"(pipeline: p
+jobs:
+  a:
+    steps: [{run: "true"}]
+  b:
+    needs: [a, a]
+    steps: [{run: "true"}]
+)");
+  auto r = c.cli({"submit", "p.yml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("p.yml:6:16: jobs.b.needs[1]: 'a' is listed twice"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), 0);
+}
+
+TEST(Fault, BadIdsAreNotFoundAndTheCoordinatorKeepsItsAgents) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  for (const char* id : {"18446744073709551615", "9223372036854775808"}) {
+    auto r = c.cli({"status", id});
+    EXPECT_EQ(r.code, 4) << r.err;
+    EXPECT_NE(r.err.find("no pipeline or job with id"), std::string::npos) << r.err;
+    r = c.cli({"cancel", id});
+    EXPECT_EQ(r.code, 4) << r.err;
+    r = c.cli({"logs", id});
+    EXPECT_EQ(r.code, 4) << r.err;
+  }
+  EXPECT_EQ(c.coordinator().log().find("register again"), std::string::npos);
+  c.write_file("ok.yml", "pipeline: ok\njobs:\n  a:\n    steps: [{run: \"true\"}]\n");
+  EXPECT_EQ(c.cli({"submit", "--wait", "ok.yml"}).code, 0);
+}
+
+TEST(Fault, PostgresStoppedThirtySecondsMidJobEveryResultArrives) {
+  PrivatePg pg;
+  Cluster::Options options;
+  options.dsn = pg.dsn();
+  Cluster c(options);
+  c.add_agent("a", "", "m1");
+  const std::string go = c.dir() + "/go";
+  c.write_file("p.yml", R"(pipeline: outage
+jobs:
+  two:
+    steps:
+      - name: first
+        run: echo first step
+      - name: second
+        run: |
+          while [ ! -e )" + go +
+                            R"( ]; do sleep 0.1; done
+          for i in $(seq 1 200); do echo "line $i"; sleep 0.05; done
+          echo "metric.during.outage 7" >> "$YARDSTICK_METRICS"
+)");
+  std::promise<CliResult> waited;
+  auto result = waited.get_future();
+  std::thread waiter([&] { waited.set_value(c.cli({"submit", "--wait", "p.yml"})); });
+  ASSERT_TRUE(
+      wait_for([&] { return c.scalar("SELECT count(*) FROM steps WHERE idx = 1") == 1; }, 20s));
+  pg.stop();
+  std::ofstream(go) << "go\n";
+  const auto stopped_at = std::chrono::steady_clock::now();
+  // Meanwhile the coordinator stays up, answers `unavailable`, and the
+  // waiting CLI keeps waiting.
+  std::this_thread::sleep_for(3s);
+  auto st = c.cli({"status", "1"});
+  EXPECT_EQ(st.code, 3) << st.out << st.err;
+  EXPECT_NE(st.err.find("PostgreSQL"), std::string::npos) << st.err;
+  EXPECT_EQ(result.wait_for(0s), std::future_status::timeout) << "submit --wait gave up";
+  std::this_thread::sleep_until(stopped_at + 30s);
+  EXPECT_TRUE(c.coordinator().running());
+  EXPECT_TRUE(c.agent("a").running());
+  pg.start();
+  ASSERT_EQ(result.wait_for(60s), std::future_status::ready);
+  waiter.join();
+  auto r = result.get();
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(c.text("SELECT state FROM jobs"), "succeeded");
+  EXPECT_EQ(c.scalar("SELECT attempt FROM jobs"), 1);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM steps WHERE ended_at IS NOT NULL"), 2);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'metric.during.outage'"), 1);
+  const std::string log = stored_log(c, c.scalar("SELECT id FROM jobs"), 1);
+  for (int i = 1; i <= 200; ++i)
+    ASSERT_EQ(count_of(log, "line " + std::to_string(i) + "\n"), 1u) << "line " << i;
+}
+
+TEST(Fault, StoppedAgentPastItsLeaseHasItsLateResultsRefusedAndItsProcessStopped) {
+  Cluster c;  // lease 2 s
+  c.add_agent("a", "pool=x", "m1");
+  const std::string pids = c.dir() + "/pids";
+  c.write_file("p.yml", R"(pipeline: stop
+jobs:
+  work:
+    on: { labels: [pool=x] }
+    steps:
+      - run: |
+          echo "$YARDSTICK_ATTEMPT $$" >> )" +
+                            pids + R"(
+          if [ "$YARDSTICK_ATTEMPT" = 1 ]; then
+            sleep 4; echo late result of attempt one; sleep 30
+          fi
+          echo done on $YARDSTICK_AGENT
+)");
+  ASSERT_EQ(c.cli({"submit", "p.yml"}).code, 0);
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "running"; }, 10s));
+  c.add_agent("b", "pool=x", "m2");
+  c.agent("a").signal(SIGSTOP);
+  // Past the lease: the job runs again, on b.
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "succeeded"; }, 20s));
+  EXPECT_EQ(c.scalar("SELECT attempt FROM jobs"), 2);
+  EXPECT_EQ(c.text("SELECT a.name FROM jobs j JOIN agents a ON a.id = j.agent_id"),
+            c.agent_name("b"));
+  c.agent("a").signal(SIGCONT);
+  // a comes back, is told to abandon attempt 1, and stops its process.
+  pid_t first = 0;
+  {
+    std::ifstream in(pids);
+    int attempt = 0;
+    in >> attempt >> first;
+    ASSERT_EQ(attempt, 1);
+  }
+  EXPECT_TRUE(wait_for([&] { return ::kill(first, 0) != 0; }, 15s))
+      << "attempt 1's process is still alive";
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return c.agent("a").log().find("abandoned job " +
+                                       std::to_string(c.scalar("SELECT id FROM jobs")) +
+                                       " attempt 1") != std::string::npos;
+      },
+      10s))
+      << c.agent("a").log();
+  // Nothing of attempt 1 was stored after its agent was lost.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(stored_log(c, c.scalar("SELECT id FROM jobs"), 1).find("late result"),
+            std::string::npos);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM steps WHERE attempt = 1 AND ended_at IS NOT NULL"), 0);
+  EXPECT_EQ(c.text("SELECT state FROM jobs"), "succeeded");
+}
+
+TEST(Fault, AgentRestartedWithASpoolDeliversItAndReportsItsJobLost) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  const std::string go = c.dir() + "/go";
+  c.write_file("p.yml", R"(pipeline: spool
+jobs:
+  work:
+    steps:
+      - run: |
+          echo before
+          if [ "$YARDSTICK_ATTEMPT" = 1 ]; then
+            while [ ! -e )" +
+                            go + R"( ]; do sleep 0.1; done
+            echo measured while the coordinator was gone
+            echo "spooled.metric 42" >> "$YARDSTICK_METRICS"
+            sleep 60
+          fi
+          echo attempt $YARDSTICK_ATTEMPT done
+)");
+  ASSERT_EQ(c.cli({"submit", "p.yml"}).code, 0);
+  const int64_t job_wait = 10;
+  ASSERT_TRUE(wait_for([&] { return c.scalar("SELECT count(*) FROM log_chunks") >= 1; },
+                       std::chrono::seconds(job_wait)));
+  c.kill_coordinator();
+  std::ofstream(go) << "go\n";
+  // The output reaches the agent's spool; nobody acknowledges it.
+  const std::string spool = c.agent_home("a") + "/spool";
+  std::this_thread::sleep_for(1500ms);
+  c.agent("a").signal(SIGKILL);
+  c.agent("a").wait(5s);
+  size_t spooled_bytes = 0;
+  for (const auto& e : fs::directory_iterator(spool))
+    if (e.path().extension() == ".log") spooled_bytes += fs::file_size(e.path());
+  EXPECT_GT(spooled_bytes, 0u);
+  c.start_coordinator();
+  c.restart_agent("a");
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "succeeded"; }, 30s))
+      << c.text("SELECT state || ' ' || message FROM jobs");
+  const int64_t job = c.scalar("SELECT id FROM jobs");
+  EXPECT_EQ(c.scalar("SELECT attempt FROM jobs"), 2);
+  // What attempt 1 measured while nobody listened was delivered, once.
+  const std::string log1 = stored_log(c, job, 1);
+  EXPECT_EQ(count_of(log1, "measured while the coordinator was gone\n"), 1u) << log1;
+  EXPECT_EQ(count_of(log1, "before\n"), 1u);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'spooled.metric' AND attempt = 1"),
+            0)
+      << "the metrics file is read after the step, which never ended";
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE attempt = 1 AND to_state = 'lost'"
+                     " AND message LIKE '%restarted%'"),
+            1);
+  EXPECT_EQ(count_of(stored_log(c, job, 2), "attempt 2 done\n"), 1u);
+  // The previous life's process (sleep 60) was stopped.
+  EXPECT_EQ(std::system(("pgrep -f 'sleep 60' >/dev/null && grep -l YARDSTICK_JOB_ID=" +
+                         std::to_string(job) + " /proc/$(pgrep -f 'sleep 60')/environ 2>/dev/null")
+                            .c_str()) == 0,
+            false);
+}
+
+TEST(Fault, LargeOutputIsCappedHeadAndTailWithFlatMemory) {
+  Cluster::Options options;
+  options.coordinator_args = {"--log-cap", std::to_string(4 << 20)};
+  Cluster c(options);
+  c.add_agent("a", "", "m1");
+  // 1 GiB of numbered 100-byte lines.
+  c.write_file("p.yml", R"(pipeline: big
+jobs:
+  loud:
+    steps:
+      - run: |
+          echo FIRST LINE
+          awk 'BEGIN { for (i = 0; i < 10737418; i++) printf "%099d\n", i }'
+          echo LAST LINE
+)");
+  auto r = c.cli({"--timeout-ms", "30000", "submit", "--wait", "p.yml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const int64_t job = c.scalar("SELECT id FROM jobs");
+  const std::string log = stored_log(c, job, 1);
+  EXPECT_LE(log.size(), (4u << 20) + 65536 * 2 + 512);
+  EXPECT_GE(log.size(), (4u << 20) - 65536 * 2);
+  EXPECT_EQ(log.rfind("FIRST LINE\n", 0), 0u);
+  EXPECT_NE(log.find("LAST LINE\n"), std::string::npos);
+  EXPECT_NE(log.find("bytes in"), std::string::npos);  // the marker
+  EXPECT_NE(log.find("chunks of output cut here"), std::string::npos);
+  EXPECT_GT(c.scalar("SELECT cut_bytes FROM log_cuts"), 1000ll << 20);
+  // Memory stayed flat: neither process holds the output.
+  const long coordinator_kb = peak_rss_kb(c.coordinator().pid());
+  const long agent_kb = peak_rss_kb(c.agent("a").pid());
+  EXPECT_LT(coordinator_kb, 128 * 1024) << "coordinator peak RSS";
+  EXPECT_LT(agent_kb, 64 * 1024) << "agent peak RSS";
+  std::printf("1 GiB of output: peak RSS coordinator %ld KiB, agent %ld KiB\n", coordinator_kb,
+              agent_kb);
+  RecordProperty("coordinator_peak_rss_kb", std::to_string(coordinator_kb));
+  RecordProperty("agent_peak_rss_kb", std::to_string(agent_kb));
+}
+
+TEST(Fault, TenThousandShortLinesASecondAreStoredOnceInOrder) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("p.yml", R"(pipeline: lines
+jobs:
+  chatty:
+    steps:
+      - run: |
+          awk 'BEGIN { for (s = 0; s < 3; s++) { for (i = 0; i < 10000; i++) printf "line %d\n", s * 10000 + i; fflush(); system("sleep 1") } }'
+)");
+  auto r = c.cli({"submit", "--wait", "p.yml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string expected;
+  for (int i = 0; i < 30000; ++i) expected += "line " + std::to_string(i) + "\n";
+  EXPECT_EQ(stored_log(c, c.scalar("SELECT id FROM jobs"), 1), expected);
+}
+
+TEST(Fault, BackgroundChildHoldingThePipesDoesNotHoldTheJob) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("p.yml", R"(pipeline: bg
+jobs:
+  daemon:
+    steps:
+      - run: |
+          sleep 30 &
+          echo left a child holding stdout
+      - run: echo next step
+)");
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c.cli({"submit", "--wait", "p.yml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 15s);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM steps WHERE exit_code = 0"), 2);
+}
+
+TEST(Fault, DrainingAgentFinishesItsJobAndTakesNoNewOne) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("long.yml", R"(pipeline: long
+jobs:
+  first:
+    steps: [{run: "sleep 2; echo first done"}]
+)");
+  c.write_file("next.yml",
+               "pipeline: next\njobs:\n  second:\n    steps: [{run: \"echo second\"}]\n");
+  ASSERT_EQ(c.cli({"submit", "long.yml"}).code, 0);
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "running"; }, 10s));
+  c.agent("a").signal(SIGTERM);
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto a = c.cli({"agents"});
+        return a.out.find("draining") != std::string::npos;
+      },
+      5s));
+  ASSERT_EQ(c.cli({"submit", "next.yml"}).code, 0);
+  // The running job finishes there; the agent exits by itself.
+  EXPECT_EQ(c.agent("a").wait(20s), 0);
+  EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'first'"), "succeeded");
+  EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'second'"), "queued");
+  // Another agent takes the new job.
+  c.add_agent("b", "", "m2");
+  ASSERT_TRUE(wait_for(
+      [&] { return c.text("SELECT state FROM jobs WHERE name = 'second'") == "succeeded"; }, 15s));
+  EXPECT_EQ(c.text("SELECT a.name FROM jobs j JOIN agents a ON a.id = j.agent_id WHERE j.name ="
+                   " 'second'"),
+            c.agent_name("b"));
+}
+
+TEST(Fault, DrainFromTheCliHoldsNewJobsUntilUndone) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  auto r = c.cli({"drain", c.agent_name("a")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(c.cli({"drain", "nobody"}).code, 4);
+  c.write_file("p.yml", "pipeline: p\njobs:\n  j:\n    steps: [{run: \"true\"}]\n");
+  ASSERT_EQ(c.cli({"submit", "p.yml"}).code, 0);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(c.text("SELECT state FROM jobs"), "queued");
+  EXPECT_NE(c.cli({"agents"}).out.find("connected, draining"), std::string::npos);
+  // Kept across a coordinator restart.
+  c.kill_coordinator();
+  c.start_coordinator();
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(c.text("SELECT state FROM jobs"), "queued");
+  ASSERT_EQ(c.cli({"drain", "--undo", c.agent_name("a")}).code, 0);
+  EXPECT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "succeeded"; }, 10s));
+}
+
+TEST(Fault, SecondSigtermEndsTheJobLostAndItRunsAgainElsewhere) {
+  Cluster c;
+  c.add_agent("a", "pool=x", "m1");
+  c.write_file("p.yml", R"(pipeline: stop
+jobs:
+  work:
+    on: { labels: [pool=x] }
+    steps:
+      - run: if [ "$YARDSTICK_ATTEMPT" = 1 ]; then sleep 60; fi; echo ran
+)");
+  ASSERT_EQ(c.cli({"submit", "p.yml"}).code, 0);
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "running"; }, 10s));
+  c.add_agent("b", "pool=x", "m2");
+  c.agent("a").signal(SIGTERM);
+  std::this_thread::sleep_for(300ms);
+  c.agent("a").signal(SIGTERM);
+  EXPECT_EQ(c.agent("a").wait(20s), 0);
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "succeeded"; }, 15s));
+  EXPECT_EQ(c.scalar("SELECT attempt FROM jobs"), 2);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE to_state = 'cancelled'"), 0);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE to_state = 'lost' AND attempt = 1"), 1);
+}
+
+TEST(Fault, QueuedJobNoAgentCanTakeFailsAfterTheQueueTimeoutNamingItsLabels) {
+  Cluster::Options options;
+  options.coordinator_args = {"--queue-timeout-ms", "1500"};
+  Cluster c(options);
+  c.add_agent("a", "os=linux", "m1");
+  c.write_file("p.yml", R"(pipeline: gpu
+jobs:
+  train:
+    on: { labels: [gpu=yes] }
+    steps: [{run: "true"}]
+)");
+  auto r = c.cli({"submit", "--wait", "p.yml"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(c.text("SELECT state FROM jobs"), "failed");
+  EXPECT_NE(c.text("SELECT message FROM jobs").find("gpu=yes"), std::string::npos)
+      << c.text("SELECT message FROM jobs");
+}
+
+TEST(Fault, SecondAgentWithALiveAgentsNameIsRefusedAndEvictsNobody) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  const std::string name = c.agent_name("a");
+  Process twin({binary("yardstick-agent"), "--coordinator", c.agents_endpoint(), "--name", name,
+                "--home", c.dir() + "/twin", "--log-level", "debug"},
+               c.dir() + "/twin.log");
+  ASSERT_TRUE(
+      wait_for([&] { return twin.log().find("already connected") != std::string::npos; }, 10s))
+      << twin.log();
+  std::this_thread::sleep_for(2s);
+  // The first agent was never evicted: it registered exactly once.
+  EXPECT_EQ(count_of(c.coordinator().log(), "agent " + name + " registered:"), 1u);
+  c.write_file("p.yml", "pipeline: p\njobs:\n  j:\n    steps: [{run: \"true\"}]\n");
+  EXPECT_EQ(c.cli({"submit", "--wait", "p.yml"}).code, 0);
+  twin.signal(SIGKILL);
+}
+
+}  // namespace
+}  // namespace yardstick::test
