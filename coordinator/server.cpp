@@ -522,12 +522,15 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
   store_.set_agent_incarnation(agent_id, incarnation);
 
   bool repeat = false;
+  std::vector<ResultKey> carried_acks;  // committed with this turn: still owed to the agent
   if (auto old = sessions_.find(name); old != sessions_.end()) {
     repeat = !incarnation.empty() && old->second.incarnation == incarnation;
     if (old->second.route != route) route_names_.erase(old->second.route);
+    carried_acks = std::move(old->second.acks);
     sessions_.erase(old);
   }
   AgentSession& s = sessions_[name];
+  s.acks = std::move(carried_acks);
   s.route = route;
   s.name = name;
   s.incarnation = incarnation;

@@ -78,7 +78,7 @@ void PgStore::rethrow(const std::exception& e) {
                       dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
                       (conn_ && !conn_->is_open());
   if (broken) {
-    sub_.reset();
+    in_savepoint_ = false;
     tx_.reset();
     conn_.reset();
     throw StoreError(e.what(), StoreFault::kUnavailable, "08000");
@@ -95,7 +95,7 @@ void PgStore::rethrow(const std::exception& e) {
 }
 
 void PgStore::connect() {
-  sub_.reset();
+  in_savepoint_ = false;
   tx_.reset();
   conn_.reset();
   try {
@@ -160,7 +160,7 @@ int PgStore::migrate() {
 
 void PgStore::begin() {
   if (!connected()) connect();
-  sub_.reset();
+  in_savepoint_ = false;
   tx_.reset();
   try {
     tx_ = std::make_unique<pqxx::work>(*conn_);
@@ -187,8 +187,8 @@ void PgStore::rollback() noexcept {
   pending_log_keys_.clear();
   pending_log_drops_.clear();
   pending_markers_.clear();
+  in_savepoint_ = false;
   try {
-    sub_.reset();
     if (tx_) tx_->abort();
   } catch (...) {
   }
@@ -196,56 +196,67 @@ void PgStore::rollback() noexcept {
 }
 
 pqxx::dbtransaction& PgStore::tx() {
-  if (sub_) return *sub_;
   if (!tx_) throw StoreError("no open transaction", true);
   return *tx_;
 }
 
 std::optional<StoreError> PgStore::guarded(const std::function<void()>& fn) {
-  if (sub_) {  // nested: the outer savepoint decides
+  if (in_savepoint_) {  // nested: the outer savepoint decides
     fn();
     return std::nullopt;
   }
   // What earlier messages batched is written first, so that a refusal
-  // undoes only this message's rows.
+  // undoes only this message's rows. (Savepoints are plain SQL: libpqxx 6's
+  // subtransaction does not roll back after a failed parameterised query.)
   flush_pending();
   try {
-    sub_ = std::make_unique<pqxx::subtransaction>(*tx_, "message");
+    tx().exec("SAVEPOINT message");
   } catch (const std::exception& e) {
-    sub_.reset();
     rethrow(e);
   }
-  try {
-    fn();
-    sub_->commit();
-    sub_.reset();
-    return std::nullopt;
-  } catch (const std::exception& e) {
-    std::optional<StoreError> error;
-    try {
-      rethrow(e);
-    } catch (const StoreError& se) {
-      error = se;
-    }
-    if (!error->refused()) {
-      sub_.reset();
-      throw *error;
-    }
-    try {
-      sub_->abort();
-    } catch (const std::exception& abort_error) {
-      sub_.reset();
-      rethrow(abort_error);
-    }
-    sub_.reset();
+  in_savepoint_ = true;
+  auto undo = [&] {
+    in_savepoint_ = false;
     pending_samples_.clear();
     pending_metrics_.clear();
     pending_logs_.clear();
     pending_log_keys_.clear();
     pending_log_drops_.clear();
     pending_markers_.clear();
-    return error;
+    try {
+      tx().exec("ROLLBACK TO SAVEPOINT message");
+      tx().exec("RELEASE SAVEPOINT message");
+    } catch (const std::exception& e) {
+      rethrow(e);
+    }
+  };
+  std::optional<StoreError> error;
+  try {
+    fn();
+    flush_pending();  // batched rows of this message are its rows too
+    in_savepoint_ = false;
+    tx().exec("RELEASE SAVEPOINT message");
+    return std::nullopt;
+  } catch (const StoreError& e) {
+    error = e;
+  } catch (const pqxx::failure& e) {
+    try {
+      rethrow(e);
+    } catch (const StoreError& se) {
+      error = se;
+    }
+  } catch (...) {
+    // Not the store's: a message that did not decode, say. Its writes are
+    // undone and the caller answers it.
+    if (tx_) undo();
+    throw;
   }
+  if (!error->refused()) {
+    in_savepoint_ = false;
+    throw *error;
+  }
+  undo();
+  return error;
 }
 
 uint64_t PgStore::upsert_machine(const MachineInfo& m) {
@@ -309,7 +320,8 @@ void PgStore::record_refusal(const std::string& peer, uint64_t job_id, uint32_t 
     tx().exec_params(
         "INSERT INTO refusals (peer, job_id, attempt, what, reason) VALUES ($1,"
         " NULLIF($2::numeric, 0)::bigint, NULLIF($3::bigint, 0), $4, $5)",
-        peer, job_id <= static_cast<uint64_t>(INT64_MAX) ? job_id : 0, attempt, what, reason);
+        peer, job_id <= static_cast<uint64_t>(INT64_MAX) ? job_id : 0,
+        attempt <= static_cast<uint32_t>(INT32_MAX) ? attempt : 0, what, reason);
   } catch (const std::exception& e) {
     rethrow(e);
   }
@@ -481,29 +493,32 @@ template <typename Row, typename Insert>
 void insert_batch(pqxx::dbtransaction& t, const std::vector<Row>& rows, const char* what,
                   Insert insert) {
   if (rows.empty()) return;
+  t.exec("SAVEPOINT batch");
   try {
-    pqxx::subtransaction sub(t, "batch");
-    insert(sub, rows);
-    sub.commit();
+    insert(t, rows);
+    t.exec("RELEASE SAVEPOINT batch");
     return;
   } catch (const pqxx::sql_error& e) {
     if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
+    t.exec("ROLLBACK TO SAVEPOINT batch");
     spdlog::warn("PostgreSQL refused a batch of {} {}: {}; storing them one by one", rows.size(),
                  what, e.what());
   }
   size_t refused = 0;
   for (const Row& row : rows) {
     try {
-      pqxx::subtransaction sub(t, "row");
-      insert(sub, std::vector<Row>{row});
-      sub.commit();
+      insert(t, std::vector<Row>{row});
+      t.exec("RELEASE SAVEPOINT batch");
+      t.exec("SAVEPOINT batch");
     } catch (const pqxx::sql_error& e) {
       if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
+      t.exec("ROLLBACK TO SAVEPOINT batch");
       ++refused;
       spdlog::error("PostgreSQL refused one of {} (job {} attempt {} seq {}): {}", what,
                     row.key.job_id, row.key.attempt, row.key.seq, e.what());
     }
   }
+  t.exec("RELEASE SAVEPOINT batch");
   spdlog::warn("{} of {} {} refused and dropped", refused, rows.size(), what);
 }
 

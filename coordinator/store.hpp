@@ -25,7 +25,6 @@
 #include "coordinator/job_table.hpp"
 
 #include <pqxx/connection>
-#include <pqxx/subtransaction>
 #include <pqxx/transaction>
 
 namespace yardstick {
@@ -272,7 +271,7 @@ class PgStore final : public JobStore {
   PgOptions options_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> tx_;
-  std::unique_ptr<pqxx::subtransaction> sub_;  // the savepoint of guarded()
+  bool in_savepoint_ = false;  // inside guarded()
 };
 
 }  // namespace yardstick
