@@ -2,6 +2,8 @@
 // skip propagation, lost agents and attempts — with a fake clock and store.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "coordinator/job_table.hpp"
 
 namespace yardstick {
@@ -198,6 +200,49 @@ TEST(TransitionTable, MatchesTheDocumentedLifecycle) {
   EXPECT_FALSE(transition_allowed(S::kQueued, S::kSucceeded));
   EXPECT_FALSE(transition_allowed(S::kSkipped, S::kQueued));
   EXPECT_FALSE(transition_allowed(S::kLost, S::kRunning));
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+// Every pair of states, against the lifecycle as docs/architecture.md draws
+// it; and transition() itself obeys the table for each pair (a job put in
+// `from` either moves to `to` and persists it, or changes nothing).
+TEST(TransitionTable, EveryPairOfStates) {
+  using S = JobState;
+  const std::vector<S> all = {S::kPending, S::kQueued,   S::kAssigned,  S::kRunning, S::kSucceeded,
+                              S::kFailed,  S::kTimedOut, S::kCancelled, S::kSkipped, S::kLost};
+  const std::set<std::pair<S, S>> allowed = {
+      {S::kPending, S::kQueued},    {S::kPending, S::kSkipped},    {S::kPending, S::kCancelled},
+      {S::kQueued, S::kAssigned},   {S::kQueued, S::kCancelled},   {S::kQueued, S::kFailed},
+      {S::kAssigned, S::kRunning},  {S::kAssigned, S::kSucceeded}, {S::kAssigned, S::kFailed},
+      {S::kAssigned, S::kTimedOut}, {S::kAssigned, S::kCancelled}, {S::kAssigned, S::kLost},
+      {S::kRunning, S::kSucceeded}, {S::kRunning, S::kFailed},     {S::kRunning, S::kTimedOut},
+      {S::kRunning, S::kCancelled}, {S::kRunning, S::kLost},       {S::kLost, S::kQueued},
+      {S::kLost, S::kFailed},       {S::kLost, S::kCancelled},
+  };
+  int checked = 0;
+  for (S from : all)
+    for (S to : all) {
+      const bool expect = allowed.count({from, to}) > 0;
+      EXPECT_EQ(transition_allowed(from, to), expect) << to_string(from) << " -> " << to_string(to);
+      RecordingStore store;
+      FakeClock clock;
+      JobTable table(store, clock);
+      Job j;
+      j.id = 1;
+      j.state = from;
+      table.add(j);
+      Job& job = *table.find(1);
+      EXPECT_EQ(table.transition(job, to), expect) << to_string(from) << " -> " << to_string(to);
+      EXPECT_EQ(job.state, expect ? to : from);
+      EXPECT_EQ(store.log.size(), expect ? 1u : 0u);
+      ++checked;
+    }
+  EXPECT_EQ(checked, 100);
 }
 
 }  // namespace

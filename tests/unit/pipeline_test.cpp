@@ -119,6 +119,22 @@ TEST(Pipeline, UnknownNeedIsRejected) {
   EXPECT_NE(e.message.find("unknown job 'nope'"), std::string::npos);
 }
 
+TEST(Pipeline, DuplicateNeedIsRejectedWithItsPosition) {
+  auto e = only_error(
+      "pipeline: p\njobs:\n  a:\n    steps: [{run: x}]\n  b:\n    needs: [a, a]\n    steps: "
+      "[{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.b.needs[1]");
+  EXPECT_EQ(e.line, 6);
+  EXPECT_EQ(e.column, 16);
+  EXPECT_NE(e.message.find("'a' is listed twice"), std::string::npos);
+}
+
+TEST(Pipeline, LostAgentRetriesDefaultToTwo) {
+  auto r = parse_pipeline("pipeline: p\njobs:\n  a:\n    steps: [{run: x}]\n", "p.yml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.pipeline->jobs[0].retries, 2u);
+}
+
 TEST(Pipeline, CycleIsRejectedNamingItsMembers) {
   auto r = parse(
       "pipeline: p\njobs:\n  a:\n    needs: [c]\n    steps: [{run: x}]\n"
