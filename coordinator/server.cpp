@@ -12,6 +12,7 @@
 #include "common/zmq_util.hpp"
 #include "coordinator/reports.hpp"
 #include "coordinator/scheduler.hpp"
+#include "coordinator/submission.hpp"
 
 namespace yardstick {
 
@@ -583,21 +584,15 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
 }
 
 void Coordinator::reconcile(AgentSession& s, const std::vector<JobRef>& held, bool hello) {
-  const int64_t now = clock_.steady_ms();
-  std::set<JobRef> holds(held.begin(), held.end());
-  for (const auto& ref : held) {
-    Job* job = table_.find(ref.job_id);
-    const bool ours = job && job->attempt == ref.attempt && job->agent == s.name &&
-                      (job->state == JobState::kAssigned || job->state == JobState::kRunning);
-    if (!ours) {
-      // Not (or no longer) this agent's: a later attempt runs elsewhere,
-      // the job ended, or the coordinator never gave it out.
-      if (s.abandon.insert(ref).second)
-        spdlog::info("agent {} holds job {} attempt {}, which is not its own: abandon", s.name,
-                     ref.job_id, ref.attempt);
-      continue;
-    }
-    if (job->cancel_requested && !hello) {
+  const int64_t grace = 2 * static_cast<int64_t>(config_.heartbeat_interval_ms) + 1000;
+  Reconciliation r = reconcile_held(table_, s.name, held, hello, clock_.steady_ms(), grace);
+  for (const auto& ref : r.abandon)
+    if (s.abandon.insert(ref).second)
+      spdlog::info("agent {} holds job {} attempt {}, which is not its own: abandon", s.name,
+                   ref.job_id, ref.attempt);
+  if (!hello)
+    for (uint64_t id : r.cancel_again) {
+      const Job* job = table_.find(id);
       capnp::MallocMessageBuilder b;
       auto c = wire_io::start(b, 0).getBody().initCancel();
       c.setJobId(job->id);
@@ -605,20 +600,11 @@ void Coordinator::reconcile(AgentSession& s, const std::vector<JobRef>& held, bo
       c.setReason(job->message.empty() ? "cancelled by request" : job->message);
       reply(Side::kAgents, s.route, b);
     }
-  }
-  // Jobs the coordinator gave this agent that it does not hold. After a
-  // hello that is certain (the agent lists all it has); from a heartbeat only
-  // once an assignment had time to arrive.
-  const int64_t grace = 2 * static_cast<int64_t>(config_.heartbeat_interval_ms) + 1000;
-  for (Job* job : table_.held_by(s.name)) {
-    if (holds.count({job->id, job->attempt})) continue;
-    if (hello) {
-      table_.job_lost(*job, "agent " + s.name + " registered again without it");
-      schedule_dirty_ = true;
-    } else if (job->assigned_at_ms && now - job->assigned_at_ms > grace) {
-      table_.job_lost(*job, "agent " + s.name + " does not run it");
-      schedule_dirty_ = true;
-    }
+  for (uint64_t id : r.lost) {
+    table_.job_lost(
+        *table_.find(id),
+        "agent " + s.name + (hello ? " registered again without it" : " does not run it"));
+    schedule_dirty_ = true;
   }
 }
 
@@ -643,25 +629,15 @@ void Coordinator::on_heartbeat(const std::string& route, uint64_t req, wire::Env
   if (hb.hasHeldJobs()) reconcile(*s, read_refs(hb.getHeldJobs()), /*hello=*/false);
 }
 
-Coordinator::Intake Coordinator::intake(AgentSession& s, const ResultKey& key, const char* what,
-                                        Job** out) {
+Intake Coordinator::intake(AgentSession& s, const ResultKey& key, const char* what, Job** out) {
   Job* job = key.job_id <= kMaxId ? table_.find(key.job_id) : nullptr;
   *out = job;
-  if (job && job->attempt == key.attempt && job->agent == s.name) {
-    if (job->state == JobState::kAssigned || job->state == JobState::kRunning)
-      return Intake::kStore;
-    if (is_terminal(job->state)) return Intake::kDuplicate;  // a late copy of a stored result
-  }
-  const JobRef ref{key.job_id, key.attempt};
-  if (s.abandon.insert(ref).second) {
-    std::string why = !job ? "the job is not in flight"
-                      : job->attempt != key.attempt
-                          ? "attempt " + std::to_string(job->attempt) + " is the current one"
-                      : job->agent != s.name ? "the attempt is not this agent's"
-                                             : "the attempt ended";
+  const IntakeDecision d = judge_result(job, key, s.name);
+  if (d.intake != Intake::kRefuse) return d.intake;
+  if (s.abandon.insert({key.job_id, key.attempt}).second) {
     spdlog::warn("refused a {} from agent {} for job {} attempt {}: {}; told it to abandon", what,
-                 s.name, key.job_id, key.attempt, why);
-    store_.record_refusal(s.name, key.job_id, key.attempt, what, why);
+                 s.name, key.job_id, key.attempt, d.why);
+    store_.record_refusal(s.name, key.job_id, key.attempt, what, d.why);
   }
   return Intake::kRefuse;
 }
@@ -726,61 +702,23 @@ void Coordinator::store_log_chunk(Job& job, const ResultKey& key, const std::str
   auto found = log_caps_.find(ref);
   if (found == log_caps_.end()) {
     // First chunk this coordinator sees for the attempt: learn what is stored.
-    LogCap cap;
     LogLayout layout = store_.log_layout(job.id, job.attempt);
-    cap.cutting = layout.has_marker;
-    cap.cut_bytes = layout.cut_bytes;
-    cap.cut_chunks = layout.cut_chunks;
-    for (const auto& [seq, size] : layout.chunks) {
-      cap.last_seq = std::max(cap.last_seq, seq);
-      if (cap.cutting) {
-        cap.tail.emplace_back(seq, size);
-        cap.tail_bytes += size;
-      } else {
-        cap.head_bytes += size;
-      }
-    }
-    found = log_caps_.emplace(ref, std::move(cap)).first;
+    found = log_caps_
+                .emplace(ref, LogCap::from_stored(config_.log_cap_bytes, layout.chunks,
+                                                  layout.has_marker, layout.head_chunks,
+                                                  layout.cut_bytes, layout.cut_chunks))
+                .first;
   }
   LogCap& cap = found->second;
-  if (key.seq <= cap.last_seq) return;  // stored (or cut) already
-  cap.last_seq = key.seq;
-  const uint64_t half = config_.log_cap_bytes / 2;
-  const uint64_t size = data.size();
-  if (!cap.cutting && cap.head_bytes + size <= half) {
-    cap.head_bytes += size;
-    store_.record_log_chunk(key, stream, step_index, data, at_us);
-    return;
-  }
-  auto marker = [&] {
-    char text[256];
-    std::snprintf(text, sizeof text,
-                  "\n[yardstick: %llu bytes in %llu chunks of output cut here; the log keeps its "
-                  "first and last %llu MiB (--log-cap)]\n",
-                  static_cast<unsigned long long>(cap.cut_bytes),
-                  static_cast<unsigned long long>(cap.cut_chunks),
-                  static_cast<unsigned long long>(half >> 20));
-    store_.put_log_marker(job.id, job.attempt, text, at_us, cap.cut_bytes, cap.cut_chunks);
-  };
-  if (!cap.cutting) {
-    cap.cutting = true;
-    marker();  // stands between the head and the tail
-  }
-  store_.record_log_chunk(key, stream, step_index, data, at_us);
-  cap.tail.emplace_back(key.seq, size);
-  cap.tail_bytes += size;
-  std::vector<uint64_t> drop;
-  while (cap.tail_bytes > half && cap.tail.size() > 1) {
-    drop.push_back(cap.tail.front().first);
-    cap.tail_bytes -= cap.tail.front().second;
-    cap.cut_bytes += cap.tail.front().second;
-    ++cap.cut_chunks;
-    cap.tail.pop_front();
-  }
-  if (!drop.empty()) {
-    store_.drop_log_chunks(job.id, job.attempt, drop);
-    marker();
-  }
+  const LogCap::Step step = cap.add(key.seq, data.size());
+  if (step.place_marker)  // before the chunk: the marker stands between head and tail
+    store_.put_log_marker(job.id, job.attempt, cap.marker_text(), at_us, cap.cut_bytes(),
+                          cap.cut_chunks());
+  if (step.store) store_.record_log_chunk(key, stream, step_index, data, at_us);
+  if (!step.drop.empty()) store_.drop_log_chunks(job.id, job.attempt, step.drop);
+  if (step.update_marker)
+    store_.put_log_marker(job.id, job.attempt, cap.marker_text(), at_us, cap.cut_bytes(),
+                          cap.cut_chunks());
 }
 
 void Coordinator::on_job_finished(const std::string& route, uint64_t req,
@@ -934,55 +872,19 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   uint64_t pipeline_id =
       store_.insert_pipeline(def.name, revision, branch, clean(m.getSubmitter()), file, text);
 
-  // Fan-out targets: the distinct machines of connected agents.
+  std::vector<ConnectedMachine> machines;
+  for (const auto& [name, s] : sessions_)
+    machines.push_back({s.machine_id, s.machine_name, s.labels});
   std::map<std::string, std::vector<uint64_t>> instances;  // job name -> ids
   std::vector<uint64_t> created;
-  for (const JobDef& jd : def.jobs) {
-    std::vector<std::optional<std::pair<uint64_t, std::string>>> targets;
-    if (jd.all_machines) {
-      std::map<std::string, uint64_t> machines;  // by name, for a stable order
-      for (const auto& [name, s] : sessions_)
-        if (labels_match(s.labels, jd.on_labels)) machines.emplace(s.machine_name, s.machine_id);
-      for (const auto& [mname, mid] : machines) targets.push_back(std::make_pair(mid, mname));
-      if (targets.empty())
-        spdlog::warn("pipeline {} job {}: no connected machine matches {}; one job waits for one",
-                     pipeline_id, jd.name, format_labels(jd.on_labels));
-    }
-    if (targets.empty()) targets.push_back(std::nullopt);
-    for (const auto& target : targets) {
-      Job job;
-      job.pipeline_id = pipeline_id;
-      job.name = jd.name;
-      job.state = JobState::kPending;
-      job.retries = jd.retries;
-      job.priority = jd.priority;
-      job.on_labels = jd.on_labels;
-      if (target) {
-        job.target_machine_id = target->first;
-        job.target_machine = target->second;
-      }
-      JobAssignment& spec = job.spec;
-      spec.pipeline_id = pipeline_id;
-      spec.pipeline_name = def.name;
-      spec.job_name = jd.name;
-      spec.kind = jd.kind;
-      spec.revision = revision;
-      spec.branch = branch;
-      spec.checkout_repo = def.checkout_repo;
-      spec.workdir = jd.workdir;
-      spec.env = def.env;
-      for (const auto& [k, v] : jd.env) spec.env[k] = v;
-      spec.steps = jd.steps;
-      spec.timeout_ms = jd.timeout_ms;
-      spec.slots = jd.exclusive ? kExclusiveSlots : 1;
-      spec.bench = jd.bench;
-      spec.variants = jd.variants;
-      spec.budget = jd.budget;
-      job.id = store_.insert_job(job);
-      instances[jd.name].push_back(job.id);
-      created.push_back(job.id);
-      table_.add(std::move(job));
-    }
+  for (Job& job : expand_submission(def, pipeline_id, revision, branch, machines)) {
+    if (def.find_job(job.name)->all_machines && job.target_machine.empty())
+      spdlog::warn("pipeline {} job {}: no connected machine matches {}; one job waits for one",
+                   pipeline_id, job.name, format_labels(job.on_labels));
+    job.id = store_.insert_job(job);
+    instances[job.name].push_back(job.id);
+    created.push_back(job.id);
+    table_.add(std::move(job));
   }
   for (const JobDef& jd : def.jobs)
     for (uint64_t id : instances[jd.name])

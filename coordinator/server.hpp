@@ -33,7 +33,9 @@
 
 #include "common/clock.hpp"
 #include "common/wire.hpp"
+#include "coordinator/intake.hpp"
 #include "coordinator/job_table.hpp"
+#include "coordinator/log_cap.hpp"
 #include "coordinator/store.hpp"
 
 namespace yardstick {
@@ -95,15 +97,7 @@ class Coordinator {
     std::vector<ResultKey> acks;  // committed this turn, sent after commit
     std::set<JobRef> abandon;     // attempts to tell it to drop, after commit
   };
-  // Where a result goes: stored, acknowledged as a late copy, or refused.
-  enum class Intake { kStore, kDuplicate, kRefuse };
-  // A job attempt's stored log against the cap.
-  struct LogCap {
-    bool cutting = false;
-    uint64_t head_bytes = 0, tail_bytes = 0, cut_bytes = 0, cut_chunks = 0;
-    uint64_t last_seq = 0;
-    std::deque<std::pair<uint64_t, uint64_t>> tail;  // (seq, bytes)
-  };
+
   using Handler = void (Coordinator::*)(const std::string& route, uint64_t request_id,
                                         wire::Envelope::Reader envelope);
 

@@ -669,10 +669,12 @@ LogLayout PgStore::log_layout(uint64_t job_id, uint32_t attempt) {
              " ORDER BY id",
              job_id, attempt)) {
       const auto seq = r[0].as<uint64_t>();
-      if (seq == kLogMarkerSeq)
+      if (seq == kLogMarkerSeq) {
         out.has_marker = true;
-      else
+      } else {
         out.chunks.emplace_back(seq, r[1].as<uint64_t>());
+        if (!out.has_marker) out.head_chunks = out.chunks.size();
+      }
     }
     auto cut = tx().exec_params(
         "SELECT cut_bytes, cut_chunks FROM log_cuts WHERE job_id = $1 AND attempt = $2", job_id,

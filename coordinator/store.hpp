@@ -130,6 +130,7 @@ struct AgentRow {
 struct LogLayout {
   std::vector<std::pair<uint64_t, uint64_t>> chunks;  // (seq, bytes), marker excluded
   bool has_marker = false;
+  size_t head_chunks = 0;  // chunks stored before the marker (all of them without one)
   uint64_t cut_bytes = 0;
   uint64_t cut_chunks = 0;
 };
