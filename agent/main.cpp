@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown log level '%s'\n", log_level.c_str());
     return 2;
   }
+  if (auto problem = endpoint_problem(config.coordinator); !problem.empty()) {
+    spdlog::critical("--coordinator: {}", problem);
+    return 2;
+  }
   std::error_code ec;
   std::filesystem::create_directories(config.home, ec);
   if (ec) {

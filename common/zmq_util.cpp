@@ -40,4 +40,23 @@ bool is_local_endpoint(const std::string& endpoint) {
          endpoint.rfind("tcp://[::1]", 0) == 0;
 }
 
+std::string endpoint_problem(const std::string& endpoint) {
+  const auto scheme = endpoint.find("://");
+  if (scheme == std::string::npos)
+    return "endpoint '" + endpoint + "' has no scheme: write tcp://" + endpoint +
+           " (or ipc://PATH)";
+  const std::string kind = endpoint.substr(0, scheme), rest = endpoint.substr(scheme + 3);
+  if (kind == "ipc" || kind == "inproc")
+    return rest.empty() ? "endpoint '" + endpoint + "' names no path" : "";
+  if (kind != "tcp")
+    return "endpoint '" + endpoint + "': unknown scheme '" + kind + "' (tcp://, ipc://)";
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size())
+    return "endpoint '" + endpoint + "' needs a host and a port: tcp://HOST:PORT";
+  const std::string port = rest.substr(colon + 1);
+  if (port != "*" && port.find_first_not_of("0123456789") != std::string::npos)
+    return "endpoint '" + endpoint + "': the port '" + port + "' is not a number";
+  return "";
+}
+
 }  // namespace yardstick

@@ -18,5 +18,8 @@ std::string last_endpoint(zmq::socket_t& socket);
 int poll(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds timeout);
 // True for tcp://127.x, tcp://localhost, tcp://[::1] and ipc:// endpoints.
 bool is_local_endpoint(const std::string& endpoint);
+// Empty when `endpoint` is one ZeroMQ can use (tcp://HOST:PORT, ipc://PATH,
+// inproc://NAME); else what is wrong with it, naming it.
+std::string endpoint_problem(const std::string& endpoint);
 
 }  // namespace yardstick

@@ -7,6 +7,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/zmq_util.hpp"
 #include "coordinator/server.hpp"
 #include "coordinator/store.hpp"
 
@@ -66,6 +67,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown log level '%s'\n", log_level.c_str());
     return 2;
   }
+  for (const auto& [flag, ep] :
+       {std::pair<const char*, std::string>{"--agents", config.agents_endpoint},
+        {"--clients", config.clients_endpoint}})
+    if (auto problem = endpoint_problem(ep); !problem.empty()) {
+      spdlog::error("{}: {}", flag, problem);
+      return 2;
+    }
   if (config.lease_ms <= config.heartbeat_interval_ms) {
     spdlog::error("--lease-ms ({}) must be longer than --heartbeat-ms ({})", config.lease_ms,
                   config.heartbeat_interval_ms);
@@ -86,7 +94,8 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", e.what());
     return e.retryable() ? 3 : 4;
   } catch (const zmq::error_t& e) {
-    spdlog::critical("cannot listen: {}", e.what());
+    spdlog::critical("cannot listen on {} (agents) and {} (clients): {}", config.agents_endpoint,
+                     config.clients_endpoint, e.what());
     return 3;
   }
   coordinator.run(g_stop);

@@ -633,6 +633,10 @@ Intake Coordinator::intake(AgentSession& s, const ResultKey& key, const char* wh
   Job* job = key.job_id <= kMaxId ? table_.find(key.job_id) : nullptr;
   *out = job;
   const IntakeDecision d = judge_result(job, key, s.name);
+  // The first result of an attempt shows it started: a benchmark sends
+  // samples and no step events, a build its step events.
+  if (d.intake == Intake::kStore && job->state == JobState::kAssigned)
+    table_.transition(*job, JobState::kRunning);
   if (d.intake != Intake::kRefuse) return d.intake;
   if (s.abandon.insert({key.job_id, key.attempt}).second) {
     spdlog::warn("refused a {} from agent {} for job {} attempt {}: {}; told it to abandon", what,
@@ -656,7 +660,6 @@ void Coordinator::on_step_started(const std::string& route, uint64_t req,
                                m.getStartedAtUs());
     if (job->agent_started_at_us == 0 || m.getStartedAtUs() < job->agent_started_at_us)
       job->agent_started_at_us = m.getStartedAtUs();
-    if (job->state == JobState::kAssigned) table_.transition(*job, JobState::kRunning);
   }
   s->acks.push_back(key);
 }

@@ -11,7 +11,12 @@ Client::Client(zmq::context_t& context, std::string endpoint, std::chrono::milli
       endpoint_(std::move(endpoint)),
       timeout_(timeout) {
   configure_dealer(socket_);
-  socket_.connect(endpoint_);
+  if (auto problem = endpoint_problem(endpoint_); !problem.empty()) throw BadEndpoint(problem);
+  try {
+    socket_.connect(endpoint_);
+  } catch (const zmq::error_t& e) {
+    throw BadEndpoint("cannot use endpoint '" + endpoint_ + "': " + e.what());
+  }
   std::random_device rd;
   next_request_ = (uint64_t(rd()) << 16) + 1;
 }

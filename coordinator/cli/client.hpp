@@ -19,6 +19,12 @@ class Unreachable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The endpoint given cannot be used (no scheme, no port, ...).
+class BadEndpoint : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // The coordinator answered with an Error.
 class RemoteError : public std::runtime_error {
  public:

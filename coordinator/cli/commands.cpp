@@ -478,6 +478,16 @@ int cmd_cancel(Options& o, uint64_t id) {
 }
 }  // namespace
 
+// Ids are positive: a negative number is a typing error, not a huge id.
+const CLI::Validator kIdCheck(
+    [](std::string& value) -> std::string {
+      if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos ||
+          value == "0" || value.size() > 19)
+        return "an id is a number from 1 to 9223372036854775807, not '" + value + "'";
+      return "";
+    },
+    "ID");
+
 int run_cli(int argc, char** argv) {
   CLI::App app{"yardstick: submit pipelines and read their results"};
   app.require_subcommand(1);
@@ -502,11 +512,11 @@ int run_cli(int argc, char** argv) {
 
   uint64_t id = 0;
   auto* status = app.add_subcommand("status", "show a pipeline (or one job) and its steps");
-  status->add_option("id", id, "a pipeline id or a job id")->required();
+  status->add_option("id", id, "a pipeline id or a job id")->required()->check(kIdCheck);
   status->add_flag("--json", o.json, "machine-readable output");
 
   auto* logs = app.add_subcommand("logs", "print a job's output");
-  logs->add_option("job", id, "a job id")->required();
+  logs->add_option("job", id, "a job id")->required()->check(kIdCheck);
   logs->add_flag("-f,--follow", follow, "keep printing until the job ends");
 
   auto* agents = app.add_subcommand("agents", "list agents, their machines and slots");
@@ -544,7 +554,7 @@ int run_cli(int argc, char** argv) {
   compare->add_flag("--markdown", markdown, "Markdown table output");
 
   auto* cancel = app.add_subcommand("cancel", "cancel a pipeline's jobs, or one job");
-  cancel->add_option("id", id, "a pipeline id or a job id")->required();
+  cancel->add_option("id", id, "a pipeline id or a job id")->required()->check(kIdCheck);
   cancel->add_flag("--json", o.json, "machine-readable output");
 
   std::string drain_agent;
@@ -595,6 +605,9 @@ int run_cli(int argc, char** argv) {
       return cmd_report(o, "compare_variants", {"pipeline=" + std::to_string(compare_pipeline)},
                         format);
     }
+  } catch (const BadEndpoint& e) {
+    std::cerr << "yardstick: --coordinator: " << e.what() << "\n";
+    return kUsage;
   } catch (const Unreachable& e) {
     std::cerr << "yardstick: " << e.what() << "\n";
     return kUnreachable;

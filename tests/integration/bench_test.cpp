@@ -44,6 +44,10 @@ jobs:
   auto r = c.cli({"submit", "bench.yml", "--wait"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_EQ(c.scalar("SELECT count(*) FROM samples"), 2 * 2 * 6);  // 2 machines x 2 variants
+  // A benchmark job shows `running` (it sends samples, not step events) and
+  // has a start time.
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE to_state = 'running'"), 2);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs WHERE started_at IS NULL"), 0);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE n = 6"), 4);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE variant = 'short' AND verdict = "
                      "'faster' AND p_value < 0.05 AND ci_high < 1"),

@@ -326,8 +326,8 @@ Process& Cluster::launch_agent(const std::string& name, const std::vector<std::s
 }
 
 CliResult Cluster::cli(std::vector<std::string> args, const std::string& cwd) {
-  std::string cmd = "cd '" + (cwd.empty() ? dir_ : cwd) + "' && '" + binary("yardstick") +
-                    "' --coordinator '" + clients_ + "'";
+  std::string cmd = "cd '" + (cwd.empty() ? dir_ : cwd) + "' && '" + binary("yardstick") + "'";
+  if (args.empty() || args[0] != "--coordinator") cmd += " --coordinator '" + clients_ + "'";
   for (auto& a : args) {
     std::string q = "'";
     for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -96,7 +96,8 @@ class Cluster {
   std::string agent_home(const std::string& name) const { return dir_ + "/home-" + name; }
   std::string agent_name(const std::string& short_name) const { return prefix_ + short_name; }
 
-  // Runs the CLI against this coordinator, in `cwd` (default: the cluster's folder).
+  // Runs the CLI against this coordinator (unless args start with
+  // --coordinator), in `cwd` (default: the cluster's folder).
   CliResult cli(std::vector<std::string> args, const std::string& cwd = "");
   // Writes `text` to a file in the cluster's folder; returns its path.
   std::string write_file(const std::string& name, const std::string& text);
