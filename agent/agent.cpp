@@ -13,13 +13,13 @@
 #include <random>
 #include <set>
 
+#include "common/version.hpp"
 #include "common/wire.hpp"
 #include "common/zmq_util.hpp"
 
 namespace yardstick {
 
 namespace {
-constexpr const char* kVersion = "0.1.0";
 
 wire::Stream to_wire(LogStream s) {
   switch (s) {

@@ -13,6 +13,7 @@
 #include "agent/process.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/version.hpp"
 #include "common/zmq_util.hpp"
 
 namespace {
@@ -29,6 +30,7 @@ void on_signal(int sig) {
 int main(int argc, char** argv) {
   using namespace yardstick;
   CLI::App app{"yardstick-agent: runs build, benchmark and deploy jobs for a coordinator"};
+  app.set_version_flag("--version", version_string("yardstick-agent"));
   AgentConfig config;
   std::string labels, machine_name, log_level = "info";
   char host[256] = {};

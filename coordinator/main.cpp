@@ -7,6 +7,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/version.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/server.hpp"
 #include "coordinator/store.hpp"
@@ -21,6 +22,7 @@ void on_signal(int) {
 int main(int argc, char** argv) {
   using namespace yardstick;
   CLI::App app{"yardstick-coordinator: schedules build, benchmark and deploy jobs on agents"};
+  app.set_version_flag("--version", version_string("yardstick-coordinator"));
   std::string db;
   CoordinatorConfig config;
   std::string log_level = "info";

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "common/pipeline.hpp"
+#include "common/version.hpp"
 #include "coordinator/cli/client.hpp"
 
 namespace yardstick {
@@ -193,6 +195,10 @@ bool print_logs(Client& client, uint64_t job_id, uint64_t* cursor, const std::st
 
 int cmd_submit(Options& o, const std::string& file, std::string revision, std::string branch,
                bool wait, bool follow, bool quiet) {
+  if (std::filesystem::is_directory(file)) {
+    std::cerr << "yardstick: " << file << " is a directory; submit takes a pipeline file\n";
+    return kUsage;
+  }
   std::ifstream in(file);
   if (!in) {
     std::cerr << "yardstick: cannot read " << file << ": " << std::strerror(errno) << "\n";
@@ -228,8 +234,9 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
     for (auto j : reply.getJobs()) jobs.push_back(job_json(j));
     std::cout << json{{"pipeline_id", pipeline_id}, {"jobs", jobs}}.dump(2) << "\n";
   } else {
-    std::cout << "pipeline " << pipeline_id << " submitted: " << reply.getJobs().size()
-              << " jobs\n";
+    // With --json the only thing on stdout is the JSON that --wait prints.
+    (o.json ? std::cerr : std::cout)
+        << "pipeline " << pipeline_id << " submitted: " << reply.getJobs().size() << " jobs\n";
   }
   std::cout.flush();
   if (!wait && !follow) return kOk;
@@ -491,13 +498,17 @@ const CLI::Validator kIdCheck(
 int run_cli(int argc, char** argv) {
   CLI::App app{"yardstick: submit pipelines and read their results"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", version_string("yardstick"));
+  app.fallthrough();  // global options are taken after the subcommand too
   Options o;
   if (const char* env = std::getenv("YARDSTICK_COORDINATOR"); env && *env) o.endpoint = env;
   app.add_option("--coordinator", o.endpoint,
                  "the coordinator's client endpoint (env YARDSTICK_COORDINATOR)")
       ->capture_default_str();
   app.add_option("--timeout-ms", o.timeout_ms, "how long to wait for each answer")
-      ->capture_default_str();
+      ->envname("YARDSTICK_TIMEOUT_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3'600'000));
 
   std::string file, revision, branch;
   bool wait = false, follow = false, quiet = false;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/integration/harness.hpp"
 
 namespace yardstick::test {
@@ -39,6 +41,44 @@ TEST(FirstHour, CliPointedAtTheAgentsPortIsToldSo) {
   auto r = c.cli({"--coordinator", c.agents_endpoint(), "agents"});
   EXPECT_EQ(r.code, 4) << r.err;
   EXPECT_NE(r.err.find("is this peer pointed at the right port?"), std::string::npos) << r.err;
+}
+
+TEST(FirstHour, EveryBinaryHasVersionAndGlobalOptionsGoAfterTheSubcommand) {
+  Cluster c;
+  for (const char* name : {"yardstick", "yardstick-agent", "yardstick-coordinator"}) {
+    Process p({binary(name), "--version"}, c.dir() + "/version-" + name + ".log");
+    EXPECT_EQ(WEXITSTATUS(p.wait(10s)), 0);
+    EXPECT_NE(p.log().find(std::string(name) + " 0.1.0 (git "), std::string::npos) << p.log();
+  }
+  // The harness puts --coordinator first; here it comes after the subcommand.
+  auto r = c.cli({"--coordinator", "tcp://127.0.0.1:1", "agents", "--coordinator",
+                  c.clients_endpoint(), "--timeout-ms", "3000"});
+  EXPECT_EQ(r.code, 2) << "--coordinator given twice is refused: " << r.err;
+  r = c.cli({"--timeout-ms", "3000", "agents"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = c.cli({"agents", "--timeout-ms", "3000"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST(FirstHour, WrongInputGetsAUsageErrorNotEmptyOutput) {
+  Cluster c;
+  auto r = c.cli({"submit", "."});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(". is a directory"), std::string::npos) << r.err;
+  r = c.cli({"--timeout-ms", "0", "agents"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--timeout-ms"), std::string::npos) << r.err;
+}
+
+TEST(FirstHour, SubmitWaitJsonPrintsOnlyJsonOnStdout) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("p.yml", "pipeline: p\njobs:\n  j:\n    steps: [{run: \"true\"}]\n");
+  auto r = c.cli({"submit", "--wait", "--json", "p.yml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto parsed = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << r.out;
+  EXPECT_NE(r.err.find("submitted"), std::string::npos) << r.err;
 }
 
 }  // namespace
