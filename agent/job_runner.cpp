@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 
@@ -128,6 +129,8 @@ void JobRunner::start() {
     cmd += "git -C " + shell_quote(workspace_) + " -c advice.detachedHead=false checkout --quiet " +
            "--detach " + shell_quote(rev) + "\n";
     cmd += "git -C " + shell_quote(workspace_) + " log -1 --format='checked out %H %s'\n";
+    cmd += "git -C " + shell_quote(workspace_) + " rev-parse HEAD > " +
+           shell_quote(workspace_ + ".revision") + "\n";
     steps_.push_back({"checkout", cmd, {}, true, 0, {}, {}});
   }
   for (const auto& s : job_.steps) steps_.push_back(s);
@@ -320,6 +323,13 @@ void JobRunner::finish_step(const ExitInfo& exit) {
   r.command = step.run;
   r.timed = step.timed;
   r.timed_out = step_timed_out_;
+  if (step_ == 0 && !job_.checkout_repo.empty() && r.exit_code == 0) {
+    // The commit that ran, whatever the submitter named (a branch, HEAD, nothing).
+    std::ifstream in(workspace_ + ".revision");
+    std::getline(in, r.revision);
+    std::error_code ec;
+    fs::remove(workspace_ + ".revision", ec);
+  }
   pid_ = -1;
   step_deadline_ms_ = 0;
   flush_all();

@@ -166,6 +166,7 @@ struct StepResult {
   int32_t signal = 0;
   bool timed_out = false;
   bool timed = true;
+  std::string revision;  // the checkout step: the commit checked out
 };
 
 // kLost: the agent gave the job up (it restarted, or was stopped hard); the

@@ -293,6 +293,7 @@ void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult&
   b.setSignal(s.signal);
   b.setTimedOut(s.timed_out);
   b.setTimed(s.timed);
+  b.setRevision(s.revision);
 }
 
 StepResult read(wire::StepFinished::Reader r) {
@@ -310,6 +311,7 @@ StepResult read(wire::StepFinished::Reader r) {
   s.signal = r.getSignal();
   s.timed_out = r.getTimedOut();
   s.timed = r.getTimed();
+  s.revision = r.getRevision();
   return s;
 }
 

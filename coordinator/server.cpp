@@ -678,6 +678,8 @@ void Coordinator::on_step_finished(const std::string& route, uint64_t req,
     step.name = clean(step.name);
     step.command = clean(step.command);
     store_.record_step_finished(key, step, s->agent_id, s->machine_id);
+    step.revision = clean(step.revision);
+    if (!step.revision.empty()) store_.record_revision(job->id, job->pipeline_id, step.revision);
   }
   s->acks.push_back(key);
 }

@@ -441,6 +441,18 @@ void PgStore::record_step_finished(const ResultKey& key, const StepResult& s, ui
   }
 }
 
+void PgStore::record_revision(uint64_t job_id, uint64_t pipeline_id, const std::string& revision) {
+  try {
+    tx().exec_params("UPDATE jobs SET revision = $2 WHERE id = $1", job_id, revision);
+    tx().exec_params(
+        "UPDATE pipelines SET revision = $2 WHERE id = $1 AND (revision = '' OR NOT $2 LIKE"
+        " revision || '%')",
+        pipeline_id, revision);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
 void PgStore::record_log_chunk(const ResultKey& key, const std::string& stream, int32_t step_index,
                                const std::string& data, int64_t at_us) {
   if (!pending_log_keys_.insert(key).second) return;  // sent twice in one turn

@@ -185,6 +185,9 @@ class PgStore final : public JobStore {
                            uint64_t agent_id, uint64_t machine_id, int64_t started_at_us);
   void record_step_finished(const ResultKey& key, const StepResult& step, uint64_t agent_id,
                             uint64_t machine_id);
+  // The commit a job's checkout step checked out: the job's revision, and
+  // its pipeline's when the submitter named none (or a branch, or HEAD).
+  void record_revision(uint64_t job_id, uint64_t pipeline_id, const std::string& revision);
   // Log chunks of a turn go in with one statement, at commit (or before a read).
   void record_log_chunk(const ResultKey& key, const std::string& stream, int32_t step_index,
                         const std::string& data, int64_t at_us);

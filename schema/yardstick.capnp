@@ -255,6 +255,7 @@ struct StepFinished {
   timedOut @11 :Bool;
   timed @12 :Bool;
   command @13 :Text;
+  revision @14 :Text;     # the checkout step: the commit it checked out (full hash)
 }
 
 enum Stream {

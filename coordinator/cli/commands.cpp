@@ -213,8 +213,29 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
     std::cerr << "yardstick: " << file << " is not a valid pipeline; nothing was submitted\n";
     return kUsage;
   }
-  if (revision.empty()) revision = run_capture("git rev-parse HEAD 2>/dev/null");
-  if (branch.empty()) branch = run_capture("git rev-parse --abbrev-ref HEAD 2>/dev/null");
+  // The revision is the local HEAD only when this directory is a clone of
+  // the repository the pipeline checks out (or it checks out none). Else the
+  // agents check out the repository's default branch and report the commit.
+  const std::string repo = parsed.pipeline->checkout_repo;
+  const bool local_is_repo = [&] {
+    if (repo.empty()) return true;
+    const std::string top = run_capture("git rev-parse --show-toplevel 2>/dev/null");
+    if (top.empty()) return false;
+    std::error_code ec;
+    const std::string path = repo.rfind("file://", 0) == 0 ? repo.substr(7) : repo;
+    if (std::filesystem::equivalent(top, path, ec)) return true;
+    std::istringstream remotes(run_capture("git remote -v 2>/dev/null"));
+    std::string name, url, kind;
+    while (remotes >> name >> url >> kind)
+      if (url == repo) return true;
+    return false;
+  }();
+  if (revision.empty() && local_is_repo) revision = run_capture("git rev-parse HEAD 2>/dev/null");
+  if (branch.empty() && local_is_repo)
+    branch = run_capture("git rev-parse --abbrev-ref HEAD 2>/dev/null");
+  if (revision.empty() && !repo.empty() && !quiet)
+    std::cerr << "yardstick: no --revision and this directory is not a clone of " << repo
+              << ": the agents check out its default branch and record the commit\n";
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
   std::unique_ptr<capnp::MallocMessageBuilder> b;

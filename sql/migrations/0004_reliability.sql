@@ -30,3 +30,7 @@ CREATE TABLE refusals (
   what    text NOT NULL,           -- the message body
   reason  text NOT NULL
 );
+
+-- The commit each job's checkout step checked out (the pipeline's revision
+-- is set from it when the submitter named none, a branch, or HEAD).
+ALTER TABLE jobs ADD COLUMN revision text NOT NULL DEFAULT '';

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cstdio>
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/harness.hpp"
@@ -79,6 +82,53 @@ TEST(FirstHour, SubmitWaitJsonPrintsOnlyJsonOnStdout) {
   auto parsed = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(parsed.is_discarded()) << r.out;
   EXPECT_NE(r.err.find("submitted"), std::string::npos) << r.err;
+}
+
+std::string capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[256];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  if (p) pclose(p);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+TEST(FirstHour, TheRevisionThatRanIsRecordedWhereverTheCliRuns) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  const std::string repo = c.dir() + "/repo", other = c.dir() + "/unrelated",
+                    plain = c.dir() + "/plain";
+  for (const auto& dir : {repo, other}) {
+    std::filesystem::create_directories(dir);
+    ASSERT_EQ(std::system(("cd " + dir +
+                           " && git init -q && git config user.email t@e && git config user.name t"
+                           " && echo " +
+                           dir + " > f.txt && git add f.txt && git commit -qm one")
+                              .c_str()),
+              0);
+  }
+  std::filesystem::create_directories(plain);
+  const std::string head = capture("git -C " + repo + " rev-parse HEAD");
+  ASSERT_EQ(head.size(), 40u);
+  c.write_file("p.yml", "pipeline: rev\ncheckout: { repo: " + repo +
+                            " }\njobs:\n  read:\n    steps: [{run: cat f.txt}]\n");
+  // From a directory that is no git repository, and from an unrelated one.
+  for (const auto& cwd : {plain, other}) {
+    auto r = c.cli({"submit", "--wait", c.dir() + "/p.yml"}, cwd);
+    ASSERT_EQ(r.code, 0) << cwd << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("the agents check out its default branch"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE revision = '" + head + "'"), 2);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs WHERE revision = '" + head + "'"), 2);
+  // And compare --revisions finds those runs.
+  auto cmp = c.cli(
+      {"compare", "--revisions", head.substr(0, 8), head.substr(0, 8), "--job", "read", "--json"});
+  EXPECT_EQ(cmp.code, 0) << cmp.err;
+  // From the repository itself, its HEAD is sent and kept.
+  auto r = c.cli({"submit", "--wait", c.dir() + "/p.yml"}, repo);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE revision = '" + head + "'"), 3);
 }
 
 }  // namespace
