@@ -105,6 +105,7 @@ bool JobTable::transition(Job& job, JobState to, const std::string& message) {
       break;
     case JobState::kAssigned:
       job.started_at_us = 0;
+      if (message.empty()) job.message.clear();  // "waiting for ..." is over
       break;
     default:
       break;
@@ -117,6 +118,12 @@ bool JobTable::transition(Job& job, JobState to, const std::string& message) {
                message.empty() ? "" : " (" + message + ")");
   if (is_terminal(to)) release_dependents(job);
   return true;
+}
+
+void JobTable::note(Job& job, const std::string& message) {
+  if (job.message == message) return;
+  job.message = message;
+  store_.persist_message(job);
 }
 
 void JobTable::release_dependents(const Job& job) {

@@ -59,6 +59,8 @@ class JobStore {
  public:
   virtual ~JobStore() = default;
   virtual void persist_transition(const Job& job, JobState from, const std::string& message) = 0;
+  // The job's message changed without a transition (why a queued job waits).
+  virtual void persist_message(const Job& job) { (void)job; }
 };
 
 bool transition_allowed(JobState from, JobState to);
@@ -83,6 +85,10 @@ class JobTable {
   // when the change is not allowed from the job's current state.
   // lost -> queued starts a new attempt.
   bool transition(Job& job, JobState to, const std::string& message = {});
+
+  // Says why a job is where it is (a queued job waiting for an agent with
+  // some labels); persisted, shown by `status`. No-op when unchanged.
+  void note(Job& job, const std::string& message);
 
   // An agent went away: each job it held becomes lost, then a new attempt
   // (while attempts remain) or failed.

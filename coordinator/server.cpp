@@ -899,7 +899,12 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
           table_.add_need(id, need_id);
         }
   for (uint64_t id : created)
-    if (Job* job = table_.find(id)) table_.settle(*job);
+    if (Job* job = table_.find(id)) {
+      table_.settle(*job);
+      // Say at once (in the reply) when no connected agent can take it.
+      if (job->state == JobState::kQueued)
+        if (auto why = unplaceable_reason(*job); !why.empty()) table_.note(*job, "waiting: " + why);
+    }
   schedule_dirty_ = true;
 
   capnp::MallocMessageBuilder b;
@@ -914,6 +919,7 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
     v.name = job->name;
     v.state = job->state;
     v.attempt = job->attempt;
+    v.message = job->message;
     fill_job(jobs[i], v);
   }
   reply(Side::kClients, route, b);
@@ -1160,28 +1166,35 @@ void Coordinator::check_leases() {
   }
 }
 
+std::string Coordinator::unplaceable_reason(const Job& job) const {
+  bool draining_match = false;
+  for (const auto& [name, s] : sessions_) {
+    AgentCapacity a{name, s.labels, s.machine_id, s.slots, s.slots, true, s.machine_name};
+    if (!agent_matches(a, job)) continue;
+    if (!s.draining()) return "";
+    draining_match = true;
+  }
+  std::string want = job.on_labels.empty() ? std::string("any agent")
+                                           : "labels [" + format_labels(job.on_labels) + "]";
+  if (!job.target_machine.empty()) want += " on machine " + job.target_machine;
+  return std::string(draining_match ? "every connected agent with " : "no connected agent has ") +
+         want + (draining_match ? " is draining" : "");
+}
+
 void Coordinator::fail_unplaceable_jobs() {
   const int64_t now = clock_.steady_ms();
   for (Job* job : table_.queued()) {
-    bool placeable = false;
-    for (const auto& [name, s] : sessions_) {
-      if (s.draining()) continue;
-      AgentCapacity a{name, s.labels, s.machine_id, s.slots, s.slots, true, s.machine_name};
-      if (agent_matches(a, *job)) {
-        placeable = true;
-        break;
-      }
-    }
-    if (placeable) {
+    const std::string why = unplaceable_reason(*job);
+    if (why.empty()) {
       job->unplaceable_since_ms = 0;
+      if (job->message.rfind("waiting: ", 0) == 0) table_.note(*job, "");
       continue;
     }
     if (!job->unplaceable_since_ms) job->unplaceable_since_ms = now;
+    table_.note(*job, "waiting: " + why);
     if (now - job->unplaceable_since_ms < static_cast<int64_t>(config_.queue_timeout_ms)) continue;
-    std::string want = "labels [" + format_labels(job->on_labels) + "]";
-    if (!job->target_machine.empty()) want += " on machine " + job->target_machine;
     table_.transition(*job, JobState::kFailed,
-                      "no connected agent can take it: it wants " + want + " (waited " +
+                      "no agent could take it: " + why + " (waited " +
                           std::to_string((now - job->unplaceable_since_ms) / 1000) +
                           " s; the coordinator's --queue-timeout-ms)");
     schedule_dirty_ = true;

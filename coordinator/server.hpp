@@ -146,6 +146,8 @@ class Coordinator {
   void store_log_chunk(Job& job, const ResultKey& key, const std::string& stream,
                        int32_t step_index, const std::string& data, int64_t at_us);
   void fail_unplaceable_jobs();
+  // Why no connected agent can take `job` now; empty when one can.
+  std::string unplaceable_reason(const Job& job) const;
   void on_drain(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   // Runs a client read on the reader connection; store errors become answers.
   void read_for_client(const std::string& route, uint64_t req, const std::function<void()>& fn);

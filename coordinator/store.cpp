@@ -404,6 +404,14 @@ void PgStore::persist_transition(const Job& job, JobState from, const std::strin
   }
 }
 
+void PgStore::persist_message(const Job& job) {
+  try {
+    tx().exec_params("UPDATE jobs SET message = $2 WHERE id = $1", job.id, job.message);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
 void PgStore::record_step_started(const ResultKey& key, uint32_t index, const std::string& name,
                                   uint64_t agent_id, uint64_t machine_id, int64_t started_at_us) {
   try {

@@ -260,6 +260,10 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
         << "pipeline " << pipeline_id << " submitted: " << reply.getJobs().size() << " jobs\n";
   }
   std::cout.flush();
+  for (auto j : reply.getJobs())
+    if (std::string(j.getMessage().cStr()).rfind("waiting: ", 0) == 0)
+      std::cerr << "yardstick: warning: job " << j.getName().cStr() << " " << j.getMessage().cStr()
+                << "\n";
   if (!wait && !follow) return kOk;
 
   std::map<uint64_t, uint64_t> cursors;

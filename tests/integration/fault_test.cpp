@@ -438,9 +438,16 @@ jobs:
 )");
   auto r = c.cli({"submit", "--wait", "p.yml"});
   EXPECT_EQ(r.code, 1) << r.err;
+  // Said at submission, kept on the job while it waits, and in its failure.
+  EXPECT_NE(r.err.find("warning: job train waiting: no connected agent has labels [gpu=yes]"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(c.text("SELECT state FROM jobs"), "failed");
   EXPECT_NE(c.text("SELECT message FROM jobs").find("gpu=yes"), std::string::npos)
       << c.text("SELECT message FROM jobs");
+  EXPECT_GE(c.scalar("SELECT count(*) FROM job_events WHERE to_state = 'failed' AND message LIKE"
+                     " '%no connected agent has labels [gpu=yes]%'"),
+            1);
 }
 
 TEST(Fault, SecondAgentWithALiveAgentsNameIsRefusedAndEvictsNobody) {
