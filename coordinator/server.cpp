@@ -1094,11 +1094,12 @@ void Coordinator::on_report(const std::string& route, uint64_t req, wire::Envelo
                 "report " + name + ": " + error);
     return;
   }
-  std::vector<std::string> columns;
+  std::vector<std::string> columns, kinds;
   std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<bool>> nulls;
   bool ok = false;
   read_for_client(route, req, [&] {
-    reader_.run_report(t.sql, t.params, &columns, &rows);
+    reader_.run_report(t.sql, t.params, &columns, &rows, &kinds, &nulls);
     ok = true;
   });
   if (!ok) return;
@@ -1110,6 +1111,13 @@ void Coordinator::on_report(const std::string& route, uint64_t req, wire::Envelo
   for (unsigned i = 0; i < rows.size(); ++i) {
     auto row = out.init(i, rows[i].size());
     for (unsigned k = 0; k < rows[i].size(); ++k) row.set(k, rows[i][k]);
+  }
+  auto kind_list = r.initKinds(kinds.size());
+  for (unsigned i = 0; i < kinds.size(); ++i) kind_list.set(i, kinds[i]);
+  auto null_list = r.initNulls(nulls.size());
+  for (unsigned i = 0; i < nulls.size(); ++i) {
+    auto row = null_list.init(i, nulls[i].size());
+    for (unsigned k = 0; k < nulls[i].size(); ++k) row.set(k, nulls[i][k]);
   }
   reply(Side::kClients, route, b);
 }

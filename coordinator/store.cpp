@@ -814,7 +814,8 @@ void PgStore::save_budget_breaches(uint64_t job_id, uint32_t attempt,
 
 void PgStore::run_report(const std::string& sql, const std::vector<std::string>& params,
                          std::vector<std::string>* columns,
-                         std::vector<std::vector<std::string>>* rows) {
+                         std::vector<std::vector<std::string>>* rows,
+                         std::vector<std::string>* kinds, std::vector<std::vector<bool>>* nulls) {
   try {
     tx().exec("SAVEPOINT report");
     pqxx::result r;
@@ -825,11 +826,27 @@ void PgStore::run_report(const std::string& sql, const std::vector<std::string>&
       throw StoreError(std::string("report failed: ") + e.what(), false);
     }
     tx().exec("RELEASE SAVEPOINT report");
-    for (pqxx::row::size_type c = 0; c < r.columns(); ++c) columns->push_back(r.column_name(c));
+    for (pqxx::row::size_type c = 0; c < r.columns(); ++c) {
+      columns->push_back(r.column_name(c));
+      if (kinds) {
+        // Built-in type oids: bool 16; int8 20, int2 21, int4 23, oid 26;
+        // float4 700, float8 701, numeric 1700.
+        const auto oid = r.column_type(c);
+        kinds->push_back(oid == 16                                          ? "boolean"
+                         : oid == 20 || oid == 21 || oid == 23 || oid == 26 ? "integer"
+                         : oid == 700 || oid == 701 || oid == 1700          ? "number"
+                                                                            : "text");
+      }
+    }
     for (const auto& row : r) {
       std::vector<std::string> out;
-      for (const auto& f : row) out.push_back(f.is_null() ? "" : f.c_str());
+      std::vector<bool> null;
+      for (const auto& f : row) {
+        out.push_back(f.is_null() ? "" : f.c_str());
+        null.push_back(f.is_null());
+      }
       rows->push_back(std::move(out));
+      if (nulls) nulls->push_back(std::move(null));
     }
   } catch (const StoreError&) {
     throw;

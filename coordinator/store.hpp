@@ -223,7 +223,9 @@ class PgStore final : public JobStore {
   // Runs a report from sql/reports with its psql variables; returns column
   // names and rows as text (NULL as ""). Throws StoreError on SQL errors.
   void run_report(const std::string& sql, const std::vector<std::string>& params,
-                  std::vector<std::string>* columns, std::vector<std::vector<std::string>>* rows);
+                  std::vector<std::string>* columns, std::vector<std::vector<std::string>>* rows,
+                  std::vector<std::string>* kinds = nullptr,
+                  std::vector<std::vector<bool>>* nulls = nullptr);
 
   LoadedJobs load_active_jobs();
 

@@ -231,6 +231,8 @@ struct ReportRequest {
 struct ReportReply {
   columns @0 :List(Text);
   rows @1 :List(List(Text));  # NULL is the empty string
+  kinds @2 :List(Text);       # per column: "integer", "number", "boolean" or "text"
+  nulls @3 :List(List(Bool)); # per row and column: true where the value is NULL
 }
 
 struct StepStarted {

@@ -389,22 +389,36 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
+// One cell as JSON, by its column's kind: integers and numbers as JSON
+// numbers of that kind, booleans as booleans, NULL as null.
+json cell_json(const std::string& value, const std::string& kind, bool null) {
+  if (null) return nullptr;
+  try {
+    if (kind == "integer") return std::stoll(value);
+    if (kind == "number") {
+      if (value == "NaN" || value == "Infinity" || value == "-Infinity") return value;
+      return std::stod(value);
+    }
+    if (kind == "boolean") return value == "t" || value == "true";
+  } catch (const std::exception&) {
+  }
+  return value;
+}
+
 void print_rows(const std::vector<std::string>& columns,
-                const std::vector<std::vector<std::string>>& rows, Format format) {
+                const std::vector<std::vector<std::string>>& rows, Format format,
+                const std::vector<std::string>& kinds = {},
+                const std::vector<std::vector<bool>>& nulls = {}) {
   switch (format) {
     case Format::kJson: {
       json out = json::array();
-      for (const auto& r : rows) {
+      for (size_t k = 0; k < rows.size(); ++k) {
+        const auto& r = rows[k];
         json o = json::object();
-        for (size_t i = 0; i < columns.size() && i < r.size(); ++i) {
-          // Numbers stay numbers for scripts.
-          char* end = nullptr;
-          double v = std::strtod(r[i].c_str(), &end);
-          if (!r[i].empty() && *end == '\0')
-            o[columns[i]] = v;
-          else
-            o[columns[i]] = r[i];
-        }
+        for (size_t i = 0; i < columns.size() && i < r.size(); ++i)
+          o[columns[i]] =
+              cell_json(r[i], i < kinds.size() ? kinds[i] : "text",
+                        k < nulls.size() && i < nulls[k].size() ? bool(nulls[k][i]) : false);
         out.push_back(o);
       }
       std::cout << out.dump(2) << "\n";
@@ -474,7 +488,15 @@ int cmd_report(Options& o, const std::string& name, const std::vector<std::strin
     for (auto cell : row) out.push_back(cell);
     rows.push_back(std::move(out));
   }
-  print_rows(columns, rows, format);
+  std::vector<std::string> kinds;
+  for (auto k : reply.getKinds()) kinds.push_back(k);
+  std::vector<std::vector<bool>> nulls;
+  for (auto row : reply.getNulls()) {
+    std::vector<bool> out;
+    for (bool n : row) out.push_back(n);
+    nulls.push_back(std::move(out));
+  }
+  print_rows(columns, rows, format, kinds, nulls);
   return kOk;
 }
 

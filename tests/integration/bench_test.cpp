@@ -69,6 +69,12 @@ jobs:
   ASSERT_EQ(rows.size(), 4u);
   int faster = 0;
   for (const auto& row : rows) {
+    // Counts are JSON integers, measures numbers, missing values null.
+    EXPECT_TRUE(row["n"].is_number_integer()) << row.dump();
+    EXPECT_TRUE(row["median_s"].is_number_float()) << row.dump();
+    if (row["variant"] == "long") {
+      EXPECT_TRUE(row["p_value"].is_null()) << row.dump();
+    }
     if (row["variant"] == "long") {
       EXPECT_EQ(row["verdict"], "baseline");
     }
@@ -370,7 +376,10 @@ jobs:
   json rows = json::parse(rep.out);
   ASSERT_EQ(rows.size(), 3u) << rep.out;
   int failing = 0;
-  for (const auto& row : rows) failing += row["fails_job"] == "t" || row["fails_job"] == true;
+  for (const auto& row : rows) {
+    EXPECT_TRUE(row["fails_job"].is_boolean()) << row.dump();
+    failing += row["fails_job"] == true;
+  }
   EXPECT_EQ(failing, 1) << rep.out;
 }
 
