@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 
 namespace yardstick {
@@ -44,10 +45,12 @@ bool translate_report(const std::string& text, const std::map<std::string, std::
     }
     body += line + "\n";
   }
+  std::set<std::string> known;  // every variable the report reads or sets
+  for (const auto& [k, v] : vars) known.insert(k);
   for (const auto& [k, v] : given) vars[k] = v;  // given values win over \set defaults
-
   std::map<std::string, int> numbered;
   auto param = [&](const std::string& name, bool numeric) -> std::string {
+    known.insert(name);
     auto it = vars.find(name);
     if (it == vars.end()) {
       *error = "the report needs the variable '" + name + "' (-v " + name + "=...)";
@@ -104,6 +107,7 @@ bool translate_report(const std::string& text, const std::map<std::string, std::
       if (d == '{' && i + 2 < body.size() && body[i + 2] == '?') {
         size_t end = body.find('}', i);
         std::string name = body.substr(i + 3, end - i - 3);
+        known.insert(name);
         sql += vars.count(name) ? "true" : "false";
         i = end + 1;
         continue;
@@ -121,6 +125,13 @@ bool translate_report(const std::string& text, const std::map<std::string, std::
     sql += c;
     ++i;
   }
+  for (const auto& [k, v] : given)
+    if (!known.count(k)) {
+      std::string list;
+      for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+      *error = "the report has no variable '" + k + "' (its variables: " + list + ")";
+      return false;
+    }
   // One statement: drop the trailing semicolon and whitespace.
   while (!sql.empty() &&
          (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';'))
