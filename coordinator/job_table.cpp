@@ -126,6 +126,26 @@ void JobTable::note(Job& job, const std::string& message) {
   store_.persist_message(job);
 }
 
+void JobTable::request_cancel(Job& job) {
+  if (job.cancel_requested) return;
+  job.cancel_requested = true;
+  store_.persist_cancel_request(job);
+}
+
+bool JobTable::reclaim(Job& job, uint32_t attempt, const std::string& agent, uint64_t agent_id,
+                       uint64_t machine_id, int64_t now_ms) {
+  if (job.attempt != attempt ||
+      (job.state != JobState::kAssigned && job.state != JobState::kRunning) ||
+      (!job.agent.empty() && job.agent != agent))
+    return false;
+  job.agent = agent;
+  job.agent_id = agent_id;
+  job.machine_id = machine_id;
+  job.reclaim_deadline_ms = 0;
+  job.assigned_at_ms = now_ms;
+  return true;
+}
+
 void JobTable::release_dependents(const Job& job) {
   auto it = dependents_.find(job.id);
   if (it == dependents_.end()) return;

@@ -61,6 +61,8 @@ class JobStore {
   virtual void persist_transition(const Job& job, JobState from, const std::string& message) = 0;
   // The job's message changed without a transition (why a queued job waits).
   virtual void persist_message(const Job& job) { (void)job; }
+  // A cancel was asked of the agent running the job; kept until it ends.
+  virtual void persist_cancel_request(const Job& job) { (void)job; }
 };
 
 bool transition_allowed(JobState from, JobState to);
@@ -89,6 +91,14 @@ class JobTable {
   // Says why a job is where it is (a queued job waiting for an agent with
   // some labels); persisted, shown by `status`. No-op when unchanged.
   void note(Job& job, const std::string& message);
+  // Marks a running job's cancel as asked of its agent (persisted; the
+  // coordinator resends it until the job ends).
+  void request_cancel(Job& job);
+  // The agent that registers again holding `attempt` of an assigned or
+  // running job (its own, or any after a coordinator restart) keeps it.
+  // Returns false, changing nothing, when the job is not that agent's to keep.
+  bool reclaim(Job& job, uint32_t attempt, const std::string& agent, uint64_t agent_id,
+               uint64_t machine_id, int64_t now_ms);
 
   // An agent went away: each job it held becomes lost, then a new attempt
   // (while attempts remain) or failed.

@@ -213,8 +213,7 @@ bool Coordinator::recover() {
   for (auto& [name, s] : sessions_)
     reply_error(Side::kAgents, s.route, 0, wire::ErrorCode::NOT_REGISTERED,
                 "the coordinator recovered its store; register again");
-  sessions_.clear();
-  route_names_.clear();
+  registry_.clear();
   send_all();
   spdlog::info("store available again; state reloaded");
   db_up_ = true;
@@ -254,7 +253,7 @@ void Coordinator::compensate_stall(int64_t now) {
   // The coordinator itself was not serving (a slow commit, a database
   // outage, a paused process): agents' heartbeats waited in the socket. No
   // agent is judged on time the coordinator did not watch.
-  for (auto& [name, s] : sessions_) s.last_seen_ms += gap;
+  registry_.extend(gap);
   for (auto& [id, job] : table_.jobs()) {
     Job* j = table_.find(id);
     if (j->reclaim_deadline_ms) j->reclaim_deadline_ms += gap;
@@ -279,9 +278,9 @@ void Coordinator::serve_without_store(std::vector<Incoming>& incoming) {
         auto env = (*frame)->envelope();
         req = env.getRequestId();
         if (in.side == Side::kAgents && env.getBody().which() == Which::HEARTBEAT) {
-          auto it = route_names_.find(in.route);
-          if (it == route_names_.end()) continue;  // it registers once the store is back
-          sessions_[it->second].last_seen_ms = clock_.steady_ms();
+          AgentSession* s = registry_.by_route(in.route);
+          if (!s) continue;  // it registers once the store is back
+          s->last_seen_ms = clock_.steady_ms();
           capnp::MallocMessageBuilder b;
           wire_io::start(b, req).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
           send_now(Side::kAgents, in.route, b);
@@ -408,9 +407,7 @@ void Coordinator::dispatch(Incoming& in) {
     // answers are withdrawn (they described writes that were undone).
     outbox_.erase(outbox_.begin() + outbox_before, outbox_.end());
     const std::string who =
-        in.side == Side::kClients
-            ? "client"
-            : (route_names_.count(in.route) ? route_names_[in.route] : "(unregistered agent)");
+        in.side == Side::kClients ? "client" : registry_.name_of(in.route, "(unregistered agent)");
     spdlog::error("PostgreSQL refused a message from {} ({}): {}", who,
                   refused->sqlstate().empty() ? "no SQLSTATE" : refused->sqlstate(),
                   refused->what());
@@ -422,8 +419,7 @@ void Coordinator::dispatch(Incoming& in) {
                   std::string("the store refused this request: ") + refused->what());
     } else if (key) {
       // Acknowledged, so that it is never sent again: the refusal is recorded.
-      auto r = route_names_.find(in.route);
-      if (r != route_names_.end()) sessions_[r->second].acks.push_back(*key);
+      if (AgentSession* s = registry_.by_route(in.route)) s->acks.push_back(*key);
     } else {
       reply_error(Side::kAgents, in.route, request_id, wire::ErrorCode::REFUSED,
                   std::string("the store refused this message: ") + refused->what());
@@ -461,14 +457,10 @@ void Coordinator::read_for_client(const std::string& route, uint64_t req,
 // ---------------------------------------------------------------------------
 // Agent side
 
-Coordinator::AgentSession* Coordinator::session_for(const std::string& route, uint64_t request_id) {
-  auto it = route_names_.find(route);
-  if (it != route_names_.end()) {
-    auto s = sessions_.find(it->second);
-    if (s != sessions_.end() && s->second.route == route) {
-      s->second.last_seen_ms = clock_.steady_ms();
-      return &s->second;
-    }
+AgentSession* Coordinator::session_for(const std::string& route, uint64_t request_id) {
+  if (AgentSession* s = registry_.by_route(route)) {
+    s->last_seen_ms = clock_.steady_ms();
+    return s;
   }
   reply_error(Side::kAgents, route, request_id, wire::ErrorCode::NOT_REGISTERED,
               "this agent is not registered: send agentHello");
@@ -491,20 +483,16 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
   }
   const std::string incarnation = clean(hello.getIncarnation());
   const int64_t now = clock_.steady_ms();
-  if (auto old = sessions_.find(name); old != sessions_.end()) {
-    const AgentSession& o = old->second;
-    const bool same_process = !incarnation.empty() && incarnation == o.incarnation;
-    const bool old_alive =
-        now - o.last_seen_ms < static_cast<int64_t>(2 * config_.heartbeat_interval_ms);
-    if (!same_process && o.route != route && old_alive) {
-      // Another process uses this name and is alive: refuse the newcomer
-      // rather than let the two evict each other forever.
-      spdlog::warn("refused a second agent named {} (the connected one is alive)", name);
-      reject("an agent named '" + name +
-             "' is already connected from another process; agent names must be unique "
-             "(--name)");
-      return;
-    }
+  const auto admission = registry_.admit(name, incarnation, route, now,
+                                         2 * static_cast<int64_t>(config_.heartbeat_interval_ms));
+  if (admission == AgentRegistry::Admission::kReject) {
+    // Another process uses this name and is alive: refuse the newcomer
+    // rather than let the two evict each other forever.
+    spdlog::warn("refused a second agent named {} (the connected one is alive)", name);
+    reject("an agent named '" + name +
+           "' is already connected from another process; agent names must be unique "
+           "(--name)");
+    return;
   }
   MachineInfo machine = wire_io::read(hello.getMachine());
   machine.name = clean(machine.name.empty() ? name : machine.name);
@@ -522,45 +510,28 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
       store_.upsert_agent(name, labels, slots, machine_id, clean(hello.getAgentVersion()));
   store_.set_agent_incarnation(agent_id, incarnation);
 
-  bool repeat = false;
-  std::vector<ResultKey> carried_acks;  // committed with this turn: still owed to the agent
-  if (auto old = sessions_.find(name); old != sessions_.end()) {
-    repeat = !incarnation.empty() && old->second.incarnation == incarnation;
-    if (old->second.route != route) route_names_.erase(old->second.route);
-    carried_acks = std::move(old->second.acks);
-    sessions_.erase(old);
-  }
-  AgentSession& s = sessions_[name];
-  s.acks = std::move(carried_acks);
-  s.route = route;
-  s.name = name;
-  s.incarnation = incarnation;
-  s.agent_id = agent_id;
-  s.machine_id = machine_id;
-  s.machine_name = machine.name;
-  s.labels = labels;
-  s.slots = slots;
-  s.draining_self = hello.getDraining();
-  s.draining_admin = admin_draining_.count(name) > 0;
-  s.last_seen_ms = now;
-  s.last_touched_ms = now;
-  route_names_[route] = name;
+  const bool repeat = admission == AgentRegistry::Admission::kRepeat;
+  AgentSession fresh;
+  fresh.route = route;
+  fresh.name = name;
+  fresh.incarnation = incarnation;
+  fresh.agent_id = agent_id;
+  fresh.machine_id = machine_id;
+  fresh.machine_name = machine.name;
+  fresh.labels = labels;
+  fresh.slots = slots;
+  fresh.draining_self = hello.getDraining();
+  fresh.draining_admin = admin_draining_.count(name) > 0;
+  fresh.last_seen_ms = now;
+  fresh.last_touched_ms = now;
+  AgentSession& s = registry_.put(std::move(fresh));
 
   // Jobs this agent held in the coordinator's view (also from before a
   // coordinator restart, when the agent column was loaded from the store).
-  for (const auto& ref : held) {
-    Job* job = table_.find(ref.job_id);
-    if (job && job->attempt == ref.attempt &&
-        (job->state == JobState::kAssigned || job->state == JobState::kRunning) &&
-        (job->agent == name || job->agent.empty())) {
-      job->agent = name;
-      job->agent_id = agent_id;
-      job->machine_id = machine_id;
-      job->reclaim_deadline_ms = 0;
-      job->assigned_at_ms = now;
+  for (const auto& ref : held)
+    if (Job* job = table_.find(ref.job_id);
+        job && table_.reclaim(*job, ref.attempt, name, agent_id, machine_id, now))
       spdlog::info("agent {} reclaimed job {} attempt {}", name, job->id, job->attempt);
-    }
-  }
   reconcile(s, held, /*hello=*/true);
   std::vector<JobRef> abandon(s.abandon.begin(), s.abandon.end());
   s.abandon.clear();
@@ -845,7 +816,7 @@ JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string
 
 void Coordinator::on_agent_error(const std::string& route, uint64_t, wire::Envelope::Reader env) {
   auto e = env.getBody().getError();
-  std::string name = route_names_.count(route) ? route_names_[route] : "(unregistered)";
+  const std::string name = registry_.name_of(route, "(unregistered)");
   spdlog::warn("agent {} reported an error ({}): {}", name, wire_io::to_string(e.getCode()),
                e.getMessage().cStr());
 }
@@ -1128,8 +1099,7 @@ void Coordinator::cancel_job(Job& job, const std::string& why) {
     if (s != sessions_.end()) {
       // Kept in the store and sent again with every heartbeat that lists
       // the job, until the agent reports the job's end.
-      job.cancel_requested = true;
-      store_.set_cancel_requested(job.id);
+      table_.request_cancel(job);
       capnp::MallocMessageBuilder b;
       auto c = wire_io::start(b, 0).getBody().initCancel();
       c.setJobId(job.id);
@@ -1147,15 +1117,10 @@ void Coordinator::cancel_job(Job& job, const std::string& why) {
 
 void Coordinator::check_leases() {
   const int64_t now = clock_.steady_ms();
-  std::vector<std::string> lost;
-  for (const auto& [name, s] : sessions_)
-    if (now - s.last_seen_ms > static_cast<int64_t>(config_.lease_ms)) lost.push_back(name);
-  for (const auto& name : lost) {
-    auto s = sessions_.find(name);
-    const int64_t silent_ms = now - s->second.last_seen_ms;
+  for (const auto& name : registry_.expired(now, config_.lease_ms)) {
+    const int64_t silent_ms = now - registry_.find(name)->last_seen_ms;
     // It may come back: a later hello from it abandons what it still runs.
-    route_names_.erase(s->second.route);
-    sessions_.erase(s);
+    registry_.remove(name);
     spdlog::warn("agent {} lost: silent for {} ms (lease {} ms)", name, silent_ms,
                  config_.lease_ms);
     table_.agent_lost(name, "agent " + name + " lost");

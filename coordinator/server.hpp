@@ -33,6 +33,7 @@
 
 #include "common/clock.hpp"
 #include "common/wire.hpp"
+#include "coordinator/agent_registry.hpp"
 #include "coordinator/intake.hpp"
 #include "coordinator/job_table.hpp"
 #include "coordinator/log_cap.hpp"
@@ -80,24 +81,6 @@ class Coordinator {
     std::string route;
     zmq::message_t frame;
   };
-  struct AgentSession {
-    std::string route;
-    std::string name;
-    std::string incarnation;
-    bool draining_self = false;   // the agent said so (SIGTERM)
-    bool draining_admin = false;  // `yardstick drain`
-    bool draining() const { return draining_self || draining_admin; }
-    uint64_t agent_id = 0;
-    uint64_t machine_id = 0;
-    std::string machine_name;
-    Labels labels;
-    uint32_t slots = 1;
-    int64_t last_seen_ms = 0;
-    int64_t last_touched_ms = 0;
-    std::vector<ResultKey> acks;  // committed this turn, sent after commit
-    std::set<JobRef> abandon;     // attempts to tell it to drop, after commit
-  };
-
   using Handler = void (Coordinator::*)(const std::string& route, uint64_t request_id,
                                         wire::Envelope::Reader envelope);
 
@@ -176,8 +159,8 @@ class Coordinator {
 
   std::map<wire::Envelope::Body::Which, Handler> agent_handlers_;
   std::map<wire::Envelope::Body::Which, Handler> client_handlers_;
-  std::map<std::string, AgentSession> sessions_;    // by agent name
-  std::map<std::string, std::string> route_names_;  // route -> agent name
+  AgentRegistry registry_;
+  std::map<std::string, AgentSession>& sessions_ = registry_.sessions();  // by agent name
   std::vector<Outgoing> outbox_;
   std::vector<std::pair<std::string, uint64_t>> turn_clients_;  // answered after commit
   bool db_up_ = false;

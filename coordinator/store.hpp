@@ -180,6 +180,7 @@ class PgStore final : public JobStore {
   void insert_need(uint64_t job_id, uint64_t need_id);
   void persist_transition(const Job& job, JobState from, const std::string& message) override;
   void persist_message(const Job& job) override;
+  void persist_cancel_request(const Job& job) override { set_cancel_requested(job.id); }
 
   // Results. Each is idempotent: a result already stored is left as it is.
   void record_step_started(const ResultKey& key, uint32_t index, const std::string& name,

@@ -247,3 +247,47 @@ TEST(TransitionTable, EveryPairOfStates) {
 
 }  // namespace
 }  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+class NotingStore : public JobStore {
+ public:
+  void persist_transition(const Job&, JobState, const std::string&) override { ++transitions; }
+  void persist_message(const Job& job) override { messages.push_back(job.message); }
+  void persist_cancel_request(const Job&) override { ++cancels; }
+  int transitions = 0, cancels = 0;
+  std::vector<std::string> messages;
+};
+
+TEST(JobTableFields, ReclaimNoteAndCancelRequestGoThroughTheTable) {
+  NotingStore store;
+  FakeClock clock;
+  JobTable table(store, clock);
+  Job j;
+  j.id = 1;
+  j.state = JobState::kRunning;
+  j.attempt = 2;
+  j.agent = "a";
+  j.reclaim_deadline_ms = 500;
+  table.add(j);
+  Job& job = *table.find(1);
+  EXPECT_FALSE(table.reclaim(job, 1, "a", 9, 9, 100));  // an old attempt
+  EXPECT_FALSE(table.reclaim(job, 2, "b", 9, 9, 100));  // another agent's
+  EXPECT_TRUE(table.reclaim(job, 2, "a", 7, 8, 100));
+  EXPECT_EQ(job.agent_id, 7u);
+  EXPECT_EQ(job.machine_id, 8u);
+  EXPECT_EQ(job.reclaim_deadline_ms, 0);
+  EXPECT_EQ(job.assigned_at_ms, 100);
+  table.request_cancel(job);
+  table.request_cancel(job);  // once is enough
+  EXPECT_TRUE(job.cancel_requested);
+  EXPECT_EQ(store.cancels, 1);
+  table.note(job, "waiting: x");
+  table.note(job, "waiting: x");
+  EXPECT_EQ(store.messages, std::vector<std::string>{"waiting: x"});
+  EXPECT_EQ(store.transitions, 0);
+}
+
+}  // namespace
+}  // namespace yardstick

@@ -1,0 +1,71 @@
+// The agents the coordinator hears from: one session per agent name, found
+// by name or by ZeroMQ route, with the process incarnation it registered
+// from and its lease. Pure bookkeeping with a clock: unit-tested alone.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/types.hpp"
+
+namespace yardstick {
+
+struct AgentSession {
+  std::string route;
+  std::string name;
+  std::string incarnation;
+  bool draining_self = false;   // the agent said so (SIGTERM)
+  bool draining_admin = false;  // `yardstick drain`
+  bool draining() const { return draining_self || draining_admin; }
+  uint64_t agent_id = 0;
+  uint64_t machine_id = 0;
+  std::string machine_name;
+  Labels labels;
+  uint32_t slots = 1;
+  int64_t last_seen_ms = 0;     // steady clock
+  int64_t last_touched_ms = 0;  // last_seen written to the store
+  std::vector<ResultKey> acks;  // committed this turn, sent after commit
+  std::set<JobRef> abandon;     // attempts to tell it to drop, after commit
+};
+
+class AgentRegistry {
+ public:
+  // What a hello from `name` is, given the sessions now.
+  enum class Admission {
+    kNew,      // no session of that name
+    kRepeat,   // the same process again (same incarnation): harmless
+    kReplace,  // a new process (or a silent old one): it takes the name over
+    kReject,   // another live process holds the name
+  };
+  // A session heard from within `alive_ms` is live.
+  Admission admit(const std::string& name, const std::string& incarnation, const std::string& route,
+                  int64_t now_ms, int64_t alive_ms) const;
+
+  // Installs `session` under its name and route, replacing any session of
+  // that name; acknowledgements the old one still owed are carried over.
+  AgentSession& put(AgentSession session);
+  void remove(const std::string& name);
+  void clear();
+
+  AgentSession* find(const std::string& name);
+  AgentSession* by_route(const std::string& route);
+  // The name registered from `route`, or `fallback`.
+  std::string name_of(const std::string& route, const std::string& fallback) const;
+
+  // Names of the sessions silent for more than `lease_ms`.
+  std::vector<std::string> expired(int64_t now_ms, int64_t lease_ms) const;
+  // The coordinator did not serve for `gap_ms`: nobody is judged on it.
+  void extend(int64_t gap_ms);
+
+  std::map<std::string, AgentSession>& sessions() { return sessions_; }
+  const std::map<std::string, AgentSession>& sessions() const { return sessions_; }
+
+ private:
+  std::map<std::string, AgentSession> sessions_;  // by agent name
+  std::map<std::string, std::string> routes_;     // route -> agent name
+};
+
+}  // namespace yardstick
