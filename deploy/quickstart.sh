@@ -17,6 +17,9 @@ keep=0
 case "${1:-}" in
   --keep) keep=1 ;;
   --stop)
+    # The first SIGTERM drains an agent; a second one stops its jobs.
+    for f in "$state"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+    sleep 1
     for f in "$state"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
     "$root/tests/support/pg.sh" stop "$state/pg" || true
     echo "stopped"; exit 0 ;;
@@ -40,6 +43,9 @@ rm -rf "$state"
 mkdir -p "$state"
 
 stop_all() {
+  # The first SIGTERM drains an agent; a second one stops its jobs.
+  for f in "$state"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  sleep 1
   for f in "$state"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   sleep 0.5
   "$root/tests/support/pg.sh" stop "$state/pg" || true
@@ -93,10 +99,10 @@ done
 
 if [ $keep = 1 ]; then
   cat <<EOT
-== left running. To use it:
+== left running. The binaries are in $build (coordinator/, agent/, coordinator/cli/). To use it:
   export YARDSTICK_COORDINATOR=$clients
   $bin_cli agents
-  $bin_cli submit deploy/examples/quickstart.yml --wait   # after replacing REPO
+  $bin_cli submit $state/quickstart.yml --wait   # the example, with REPO filled in
   psql "$dsn"
   agents connect to: $agents
   logs: $state/*.log
