@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -461,8 +463,13 @@ void print_rows(const std::vector<std::string>& columns,
   }
 }
 
+// Says what is wrong with a report's result (empty: nothing), for the
+// commands whose empty answer is a mistake of the asker, not "no data".
+using RowsCheck = std::function<std::string(const std::vector<std::string>& columns,
+                                            const std::vector<std::vector<std::string>>& rows)>;
+
 int cmd_report(Options& o, const std::string& name, const std::vector<std::string>& vars,
-               Format format) {
+               Format format, const RowsCheck& check = {}) {
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
@@ -496,6 +503,11 @@ int cmd_report(Options& o, const std::string& name, const std::vector<std::strin
     for (bool n : row) out.push_back(n);
     nulls.push_back(std::move(out));
   }
+  if (check)
+    if (auto problem = check(columns, rows); !problem.empty()) {
+      std::cerr << "yardstick: " << problem << "\n";
+      return kRefused;
+    }
   print_rows(columns, rows, format, kinds, nulls);
   return kOk;
 }
@@ -606,7 +618,8 @@ int run_cli(int argc, char** argv) {
   compare->add_option("--job", compare_job, "the job to compare (with --machines or --revisions)");
   compare->add_option("--reference", reference, "the reference machine (default: first by name)");
   compare->add_option("--last", last, "how many recent pipelines (with --machines)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   compare->add_flag("--json", o.json, "JSON output");
   compare->add_flag("--csv", csv, "CSV output");
   compare->add_flag("--markdown", markdown, "Markdown table output");
@@ -650,18 +663,44 @@ int run_cli(int argc, char** argv) {
         if (by_machines) {
           std::vector<std::string> vars = {"job=" + compare_job, "last=" + std::to_string(last)};
           if (!reference.empty()) vars.push_back("reference=" + reference);
-          return cmd_report(o, "compare_machines", vars, format);
+          return cmd_report(o, "compare_machines", vars, format,
+                            [&](const auto& columns, const auto& rows) -> std::string {
+                              if (rows.empty())
+                                return "no benchmark results of job '" + compare_job +
+                                       "' in the last " + std::to_string(last) + " pipelines";
+                              if (reference.empty()) return "";
+                              size_t col = 0;
+                              while (col < columns.size() && columns[col] != "machine") ++col;
+                              std::set<std::string> machines;
+                              for (const auto& r : rows)
+                                if (col < r.size()) machines.insert(r[col]);
+                              if (machines.count(reference)) return "";
+                              std::string list;
+                              for (const auto& m : machines) list += (list.empty() ? "" : ", ") + m;
+                              return "no machine named '" + reference + "' ran job '" +
+                                     compare_job + "' (machines: " + list + ")";
+                            });
         }
         return cmd_report(o, "compare_revisions",
                           {"job=" + compare_job, "rev_a=" + revisions[0], "rev_b=" + revisions[1]},
-                          format);
+                          format, [&](const auto&, const auto& rows) -> std::string {
+                            return rows.empty() ? "no benchmark results of job '" + compare_job +
+                                                      "' at revisions starting " + revisions[0] +
+                                                      " and " + revisions[1]
+                                                : "";
+                          });
       }
       if (compare_pipeline == 0) {
         std::cerr << "yardstick: compare needs a PIPELINE id, --machines or --revisions\n";
         return kUsage;
       }
       return cmd_report(o, "compare_variants", {"pipeline=" + std::to_string(compare_pipeline)},
-                        format);
+                        format, [&](const auto&, const auto& rows) -> std::string {
+                          return rows.empty() ? "pipeline " + std::to_string(compare_pipeline) +
+                                                    " has no benchmark results (no such "
+                                                    "pipeline, no bench job, or not finished)"
+                                              : "";
+                        });
     }
   } catch (const BadEndpoint& e) {
     std::cerr << "yardstick: --coordinator: " << e.what() << "\n";

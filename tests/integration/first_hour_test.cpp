@@ -121,14 +121,55 @@ TEST(FirstHour, TheRevisionThatRanIsRecordedWhereverTheCliRuns) {
   }
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE revision = '" + head + "'"), 2);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs WHERE revision = '" + head + "'"), 2);
-  // And compare --revisions finds those runs.
-  auto cmp = c.cli(
-      {"compare", "--revisions", head.substr(0, 8), head.substr(0, 8), "--job", "read", "--json"});
-  EXPECT_EQ(cmp.code, 0) << cmp.err;
   // From the repository itself, its HEAD is sent and kept.
   auto r = c.cli({"submit", "--wait", c.dir() + "/p.yml"}, repo);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE revision = '" + head + "'"), 3);
+  // A later commit, run from outside the repository: compare --revisions
+  // finds both, by the commits that ran.
+  ASSERT_EQ(std::system(("cd " + repo + " && echo two > f.txt && git commit -qam two").c_str()), 0);
+  const std::string next = capture("git -C " + repo + " rev-parse HEAD");
+  ASSERT_EQ(c.cli({"submit", "--wait", c.dir() + "/p.yml"}, plain).code, 0);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE revision = '" + next + "'"), 1);
+  auto cmp = c.cli(
+      {"compare", "--revisions", head.substr(0, 8), next.substr(0, 8), "--job", "read", "--json"});
+  EXPECT_EQ(cmp.code, 0) << cmp.err;
+  auto rows = nlohmann::json::parse(cmp.out, nullptr, false);
+  ASSERT_TRUE(rows.is_array()) << cmp.out;
+  EXPECT_GE(rows.size(), 1u) << cmp.out;
+}
+
+TEST(FirstHour, CompareWithUnknownNamesSaysSoInsteadOfPrintingNoRows) {
+  Cluster c;
+  auto r = c.cli({"compare", "424242"});
+  EXPECT_EQ(r.code, 4);
+  EXPECT_NE(r.err.find("pipeline 424242 has no benchmark results"), std::string::npos) << r.err;
+  r = c.cli({"compare", "--machines", "--job", "nosuchjob"});
+  EXPECT_EQ(r.code, 4);
+  EXPECT_NE(r.err.find("no benchmark results of job 'nosuchjob'"), std::string::npos) << r.err;
+  r = c.cli({"compare", "--revisions", "dead", "beef", "--job", "nosuchjob"});
+  EXPECT_EQ(r.code, 4);
+  r = c.cli({"compare", "--machines", "--job", "x", "--last", "0"});
+  EXPECT_EQ(r.code, 2);
+  r = c.cli({"report", "slowest_units", "-v", "job=x", "-v", "bogus=1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("the report has no variable 'bogus' (its variables: job, top)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(FirstHour, LogsOfAPipelineIdNameItsJobs) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("p.yml", "pipeline: p\njobs:\n  one:\n    steps: [{run: \"true\"}]\n");
+  ASSERT_EQ(c.cli({"submit", "--wait", "p.yml"}).code, 0);
+  const std::string pid = std::to_string(c.scalar("SELECT id FROM pipelines"));
+  const std::string jid = std::to_string(c.scalar("SELECT id FROM jobs"));
+  auto r = c.cli({"logs", pid});
+  EXPECT_EQ(r.code, 4);
+  EXPECT_NE(r.err.find(pid + " is a pipeline; logs are per job: " + jid + " (one)"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace
