@@ -339,7 +339,9 @@ void JobRunner::finish_step(const ExitInfo& exit) {
   if (forced_) {
     end_job(*forced_, forced_message_);
   } else if (r.exit_code != 0) {
-    std::string how = r.signal ? "was killed by signal " + std::to_string(r.signal)
+    const char* sig = r.signal ? sigabbrev_np(r.signal) : nullptr;
+    std::string how = r.signal ? "was killed by " + (sig ? "SIG" + std::string(sig)
+                                                         : "signal " + std::to_string(r.signal))
                                : "exited with " + std::to_string(r.exit_code);
     system_log("step " + step.name + " " + how);
     end_job(JobOutcome::kFailed, "step " + step.name + " " + how);

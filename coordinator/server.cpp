@@ -96,6 +96,7 @@ void fill_job(wire::JobSummary::Builder b, const JobView& j) {
     steps[i].setWallS(j.steps[i].wall_s);
     steps[i].setExitCode(j.steps[i].exit_code);
     steps[i].setFinished(j.steps[i].finished);
+    steps[i].setSignal(j.steps[i].signal);
   }
 }
 }  // namespace

@@ -970,12 +970,12 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
                  j.id, j.attempt))
           j.budget_breaches.push_back(b[0].as<std::string>());
       auto steps = tx().exec_params(
-          "SELECT idx, name, COALESCE(wall_s, 0), COALESCE(exit_code, 0), ended_at IS NOT NULL"
-          " FROM steps WHERE job_id = $1 AND attempt = $2 ORDER BY idx",
+          "SELECT idx, name, COALESCE(wall_s, 0), COALESCE(exit_code, 0), ended_at IS NOT NULL,"
+          " COALESCE(signal, 0) FROM steps WHERE job_id = $1 AND attempt = $2 ORDER BY idx",
           j.id, j.attempt);
       for (const auto& s : steps)
         j.steps.push_back({s[0].as<uint32_t>(), s[1].as<std::string>(), s[2].as<double>(),
-                           s[3].as<int32_t>(), s[4].as<bool>()});
+                           s[3].as<int32_t>(), s[4].as<bool>(), s[5].as<int32_t>()});
       view.jobs.push_back(std::move(j));
     }
     return view;

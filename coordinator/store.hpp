@@ -83,6 +83,7 @@ struct StepView {
   double wall_s = 0;
   int32_t exit_code = 0;
   bool finished = false;
+  int32_t signal = 0;
 };
 
 struct JobView {

@@ -326,6 +326,7 @@ struct StepSummary {
   wallS @2 :Float64;
   exitCode @3 :Int32;
   finished @4 :Bool;
+  signal @5 :Int32;  # the signal that killed it (exitCode is then -1), or 0
 }
 
 struct JobSummary {

@@ -44,6 +44,12 @@ std::string run_capture(const std::string& cmd) {
   return out;
 }
 
+// "SIGTERM" for 15; "signal 99" for what has no name.
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
 std::string whoami() {
   if (const char* u = std::getenv("USER"); u && *u) return u;
   if (passwd* pw = getpwuid(getuid())) return pw->pw_name;
@@ -97,6 +103,7 @@ json job_json(wire::JobSummary::Reader j) {
                      {"name", s.getName().cStr()},
                      {"wall_s", s.getWallS()},
                      {"exit_code", s.getExitCode()},
+                     {"signal", s.getSignal() ? json(signal_name(s.getSignal())) : json(nullptr)},
                      {"finished", s.getFinished()}});
   return {{"id", j.getId()},
           {"name", j.getName().cStr()},
@@ -143,8 +150,10 @@ void print_status(wire::StatusReply::Reader r, bool as_json) {
       char wall[32];
       std::snprintf(wall, sizeof wall, "%.3fs", s.getWallS());
       rows.push_back({"", "  " + std::string(s.getName().cStr()),
-                      s.getFinished() ? "exit " + std::to_string(s.getExitCode()) : "running", "",
-                      "", "", s.getFinished() ? wall : "-"});
+                      !s.getFinished() ? std::string("running")
+                      : s.getSignal()  ? "killed by " + signal_name(s.getSignal())
+                                       : "exit " + std::to_string(s.getExitCode()),
+                      "", "", "", s.getFinished() ? wall : "-"});
     }
   }
   print_table(rows);

@@ -313,6 +313,9 @@ TEST(Pipeline, CancelStopsARunningJobAndItsProcesses) {
       [&] { return c.text("SELECT state FROM jobs WHERE name = 'long'") == "cancelled"; }, 10s));
   EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'next'"), "cancelled");
   EXPECT_TRUE(wait_for([&] { return gone(read_pid(c.dir() + "/step.pid")); }, 3s));
+  // The step shows the signal that ended it, by name.
+  auto st = c.cli({"status", std::to_string(c.scalar("SELECT id FROM jobs WHERE name = 'long'"))});
+  EXPECT_NE(st.out.find("killed by SIGTERM"), std::string::npos) << st.out;
 }
 
 TEST(Cli, UnknownIdIsRefusedAndUnreachableCoordinatorExitsThree) {
