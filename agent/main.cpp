@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
       ->envname("YARDSTICK_MACHINE");
   app.add_option("--kill-grace-ms", config.kill_grace_ms,
                  "after SIGTERM, wait this long before SIGKILL")
+      ->envname("YARDSTICK_KILL_GRACE_MS")
       ->capture_default_str();
   app.add_option("--spool-max-bytes", config.spool_max_bytes,
                  "results not yet acknowledged kept on disk under --home; past it, jobs' output "

@@ -411,12 +411,21 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
       v.error(key_node, path + ".bench", "missing key: a bench job needs a bench: {run: ...}");
     if (node["variants"]) parse_variants(v, node["variants"], path + ".variants", job);
     if (job.variants.empty()) job.variants.push_back({"default", {}, ""});
-    if (job.bench && job.bench->run.empty())
-      for (size_t i = 0; i < job.variants.size(); ++i)
-        if (job.variants[i].run.empty())
-          v.error(node["bench"], path + ".bench.run",
-                  "missing key: variant '" + job.variants[i].name +
-                      "' has no run of its own, so the bench needs one");
+    if (job.bench && job.bench->run.empty()) {
+      // One error naming every variant without a command of its own.
+      std::string without;
+      size_t count = 0;
+      for (const auto& variant : job.variants)
+        if (variant.run.empty()) {
+          without += (without.empty() ? "'" : ", '") + variant.name + "'";
+          ++count;
+        }
+      if (count)
+        v.error(node["bench"], path + ".bench.run",
+                "missing key: " + std::string(count == 1 ? "variant " : "variants ") + without +
+                    (count == 1 ? " has no run of its own" : " have no run of their own") +
+                    ", so the bench needs one");
+    }
     if (job.bench && job.bench->shell == ShellMode::kNone)
       for (size_t i = 0; i < job.variants.size(); ++i) {
         const bool own = !job.variants[i].run.empty();

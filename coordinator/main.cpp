@@ -55,12 +55,15 @@ int main(int argc, char** argv) {
   reader_options.statement_timeout_ms = 10'000;
   app.add_option("--statement-timeout-ms", writer_options.statement_timeout_ms,
                  "PostgreSQL statement time limit of the writer connection (0: none)")
+      ->envname("YARDSTICK_STATEMENT_TIMEOUT_MS")
       ->capture_default_str();
   app.add_option("--read-timeout-ms", reader_options.statement_timeout_ms,
                  "time limit of one client read (status, logs, reports) on the read connection")
+      ->envname("YARDSTICK_READ_TIMEOUT_MS")
       ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
-                 "write the bound endpoints here once listening (for scripts and tests)");
+                 "write the bound endpoints here once listening (for scripts and tests)")
+      ->envname("YARDSTICK_READY_FILE");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();

@@ -569,9 +569,8 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", version_string("yardstick"));
   app.fallthrough();  // global options are taken after the subcommand too
   Options o;
-  if (const char* env = std::getenv("YARDSTICK_COORDINATOR"); env && *env) o.endpoint = env;
-  app.add_option("--coordinator", o.endpoint,
-                 "the coordinator's client endpoint (env YARDSTICK_COORDINATOR)")
+  app.add_option("--coordinator", o.endpoint, "the coordinator's client endpoint")
+      ->envname("YARDSTICK_COORDINATOR")
       ->capture_default_str();
   app.add_option("--timeout-ms", o.timeout_ms, "how long to wait for each answer")
       ->envname("YARDSTICK_TIMEOUT_MS")

@@ -227,3 +227,25 @@ TEST(Pipeline, EveryShippedExampleIsValid) {
 
 }  // namespace
 }  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+TEST(Pipeline, BenchWithoutARunIsOneErrorNamingEveryVariant) {
+  auto r = parse_pipeline(R"(pipeline: p
+jobs:
+  b:
+    kind: bench
+    bench: { runs: 3 }
+    variants: [{name: x}, {name: y}, {name: z, run: "true"}]
+)",
+                          "p.yml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].key, "jobs.b.bench.run");
+  EXPECT_NE(r.errors[0].message.find("variants 'x', 'y' have no run of their own"),
+            std::string::npos)
+      << r.errors[0].message;
+}
+
+}  // namespace
+}  // namespace yardstick
