@@ -278,6 +278,7 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
   if (!wait && !follow) return kOk;
 
   std::map<uint64_t, uint64_t> cursors;
+  std::map<uint64_t, std::string> shown;  // per job: the progress line last printed
   int delay_ms = 20;
   bool outage = false;
   for (;;) {
@@ -306,6 +307,19 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
       auto state = wire_io::from_wire(j.getState());
       if (!is_terminal(state)) all_done = false;
       if (state != JobState::kSucceeded) all_ok = false;
+      if (!quiet) {
+        // Progress on standard error: each job's state as it changes.
+        std::string line = std::string(to_string(state));
+        if (j.getAgent().size()) line += " on " + std::string(j.getAgent().cStr());
+        if (j.getAttempt() > 1) line += " (attempt " + std::to_string(j.getAttempt()) + ")";
+        if (j.getMessage().size()) line += ": " + std::string(j.getMessage().cStr());
+        if (shown[j.getId()] != line) {
+          shown[j.getId()] = line;
+          std::cerr << "  job " << j.getId() << " " << j.getName().cStr()
+                    << (j.getMachine().size() ? "@" + std::string(j.getMachine().cStr()) : "")
+                    << " " << line << "\n";
+        }
+      }
       if (follow && state != JobState::kPending && state != JobState::kQueued) try {
           print_logs(client, j.getId(), &cursors[j.getId()],
                      "[" + std::string(j.getName().cStr()) +

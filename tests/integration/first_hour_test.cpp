@@ -76,12 +76,15 @@ TEST(FirstHour, WrongInputGetsAUsageErrorNotEmptyOutput) {
 TEST(FirstHour, SubmitWaitJsonPrintsOnlyJsonOnStdout) {
   Cluster c;
   c.add_agent("a", "", "m1");
-  c.write_file("p.yml", "pipeline: p\njobs:\n  j:\n    steps: [{run: \"true\"}]\n");
+  c.write_file("p.yml", "pipeline: p\njobs:\n  j:\n    steps: [{run: \"sleep 1.5\"}]\n");
   auto r = c.cli({"submit", "--wait", "--json", "p.yml"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto parsed = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(parsed.is_discarded()) << r.out;
   EXPECT_NE(r.err.find("submitted"), std::string::npos) << r.err;
+  // --wait shows progress on standard error: each state as the job reaches it.
+  EXPECT_NE(r.err.find(" j@m1 running on "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" j@m1 succeeded on "), std::string::npos) << r.err;
 }
 
 std::string capture(const std::string& cmd) {
