@@ -162,11 +162,7 @@ void Agent::send_hello() {
   hello.setIncarnation(incarnation_);
   hello.setDraining(draining_);
   const auto held = held_jobs();
-  auto list = hello.initHeldJobs(held.size());
-  for (unsigned i = 0; i < held.size(); ++i) {
-    list[i].setJobId(held[i].job_id);
-    list[i].setAttempt(held[i].attempt);
-  }
+  wire_io::fill(hello.initHeldJobs(held.size()), held);
   send(wire_io::to_message(b));
   link_ = Link::kHelloSent;
   hello_deadline_ms_ = clock_.steady_ms() + config_.hello_timeout_ms + backoff_ms_;
@@ -520,11 +516,7 @@ void Agent::tick() {
         hb.setSentAtUs(clock_.unix_us());
         hb.setDraining(draining_);
         const auto held = held_jobs();
-        auto list = hb.initHeldJobs(held.size());
-        for (unsigned i = 0; i < held.size(); ++i) {
-          list[i].setJobId(held[i].job_id);
-          list[i].setAttempt(held[i].attempt);
-        }
+        wire_io::fill(hb.initHeldJobs(held.size()), held);
         send(wire_io::to_message(b));
         next_heartbeat_ms_ = now + heartbeat_ms_;
       }

@@ -278,6 +278,13 @@ ResultKey read(wire::ResultKey::Reader r) {
   return {r.getJobId(), r.getAttempt(), r.getSeq()};
 }
 
+void fill(capnp::List<wire::JobRef>::Builder list, const std::vector<JobRef>& refs) {
+  for (unsigned i = 0; i < refs.size() && i < list.size(); ++i) {
+    list[i].setJobId(refs[i].job_id);
+    list[i].setAttempt(refs[i].attempt);
+  }
+}
+
 void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult& s) {
   fill(b.initKey(), key);
   b.setIndex(s.index);

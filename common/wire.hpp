@@ -72,6 +72,8 @@ void fill(wire::Assign::Builder b, const JobAssignment& a);
 JobAssignment read(wire::Assign::Reader r);
 
 void fill(wire::ResultKey::Builder b, const ResultKey& k);
+// Job attempts into a list of the given length (init it with refs.size()).
+void fill(capnp::List<wire::JobRef>::Builder list, const std::vector<JobRef>& refs);
 ResultKey read(wire::ResultKey::Reader r);
 
 void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult& s);

@@ -542,11 +542,7 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
   w.setAgentId(agent_id);
   w.setHeartbeatIntervalMs(config_.heartbeat_interval_ms);
   w.setLeaseMs(config_.lease_ms);
-  auto list = w.initAbandon(abandon.size());
-  for (unsigned i = 0; i < abandon.size(); ++i) {
-    list[i].setJobId(abandon[i].job_id);
-    list[i].setAttempt(abandon[i].attempt);
-  }
+  wire_io::fill(w.initAbandon(abandon.size()), abandon);
   reply(Side::kAgents, route, b);
   spdlog::info(
       "agent {} registered{}: machine {} ({}), labels {}, {} slots, {} held, {} abandoned{}", name,
@@ -1231,13 +1227,8 @@ void Coordinator::flush_acks() {
     capnp::MallocMessageBuilder b;
     auto a = wire_io::start(b, 0).getBody().initAbandon();
     a.setReason("not this agent's current attempt");
-    auto jobs = a.initJobs(s.abandon.size());
-    unsigned i = 0;
-    for (const auto& ref : s.abandon) {
-      jobs[i].setJobId(ref.job_id);
-      jobs[i].setAttempt(ref.attempt);
-      ++i;
-    }
+    wire_io::fill(a.initJobs(s.abandon.size()),
+                  std::vector<JobRef>(s.abandon.begin(), s.abandon.end()));
     reply(Side::kAgents, s.route, b);
     s.abandon.clear();
   }

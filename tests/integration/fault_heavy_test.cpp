@@ -11,15 +11,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Every log byte of a job attempt, in order.
-std::string stored_log(Cluster& c, int64_t job, int attempt) {
-  auto rows = c.query("SELECT data FROM log_chunks WHERE job_id = " + std::to_string(job) +
-                      " AND attempt = " + std::to_string(attempt) + " ORDER BY id");
-  std::string out;
-  for (const auto& r : rows) out += pqxx::binarystring(r[0]).str();
-  return out;
-}
-
 TEST(Fault, LargeOutputIsCappedHeadAndTailWithFlatMemory) {
   Cluster::Options options;
   options.coordinator_args = {"--log-cap", std::to_string(4 << 20)};
@@ -38,7 +29,7 @@ jobs:
   auto r = c.cli({"--timeout-ms", "30000", "submit", "--wait", "p.yml"});
   ASSERT_EQ(r.code, 0) << r.err;
   const int64_t job = c.scalar("SELECT id FROM jobs");
-  const std::string log = stored_log(c, job, 1);
+  const std::string log = c.stored_log(job, 1);
   EXPECT_LE(log.size(), (4u << 20) + 65536 * 2 + 512);
   EXPECT_GE(log.size(), (4u << 20) - 65536 * 2);
   EXPECT_EQ(log.rfind("FIRST LINE\n", 0), 0u);

@@ -18,15 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-// Every log byte of a job attempt, in order.
-std::string stored_log(Cluster& c, int64_t job, int attempt) {
-  auto rows = c.query("SELECT data FROM log_chunks WHERE job_id = " + std::to_string(job) +
-                      " AND attempt = " + std::to_string(attempt) + " ORDER BY id");
-  std::string out;
-  for (const auto& r : rows) out += pqxx::binarystring(r[0]).str();
-  return out;
-}
-
 size_t count_of(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
   for (size_t pos = haystack.find(needle); pos != std::string::npos;
@@ -63,7 +54,7 @@ jobs:
       << c.text("SELECT string_agg(name, ' | ') FROM metrics");
   EXPECT_GE(c.scalar("SELECT count(*) FROM metrics WHERE name LIKE 'nul%'"), 1);
   // Log bytes are kept exactly as the step wrote them.
-  const std::string log = stored_log(c, c.scalar("SELECT id FROM jobs"), 1);
+  const std::string log = c.stored_log(c.scalar("SELECT id FROM jobs"), 1);
   EXPECT_NE(log.find(std::string("log bytes kept: \xE9\0\xFF\n", 20)), std::string::npos);
   EXPECT_EQ(c.coordinator().log().find("invalid byte sequence"), std::string::npos);
   // The next pipeline, from anyone, runs.
@@ -160,7 +151,7 @@ jobs:
   EXPECT_EQ(c.scalar("SELECT attempt FROM jobs"), 1);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM steps WHERE ended_at IS NOT NULL"), 2);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'metric.during.outage'"), 1);
-  const std::string log = stored_log(c, c.scalar("SELECT id FROM jobs"), 1);
+  const std::string log = c.stored_log(c.scalar("SELECT id FROM jobs"), 1);
   for (int i = 1; i <= 200; ++i)
     ASSERT_EQ(count_of(log, "line " + std::to_string(i) + "\n"), 1u) << "line " << i;
 }
@@ -212,7 +203,7 @@ jobs:
       << c.agent("a").log();
   // Nothing of attempt 1 was stored after its agent was lost.
   std::this_thread::sleep_for(1s);
-  EXPECT_EQ(stored_log(c, c.scalar("SELECT id FROM jobs"), 1).find("late result"),
+  EXPECT_EQ(c.stored_log(c.scalar("SELECT id FROM jobs"), 1).find("late result"),
             std::string::npos);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM steps WHERE attempt = 1 AND ended_at IS NOT NULL"), 0);
   EXPECT_EQ(c.text("SELECT state FROM jobs"), "succeeded");
@@ -259,7 +250,7 @@ jobs:
   const int64_t job = c.scalar("SELECT id FROM jobs");
   EXPECT_EQ(c.scalar("SELECT attempt FROM jobs"), 2);
   // What attempt 1 measured while nobody listened was delivered, once.
-  const std::string log1 = stored_log(c, job, 1);
+  const std::string log1 = c.stored_log(job, 1);
   EXPECT_EQ(count_of(log1, "measured while the coordinator was gone\n"), 1u) << log1;
   EXPECT_EQ(count_of(log1, "before\n"), 1u);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'spooled.metric' AND attempt = 1"),
@@ -268,7 +259,7 @@ jobs:
   EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE attempt = 1 AND to_state = 'lost'"
                      " AND message LIKE '%restarted%'"),
             1);
-  EXPECT_EQ(count_of(stored_log(c, job, 2), "attempt 2 done\n"), 1u);
+  EXPECT_EQ(count_of(c.stored_log(job, 2), "attempt 2 done\n"), 1u);
   // The previous life's process (sleep 60) was stopped.
   EXPECT_EQ(std::system(("pgrep -f 'sleep 60' >/dev/null && grep -l YARDSTICK_JOB_ID=" +
                          std::to_string(job) + " /proc/$(pgrep -f 'sleep 60')/environ 2>/dev/null")
@@ -290,7 +281,7 @@ jobs:
   ASSERT_EQ(r.code, 0) << r.err;
   std::string expected;
   for (int i = 0; i < 30000; ++i) expected += "line " + std::to_string(i) + "\n";
-  EXPECT_EQ(stored_log(c, c.scalar("SELECT id FROM jobs"), 1), expected);
+  EXPECT_EQ(c.stored_log(c.scalar("SELECT id FROM jobs"), 1), expected);
 }
 
 TEST(Fault, BackgroundChildHoldingThePipesDoesNotHoldTheJob) {

@@ -361,6 +361,14 @@ pqxx::result Cluster::query(const std::string& sql) {
   return r;
 }
 
+std::string Cluster::stored_log(int64_t job, int attempt) {
+  auto rows = query("SELECT data FROM log_chunks WHERE job_id = " + std::to_string(job) +
+                    " AND attempt = " + std::to_string(attempt) + " ORDER BY id");
+  std::string out;
+  for (const auto& r : rows) out += pqxx::binarystring(r[0]).str();
+  return out;
+}
+
 int64_t Cluster::scalar(const std::string& sql) {
   auto r = query(sql);
   if (r.empty() || r[0][0].is_null()) return 0;

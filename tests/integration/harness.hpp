@@ -107,6 +107,9 @@ class Cluster {
   int64_t scalar(const std::string& sql);
   std::string text(const std::string& sql);
 
+  // Every log byte of a job attempt, in order.
+  std::string stored_log(int64_t job, int attempt);
+
   const std::string& dir() const { return dir_; }
   const std::string& dsn() const { return dsn_; }
   const std::string& clients_endpoint() const { return clients_; }
