@@ -103,15 +103,31 @@ TEST(Wire, StepResultAndMachineRoundTrip) {
   s.exit_code = -1;
   s.signal = 9;
   s.timed_out = true;
+  s.timed = false;
+  s.started_at_us = 1'700'000'000'000'001;
+  s.ended_at_us = 1'700'000'000'900'002;
+  s.revision = "0123456789abcdef0123456789abcdef01234567";
   capnp::MallocMessageBuilder b;
   wire_io::fill(wire_io::start(b, 1).getBody().initStepFinished(), {1, 2, 3}, s);
   zmq::message_t m = wire_io::to_message(b);
   auto r = wire_io::decode_frame(m.data(), m.size());
   auto env = std::get<std::unique_ptr<wire_io::Frame>>(r)->envelope();
   StepResult back = wire_io::read(env.getBody().getStepFinished());
+  // Every field of a finished step crosses the wire.
+  EXPECT_EQ(back.index, s.index);
+  EXPECT_EQ(back.name, s.name);
+  EXPECT_EQ(back.command, s.command);
+  EXPECT_EQ(back.started_at_us, s.started_at_us);
+  EXPECT_EQ(back.ended_at_us, s.ended_at_us);
   EXPECT_EQ(back.wall_ns, s.wall_ns);
+  EXPECT_EQ(back.user_us, s.user_us);
+  EXPECT_EQ(back.sys_us, s.sys_us);
+  EXPECT_EQ(back.max_rss_kb, s.max_rss_kb);
+  EXPECT_EQ(back.exit_code, s.exit_code);
   EXPECT_EQ(back.signal, 9);
   EXPECT_TRUE(back.timed_out);
+  EXPECT_FALSE(back.timed);
+  EXPECT_EQ(back.revision, s.revision);
   EXPECT_EQ(wire_io::read(env.getBody().getStepFinished().getKey()), (ResultKey{1, 2, 3}));
 
   MachineInfo mi{"box", "cpu", 8, 1 << 30, "Debian", "Linux 6", "x86_64", {{"gcc", "12.2.0"}}};
