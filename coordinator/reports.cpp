@@ -140,4 +140,85 @@ bool translate_report(const std::string& text, const std::map<std::string, std::
   return true;
 }
 
+std::vector<ReportVariable> report_variables(const std::string& text) {
+  std::map<std::string, ReportVariable> found;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    if (line.compare(first, 2, "--") == 0) continue;  // a comment
+    if (line[first] == '\\') {
+      std::istringstream words(line.substr(first));
+      std::string cmd, name, value;
+      words >> cmd >> name;
+      std::getline(words, value);
+      if (cmd == "\\set" && !name.empty() && !found[name].has_default) {
+        const size_t v = value.find_first_not_of(" \t");
+        std::string val = v == std::string::npos ? "" : value.substr(v);
+        if (val.size() >= 2 && val.front() == '\'' && val.back() == '\'')
+          val = val.substr(1, val.size() - 2);
+        auto& var = found[name];
+        var.name = name;
+        var.default_value = val;
+        var.has_default = true;
+      }
+      for (size_t p = line.find(":{?"); p != std::string::npos; p = line.find(":{?", p + 3)) {
+        const size_t end = line.find('}', p);
+        if (end == std::string::npos) break;
+        auto& var = found[line.substr(p + 3, end - p - 3)];
+        var.name = line.substr(p + 3, end - p - 3);
+        var.optional = true;
+      }
+      continue;
+    }
+    // String literals ('HH24:MI') and comments hold no variables.
+    std::string code;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (line.compare(i, 2, "--") == 0) break;
+      if (line[i] == ':' && i + 1 < line.size() && line[i + 1] == '\'') {  // :'NAME', whole
+        const size_t close = line.find('\'', i + 2);
+        const size_t end = close == std::string::npos ? line.size() : close + 1;
+        code += line.substr(i, end - i);
+        i = end - 1;
+        continue;
+      }
+      if (line[i] == '\'') {
+        const size_t close = line.find('\'', i + 1);
+        i = close == std::string::npos ? line.size() : close;
+        code += "''";
+        continue;
+      }
+      code += line[i];
+    }
+    line = code;
+    for (size_t p = line.find(':'); p != std::string::npos; p = line.find(':', p + 1)) {
+      if (p + 1 >= line.size() || line[p + 1] == ':' || (p > 0 && line[p - 1] == ':')) continue;
+      size_t start = p + 1, end;
+      if (line[start] == '\'') {
+        end = line.find('\'', start + 1);
+        if (end == std::string::npos) break;
+        ++start;
+      } else {
+        end = start;
+        while (end < line.size() && ident_char(line[end])) ++end;
+        if (end == start || std::isdigit(static_cast<unsigned char>(line[start]))) continue;
+      }
+      const std::string name = line.substr(start, end - start);
+      if (!found.count(name)) found[name] = {name, "", false, false};
+    }
+  }
+  std::vector<ReportVariable> out;
+  for (auto& [name, var] : found) out.push_back(var);
+  return out;
+}
+
+std::string report_description(const std::string& text) {
+  std::istringstream in(text);
+  std::string line, out;
+  while (std::getline(in, line) && line.rfind("--", 0) == 0)
+    out += (line.size() > 3 ? line.substr(3) : "") + "\n";
+  return out;
+}
+
 }  // namespace yardstick

@@ -26,4 +26,18 @@ struct TranslatedReport {
 bool translate_report(const std::string& text, const std::map<std::string, std::string>& vars,
                       TranslatedReport* out, std::string* error);
 
+// The variables a report reads, by name, with the default its `\set` lines
+// give (empty when it has none; such a variable is required unless the
+// report tests it with :{?NAME}).
+struct ReportVariable {
+  std::string name;
+  std::string default_value;
+  bool has_default = false;
+  bool optional = false;  // tested with :{?NAME}
+};
+std::vector<ReportVariable> report_variables(const std::string& text);
+
+// The report's leading comment block, without the comment marks.
+std::string report_description(const std::string& text);
+
 }  // namespace yardstick

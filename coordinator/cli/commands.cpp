@@ -19,6 +19,7 @@
 #include "common/pipeline.hpp"
 #include "common/version.hpp"
 #include "coordinator/cli/client.hpp"
+#include "coordinator/reports.hpp"
 
 namespace yardstick {
 
@@ -577,7 +578,37 @@ const CLI::Validator kIdCheck(
     },
     "ID");
 
+// `yardstick report NAME --help`: what the report shows and its variables,
+// from the report file itself. Returns -1 when argv asks something else.
+int report_help(int argc, char** argv) {
+  int at = 1;
+  while (at < argc && std::string(argv[at]) != "report") ++at;
+  if (at + 1 >= argc || argv[at + 1][0] == '-') return -1;
+  bool help = false;
+  for (int i = at + 2; i < argc; ++i)
+    help |= std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h";
+  if (!help) return -1;
+  const std::string name = argv[at + 1];
+  auto it = reports().find(name);
+  if (it == reports().end()) {
+    std::cerr << "yardstick: no report named '" << name << "' (reports:";
+    for (const auto& [n, text] : reports()) std::cerr << " " << n;
+    std::cerr << ")\n";
+    return kUsage;
+  }
+  std::cout << "yardstick report " << name << " [-v NAME=VALUE ...] [--json|--csv|--markdown]\n\n"
+            << report_description(it->second) << "\nVariables:\n";
+  for (const auto& v : report_variables(it->second))
+    std::cout << "  -v " << v.name << "=..."
+              << (v.has_default ? "   default: '" + v.default_value + "'"
+                  : v.optional  ? "   optional"
+                                : "   required")
+              << "\n";
+  return kOk;
+}
+
 int run_cli(int argc, char** argv) {
+  if (int rc = report_help(argc, argv); rc >= 0) return rc;
   CLI::App app{"yardstick: submit pipelines and read their results"};
   app.require_subcommand(1);
   app.set_version_flag("--version", version_string("yardstick"));
@@ -617,9 +648,11 @@ int run_cli(int argc, char** argv) {
   std::string report_name;
   std::vector<std::string> report_vars;
   bool csv = false, markdown = false;
+  std::string report_list = "the report: one of";
+  for (const auto& [n, text] : reports()) report_list += " " + n;
+  report_list += " (`yardstick report NAME --help` lists its variables)";
   auto* report = app.add_subcommand("report", "run a report of sql/reports by name");
-  report->add_option("name", report_name, "the report (a file of sql/reports without .sql)")
-      ->required();
+  report->add_option("name", report_name, report_list)->required();
   report->add_option("-v,--var", report_vars, "a report variable, NAME=VALUE (as psql -v)");
   report->add_flag("--json", o.json, "JSON output");
   report->add_flag("--csv", csv, "CSV output");

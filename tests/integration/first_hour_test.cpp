@@ -161,6 +161,18 @@ TEST(FirstHour, CompareWithUnknownNamesSaysSoInsteadOfPrintingNoRows) {
       << r.err;
 }
 
+TEST(FirstHour, ReportHelpListsTheReportsVariables) {
+  Cluster c;
+  auto r = c.cli({"report", "compare_machines", "--help"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("-v job=...   required"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-v last=...   default: '10'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Machines side by side"), std::string::npos) << r.out;
+  r = c.cli({"report", "nope", "--help"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("reports: compare_machines"), std::string::npos) << r.err;
+}
+
 TEST(FirstHour, LogsOfAPipelineIdNameItsJobs) {
   Cluster c;
   c.add_agent("a", "", "m1");

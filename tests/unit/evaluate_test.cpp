@@ -196,3 +196,28 @@ TEST(Reports, EveryShippedReportTranslates) {
 
 }  // namespace
 }  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+TEST(Reports, VariablesOfEveryShippedReportWithTheirDefaults) {
+  std::map<std::string, std::string> seen;
+  for (const auto& [name, text] : reports()) {
+    std::string list;
+    for (const auto& v : report_variables(text))
+      list += v.name + (v.has_default ? "=" + v.default_value : "") + " ";
+    seen[name] = list;
+    EXPECT_FALSE(report_description(text).empty()) << name;
+    // Every variable listed is one the report accepts.
+    std::map<std::string, std::string> all;
+    for (const auto& v : report_variables(text)) all[v.name] = "1";
+    TranslatedReport t;
+    std::string error;
+    EXPECT_TRUE(translate_report(text, all, &t, &error)) << name << ": " << error;
+  }
+  EXPECT_EQ(seen["compare_machines"], "job last=10 reference= ") << seen["compare_machines"];
+  EXPECT_EQ(seen["compare_variants"], "pipeline ");
+}
+
+}  // namespace
+}  // namespace yardstick
