@@ -946,7 +946,8 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
     auto jobs = tx().exec_params(
         "SELECT j.id, j.name, j.state, COALESCE(a.name, ''), COALESCE(m.name, ''), j.attempt, " +
             us("j.started_at") + ", " + us("j.ended_at") +
-            ", j.message, j.over_budget FROM jobs j LEFT JOIN agents a ON a.id = j.agent_id"
+            ", j.message, j.over_budget, (SELECT count(*) FROM samples s WHERE s.job_id = j.id"
+            " AND s.attempt = j.attempt) FROM jobs j LEFT JOIN agents a ON a.id = j.agent_id"
             " LEFT JOIN machines m ON m.id = j.machine_id"
             " WHERE j.pipeline_id = $1 AND ($2 OR j.id = $3) ORDER BY j.id",
         view.id, whole_pipeline, id);
@@ -963,6 +964,7 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
       j.ended_at_us = r[7].as<int64_t>();
       j.message = r[8].as<std::string>();
       j.over_budget = r[9].as<bool>();
+      j.runs_measured = r[10].as<uint32_t>();
       if (j.over_budget)
         for (const auto& b : tx().exec_params(
                  "SELECT budget || ' (actual ' || COALESCE(actual::text, 'never reported') || ')'"

@@ -100,6 +100,7 @@ struct JobView {
   std::vector<StepView> steps;  // of the current attempt
   bool over_budget = false;
   std::vector<std::string> budget_breaches;  // of the current attempt
+  uint32_t runs_measured = 0;                // benchmark samples of the current attempt
 };
 
 struct PipelineView {

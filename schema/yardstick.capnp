@@ -343,6 +343,7 @@ struct JobSummary {
   pipelineId @10 :UInt64;
   overBudget @11 :Bool;
   budgetBreaches @12 :List(Text);  # "wall <= 420s (actual 431.2)", ...
+  runsMeasured @13 :UInt32;        # a benchmark: counted runs stored so far (this attempt)
 }
 
 struct SubmitReply {

@@ -116,6 +116,7 @@ json job_json(wire::JobSummary::Reader j) {
           {"ended_at_us", j.getEndedAtUs()},
           {"message", j.getMessage().cStr()},
           {"over_budget", j.getOverBudget()},
+          {"runs_measured", j.getRunsMeasured()},
           {"budget_breaches", breaches},
           {"steps", steps}};
 }
@@ -313,6 +314,8 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
         std::string line = std::string(to_string(state));
         if (j.getAgent().size()) line += " on " + std::string(j.getAgent().cStr());
         if (j.getAttempt() > 1) line += " (attempt " + std::to_string(j.getAttempt()) + ")";
+        if (j.getRunsMeasured() > 0 && !is_terminal(state))
+          line += ", " + std::to_string(j.getRunsMeasured()) + " runs measured";
         if (j.getMessage().size()) line += ": " + std::string(j.getMessage().cStr());
         if (shown[j.getId()] != line) {
           shown[j.getId()] = line;

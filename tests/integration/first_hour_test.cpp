@@ -173,6 +173,24 @@ TEST(FirstHour, ReportHelpListsTheReportsVariables) {
   EXPECT_NE(r.err.find("reports: compare_machines"), std::string::npos) << r.err;
 }
 
+TEST(FirstHour, WaitingOnABenchmarkShowsTheRunsMeasured) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("b.yml", R"(pipeline: b
+jobs:
+  nap:
+    kind: bench
+    bench: { run: sleep 0.2, runs: 12 }
+)");
+  auto r = c.cli({"submit", "--wait", "b.yml"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find(" runs measured"), std::string::npos) << r.err;
+  auto st = c.cli({"status", std::to_string(c.scalar("SELECT id FROM jobs")), "--json"});
+  auto json = nlohmann::json::parse(st.out, nullptr, false);
+  ASSERT_FALSE(json.is_discarded()) << st.out;
+  EXPECT_EQ(json["jobs"][0]["runs_measured"], 12) << st.out;
+}
+
 TEST(FirstHour, LogsOfAPipelineIdNameItsJobs) {
   Cluster c;
   c.add_agent("a", "", "m1");
