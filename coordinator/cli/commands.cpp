@@ -249,6 +249,28 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
   if (revision.empty() && !repo.empty() && !quiet)
     std::cerr << "yardstick: no --revision and this directory is not a clone of " << repo
               << ": the agents check out its default branch and record the commit\n";
+  // A revision the repository does not have fails before anything runs:
+  // checked in the local clone when there is one, else against the
+  // repository's branches and tags (a commit id is then left to the agents).
+  if (!revision.empty() && !repo.empty()) {
+    const std::string quoted = "'" + revision + "'";
+    const bool safe = revision.find_first_of("'\\") == std::string::npos && revision[0] != '-' &&
+                      repo.find('\'') == std::string::npos;
+    bool known = true;
+    if (!safe) {
+      known = false;
+    } else if (local_is_repo) {
+      known = !run_capture("git rev-parse --verify --quiet " + quoted + "^{commit} 2>/dev/null")
+                   .empty();
+    } else if (revision.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      known = !run_capture("git ls-remote -- '" + repo + "' " + quoted + " 2>/dev/null").empty();
+    }
+    if (!known) {
+      std::cerr << "yardstick: " << repo << " has no revision '" << revision
+                << "' (push it, or name a branch, tag or commit it has); nothing was submitted\n";
+      return kUsage;
+    }
+  }
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
   std::unique_ptr<capnp::MallocMessageBuilder> b;

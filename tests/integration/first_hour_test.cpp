@@ -134,6 +134,14 @@ TEST(FirstHour, TheRevisionThatRanIsRecordedWhereverTheCliRuns) {
   const std::string next = capture("git -C " + repo + " rev-parse HEAD");
   ASSERT_EQ(c.cli({"submit", "--wait", c.dir() + "/p.yml"}, plain).code, 0);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE revision = '" + next + "'"), 1);
+  // A revision the repository does not have is refused before anything runs.
+  const int64_t before = c.scalar("SELECT count(*) FROM pipelines");
+  auto bad = c.cli({"submit", c.dir() + "/p.yml", "--revision", "no-such-branch"}, plain);
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("has no revision 'no-such-branch'"), std::string::npos) << bad.err;
+  bad = c.cli({"submit", c.dir() + "/p.yml", "--revision", "0123456789abcdef"}, repo);
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), before);
   auto cmp = c.cli(
       {"compare", "--revisions", head.substr(0, 8), next.substr(0, 8), "--job", "read", "--json"});
   EXPECT_EQ(cmp.code, 0) << cmp.err;
