@@ -56,8 +56,10 @@ bool translate_report(const std::string& text, const std::map<std::string, std::
       *error = "the report needs the variable '" + name + "' (-v " + name + "=...)";
       return "";
     }
-    if (numeric && !is_number(it->second)) {
-      *error = "variable '" + name + "' must be a number, not '" + it->second + "'";
+    // Every number a report takes (a count, a limit, an id, alpha) is at
+    // least 0: a negative one would reach PostgreSQL as its own error.
+    if (numeric && (!is_number(it->second) || std::strtod(it->second.c_str(), nullptr) < 0)) {
+      *error = "variable '" + name + "' must be a number of at least 0, not '" + it->second + "'";
       return "";
     }
     std::string key = name + (numeric ? "#n" : "#t");

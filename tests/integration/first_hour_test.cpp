@@ -199,6 +199,107 @@ jobs:
   EXPECT_EQ(json["jobs"][0]["runs_measured"], 12) << st.out;
 }
 
+// A field of a JSON answer and the type it must have.
+struct Field {
+  const char* name;
+  nlohmann::json::value_t type;
+};
+
+void expect_fields(const nlohmann::json& object, std::initializer_list<Field> fields,
+                   const std::string& what) {
+  ASSERT_TRUE(object.is_object()) << what << ": " << object.dump();
+  for (const auto& f : fields) {
+    ASSERT_TRUE(object.contains(f.name)) << what << ": no " << f.name << " in " << object.dump();
+    const auto t = object.at(f.name).type();
+    // Unsigned and signed integers are the same JSON kind.
+    const bool integral = (t == nlohmann::json::value_t::number_integer ||
+                           t == nlohmann::json::value_t::number_unsigned) &&
+                          (f.type == nlohmann::json::value_t::number_integer ||
+                           f.type == nlohmann::json::value_t::number_unsigned);
+    EXPECT_TRUE(t == f.type || integral)
+        << what << ": " << f.name << " is " << object.at(f.name).type_name() << " in "
+        << object.dump();
+  }
+}
+
+TEST(FirstHour, EveryJsonOutputIsWholeJsonWithTypedFields) {
+  using V = nlohmann::json::value_t;
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("b.yml", R"(pipeline: b
+jobs:
+  nap:
+    kind: bench
+    bench: { run: sleep 0.01, runs: 4 }
+    variants: [{name: one}, {name: two}]
+    budget: { wall: 1ms }
+)");
+  auto parse = [&](const CliResult& r, const std::string& what) {
+    EXPECT_EQ(r.code, 0) << what << ": " << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << what << " is not JSON alone: " << r.out;
+    return j;
+  };
+  auto submitted = parse(c.cli({"submit", "--json", "b.yml"}), "submit --json");
+  expect_fields(submitted, {{"pipeline_id", V::number_unsigned}, {"jobs", V::array}}, "submit");
+  auto waited =
+      parse(c.cli({"status", "--json", std::to_string(submitted["pipeline_id"].get<int>())}),
+            "status --json");
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "succeeded"; },
+                       std::chrono::seconds(20)));
+  auto st = parse(c.cli({"status", "--json", std::to_string(submitted["pipeline_id"].get<int>())}),
+                  "status --json");
+  expect_fields(st, {{"pipeline_id", V::number_unsigned}, {"jobs", V::array}}, "status");
+  expect_fields(st["jobs"][0],
+                {{"id", V::number_unsigned},
+                 {"name", V::string},
+                 {"state", V::string},
+                 {"attempt", V::number_unsigned},
+                 {"over_budget", V::boolean},
+                 {"runs_measured", V::number_unsigned},
+                 {"budget_breaches", V::array}},
+                "status job");
+  auto agents = parse(c.cli({"agents", "--json"}), "agents --json");
+  ASSERT_TRUE(agents.is_array());
+  expect_fields(agents[0],
+                {{"name", V::string},
+                 {"connected", V::boolean},
+                 {"draining", V::boolean},
+                 {"slots", V::number_unsigned},
+                 {"labels", V::array},
+                 {"last_seen_us", V::number_integer}},
+                "agents");
+  auto cmp =
+      parse(c.cli({"compare", "--json", std::to_string(submitted["pipeline_id"].get<int>())}),
+            "compare --json");
+  ASSERT_TRUE(cmp.is_array());
+  ASSERT_EQ(cmp.size(), 2u) << cmp.dump();
+  expect_fields(cmp[0],
+                {{"n", V::number_integer}, {"median_s", V::number_float}, {"variant", V::string}},
+                "compare");
+  auto over =
+      parse(c.cli({"report", "over_budget", "-v", "pipeline_name=b", "--json"}), "report --json");
+  ASSERT_TRUE(over.is_array());
+  ASSERT_GE(over.size(), 1u) << over.dump();
+  expect_fields(over[0], {{"fails_job", V::boolean}}, "over_budget");
+  auto drained = parse(c.cli({"drain", "--json", c.agent_name("a")}), "drain --json");
+  expect_fields(drained, {{"agent", V::string}, {"draining", V::boolean}}, "drain");
+  auto cancelled =
+      parse(c.cli({"cancel", "--json", std::to_string(submitted["pipeline_id"].get<int>())}),
+            "cancel --json");
+  expect_fields(cancelled, {{"cancelled", V::number_unsigned}}, "cancel");
+  (void)waited;
+}
+
+TEST(FirstHour, NegativeReportNumberIsAUsageError) {
+  Cluster c;
+  auto r = c.cli({"report", "over_budget", "-v", "pipeline_name=x", "-v", "last=-3"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("variable 'last' must be a number of at least 0, not '-3'"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(FirstHour, LogsOfAPipelineIdNameItsJobs) {
   Cluster c;
   c.add_agent("a", "", "m1");
