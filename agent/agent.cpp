@@ -401,6 +401,7 @@ void Agent::handle(zmq::message_t& frame) {
           spdlog::info("registered with {} as agent {} (heartbeat {} ms, lease {} ms)",
                        config_.coordinator, w.getAgentId(), heartbeat_ms_, lease_ms_);
         link_ = Link::kUp;
+        rejections_ = 0;
         backoff_ms_ = 250;
         next_heartbeat_ms_ = clock_.steady_ms() + heartbeat_ms_;
         resend_all();
@@ -409,6 +410,11 @@ void Agent::handle(zmq::message_t& frame) {
       case wire::Envelope::Body::REJECT:
         spdlog::error("the coordinator rejected this agent: {}",
                       body.getReject().getReason().cStr());
+        // A rejection can be passing (this process restarted while the
+        // coordinator still hears its previous life); one that lasts ends
+        // the agent with the reason.
+        if (++rejections_ >= config_.max_rejections)
+          rejected_ = body.getReject().getReason().cStr();
         link_ = Link::kHelloSent;
         hello_deadline_ms_ = clock_.steady_ms() + config_.max_backoff_ms;
         break;
@@ -556,6 +562,7 @@ void Agent::run(const std::atomic<bool>& drain, const std::atomic<bool>& stop) {
         break;
       }
     }
+    if (!rejected_.empty() && runners_.empty()) break;
     if (stop_deadline && now > stop_deadline) {
       spdlog::warn("exiting with {} jobs still stopping", runners_.size());
       break;

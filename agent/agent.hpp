@@ -50,6 +50,7 @@ struct AgentConfig {
   uint64_t window_bytes = 8ull << 20;     // results sent and not yet acknowledged
   uint32_t resend_ms = 5'000;             // unacknowledged this long: sent again
   uint32_t drain_ack_wait_ms = 10'000;    // after the last job: wait for acks, then exit
+  uint32_t max_rejections = 3;            // rejected hellos in a row before giving up
 };
 
 class Agent final : public ResultSink {
@@ -63,6 +64,8 @@ class Agent final : public ResultSink {
   void run(const std::atomic<bool>& drain, const std::atomic<bool>& stop);
   // Results spooled and not yet acknowledged.
   size_t unacknowledged() const { return spool_->size(); }
+  // Why the coordinator refused this agent, when run() ended for that reason.
+  const std::string& rejected() const { return rejected_; }
 
   // ResultSink
   void step_started(const ResultKey& key, uint32_t index, const std::string& name,
@@ -122,6 +125,8 @@ class Agent final : public ResultSink {
   std::map<JobRef, std::unique_ptr<JobRunner>> runners_;
   std::string incarnation_;  // this process's life, for the coordinator
   bool draining_ = false;
+  uint32_t rejections_ = 0;  // hellos rejected in a row
+  std::string rejected_;     // set: the coordinator keeps refusing; run() ends
 
   std::unique_ptr<Spool> spool_;
   std::deque<ResultKey> unsent_;  // spooled, waiting to be sent, in order

@@ -112,5 +112,9 @@ int main(int argc, char** argv) {
   PosixLauncher launcher;
   Agent agent(config, context, launcher, clock, sigchld_fd);
   agent.run(g_drain, g_stop);
+  if (!agent.rejected().empty()) {
+    spdlog::critical("the coordinator refuses this agent: {}", agent.rejected());
+    return 2;
+  }
   return 0;
 }

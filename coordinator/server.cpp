@@ -88,6 +88,7 @@ void fill_job(wire::JobSummary::Builder b, const JobView& j) {
   b.setMessage(j.message);
   b.setOverBudget(j.over_budget);
   b.setRunsMeasured(j.runs_measured);
+  b.setRunsPlanned(j.runs_planned);
   auto breaches = b.initBudgetBreaches(j.budget_breaches.size());
   for (unsigned i = 0; i < j.budget_breaches.size(); ++i) breaches.set(i, j.budget_breaches[i]);
   auto steps = b.initSteps(j.steps.size());

@@ -947,7 +947,10 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
         "SELECT j.id, j.name, j.state, COALESCE(a.name, ''), COALESCE(m.name, ''), j.attempt, " +
             us("j.started_at") + ", " + us("j.ended_at") +
             ", j.message, j.over_budget, (SELECT count(*) FROM samples s WHERE s.job_id = j.id"
-            " AND s.attempt = j.attempt) FROM jobs j LEFT JOIN agents a ON a.id = j.agent_id"
+            " AND s.attempt = j.attempt), CASE WHEN jsonb_typeof(j.spec->'bench') = 'object' THEN"
+            " COALESCE((j.spec->'bench'->>'runs')::bigint, 0) * GREATEST(jsonb_array_length("
+            "COALESCE(j.spec->'variants', '[]'::jsonb)), 1) ELSE 0 END"
+            " FROM jobs j LEFT JOIN agents a ON a.id = j.agent_id"
             " LEFT JOIN machines m ON m.id = j.machine_id"
             " WHERE j.pipeline_id = $1 AND ($2 OR j.id = $3) ORDER BY j.id",
         view.id, whole_pipeline, id);
@@ -965,6 +968,7 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
       j.message = r[8].as<std::string>();
       j.over_budget = r[9].as<bool>();
       j.runs_measured = r[10].as<uint32_t>();
+      j.runs_planned = r[11].as<uint32_t>();
       if (j.over_budget)
         for (const auto& b : tx().exec_params(
                  "SELECT budget || ' (actual ' || COALESCE(actual::text, 'never reported') || ')'"

@@ -101,6 +101,7 @@ struct JobView {
   bool over_budget = false;
   std::vector<std::string> budget_breaches;  // of the current attempt
   uint32_t runs_measured = 0;                // benchmark samples of the current attempt
+  uint32_t runs_planned = 0;                 // variants x runs when the count is fixed
 };
 
 struct PipelineView {

@@ -344,6 +344,7 @@ struct JobSummary {
   overBudget @11 :Bool;
   budgetBreaches @12 :List(Text);  # "wall <= 420s (actual 431.2)", ...
   runsMeasured @13 :UInt32;        # a benchmark: counted runs stored so far (this attempt)
+  runsPlanned @14 :UInt32;         # a benchmark with a fixed count: variants x runs; else 0
 }
 
 struct SubmitReply {

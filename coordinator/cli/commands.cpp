@@ -117,6 +117,7 @@ json job_json(wire::JobSummary::Reader j) {
           {"message", j.getMessage().cStr()},
           {"over_budget", j.getOverBudget()},
           {"runs_measured", j.getRunsMeasured()},
+          {"runs_planned", j.getRunsPlanned()},
           {"budget_breaches", breaches},
           {"steps", steps}};
 }
@@ -337,7 +338,9 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
         if (j.getAgent().size()) line += " on " + std::string(j.getAgent().cStr());
         if (j.getAttempt() > 1) line += " (attempt " + std::to_string(j.getAttempt()) + ")";
         if (j.getRunsMeasured() > 0 && !is_terminal(state))
-          line += ", " + std::to_string(j.getRunsMeasured()) + " runs measured";
+          line += ", " + std::to_string(j.getRunsMeasured()) +
+                  (j.getRunsPlanned() ? " of " + std::to_string(j.getRunsPlanned()) : "") +
+                  " runs measured";
         if (j.getMessage().size()) line += ": " + std::string(j.getMessage().cStr());
         if (shown[j.getId()] != line) {
           shown[j.getId()] = line;

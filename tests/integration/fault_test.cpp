@@ -4,6 +4,7 @@
 // what the step printed). docs/reliability.md lists each fault and its test.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -414,7 +415,11 @@ TEST(Fault, SecondAgentWithALiveAgentsNameIsRefusedAndEvictsNobody) {
   ASSERT_TRUE(
       wait_for([&] { return twin.log().find("already connected") != std::string::npos; }, 10s))
       << twin.log();
-  std::this_thread::sleep_for(2s);
+  // After a few rejections in a row it gives up, saying why.
+  EXPECT_EQ(WEXITSTATUS(twin.wait(30s)), 2) << twin.log();
+  EXPECT_NE(twin.log().find("the coordinator refuses this agent: an agent named"),
+            std::string::npos)
+      << twin.log();
   // The first agent was never evicted: it registered exactly once.
   EXPECT_EQ(count_of(c.coordinator().log(), "agent " + name + " registered:"), 1u);
   c.write_file("p.yml", "pipeline: p\njobs:\n  j:\n    steps: [{run: \"true\"}]\n");

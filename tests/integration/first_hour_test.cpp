@@ -197,6 +197,8 @@ jobs:
   auto json = nlohmann::json::parse(st.out, nullptr, false);
   ASSERT_FALSE(json.is_discarded()) << st.out;
   EXPECT_EQ(json["jobs"][0]["runs_measured"], 12) << st.out;
+  EXPECT_EQ(json["jobs"][0]["runs_planned"], 12) << st.out;
+  EXPECT_NE(r.err.find(" of 12 runs measured"), std::string::npos) << r.err;
 }
 
 // A field of a JSON answer and the type it must have.
