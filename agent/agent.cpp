@@ -137,10 +137,13 @@ std::vector<JobRef> Agent::held_jobs() const {
 }
 
 void Agent::connect() {
+  watch_.reset();
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   configure_dealer(*socket_);
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
+  apply_client_security(*socket_, config_.security);
+  watch_ = std::make_unique<HandshakeWatch>(context_, *socket_, config_.coordinator);
   socket_->connect(config_.coordinator);
   // A new connection: whatever was in flight on the old one may be gone.
   for (const auto& [key, f] : inflight_) unsent_.push_back(key);
@@ -597,6 +600,16 @@ void Agent::run(const std::atomic<bool>& drain, const std::atomic<bool>& stop) {
         handle(frame);
       }
     }
+    if (watch_)
+      for (const auto& problem : watch_->poll()) {
+        // The coordinator is not the one whose key we were given, or it
+        // refuses ours: said at once, then once every 30 s while it lasts.
+        auto& said = said_at_ms_[problem];
+        if (said == 0 || now - said >= 30'000) {
+          spdlog::error("{}", problem);
+          said = now;
+        }
+      }
     tick();
     pump();
   }

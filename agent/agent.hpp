@@ -31,6 +31,7 @@
 #include "agent/process.hpp"
 #include "agent/spool.hpp"
 #include "common/clock.hpp"
+#include "common/curve.hpp"
 #include "common/types.hpp"
 
 namespace yardstick {
@@ -51,6 +52,7 @@ struct AgentConfig {
   uint32_t resend_ms = 5'000;             // unacknowledged this long: sent again
   uint32_t drain_ack_wait_ms = 10'000;    // after the last job: wait for acks, then exit
   uint32_t max_rejections = 3;            // rejected hellos in a row before giving up
+  ClientSecurity security;                // CURVE keys, or insecure
 };
 
 class Agent final : public ResultSink {
@@ -113,6 +115,8 @@ class Agent final : public ResultSink {
   const Clock& clock_;
   int sigchld_fd_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<HandshakeWatch> watch_;      // says why a handshake failed
+  std::map<std::string, int64_t> said_at_ms_;  // handshake problems, logged once a 30 s
   Link link_ = Link::kDown;
   uint64_t next_request_ = 1;
   int64_t hello_deadline_ms_ = 0;

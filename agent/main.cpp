@@ -68,6 +68,18 @@ int main(int argc, char** argv) {
   app.add_flag("--spool-in-memory", config.spool_in_memory,
                "keep unacknowledged results in memory only (for measuring the spool's cost; "
                "results are lost when the agent dies)");
+  std::string key_file, coordinator_key;
+  app.add_option("--key", key_file,
+                 "this agent's CURVE secret key file (yardstick keygen --out NAME writes "
+                 "NAME.key; the coordinator lists NAME.pub with this agent's name)")
+      ->envname("YARDSTICK_AGENT_KEY");
+  app.add_option("--coordinator-key", coordinator_key,
+                 "the coordinator's public key, or its .pub file: no other coordinator is "
+                 "talked to")
+      ->envname("YARDSTICK_COORDINATOR_KEY");
+  app.add_flag("--insecure", config.security.insecure,
+               "no CURVE (a coordinator run --insecure on loopback or ipc://)")
+      ->envname("YARDSTICK_INSECURE");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -90,8 +102,33 @@ int main(int argc, char** argv) {
   config.machine = collect_machine(machine_name);
   config.labels = automatic_labels(config.machine);
   for (const auto& l : parse_labels(labels)) config.labels.insert(l);
-  if (!is_local_endpoint(config.coordinator))
-    spdlog::warn("connecting to {} WITHOUT encryption or authentication", config.coordinator);
+  if (config.security.insecure) {
+    if (!key_file.empty() || !coordinator_key.empty()) {
+      spdlog::critical("--insecure turns CURVE off: drop it, or drop --key and --coordinator-key");
+      return 2;
+    }
+    if (!is_local_endpoint(config.coordinator)) {
+      spdlog::critical("--insecure is accepted only for a loopback or ipc:// coordinator, not {}",
+                       config.coordinator);
+      return 2;
+    }
+    spdlog::warn("--insecure: talking to {} without encryption or authentication",
+                 config.coordinator);
+  } else {
+    if (key_file.empty() || coordinator_key.empty()) {
+      spdlog::critical(
+          "CURVE is on by default: give --key (this agent's NAME.key, from yardstick keygen) and "
+          "--coordinator-key (the coordinator's .pub), or --insecure for a loopback coordinator");
+      return 2;
+    }
+    try {
+      config.security.own = read_secret_key_file(key_file);
+      config.security.server_key = read_public_key(coordinator_key);
+    } catch (const KeyFileError& e) {
+      spdlog::critical("{}", e.what());
+      return 2;
+    }
+  }
 
   // Before any thread exists: SIGCHLD is blocked in every thread and read from a signalfd.
   int sigchld_fd = become_subreaper_with_signalfd();

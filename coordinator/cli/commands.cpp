@@ -16,8 +16,10 @@
 #include <sstream>
 #include <thread>
 
+#include "common/curve.hpp"
 #include "common/pipeline.hpp"
 #include "common/version.hpp"
+#include "common/zmq_util.hpp"
 #include "coordinator/cli/client.hpp"
 #include "coordinator/reports.hpp"
 
@@ -32,7 +34,53 @@ struct Options {
   std::string endpoint = "tcp://127.0.0.1:7400";
   int timeout_ms = 5000;
   bool json = false;
+  std::string key_file;         // this user's CURVE secret key
+  std::string coordinator_key;  // the coordinator's public key, or its file
+  bool insecure = false;
 };
+
+// A usage problem with the keys (missing, unreadable, --insecure off loopback).
+struct KeySetupError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The default place of a user's keys: ~/.config/yardstick/ (or $XDG_CONFIG_HOME).
+std::string config_path(const std::string& file) {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  std::string dir = xdg && *xdg ? std::string(xdg) : std::string(home ? home : "") + "/.config";
+  return dir + "/yardstick/" + file;
+}
+
+ClientSecurity client_security(const Options& o) {
+  ClientSecurity s;
+  if (o.insecure) {
+    if (!is_local_endpoint(o.endpoint))
+      throw KeySetupError("--insecure is accepted only for a loopback or ipc:// coordinator, not " +
+                          o.endpoint);
+    s.insecure = true;
+    return s;
+  }
+  std::string key = o.key_file, server = o.coordinator_key;
+  if (key.empty() && std::filesystem::exists(config_path("client.key")))
+    key = config_path("client.key");
+  if (server.empty() && std::filesystem::exists(config_path("coordinator.pub")))
+    server = config_path("coordinator.pub");
+  if (key.empty() || server.empty())
+    throw KeySetupError(
+        "no " + std::string(key.empty() ? "client key" : "coordinator key") +
+        ": give --key FILE (yardstick keygen --out NAME writes NAME.key; its operator lists "
+        "NAME.pub) and --coordinator-key (the coordinator's .pub), or put them at " +
+        config_path("client.key") + " and " + config_path("coordinator.pub") +
+        "; --insecure only for a loopback coordinator without CURVE");
+  try {
+    s.own = read_secret_key_file(key);
+    s.server_key = read_public_key(server);
+  } catch (const KeyFileError& e) {
+    throw KeySetupError(e.what());
+  }
+  return s;
+}
 
 std::string run_capture(const std::string& cmd) {
   std::string out;
@@ -273,7 +321,7 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
     }
   }
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   auto s = client.request(fresh(b)).getBody().initSubmit();
   s.setPipelineYaml(text);
@@ -371,7 +419,7 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
 
 int cmd_status(Options& o, uint64_t id) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   auto st = fetch_status(client, id);
   print_status(st->envelope().getBody().getStatusReply(), o.json);
   return kOk;
@@ -379,7 +427,7 @@ int cmd_status(Options& o, uint64_t id) {
 
 int cmd_logs(Options& o, uint64_t job_id, bool follow) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   uint64_t cursor = 0;
   for (;;) {
     bool ended = print_logs(client, job_id, &cursor, "");
@@ -390,7 +438,7 @@ int cmd_logs(Options& o, uint64_t job_id, bool follow) {
 
 int cmd_agents(Options& o) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   client.request(fresh(b)).getBody().initAgents();
   auto frame = client.call(*b);
@@ -523,7 +571,7 @@ using RowsCheck = std::function<std::string(const std::vector<std::string>& colu
 int cmd_report(Options& o, const std::string& name, const std::vector<std::string>& vars,
                Format format, const RowsCheck& check = {}) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   auto r = client.request(fresh(b)).getBody().initReport();
   r.setName(name);
@@ -564,9 +612,34 @@ int cmd_report(Options& o, const std::string& name, const std::vector<std::strin
   return kOk;
 }
 
+int cmd_keygen(Options& o, const std::string& out, bool signing) {
+  (void)signing;
+  try {
+    auto pair = generate_curve_keypair();
+    write_curve_keypair(out, pair);
+    if (o.json) {
+      std::cout << json{{"public_key", pair.public_key},
+                        {"secret_file", out + ".key"},
+                        {"public_file", out + ".pub"}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cout << "wrote " << out << ".key (secret: keep it, mode 0600) and " << out
+                << ".pub (give it out)\npublic key: " << pair.public_key
+                << "\nto admit it, add a line to the coordinator's --authorized-agents file:\n  "
+                << pair.public_key << " AGENT-NAME\nor to its --authorized-clients file:\n  "
+                << pair.public_key << " USER-NAME read|submit\n";
+    }
+    return kOk;
+  } catch (const KeyFileError& e) {
+    std::cerr << "yardstick: " << e.what() << "\n";
+    return kUsage;
+  }
+}
+
 int cmd_drain(Options& o, const std::string& agent, bool undo) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   auto d = client.request(fresh(b)).getBody().initDrain();
   d.setAgent(agent);
@@ -583,7 +656,7 @@ int cmd_drain(Options& o, const std::string& agent, bool undo) {
 
 int cmd_cancel(Options& o, uint64_t id) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   client.request(fresh(b)).getBody().initCancelRequest().setId(id);
   auto frame = client.call(*b);
@@ -645,6 +718,15 @@ int run_cli(int argc, char** argv) {
   app.add_option("--coordinator", o.endpoint, "the coordinator's client endpoint")
       ->envname("YARDSTICK_COORDINATOR")
       ->capture_default_str();
+  app.add_option("--key", o.key_file,
+                 "your CURVE secret key file (default: ~/.config/yardstick/client.key)")
+      ->envname("YARDSTICK_KEY");
+  app.add_option("--coordinator-key", o.coordinator_key,
+                 "the coordinator's public key, or its .pub file (default: "
+                 "~/.config/yardstick/coordinator.pub)")
+      ->envname("YARDSTICK_COORDINATOR_KEY");
+  app.add_flag("--insecure", o.insecure, "no CURVE (a loopback coordinator run --insecure)")
+      ->envname("YARDSTICK_INSECURE");
   app.add_option("--timeout-ms", o.timeout_ms, "how long to wait for each answer")
       ->envname("YARDSTICK_TIMEOUT_MS")
       ->capture_default_str()
@@ -719,12 +801,20 @@ int run_cli(int argc, char** argv) {
   drain->add_flag("--undo", undrain, "give it jobs again");
   drain->add_flag("--json", o.json, "machine-readable output");
 
+  std::string keygen_out;
+  bool keygen_signing = false;
+  auto* keygen = app.add_subcommand(
+      "keygen", "make a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub");
+  keygen->add_option("--out", keygen_out, "the files' path without extension")->required();
+  keygen->add_flag("--json", o.json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kOk : kUsage;
   }
+  if (*keygen) return cmd_keygen(o, keygen_out, keygen_signing);
   try {
     if (*submit) return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet);
     if (*status) return cmd_status(o, id);
@@ -787,6 +877,9 @@ int run_cli(int argc, char** argv) {
     }
   } catch (const BadEndpoint& e) {
     std::cerr << "yardstick: --coordinator: " << e.what() << "\n";
+    return kUsage;
+  } catch (const KeySetupError& e) {
+    std::cerr << "yardstick: " << e.what() << "\n";
     return kUsage;
   } catch (const Unreachable& e) {
     std::cerr << "yardstick: " << e.what() << "\n";
