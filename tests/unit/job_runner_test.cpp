@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "agent/job_runner.hpp"
 
@@ -71,10 +72,12 @@ class RecordingSink : public ResultSink {
   void metric(const ResultKey& k, int32_t, const std::string&, int32_t,
               const CollectedMetric& m) override {
     events.push_back({"metric", k, m.name});
+    metrics.push_back(m);
   }
   std::vector<Event> events;
   std::vector<StepResult> steps;
   std::vector<StepResult> samples;
+  std::vector<CollectedMetric> metrics;
   std::optional<JobOutcome> outcome;
 };
 
@@ -356,6 +359,41 @@ TEST_F(JobRunnerTest, CredentialsOfTheCheckoutUrlAreMaskedInWhatIsSent) {
   EXPECT_NE(sink.steps[0].command.find("https://***@example.com/x.git"), std::string::npos);
   EXPECT_EQ(sent_log(sink).find("pw-s3cret"), std::string::npos) << sent_log(sink);
   EXPECT_NE(sent_log(sink).find("***"), std::string::npos);
+}
+
+TEST_F(JobRunnerTest, ASecretsNameHoldsTheSecretWhateverEnvSetsAndTheCheckoutGetsIt) {
+  options.secrets_file = {{"TOKEN", "the-value"}};
+  job.secrets = {"TOKEN"};
+  job.env["TOKEN"] = "from-env";
+  job.checkout_repo = "/src/repo.git";
+  job.steps = {{"a", "x", {{"TOKEN", "from-step"}}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  auto has = [&](size_t i, const std::string& kv) {
+    const auto& env = launcher.requests.at(i).env;
+    return std::find(env.begin(), env.end(), kv) != env.end();
+  };
+  EXPECT_TRUE(has(0, "TOKEN=the-value"));  // the checkout, e.g. for GIT_ASKPASS
+  r->on_exit(exited(1000, 0));
+  EXPECT_TRUE(has(1, "TOKEN=the-value"));
+  r->on_exit(exited(1001, 0));
+}
+
+TEST_F(JobRunnerTest, MetricNamesAndUnitsFromTheMetricsFileAreMasked) {
+  options.secrets_file = {{"TOKEN", "tok-777"}};
+  job.secrets = {"TOKEN"};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  std::string metrics;
+  for (const auto& kv : launcher.requests[0].env)
+    if (kv.rfind("YARDSTICK_METRICS=", 0) == 0) metrics = kv.substr(18);
+  ASSERT_FALSE(metrics.empty());
+  std::ofstream(metrics) << "leak.tok-777 1.5 tok-777s\n";
+  r->on_exit(exited(1000, 0));
+  ASSERT_EQ(sink.metrics.size(), 1u);
+  EXPECT_EQ(sink.metrics[0].name, "leak.***");
+  EXPECT_EQ(sink.metrics[0].unit, "***s");
 }
 
 TEST(ShellQuote, QuotesSingleQuotes) {
