@@ -89,10 +89,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown log level '%s'\n", log_level.c_str());
     return 2;
   }
-  if (auto problem = endpoint_problem(config.coordinator); !problem.empty()) {
-    spdlog::critical("--coordinator: {}", problem);
-    return 2;
-  }
+  // First: a secrets file others may read is reported whatever else is wrong.
   std::string pass_env_error;
   std::vector<std::string> pass = parse_pass_env(pass_env, &pass_env_error);
   if (!pass_env_error.empty()) {
@@ -107,6 +104,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     config.secrets_file = std::move(*secrets);
+  }
+  if (auto problem = endpoint_problem(config.coordinator); !problem.empty()) {
+    spdlog::critical("--coordinator: {}", problem);
+    return 2;
   }
   config.environment = environment_of(environ);
   for (const auto& p : default_pass_env()) pass.push_back(p);

@@ -28,6 +28,7 @@ void SecretMasker::add(const std::string& value) {
   if (value.empty()) return;
   if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
   values_.push_back(value);
+  first_[static_cast<unsigned char>(value[0])] = true;
   std::stable_sort(values_.begin(), values_.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
@@ -35,6 +36,7 @@ void SecretMasker::add(const std::string& value) {
 std::string SecretMasker::mask(std::string_view text) const {
   SecretMasker fresh;
   fresh.values_ = values_;
+  fresh.first_ = first_;
   return fresh.process(text, true);
 }
 
@@ -51,13 +53,14 @@ std::string SecretMasker::process(std::string_view bytes, bool final) {
   std::string buf = std::move(carry_);
   buf.append(bytes);
   const size_t n = buf.size();
-  // cover[i]: byte i is inside an occurrence of some value.
-  std::vector<char> cover(n, 0);
-  std::fill(cover.begin(), cover.begin() + std::min(carry_covered_, n), 1);
-  size_t reach = carry_covered_;  // end of the occurrences that start before `hold`
-  size_t hold = n;                // from here on, bytes could still start a value
-  for (size_t j = 0; j < n && hold == n; ++j) {
+  // The stretches covered by occurrences, in order, touching ones merged.
+  std::vector<std::pair<size_t, size_t>> stretches;
+  if (carry_covered_ > 0) stretches.emplace_back(0, std::min(carry_covered_, n));
+  size_t hold = n;  // from here on, bytes could still start a value
+  for (size_t j = 0; j < n; ++j) {
+    if (!first_[static_cast<unsigned char>(buf[j])]) continue;
     size_t end = 0;
+    bool wait = false;
     for (const auto& v : values_) {
       if (buf[j] != v[0]) continue;
       const size_t m = std::min(v.size(), n - j);
@@ -65,24 +68,36 @@ std::string SecretMasker::process(std::string_view bytes, bool final) {
       if (m == v.size())
         end = std::max(end, j + m);
       else if (!final)
-        hold = j;  // a longer value may still match here: wait for more bytes
+        wait = true;  // a longer value may still match here: wait for more bytes
     }
-    if (hold == n && end > j) {
-      std::fill(cover.begin() + j, cover.begin() + end, 1);
-      reach = std::max(reach, end);
+    if (wait) {
+      hold = j;
+      break;
     }
+    if (end == 0) continue;
+    if (!stretches.empty() && j <= stretches.back().second)
+      stretches.back().second = std::max(stretches.back().second, end);
+    else
+      stretches.emplace_back(j, end);
   }
   std::string out;
-  out.reserve(hold);
-  for (size_t i = 0; i < hold; ++i) {
-    if (cover[i]) {
-      if (!masking_) out += kSecretMask;
-      masking_ = true;
-    } else {
-      out += buf[i];
+  out.reserve(hold + kSecretMask.size());
+  size_t pos = 0;
+  for (const auto& [from, to] : stretches) {
+    if (from >= hold) break;
+    if (from > pos) {
+      out.append(buf, pos, from - pos);
       masking_ = false;
     }
+    if (!masking_) out += kSecretMask;
+    masking_ = true;
+    pos = std::min(to, hold);
   }
+  if (pos < hold) {
+    out.append(buf, pos, hold - pos);
+    masking_ = false;
+  }
+  const size_t reach = stretches.empty() ? 0 : stretches.back().second;
   if (final) {
     carry_.clear();
     carry_covered_ = 0;

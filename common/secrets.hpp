@@ -4,6 +4,7 @@
 // them, and are masked as "***" in everything the agent sends as text.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -49,6 +50,7 @@ class SecretMasker {
   std::string process(std::string_view bytes, bool final);
 
   std::vector<std::string> values_;  // longest first, no duplicates
+  std::array<bool, 256> first_{};    // the first bytes of the values
   std::string carry_;                // held back: could start a value
   size_t carry_covered_ = 0;         // its first bytes, inside an occurrence already found
   bool masking_ = false;             // the output so far ends inside a masked stretch
