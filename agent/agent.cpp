@@ -355,6 +355,9 @@ void Agent::on_assign(const JobAssignment& job) {
   opts.home = config_.home;
   opts.agent_name = config_.name;
   opts.kill_grace_ms = config_.kill_grace_ms;
+  opts.inherited = config_.step_environment;
+  opts.secrets_file = config_.secrets_file;
+  opts.environment = config_.environment;
   auto runner = std::make_unique<JobRunner>(job, opts, launcher_, clock_, *this);
   JobRunner* raw = runner.get();
   write_running_marker(*raw);

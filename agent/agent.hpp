@@ -53,6 +53,9 @@ struct AgentConfig {
   uint32_t drain_ack_wait_ms = 10'000;    // after the last job: wait for acks, then exit
   uint32_t max_rejections = 3;            // rejected hellos in a row before giving up
   ClientSecurity security;                // CURVE keys, or insecure
+  EnvVars step_environment;  // what steps get of the agent's environment (allow-list, --pass-env)
+  EnvVars environment;       // the agent's whole environment: where secrets are looked up...
+  EnvVars secrets_file;      // ...after --secrets-file, whose every value is masked
 };
 
 class Agent final : public ResultSink {

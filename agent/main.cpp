@@ -9,12 +9,16 @@
 #include <filesystem>
 
 #include "agent/agent.hpp"
+#include "agent/environment.hpp"
 #include "agent/fingerprint.hpp"
 #include "agent/process.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/secrets.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
+
+extern char** environ;
 
 namespace {
 std::atomic<bool> g_drain{false};
@@ -32,7 +36,7 @@ int main(int argc, char** argv) {
   CLI::App app{"yardstick-agent: runs build, benchmark and deploy jobs for a coordinator"};
   app.set_version_flag("--version", version_string("yardstick-agent"));
   AgentConfig config;
-  std::string labels, machine_name, log_level = "info";
+  std::string labels, machine_name, log_level = "info", secrets_file, pass_env;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   config.name = host;
@@ -80,6 +84,15 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", config.security.insecure,
                "no CURVE (a coordinator run --insecure on loopback or ipc://)")
       ->envname("YARDSTICK_INSECURE");
+  app.add_option("--secrets-file", secrets_file,
+                 "NAME=VALUE lines: the values of the secrets jobs name in `secrets:` (looked up "
+                 "before the agent's environment; every value masked in job logs); refused unless "
+                 "only its owner may read it (mode 0600)")
+      ->envname("YARDSTICK_AGENT_SECRETS_FILE");
+  app.add_option("--pass-env", pass_env,
+                 "variables of the agent's environment that steps get besides the default ones "
+                 "(PATH, HOME, LANG, LC_*, ...): NAME,OTHER,PREFIX_*")
+      ->envname("YARDSTICK_AGENT_PASS_ENV");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -88,10 +101,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown log level '%s'\n", log_level.c_str());
     return 2;
   }
+  // First: a secrets file others may read is reported whatever else is wrong.
+  std::string pass_env_error;
+  std::vector<std::string> pass = parse_pass_env(pass_env, &pass_env_error);
+  if (!pass_env_error.empty()) {
+    spdlog::critical("--pass-env: {}", pass_env_error);
+    return 2;
+  }
+  if (!secrets_file.empty()) {
+    std::string error;
+    auto secrets = load_secrets_file(secrets_file, &error);
+    if (!secrets) {
+      spdlog::critical("{}", error);
+      return 2;
+    }
+    config.secrets_file = std::move(*secrets);
+  }
   if (auto problem = endpoint_problem(config.coordinator); !problem.empty()) {
     spdlog::critical("--coordinator: {}", problem);
     return 2;
   }
+  config.environment = environment_of(environ);
+  for (const auto& p : default_pass_env()) pass.push_back(p);
+  config.step_environment = allowed_environment(config.environment, pass);
   std::error_code ec;
   std::filesystem::create_directories(config.home, ec);
   if (ec) {
@@ -143,6 +175,14 @@ int main(int argc, char** argv) {
   spdlog::info("agent {} on machine {} ({}, {} cores): labels {}, {} slots, home {}", config.name,
                config.machine.name, config.machine.cpu_model, config.machine.logical_cores,
                format_labels(config.labels), config.slots, config.home);
+  {
+    std::string names;
+    for (const auto& [name, value] : config.step_environment)
+      names += (names.empty() ? "" : " ") + name;
+    spdlog::info("steps get from this environment: {}", names.empty() ? "nothing" : names);
+    if (!secrets_file.empty())
+      spdlog::info("{} secrets from {}", config.secrets_file.size(), secrets_file);
+  }
 
   zmq::context_t context(1);
   SystemClock clock;

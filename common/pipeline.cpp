@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "common/secrets.hpp"
+
 namespace yardstick {
 
 std::string PipelineError::to_string() const {
@@ -151,6 +153,30 @@ class Validator {
           std::isdigit(static_cast<unsigned char>(name[0])))
         error(it->first, join(path, name), "invalid environment variable name");
       if (auto v = string(it->second, join(path, name))) out[name] = *v;
+    }
+    return out;
+  }
+
+  // `secrets: [NAME, ...]`: names of environment variables, each once.
+  std::vector<std::string> secrets(const YAML::Node& node, const std::string& path) {
+    std::vector<std::string> out;
+    if (!node.IsSequence()) {
+      error(node, path, "expected a list of secret names, such as [API_TOKEN]");
+      return out;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      auto name = string(node[i], p);
+      if (!name) continue;
+      if (!valid_env_name(*name))
+        error(node[i], p,
+              "'" + *name +
+                  "' is not a valid secret name (letters, digits and '_', not starting with a "
+                  "digit)");
+      else if (std::find(out.begin(), out.end(), *name) != out.end())
+        error(node[i], p, "'" + *name + "' is listed twice");
+      else
+        out.push_back(*name);
     }
     return out;
   }
@@ -376,7 +402,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
   if (!v.check_map(node, path,
                    {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
-                    "env", "bench", "variants", "exclusive", "budget"}))
+                    "env", "secrets", "bench", "variants", "exclusive", "budget"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
@@ -472,6 +498,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     if (auto s = v.string(node["workdir"], path + ".workdir")) job.workdir = *s;
   }
   if (node["env"]) job.env = v.env(node["env"], path + ".env");
+  if (node["secrets"]) job.secrets = v.secrets(node["secrets"], path + ".secrets");
   pipeline.jobs.push_back(std::move(job));
 }
 
@@ -536,7 +563,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
     return result;
   }
   PipelineDef pipeline;
-  if (v.check_map(root, "", {"pipeline", "env", "checkout", "jobs"})) {
+  if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "jobs"})) {
     if (root["pipeline"]) {
       if (auto s = v.string(root["pipeline"], "pipeline")) {
         pipeline.name = *s;
@@ -548,10 +575,21 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
       v.error(root, "pipeline", "missing key: the pipeline needs a name");
     }
     if (root["env"]) pipeline.env = v.env(root["env"], "env");
+    if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
     if (auto checkout = root["checkout"]) {
       if (v.check_map(checkout, "checkout", {"repo"})) {
         if (checkout["repo"]) {
-          if (auto s = v.string(checkout["repo"], "checkout.repo")) pipeline.checkout_repo = *s;
+          if (auto s = v.string(checkout["repo"], "checkout.repo")) {
+            // The URL is stored and shown: a password or token in it would be too.
+            if (url_has_credentials(*s))
+              v.error(checkout["repo"], "checkout.repo",
+                      "the URL carries credentials (" + mask_url_credentials(*s) +
+                          "); they would be stored and shown. Give the agents access instead: "
+                          "a git credential helper, an SSH key, or `secrets:` read by "
+                          "GIT_ASKPASS (see docs/pipelines.md)");
+            else
+              pipeline.checkout_repo = *s;
+          }
         } else {
           v.error(checkout, "checkout.repo", "missing key");
         }

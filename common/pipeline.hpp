@@ -37,9 +37,10 @@ struct JobDef {
   int32_t priority = 0;     // higher runs first
   std::string workdir;
   EnvVars env;
-  std::optional<BenchSpec> bench;  // kind bench
-  std::vector<Variant> variants;   // kind bench; the first is the baseline
-  bool exclusive = false;          // take every slot of the agent (default for bench)
+  std::vector<std::string> secrets;  // names of values the agent holds (with the pipeline's)
+  std::optional<BenchSpec> bench;    // kind bench
+  std::vector<Variant> variants;     // kind bench; the first is the baseline
+  bool exclusive = false;            // take every slot of the agent (default for bench)
   std::optional<Budget> budget;
   int line = 0;
 };
@@ -50,6 +51,7 @@ const std::vector<std::string>& known_collectors();
 struct PipelineDef {
   std::string name;
   EnvVars env;
+  std::vector<std::string> secrets;  // every job's: names only, the values stay on the agents
   std::string checkout_repo;
   std::vector<JobDef> jobs;  // in file order
 

@@ -133,6 +133,9 @@ struct JobAssignment {
   std::optional<BenchSpec> bench;
   std::vector<Variant> variants;  // the first is the baseline
   std::optional<Budget> budget;   // judged by the coordinator; agents ignore it
+  // Names of the agent's secrets the steps get in their environment; the
+  // values never leave the agent.
+  std::vector<std::string> secrets;
   bool operator==(const JobAssignment&) const = default;
 };
 

@@ -214,6 +214,7 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     variants[i].setRun(a.variants[i].run);
   }
   if (a.budget) fill(b.initBudget(), *a.budget);
+  fill_texts(b.initSecrets(a.secrets.size()), a.secrets);
 }
 
 JobAssignment read(wire::Assign::Reader r) {
@@ -265,6 +266,7 @@ JobAssignment read(wire::Assign::Reader r) {
   }
   for (auto v : r.getVariants()) a.variants.push_back({v.getName(), read(v.getEnv()), v.getRun()});
   if (r.hasBudget()) a.budget = read(r.getBudget());
+  a.secrets = read_texts(r.getSecrets());
   return a;
 }
 

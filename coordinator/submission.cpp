@@ -1,5 +1,6 @@
 #include "coordinator/submission.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -47,6 +48,10 @@ std::vector<Job> expand_submission(const PipelineDef& def, uint64_t pipeline_id,
       spec.bench = jd.bench;
       spec.variants = jd.variants;
       spec.budget = jd.budget;
+      spec.secrets = def.secrets;
+      for (const auto& name : jd.secrets)
+        if (std::find(spec.secrets.begin(), spec.secrets.end(), name) == spec.secrets.end())
+          spec.secrets.push_back(name);
       out.push_back(std::move(job));
     }
   }

@@ -172,6 +172,9 @@ struct Assign {
   bench @14 :BenchSpec;   # set for kind "bench"
   variants @15 :List(Variant);
   budget @16 :Budget;     # judged by the coordinator; agents ignore it
+  secrets @17 :List(Text);
+  # Names of values the agent holds (its environment, its secrets file) that
+  # the steps get in their environment. Never a value: values stay on agents.
 }
 
 struct BenchSpec {

@@ -71,6 +71,7 @@ JobAssignment every_field_set() {
   a.variants = {{"lld", {}, ""},
                 {"mold", {{"LINKER", "mold"}, {"NOTE", "é"}}, "mold -o out main.o"}};
   a.budget = Budget{300'000, {{"sample.wall_s", "<=", 1.5}}, true};
+  a.secrets = {"API_TOKEN", "GIT_PASSWORD"};
   return a;
 }
 
@@ -147,6 +148,7 @@ void expect_same(const JobAssignment& want, const JobAssignment& got) {
     EXPECT_EQ(want.variants[i].run, got.variants[i].run);
   }
   expect_same_budget(want.budget, got.budget, "job budget");
+  EXPECT_EQ(want.secrets, got.secrets);
   EXPECT_TRUE(want == got) << "a member not compared above differs";
 }
 
@@ -199,6 +201,7 @@ TEST(JobSpec, StoredFormIsTheWireStructInCamelCaseJson) {
   EXPECT_EQ(j.at("jobId"), "9000000000123");  // 64-bit integers as strings
   EXPECT_EQ(j.at("bench").at("shell"), "none");
   EXPECT_EQ(j.at("budget").at("metrics").at(0).at("metric"), "sample.wall_s");
+  EXPECT_EQ(j.at("secrets"), nlohmann::json::array({"API_TOKEN", "GIT_PASSWORD"}));
   EXPECT_NE(text.find("grüße"), std::string::npos) << "UTF-8 is written as is";
 }
 
