@@ -31,6 +31,7 @@
 #include "agent/process.hpp"
 #include "agent/spool.hpp"
 #include "common/clock.hpp"
+#include "common/signing.hpp"
 #include "common/types.hpp"
 
 namespace yardstick {
@@ -51,6 +52,9 @@ struct AgentConfig {
   uint32_t resend_ms = 5'000;             // unacknowledged this long: sent again
   uint32_t drain_ack_wait_ms = 10'000;    // after the last job: wait for acks, then exit
   uint32_t max_rejections = 3;            // rejected hellos in a row before giving up
+  // Set: only jobs signed by one of these keys, and matching what was
+  // signed, run (agent/signed_jobs.hpp); any other fails, running nothing.
+  std::shared_ptr<const signing::TrustedSubmitters> trusted_submitters;
 };
 
 class Agent final : public ResultSink {
@@ -98,6 +102,9 @@ class Agent final : public ResultSink {
   void resend_all();
   void handle(zmq::message_t& frame);
   void on_assign(const JobAssignment& job);
+  // Ends an assigned job as failed before anything of it ran, with `why`
+  // in its log and as its message.
+  void refuse(const JobAssignment& job, const std::string& why);
   void abandon(const JobRef& ref, const std::string& why);
   void reap();
   void tick();
@@ -140,6 +147,7 @@ class Agent final : public ResultSink {
   uint64_t cache_bytes_ = 0;
   std::map<ResultKey, std::string> overflow_;  // could not be spooled (disk error)
   std::set<JobRef> abandoned_;                 // their results are dropped
+  std::set<JobRef> refused_;                   // refused assignments (a repeat is ignored)
   static constexpr int64_t kHoldMs = 1000;
   int64_t hold_until_ms_ = 0;  // held results wait until then...
   bool send_now_ = false;      // ...unless another result was enqueued

@@ -13,6 +13,7 @@
 #include "agent/process.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/signing.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
 
@@ -68,6 +69,11 @@ int main(int argc, char** argv) {
   app.add_flag("--spool-in-memory", config.spool_in_memory,
                "keep unacknowledged results in memory only (for measuring the spool's cost; "
                "results are lost when the agent dies)");
+  std::string trusted_submitters;
+  app.add_option("--trusted-submitters", trusted_submitters,
+                 "run only jobs signed by a key in this file (one ed25519:<base64> [name] per "
+                 "line) and matching what was signed; refuse every other job")
+      ->envname("YARDSTICK_TRUSTED_SUBMITTERS");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -79,6 +85,15 @@ int main(int argc, char** argv) {
   if (auto problem = endpoint_problem(config.coordinator); !problem.empty()) {
     spdlog::critical("--coordinator: {}", problem);
     return 2;
+  }
+  if (!trusted_submitters.empty()) {
+    try {
+      config.trusted_submitters = std::make_shared<const signing::TrustedSubmitters>(
+          signing::read_trusted_submitters(trusted_submitters));
+    } catch (const std::exception& e) {
+      spdlog::critical("--trusted-submitters: {}", e.what());
+      return 2;
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(config.home, ec);
@@ -106,6 +121,12 @@ int main(int argc, char** argv) {
   spdlog::info("agent {} on machine {} ({}, {} cores): labels {}, {} slots, home {}", config.name,
                config.machine.name, config.machine.cpu_model, config.machine.logical_cores,
                format_labels(config.labels), config.slots, config.home);
+
+  if (config.trusted_submitters)
+    spdlog::info("jobs run here only when signed by a key of {} ({} listed)",
+                 config.trusted_submitters->file(), config.trusted_submitters->size());
+  else
+    spdlog::info("jobs run unsigned: no --trusted-submitters");
 
   zmq::context_t context(1);
   SystemClock clock;

@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "common/pipeline.hpp"
+#include "common/signing.hpp"
 #include "common/version.hpp"
+#include "common/wire.hpp"
 #include "coordinator/cli/client.hpp"
 #include "coordinator/reports.hpp"
 
@@ -208,7 +210,7 @@ bool print_logs(Client& client, uint64_t job_id, uint64_t* cursor, const std::st
 }
 
 int cmd_submit(Options& o, const std::string& file, std::string revision, std::string branch,
-               bool wait, bool follow, bool quiet) {
+               bool wait, bool follow, bool quiet, const std::string& signing_key_file) {
   if (std::filesystem::is_directory(file)) {
     std::cerr << "yardstick: " << file << " is a directory; submit takes a pipeline file\n";
     return kUsage;
@@ -272,6 +274,18 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
       return kUsage;
     }
   }
+  // Signed: the agents that require signatures check that each job is what
+  // this file says, at this revision (common/signing.hpp).
+  std::optional<SignedSubmission> signed_submission;
+  if (!signing_key_file.empty()) {
+    try {
+      const signing::SigningKey key = signing::read_signing_key(signing_key_file);
+      signed_submission = signing::sign_submission(text, file, revision, branch, key);
+    } catch (const std::exception& e) {
+      std::cerr << "yardstick: --signing-key: " << e.what() << "; nothing was submitted\n";
+      return kUsage;
+    }
+  }
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
@@ -281,6 +295,7 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
   s.setRevision(revision);
   s.setBranch(branch);
   s.setSubmitter(whoami());
+  if (signed_submission) wire_io::fill(s.initSignedSubmission(), *signed_submission);
   auto frame = client.call(*b);
   auto reply = frame->envelope().getBody().getSubmitReply();
   const uint64_t pipeline_id = reply.getPipelineId();
@@ -660,6 +675,12 @@ int run_cli(int argc, char** argv) {
   submit->add_flag("--follow", follow, "stream the jobs' logs while waiting (implies --wait)");
   submit->add_flag("-q,--quiet", quiet, "print only the pipeline id");
   submit->add_flag("--json", o.json, "machine-readable output");
+  std::string signing_key;
+  submit
+      ->add_option("--signing-key", signing_key,
+                   "sign the submission with this secret key file (NAME.sign), for agents run "
+                   "with --trusted-submitters")
+      ->envname("YARDSTICK_SIGNING_KEY");
 
   uint64_t id = 0;
   auto* status = app.add_subcommand("status", "show a pipeline (or one job) and its steps");
@@ -726,7 +747,8 @@ int run_cli(int argc, char** argv) {
     return rc == 0 ? kOk : kUsage;
   }
   try {
-    if (*submit) return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet);
+    if (*submit)
+      return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet, signing_key);
     if (*status) return cmd_status(o, id);
     if (*logs) return cmd_logs(o, id, follow);
     if (*agents) return cmd_agents(o);
