@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <random>
 #include <sstream>
 
 #include "agent/signed_jobs.hpp"
@@ -466,6 +468,37 @@ TEST(SignedJobs, MalformedSignedContentIsAnErrorNotACrash) {
   a = s.job("build");
   a.signed_submission->signature = std::string(64, '\0');
   EXPECT_EQ(s.check(a), "signature does not verify");
+}
+
+// Signed by a trusted key, but the file is damaged: whatever it holds, the
+// check answers (and refuses unless the job still matches), never crashes.
+TEST(SignedJobs, ThousandsOfMutatedSignedFilesAreAnsweredNotCrashedOn) {
+  Signed s;
+  std::mt19937 rng(20261129);
+  const std::string base = kPipeline;
+  int passed = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string yaml = base;
+    const int edits = 1 + rng() % 4;
+    for (int e = 0; e < edits && !yaml.empty(); ++e) {
+      const size_t at = rng() % yaml.size();
+      switch (rng() % 3) {
+        case 0:
+          yaml[at] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          yaml.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          yaml.insert(at, 1, "[]{}:-&*!|>'\"#%@`,?\n \t"[rng() % 22]);
+      }
+    }
+    JobAssignment a = s.job(round % 2 ? "build" : "speed");
+    a.signed_submission = signing::sign_submission(yaml, "m.yml", "0123abcd", "main", s.key);
+    if (s.check(a).empty()) ++passed;
+  }
+  // A few mutations (in a comment, or a no-op) leave the job as it was.
+  EXPECT_LT(passed, 3000);
 }
 
 TEST(SignedJobs, CoordinatorCopiesTheSignedSubmissionIntoEveryJob) {
