@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "agent/signed_jobs.hpp"
 #include "common/version.hpp"
 #include "common/wire.hpp"
 #include "common/zmq_util.hpp"
@@ -332,6 +333,18 @@ void Agent::metric(const ResultKey& key, int32_t step_index, const std::string& 
   enqueue(key, b, /*hold=*/step_index < 0);
 }
 
+void Agent::refuse(const JobAssignment& job, const std::string& why) {
+  const JobRef ref{job.job_id, job.attempt};
+  if (!refused_.insert(ref).second) return;  // refused already; its results are spooled
+  if (refused_.size() > 10'000) refused_.erase(refused_.begin());
+  spdlog::error("job {} attempt {} ({} / {}) refused: {}", job.job_id, job.attempt,
+                job.pipeline_name, job.job_name, why);
+  const int64_t now = clock_.unix_us();
+  log_chunk({job.job_id, job.attempt, 1}, LogStream::kSystem, -1,
+            "[yardstick] agent " + config_.name + " refused this job: " + why + "\n", now);
+  job_finished({job.job_id, job.attempt, 2}, JobOutcome::kFailed, why, now);
+}
+
 void Agent::on_assign(const JobAssignment& job) {
   JobRef ref{job.job_id, job.attempt};
   if (runners_.count(ref)) return;  // a duplicate assignment
@@ -348,6 +361,15 @@ void Agent::on_assign(const JobAssignment& job) {
     m.setEndedAtUs(clock_.unix_us());
     enqueue(key, b);
     return;
+  }
+  if (config_.trusted_submitters) {
+    std::string signer;
+    if (std::string why =
+            check_signed_job(job, *config_.trusted_submitters, config_.labels, &signer);
+        !why.empty())
+      return refuse(job, why);
+    spdlog::info("job {} attempt {}: signed by {}; it is what was signed", job.job_id, job.attempt,
+                 signer);
   }
   spdlog::info("job {} attempt {} assigned: {} / {} ({} steps)", job.job_id, job.attempt,
                job.pipeline_name, job.job_name, job.steps.size());

@@ -32,6 +32,7 @@
 #include "agent/spool.hpp"
 #include "common/clock.hpp"
 #include "common/curve.hpp"
+#include "common/signing.hpp"
 #include "common/types.hpp"
 
 namespace yardstick {
@@ -56,6 +57,9 @@ struct AgentConfig {
   EnvVars step_environment;  // what steps get of the agent's environment (allow-list, --pass-env)
   EnvVars environment;       // the agent's whole environment: where secrets are looked up...
   EnvVars secrets_file;      // ...after --secrets-file, whose every value is masked
+  // Set: only jobs signed by one of these keys, and matching what was
+  // signed, run (agent/signed_jobs.hpp); any other fails, running nothing.
+  std::shared_ptr<const signing::TrustedSubmitters> trusted_submitters;
 };
 
 class Agent final : public ResultSink {
@@ -103,6 +107,9 @@ class Agent final : public ResultSink {
   void resend_all();
   void handle(zmq::message_t& frame);
   void on_assign(const JobAssignment& job);
+  // Ends an assigned job as failed before anything of it ran, with `why`
+  // in its log and as its message.
+  void refuse(const JobAssignment& job, const std::string& why);
   void abandon(const JobRef& ref, const std::string& why);
   void reap();
   void tick();
@@ -147,6 +154,7 @@ class Agent final : public ResultSink {
   uint64_t cache_bytes_ = 0;
   std::map<ResultKey, std::string> overflow_;  // could not be spooled (disk error)
   std::set<JobRef> abandoned_;                 // their results are dropped
+  std::set<JobRef> refused_;                   // refused assignments (a repeat is ignored)
   static constexpr int64_t kHoldMs = 1000;
   int64_t hold_until_ms_ = 0;  // held results wait until then...
   bool send_now_ = false;      // ...unless another result was enqueued

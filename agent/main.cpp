@@ -15,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/secrets.hpp"
+#include "common/signing.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
 
@@ -93,6 +94,11 @@ int main(int argc, char** argv) {
                  "variables of the agent's environment that steps get besides the default ones "
                  "(PATH, HOME, LANG, LC_*, ...): NAME,OTHER,PREFIX_*")
       ->envname("YARDSTICK_AGENT_PASS_ENV");
+  std::string trusted_submitters;
+  app.add_option("--trusted-submitters", trusted_submitters,
+                 "run only jobs signed by a key in this file (one ed25519:<base64> [name] per "
+                 "line) and matching what was signed; refuse every other job")
+      ->envname("YARDSTICK_TRUSTED_SUBMITTERS");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -124,6 +130,15 @@ int main(int argc, char** argv) {
   config.environment = environment_of(environ);
   for (const auto& p : default_pass_env()) pass.push_back(p);
   config.step_environment = allowed_environment(config.environment, pass);
+  if (!trusted_submitters.empty()) {
+    try {
+      config.trusted_submitters = std::make_shared<const signing::TrustedSubmitters>(
+          signing::read_trusted_submitters(trusted_submitters));
+    } catch (const std::exception& e) {
+      spdlog::critical("--trusted-submitters: {}", e.what());
+      return 2;
+    }
+  }
   std::error_code ec;
   std::filesystem::create_directories(config.home, ec);
   if (ec) {
@@ -183,6 +198,12 @@ int main(int argc, char** argv) {
     if (!secrets_file.empty())
       spdlog::info("{} secrets from {}", config.secrets_file.size(), secrets_file);
   }
+
+  if (config.trusted_submitters)
+    spdlog::info("jobs run here only when signed by a key of {} ({} listed)",
+                 config.trusted_submitters->file(), config.trusted_submitters->size());
+  else
+    spdlog::info("jobs run unsigned: no --trusted-submitters");
 
   zmq::context_t context(1);
   SystemClock clock;

@@ -611,4 +611,29 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
   return result;
 }
 
+JobAssignment assignment_for(const PipelineDef& def, const JobDef& job, const std::string& revision,
+                             const std::string& branch) {
+  JobAssignment spec;
+  spec.pipeline_name = def.name;
+  spec.job_name = job.name;
+  spec.kind = job.kind;
+  spec.revision = revision;
+  spec.branch = branch;
+  spec.checkout_repo = def.checkout_repo;
+  spec.workdir = job.workdir;
+  spec.env = def.env;
+  for (const auto& [k, v] : job.env) spec.env[k] = v;
+  spec.steps = job.steps;
+  spec.timeout_ms = job.timeout_ms;
+  spec.slots = job.exclusive ? kExclusiveSlots : 1;
+  spec.bench = job.bench;
+  spec.variants = job.variants;
+  spec.budget = job.budget;
+  spec.secrets = def.secrets;
+  for (const auto& name : job.secrets)
+    if (std::find(spec.secrets.begin(), spec.secrets.end(), name) == spec.secrets.end())
+      spec.secrets.push_back(name);
+  return spec;
+}
+
 }  // namespace yardstick

@@ -66,6 +66,13 @@ struct PipelineParseResult {
 
 PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string& file_name);
 
+// What runs for job `job` of `def` at `revision` on `branch`: the spec the
+// coordinator assigns, before it adds what is its own to set (job id,
+// attempt, pipeline id, the signed submission). One function, so that an
+// agent checking a signed job computes exactly what the coordinator did.
+JobAssignment assignment_for(const PipelineDef& def, const JobDef& job, const std::string& revision,
+                             const std::string& branch);
+
 // "250ms", "2s", "1.5m", "1h", or a bare number of seconds. nullopt when invalid.
 std::optional<uint64_t> parse_duration_ms(std::string_view text);
 

@@ -9,6 +9,7 @@
 
 #include "common/curve.hpp"
 #include "common/pipeline.hpp"
+#include "common/signing.hpp"
 #include "common/text.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/reports.hpp"
@@ -913,14 +914,31 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   const PipelineDef& def = *parsed.pipeline;
   const std::string revision = clean(m.getRevision());
   const std::string branch = clean(m.getBranch());
-  uint64_t pipeline_id = store_.insert_pipeline(def.name, revision, branch, submitter, file, text);
+  std::optional<SignedSubmission> signed_submission;
+  if (m.hasSignedSubmission()) {
+    signed_submission = wire_io::read(m.getSignedSubmission());
+    // The coordinator does not decide whom to trust (each agent does); it
+    // refuses at once what no agent could accept.
+    auto view = [](capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); };
+    if (auto why = signing::submission_problem(*signed_submission, view(m.getPipelineYaml()),
+                                               view(m.getFileName()), view(m.getRevision()),
+                                               view(m.getBranch()));
+        !why.empty()) {
+      reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST,
+                  file + ": the signed submission is refused: " + why);
+      return;
+    }
+  }
+  uint64_t pipeline_id = store_.insert_pipeline(def.name, revision, branch, submitter,
+                                                file, text, signed_submission);
 
   std::vector<ConnectedMachine> machines;
   for (const auto& [name, s] : sessions_)
     machines.push_back({s.machine_id, s.machine_name, s.labels});
   std::map<std::string, std::vector<uint64_t>> instances;  // job name -> ids
   std::vector<uint64_t> created;
-  for (Job& job : expand_submission(def, pipeline_id, revision, branch, machines)) {
+  for (Job& job :
+       expand_submission(def, pipeline_id, revision, branch, machines, signed_submission)) {
     if (def.find_job(job.name)->all_machines && job.target_machine.empty())
       spdlog::warn("pipeline {} job {}: no connected machine matches {}; one job waits for one",
                    pipeline_id, job.name, format_labels(job.on_labels));
@@ -961,8 +979,11 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
     fill_job(jobs[i], v);
   }
   reply(Side::kClients, route, b);
-  spdlog::info("pipeline {} ({}) submitted by {}: {} jobs", pipeline_id, def.name, submitter,
-               created.size());
+  spdlog::info(
+      "pipeline {} ({}) submitted by {}{}: {} jobs", pipeline_id, def.name, submitter,
+      signed_submission ? ", signed by " + signing::public_key_text(signed_submission->public_key)
+                        : std::string(),
+      created.size());
 }
 
 void Coordinator::on_status(const std::string& route, uint64_t req, wire::Envelope::Reader env) {

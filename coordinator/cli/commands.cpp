@@ -18,7 +18,9 @@
 
 #include "common/curve.hpp"
 #include "common/pipeline.hpp"
+#include "common/signing.hpp"
 #include "common/version.hpp"
+#include "common/wire.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/cli/client.hpp"
 #include "coordinator/reports.hpp"
@@ -256,7 +258,7 @@ bool print_logs(Client& client, uint64_t job_id, uint64_t* cursor, const std::st
 }
 
 int cmd_submit(Options& o, const std::string& file, std::string revision, std::string branch,
-               bool wait, bool follow, bool quiet) {
+               bool wait, bool follow, bool quiet, const std::string& signing_key_file) {
   if (std::filesystem::is_directory(file)) {
     std::cerr << "yardstick: " << file << " is a directory; submit takes a pipeline file\n";
     return kUsage;
@@ -320,6 +322,18 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
       return kUsage;
     }
   }
+  // Signed: the agents that require signatures check that each job is what
+  // this file says, at this revision (common/signing.hpp).
+  std::optional<SignedSubmission> signed_submission;
+  if (!signing_key_file.empty()) {
+    try {
+      const signing::SigningKey key = signing::read_signing_key(signing_key_file);
+      signed_submission = signing::sign_submission(text, file, revision, branch, key);
+    } catch (const std::exception& e) {
+      std::cerr << "yardstick: --signing-key: " << e.what() << "; nothing was submitted\n";
+      return kUsage;
+    }
+  }
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
@@ -329,6 +343,7 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
   s.setRevision(revision);
   s.setBranch(branch);
   s.setSubmitter(whoami());
+  if (signed_submission) wire_io::fill(s.initSignedSubmission(), *signed_submission);
   auto frame = client.call(*b);
   auto reply = frame->envelope().getBody().getSubmitReply();
   const uint64_t pipeline_id = reply.getPipelineId();
@@ -612,8 +627,29 @@ int cmd_report(Options& o, const std::string& name, const std::vector<std::strin
   return kOk;
 }
 
-int cmd_keygen(Options& o, const std::string& out, bool signing) {
-  (void)signing;
+int cmd_keygen(Options& o, const std::string& out, bool signing_pair) {
+  if (signing_pair) {
+    try {
+      const std::string public_key = signing::write_signing_key_files(out);
+      if (o.json)
+        std::cout << json{{"public_key", public_key},
+                          {"secret_file", out + ".sign"},
+                          {"public_file", out + ".sign.pub"}}
+                         .dump()
+                  << "\n";
+      else
+        std::cout << "wrote " << out << ".sign (secret: sign with it, mode 0600) and " << out
+                  << ".sign.pub (give it to agents)\npublic key: " << public_key
+                  << "\nto trust it, add " << out
+                  << ".sign.pub's line to each agent's --trusted-submitters file\nto sign: "
+                     "yardstick submit FILE --signing-key "
+                  << out << ".sign\n";
+      return kOk;
+    } catch (const std::exception& e) {
+      std::cerr << "yardstick: keygen: " << e.what() << "\n";
+      return kUsage;
+    }
+  }
   try {
     auto pair = generate_curve_keypair();
     write_curve_keypair(out, pair);
@@ -742,6 +778,12 @@ int run_cli(int argc, char** argv) {
   submit->add_flag("--follow", follow, "stream the jobs' logs while waiting (implies --wait)");
   submit->add_flag("-q,--quiet", quiet, "print only the pipeline id");
   submit->add_flag("--json", o.json, "machine-readable output");
+  std::string signing_key;
+  submit
+      ->add_option("--signing-key", signing_key,
+                   "sign the submission with this secret key file (NAME.sign), for agents run "
+                   "with --trusted-submitters")
+      ->envname("YARDSTICK_SIGNING_KEY");
 
   uint64_t id = 0;
   auto* status = app.add_subcommand("status", "show a pipeline (or one job) and its steps");
@@ -804,8 +846,12 @@ int run_cli(int argc, char** argv) {
   std::string keygen_out;
   bool keygen_signing = false;
   auto* keygen = app.add_subcommand(
-      "keygen", "make a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub");
+      "keygen",
+      "make a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub; or, with --signing, "
+      "a job-signing pair");
   keygen->add_option("--out", keygen_out, "the files' path without extension")->required();
+  keygen->add_flag("--signing", keygen_signing,
+                   "an Ed25519 signing pair instead: NAME.sign (secret) and NAME.sign.pub");
   keygen->add_flag("--json", o.json, "machine-readable output");
 
   try {
@@ -816,7 +862,8 @@ int run_cli(int argc, char** argv) {
   }
   if (*keygen) return cmd_keygen(o, keygen_out, keygen_signing);
   try {
-    if (*submit) return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet);
+    if (*submit)
+      return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet, signing_key);
     if (*status) return cmd_status(o, id);
     if (*logs) return cmd_logs(o, id, follow);
     if (*agents) return cmd_agents(o);
