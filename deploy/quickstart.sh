@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # yardstick in one command, on one machine: installs what is missing, builds,
 # starts a throw-away PostgreSQL, a coordinator and two agents with different
-# labels, runs deploy/examples/quickstart.yml (a real build of this repo's
+# labels (CURVE keys for each, made with `yardstick keygen`; jobs signed by a
+# submitter key the agents trust), runs deploy/examples/quickstart.yml (a real build of this repo's
 # common/ library, checked out from this repository, on both agents), prints
 # the per-machine step times from PostgreSQL, and stops everything.
 #
@@ -61,21 +62,39 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 clients="tcp://127.0.0.1:$(port)"
 agents="tcp://127.0.0.1:$(port)"
 
+echo "== making keys in $state/keys (yardstick keygen)"
+keys=$state/keys
+mkdir -p "$keys"
+pub() { sed -n 's/^public-key = "\(.*\)"$/\1/p' "$1"; }
+for name in coordinator laptop buildbox you; do "$bin_cli" keygen --out "$keys/$name" >/dev/null; done
+"$bin_cli" keygen --signing --out "$keys/you" >/dev/null
+# Who may connect: each agent's key bound to its name; your key may submit.
+printf '%s laptop\n%s buildbox\n' "$(pub "$keys/laptop.pub")" "$(pub "$keys/buildbox.pub")" \
+  >"$keys/authorized-agents"
+printf '%s you submit\n' "$(pub "$keys/you.pub")" >"$keys/authorized-clients"
+# Whose signed jobs the agents run.
+cp "$keys/you.sign.pub" "$keys/trusted-submitters"
+
 echo "== starting the coordinator (clients $clients, agents $agents)"
 "$bin_coord" --db "$dsn" --clients "$clients" --agents "$agents" --ready-file "$state/ready" \
+  --secret-key "$keys/coordinator.key" --authorized-agents "$keys/authorized-agents" \
+  --authorized-clients "$keys/authorized-clients" \
   >"$state/coordinator.log" 2>&1 &
 echo $! >"$state/coordinator.pid"
 for _ in $(seq 100); do [ -f "$state/ready" ] && break; sleep 0.1; done
 [ -f "$state/ready" ] || { cat "$state/coordinator.log"; exit 1; }
 
 echo "== starting two agents: laptop (1 slot) and buildbox (2 slots)"
-"$bin_agent" --coordinator "$agents" --name laptop --machine quickstart-laptop \
-  --labels role=laptop --slots 1 --home "$state/agent-laptop" >"$state/agent-laptop.log" 2>&1 &
-echo $! >"$state/agent-laptop.pid"
-"$bin_agent" --coordinator "$agents" --name buildbox --machine quickstart-buildbox \
-  --labels role=buildbox --slots 2 --home "$state/agent-buildbox" >"$state/agent-buildbox.log" 2>&1 &
-echo $! >"$state/agent-buildbox.pid"
-export YARDSTICK_COORDINATOR=$clients
+for spec in laptop:1 buildbox:2; do
+  name=${spec%:*}
+  "$bin_agent" --coordinator "$agents" --name "$name" --machine "quickstart-$name" \
+    --labels "role=$name" --slots "${spec#*:}" --home "$state/agent-$name" \
+    --key "$keys/$name.key" --coordinator-key "$keys/coordinator.pub" \
+    --trusted-submitters "$keys/trusted-submitters" >"$state/agent-$name.log" 2>&1 &
+  echo $! >"$state/agent-$name.pid"
+done
+export YARDSTICK_COORDINATOR=$clients YARDSTICK_KEY=$keys/you.key
+export YARDSTICK_COORDINATOR_KEY=$keys/coordinator.pub YARDSTICK_SIGNING_KEY=$keys/you.sign
 for _ in $(seq 150); do
   [ "$("$bin_cli" agents --json | grep -c '"connected": true')" = 2 ] && break
   sleep 0.2
@@ -100,11 +119,12 @@ done
 if [ $keep = 1 ]; then
   cat <<EOT
 == left running. The binaries are in $build (coordinator/, agent/, coordinator/cli/). To use it:
-  export YARDSTICK_COORDINATOR=$clients
+  export YARDSTICK_COORDINATOR=$clients YARDSTICK_KEY=$keys/you.key
+  export YARDSTICK_COORDINATOR_KEY=$keys/coordinator.pub YARDSTICK_SIGNING_KEY=$keys/you.sign
   $bin_cli agents
   $bin_cli submit $state/quickstart.yml --wait   # the example, with REPO filled in
   psql "$dsn"
-  agents connect to: $agents
+  agents connect to: $agents (keys: $keys; agents run only jobs signed with you.sign)
   logs: $state/*.log
   stop: deploy/quickstart.sh --stop
 EOT
