@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/ingest.hpp"
 #include "common/wire.hpp"
 #include "coordinator/cli/client.hpp"
 #include "tests/integration/harness.hpp"
@@ -114,57 +115,6 @@ std::vector<double> submit_to_start_ms(Cluster& c, int n) {
   return ms;
 }
 
-double ingestion_per_s(Cluster& c, int samples) {
-  zmq::context_t ctx(1);
-  const std::string name = "ingest-sim";
-  zmq::socket_t s = sim_agent(ctx, c, keys_for(c, {name}).front(), name);
-  c.write_file("ingest.yml",
-               "pipeline: ingest\njobs:\n  b:\n    kind: bench\n    on: { labels: [sim=" + name +
-                   "] }\n    bench: { run: \"true\", runs: 1 }\n");
-  if (c.cli({"submit", "ingest.yml"}).code != 0) throw std::runtime_error("submit failed");
-  uint64_t job = 0;
-  uint32_t attempt = 0;
-  while (!job) {
-    zmq::message_t m;
-    if (!s.recv(m)) continue;
-    auto d = wire_io::decode_frame(m.data(), m.size());
-    auto* f = std::get_if<std::unique_ptr<wire_io::Frame>>(&d);
-    if (f && (*f)->envelope().getBody().which() == wire::Envelope::Body::ASSIGN) {
-      job = (*f)->envelope().getBody().getAssign().getJobId();
-      attempt = (*f)->envelope().getBody().getAssign().getAttempt();
-    }
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  int sent = 0, acked = 0;
-  while (acked < samples) {
-    if (std::chrono::steady_clock::now() - t0 > 300s) throw std::runtime_error("ingestion stalled");
-    zmq::pollitem_t item{static_cast<void*>(s), 0,
-                         static_cast<short>(ZMQ_POLLIN | (sent < samples ? ZMQ_POLLOUT : 0)), 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
-    for (int burst = 0; sent < samples && burst < 256; ++burst) {
-      capnp::MallocMessageBuilder b;
-      auto m = wire_io::start(b, 0).getBody().initSample();
-      wire_io::fill(m.initKey(), {job, attempt, static_cast<uint64_t>(sent + 1)});
-      m.setVariant("default");
-      m.setIndex(sent);
-      m.setWallNs(1'000'000 + sent);
-      m.setAtUs(1'700'000'000'000'000);
-      if (!s.send(wire_io::to_message(b), zmq::send_flags::dontwait)) break;
-      ++sent;
-    }
-    zmq::message_t m;
-    while (s.recv(m, zmq::recv_flags::dontwait)) {
-      auto d = wire_io::decode_frame(m.data(), m.size());
-      auto* f = std::get_if<std::unique_ptr<wire_io::Frame>>(&d);
-      if (f && (*f)->envelope().getBody().which() == wire::Envelope::Body::ACK)
-        acked += (*f)->envelope().getBody().getAck().getKeys().size();
-    }
-  }
-  const double s_taken =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return samples / s_taken;
-}
-
 // 50 simulated agents each send a heartbeat and wait for its answer, in
 // rounds; the coordinator's CPU time over the whole exchange, per 1,000.
 double cpu_ms_per_1000_heartbeats(Cluster& c, int heartbeats) {
@@ -227,7 +177,7 @@ int main(int argc, char** argv) {
       Figures& f = by_mode[insecure];
       f.p50.push_back(percentile(lat, 0.5));
       f.p99.push_back(percentile(lat, 0.99));
-      f.ingest.push_back(ingestion_per_s(c, samples));
+      f.ingest.push_back(ingest_samples(c, samples).per_s);
       f.hb_cpu.push_back(cpu_ms_per_1000_heartbeats(c, heartbeats));
       std::fprintf(stderr,
                    "round %d %s: submit->start p50 %.2f ms p99 %.2f ms, %.0f samples/s, %.1f ms "
