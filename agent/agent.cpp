@@ -352,6 +352,7 @@ void Agent::on_assign(const JobAssignment& job) {
   opts.home = config_.home;
   opts.agent_name = config_.name;
   opts.kill_grace_ms = config_.kill_grace_ms;
+  opts.allow_absolute_workdir = config_.allow_absolute_workdir;
   auto runner = std::make_unique<JobRunner>(job, opts, launcher_, clock_, *this);
   JobRunner* raw = runner.get();
   write_running_marker(*raw);

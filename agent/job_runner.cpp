@@ -13,6 +13,7 @@
 #include <functional>
 #include <random>
 
+#include "common/checkout.hpp"
 #include "common/stats.hpp"
 
 extern char** environ;
@@ -93,6 +94,17 @@ std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
 }
 
 void JobRunner::start() {
+  // Refused before anything is made or started: the coordinator may not
+  // have checked (or may not be trusted to).
+  std::string refused;
+  if (!job_.checkout_repo.empty()) refused = repository_problem(job_.checkout_repo);
+  if (refused.empty()) refused = revision_problem(job_.revision);
+  if (refused.empty()) refused = workdir_problem(job_.workdir, options_.allow_absolute_workdir);
+  if (!refused.empty()) {
+    system_log("refused: " + refused);
+    end_job(JobOutcome::kFailed, "refused by the agent: " + refused);
+    return;
+  }
   const std::string work = workspace_path(options_.home, job_.job_id, job_.attempt);
   std::error_code ec;
   fs::remove_all(work, ec);
@@ -108,37 +120,153 @@ void JobRunner::start() {
   fs::remove(metrics_file_, ec);
   cwd_ = workspace_;
   if (!job_.workdir.empty()) {
-    cwd_ = job_.workdir.front() == '/' ? job_.workdir : workspace_ + "/" + job_.workdir;
+    cwd_ = job_.workdir.front() == '/'
+               ? fs::path(job_.workdir).lexically_normal().string()
+               : (fs::path(workspace_) / job_.workdir).lexically_normal().string();
+    while (cwd_.size() > 1 && cwd_.back() == '/') cwd_.pop_back();
   }
-  if (!job_.checkout_repo.empty()) {
-    // One cache per repository under the agent's home, updated under a lock;
-    // the workspace is a fresh clone sharing its objects.
-    const std::string cache =
-        options_.home + "/repos/" + hex64(std::hash<std::string>{}(job_.checkout_repo));
-    const std::string rev = job_.revision.empty() ? "HEAD" : job_.revision;
-    std::string cmd = "set -e\nmkdir -p " + shell_quote(options_.home + "/repos") + "\n";
-    cmd += "flock " + shell_quote(cache + ".lock") + " sh -c " +
-           shell_quote("set -e; if [ -d " + shell_quote(cache) + " ]; then git -C " +
-                       shell_quote(cache) + " remote update --prune >/dev/null; else git clone " +
-                       "--quiet --mirror " + shell_quote(job_.checkout_repo) + " " +
-                       shell_quote(cache + ".new") + " && mv " + shell_quote(cache + ".new") + " " +
-                       shell_quote(cache) + "; fi") +
-           "\n";
-    cmd += "git clone --quiet --shared --no-checkout " + shell_quote(cache) + " " +
-           shell_quote(workspace_) + "\n";
-    cmd += "git -C " + shell_quote(workspace_) + " -c advice.detachedHead=false checkout --quiet " +
-           "--detach " + shell_quote(rev) + "\n";
-    cmd += "git -C " + shell_quote(workspace_) + " log -1 --format='checked out %H %s'\n";
-    cmd += "git -C " + shell_quote(workspace_) + " rev-parse HEAD > " +
-           shell_quote(workspace_ + ".revision") + "\n";
-    steps_.push_back({"checkout", cmd, {}, true, 0, {}, {}});
-  }
+  if (!job_.checkout_repo.empty())
+    steps_.push_back({"checkout", checkout_script(), {}, true, 0, {}, {}});
   for (const auto& s : job_.steps) steps_.push_back(s);
   if (job_.timeout_ms) job_deadline_ms_ = clock_.steady_ms() + job_.timeout_ms;
   if (steps_.empty())
     start_bench();
   else
     start_step(0);
+}
+
+std::string JobRunner::checkout_script() const {
+  // One cache per repository under the agent's home: a bare mirror, updated
+  // under an exclusive lock, cloned into a temporary folder and renamed into
+  // place only once complete; the workspace is a clone sharing its objects,
+  // made under a shared lock. A cache found broken (not a repository, or
+  // objects missing) is removed and cloned again. Every user-given value
+  // reaches git after "--" or "--end-of-options"; ext:: and fd:: are off.
+  const std::string repos = options_.home + "/repos";
+  const std::string cache = repos + "/" + hex64(std::hash<std::string>{}(job_.checkout_repo));
+  const std::string q_cache = shell_quote(cache), q_ws = shell_quote(workspace_),
+                    q_lock = shell_quote(cache + ".lock");
+  const std::string git = "git -c protocol.ext.allow=never -c protocol.fd.allow=never";
+  const std::string rev = job_.revision.empty() ? "HEAD" : job_.revision;
+  const std::string say = "echo \"[yardstick] ";
+  const std::string fsck = "git --git-dir=" + q_cache +
+                           " fsck ${full:---connectivity-only} --no-progress >/dev/null 2>&1";
+  const std::string update =
+      "set -e\n"
+      "for t in " +
+      q_cache + ".tmp.* " + q_cache +
+      ".new; do\n"
+      "  if [ -e \"$t\" ]; then " +
+      say +
+      "removing $t, left by a clone that did not finish\" >&2; "
+      "rm -rf \"$t\"; fi\n"
+      "done\n"
+      "if [ -e " +
+      q_cache +
+      " ]; then\n"
+      "  if ! git --git-dir=" +
+      q_cache +
+      " rev-parse --git-dir >/dev/null 2>&1; then\n"
+      "    " +
+      say +
+      "the repository cache is not a git repository: cloning again\" >&2\n"
+      "    rm -rf " +
+      q_cache +
+      "\n"
+      "  elif ! " +
+      git + " --git-dir=" + q_cache +
+      " remote update --prune >/dev/null; then\n"
+      "    if " +
+      fsck +
+      "; then exit 1; fi\n"
+      "    " +
+      say +
+      "the repository cache is corrupt: cloning again\" >&2\n"
+      "    rm -rf " +
+      q_cache +
+      "\n"
+      "  fi\n"
+      "fi\n"
+      "if [ ! -e " +
+      q_cache +
+      " ]; then\n"
+      "  tmp=$(mktemp -d " +
+      q_cache +
+      ".tmp.XXXXXX)\n"
+      "  " +
+      git + " clone --quiet --mirror -- " + shell_quote(job_.checkout_repo) +
+      " \"$tmp\"\n"
+      "  mv \"$tmp\" " +
+      q_cache +
+      "\n"
+      "fi\n";
+  // Exits 3 when the revision does not resolve to a commit.
+  const std::string resolve = "git -C " + q_ws + " rev-parse --verify --quiet --end-of-options ";
+  const std::string use = "set -e\n" + git + " clone --quiet --shared --no-checkout -- " + q_cache +
+                          " " + q_ws +
+                          "\n"
+                          "commit=$(" +
+                          resolve + shell_quote(rev + "^{commit}") + " || " + resolve +
+                          shell_quote("refs/remotes/origin/" + rev + "^{commit}") +
+                          ") || exit 3\n"
+                          "git -C " +
+                          q_ws +
+                          " -c advice.detachedHead=false checkout --quiet --detach \"$commit\"\n"
+                          // git checkout exits 0 even when it could not read some file's object.
+                          "[ -z \"$(git -C " +
+                          q_ws +
+                          " ls-files --deleted)\" ]\n"
+                          "git -C " +
+                          q_ws +
+                          " log -1 --format='checked out %H %s'\n"
+                          "echo \"$commit\" > " +
+                          shell_quote(workspace_ + ".revision") + "\n";
+  const std::string no_revision =
+      "[ $rc -ne 3 ] || " + say + "the repository has no revision \"" + shell_quote(rev) + " >&2\n";
+  return "set -e\nmkdir -p " + shell_quote(repos) + "\n" + "update() { flock " + q_lock +
+         " sh -c " + shell_quote(update) + "; }\n" + "use() { flock --shared " + q_lock +
+         " sh -c " + shell_quote(use) + "; }\n" +
+         "update\n"
+         "rc=0; use || rc=$?\n"
+         "if [ $rc -ne 0 ]; then\n"
+         // An unknown revision: objects may be missing; a failed checkout:
+         // one may also be damaged, which only the full fsck reads.
+         "  if [ $rc -eq 3 ]; then full=--connectivity-only; else full=--full; fi\n"
+         "  if " +
+         fsck +
+         "; then\n"
+         "    " +
+         no_revision +
+         "    exit 1\n"
+         "  fi\n"
+         "  " +
+         say +
+         "the repository cache is corrupt: cloning again\" >&2\n"
+         "  flock " +
+         q_lock + " rm -rf " + q_cache +
+         "\n"
+         "  find " +
+         q_ws +
+         " -mindepth 1 -delete\n"
+         "  update\n"
+         "  use || { rc=$?; " +
+         no_revision +
+         " exit 1; }\n"
+         "fi\n";
+}
+
+bool JobRunner::workdir_allowed() {
+  if (workdir_checked_ || options_.allow_absolute_workdir || job_.workdir.empty()) return true;
+  // After the checkout: a symbolic link of the repository may lead out.
+  if (!resolves_inside(workspace_, cwd_)) {
+    const std::string why =
+        "the workdir '" + job_.workdir + "' leads out of the workspace through a symbolic link";
+    system_log("refused: " + why);
+    end_job(JobOutcome::kFailed, "refused by the agent: " + why);
+    return false;
+  }
+  workdir_checked_ = true;
+  return true;
 }
 
 void JobRunner::start_step(size_t index) {
@@ -148,6 +276,7 @@ void JobRunner::start_step(size_t index) {
   const bool is_checkout = !job_.checkout_repo.empty() && index == 0;
   std::string cwd = is_checkout ? workspace_ : cwd_;
   if (!is_checkout) {
+    if (!workdir_allowed()) return;
     std::error_code ec;
     fs::create_directories(cwd, ec);
   }
@@ -362,6 +491,7 @@ void JobRunner::start_bench() {
   std::vector<Variant> variants = job_.variants;
   if (variants.empty()) variants.push_back({"default", {}, ""});
   job_.variants = variants;
+  if (!workdir_allowed()) return;
   plan_.emplace(*job_.bench, variants);
   bench_walls_.assign(variants.size(), {});
   shell_logged_.assign(variants.size(), false);

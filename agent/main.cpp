@@ -68,6 +68,10 @@ int main(int argc, char** argv) {
   app.add_flag("--spool-in-memory", config.spool_in_memory,
                "keep unacknowledged results in memory only (for measuring the spool's cost; "
                "results are lost when the agent dies)");
+  app.add_flag("--allow-absolute-workdir", config.allow_absolute_workdir,
+               "let jobs run in an absolute workdir (by default a job's workdir must stay inside "
+               "its workspace)")
+      ->envname("YARDSTICK_ALLOW_ABSOLUTE_WORKDIR");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();

@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "common/checkout.hpp"
+
 namespace yardstick {
 
 std::string PipelineError::to_string() const {
@@ -469,7 +471,12 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     if (auto n = v.integer(node["priority"], path + ".priority", -1000, 1000)) job.priority = *n;
   }
   if (node["workdir"]) {
-    if (auto s = v.string(node["workdir"], path + ".workdir")) job.workdir = *s;
+    if (auto s = v.string(node["workdir"], path + ".workdir")) {
+      job.workdir = *s;
+      // Absolute workdirs are for each agent to allow (--allow-absolute-workdir).
+      if (auto problem = workdir_problem(*s, true); !problem.empty())
+        v.error(node["workdir"], path + ".workdir", problem);
+    }
   }
   if (node["env"]) job.env = v.env(node["env"], path + ".env");
   pipeline.jobs.push_back(std::move(job));
@@ -551,7 +558,11 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
     if (auto checkout = root["checkout"]) {
       if (v.check_map(checkout, "checkout", {"repo"})) {
         if (checkout["repo"]) {
-          if (auto s = v.string(checkout["repo"], "checkout.repo")) pipeline.checkout_repo = *s;
+          if (auto s = v.string(checkout["repo"], "checkout.repo")) {
+            pipeline.checkout_repo = *s;
+            if (auto problem = repository_problem(*s); !problem.empty())
+              v.error(checkout["repo"], "checkout.repo", problem);
+          }
         } else {
           v.error(checkout, "checkout.repo", "missing key");
         }

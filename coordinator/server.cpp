@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/checkout.hpp"
 #include "common/pipeline.hpp"
 #include "common/text.hpp"
 #include "common/zmq_util.hpp"
@@ -843,6 +844,10 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   }
   const PipelineDef& def = *parsed.pipeline;
   const std::string revision = clean(m.getRevision());
+  if (auto problem = revision_problem(revision); !problem.empty()) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST, problem);
+    return;
+  }
   const std::string branch = clean(m.getBranch());
   uint64_t pipeline_id =
       store_.insert_pipeline(def.name, revision, branch, clean(m.getSubmitter()), file, text);

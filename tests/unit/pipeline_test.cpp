@@ -247,5 +247,26 @@ jobs:
       << r.errors[0].message;
 }
 
+TEST(Pipeline, RepositoryThatGitWouldReadAsAnOptionIsRefusedWithItsLine) {
+  auto e = only_error(
+      "pipeline: p\ncheckout:\n  repo: \"--upload-pack=touch /tmp/x\"\n"
+      "jobs:\n  a:\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "checkout.repo");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_NE(e.message.find("starts with '-'"), std::string::npos) << e.message;
+  e = only_error(
+      "pipeline: p\ncheckout: { repo: \"ext::sh -c id\" }\njobs:\n  a:\n"
+      "    steps: [{run: x}]\n");
+  EXPECT_NE(e.message.find("ext:: transport"), std::string::npos) << e.message;
+}
+
+TEST(Pipeline, WorkdirLeadingOutOfTheWorkspaceIsRefusedAndAbsoluteIsLeftToTheAgent) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    workdir: src/../..\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.a.workdir");
+  EXPECT_EQ(e.line, 4);
+  EXPECT_NE(e.message.find("leads out of the workspace"), std::string::npos) << e.message;
+  EXPECT_TRUE(parse("pipeline: p\njobs:\n  a:\n    workdir: /opt/x\n    steps: [{run: x}]\n").ok());
+}
+
 }  // namespace
 }  // namespace yardstick
