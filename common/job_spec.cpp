@@ -148,6 +148,51 @@ bool is_legacy(const json& j) {
   return j.contains("pipeline_name") || j.contains("job_name");
 }
 
+// Cap'n Proto 0.9's JSON parser reads the hex letters of a \u escape
+// wrongly ("\u001b" became U+0011), and both its encoder and jsonb write
+// control characters that way: a command holding ESC changed when read back.
+// So the text is parsed here and handed to the codec as a JsonValue tree.
+constexpr int kMaxDepth = 64;  // as the codec's own parser
+
+void to_json_value(const json& j, capnp::JsonValue::Builder out, int depth) {
+  if (depth > kMaxDepth)
+    throw std::runtime_error("job spec: nested deeper than " + std::to_string(kMaxDepth) +
+                             " levels");
+  switch (j.type()) {
+    case json::value_t::boolean:
+      out.setBoolean(j.get<bool>());
+      break;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      out.setNumber(j.get<double>());
+      break;
+    case json::value_t::string: {
+      const auto& text = j.get_ref<const std::string&>();
+      out.setString(kj::StringPtr(text.c_str(), text.size()));
+      break;
+    }
+    case json::value_t::array: {
+      auto items = out.initArray(static_cast<unsigned>(j.size()));
+      for (unsigned i = 0; i < j.size(); ++i) to_json_value(j[i], items[i], depth + 1);
+      break;
+    }
+    case json::value_t::object: {
+      auto fields = out.initObject(static_cast<unsigned>(j.size()));
+      unsigned i = 0;
+      for (const auto& [key, value] : j.items()) {
+        fields[i].setName(kj::StringPtr(key.c_str(), key.size()));
+        to_json_value(value, fields[i].initValue(), depth + 1);
+        ++i;
+      }
+      break;
+    }
+    default:  // null; nlohmann's binary and discarded never come from parse()
+      out.setNull();
+      break;
+  }
+}
+
 }  // namespace
 
 std::string to_json(const JobAssignment& spec) {
@@ -186,8 +231,11 @@ JobAssignment from_json(const std::string& text) {
   try {
     capnp::JsonCodec codec;
     capnp::MallocMessageBuilder message;
+    capnp::MallocMessageBuilder tree;
+    auto root = tree.initRoot<capnp::JsonValue>();
+    to_json_value(doc, root, 0);
     auto assign = message.initRoot<wire::Assign>();
-    codec.decode(kj::arrayPtr(text.data(), text.size()), assign);
+    codec.decode(root.asReader(), assign);
     return wire_io::read(assign.asReader());
   } catch (const kj::Exception& e) {
     throw std::runtime_error(std::string("job spec: ") + e.getDescription().cStr());

@@ -320,5 +320,36 @@ TEST(JobSpec, BadInputThrowsAClearError) {
   }
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_pipeline): Cap'n Proto's JSON parser
+// read "\u001c" back as U+0012, so a command holding a control character
+// (ESC of a colour code, say) changed when a restarted coordinator reloaded it.
+TEST(JobSpec, ControlCharactersSurviveTheStoredForm) {
+  JobAssignment a;
+  a.job_name = "j";
+  std::string every;
+  for (int c = 1; c < 0x20; ++c) every += static_cast<char>(c);
+  every += '\x7f';
+  a.steps = {{"colour", "printf '\x1b[31mred\x1b[0m'", {{"ALL", every}}, true, 0, {}, {}}};
+  a.env = {{"SEP",
+            "a\x1c"
+            "b"}};
+  const std::string stored = job_spec::to_json(a);
+  EXPECT_EQ(job_spec::from_json(stored), a) << stored;
+  // As PostgreSQL's jsonb writes them back: lower-case \u escapes.
+  auto b = job_spec::from_json(R"({"jobName": "j", "workdir": "\u001b\u001C\u007f\u00e9"})");
+  EXPECT_EQ(b.workdir, "\x1b\x1c\x7f\xc3\xa9");
+}
+
+TEST(JobSpec, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep =
+      R"({"env": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  try {
+    job_spec::from_json(deep);
+    FAIL() << "accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("job spec", 0), 0u) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace yardstick
