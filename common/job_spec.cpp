@@ -215,7 +215,8 @@ JobAssignment from_json(const std::string& text) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond a double (found by fuzzing).
     throw std::runtime_error(std::string("job spec: not valid JSON: ") + e.what());
   }
   if (!doc.is_object())

@@ -340,6 +340,19 @@ TEST(JobSpec, ControlCharactersSurviveTheStoredForm) {
   EXPECT_EQ(b.workdir, "\x1b\x1c\x7f\xc3\xa9");
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_job_spec): nlohmann throws out_of_range,
+// not parse_error, for a number too large for a double.
+TEST(JobSpec, NumberBeyondADoubleIsAClearError) {
+  for (const char* text : {"3333333333E33333333333333333", R"({"timeoutMs": 1E400})"}) {
+    try {
+      job_spec::from_json(text);
+      FAIL() << "accepted " << text;
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("job spec: not valid JSON", 0), 0u) << e.what();
+    }
+  }
+}
+
 TEST(JobSpec, DeepNestingIsAnErrorNotACrash) {
   const std::string deep =
       R"({"env": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
