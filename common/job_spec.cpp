@@ -4,6 +4,7 @@
 #include <capnp/message.h>
 #include <kj/exception.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -83,10 +84,26 @@ void check_storable(capnp::JsonValue::Reader value, const std::string& where) {
 // --- The format written before the spec went through the wire struct. ---
 // Read only, so that rows stored by an older coordinator still load.
 
+// An unsigned field of the old format. nlohmann would convert a float or an
+// out-of-range number by a cast, which is undefined behaviour (found by
+// fuzzing): those are the wrong type.
+template <typename T>
+T legacy_uint(const json& j, const char* key, T fallback) {
+  if (!j.is_object() || !j.contains(key)) return j.value(key, fallback);
+  const json& v = j[key];
+  if (v.is_number_unsigned() && v.get<uint64_t>() <= std::numeric_limits<T>::max())
+    return static_cast<T>(v.get<uint64_t>());
+  if (v.is_number_integer() && v.get<int64_t>() >= 0 &&
+      static_cast<uint64_t>(v.get<int64_t>()) <= std::numeric_limits<T>::max())
+    return static_cast<T>(v.get<int64_t>());
+  throw std::runtime_error(std::string("job spec (old format): ") + key +
+                           " is not an unsigned integer in range");
+}
+
 std::optional<Budget> legacy_budget(const json& j) {
   if (j.is_null()) return std::nullopt;
   Budget b;
-  b.wall_ms = j.value("wall_ms", uint64_t{0});
+  b.wall_ms = legacy_uint(j, "wall_ms", uint64_t{0});
   b.fail = j.value("fail", false);
   for (const auto& m : j.value("metrics", json::array()))
     b.metrics.push_back({m.value("metric", ""), m.value("op", ">="), m.value("value", 0.0)});
@@ -109,13 +126,13 @@ JobAssignment legacy_from_json(const json& j) {
     step.run = s.value("run", "");
     step.env = s.value("env", EnvVars{});
     step.timed = s.value("timed", true);
-    step.timeout_ms = s.value("timeout_ms", uint64_t{0});
+    step.timeout_ms = legacy_uint(s, "timeout_ms", uint64_t{0});
     step.collect = s.value("collect", std::vector<std::string>{});
     step.budget = legacy_budget(s.value("budget", json()));
     a.steps.push_back(std::move(step));
   }
-  a.timeout_ms = j.value("timeout_ms", uint64_t{0});
-  a.slots = j.value("slots", 1u);
+  a.timeout_ms = legacy_uint(j, "timeout_ms", uint64_t{0});
+  a.slots = legacy_uint(j, "slots", 1u);
   if (j.contains("bench") && !j["bench"].is_null()) {
     const json& b = j["bench"];
     BenchSpec s;
@@ -124,11 +141,11 @@ JobAssignment legacy_from_json(const json& j) {
     s.prepare = b.value("prepare", "");
     s.conclude = b.value("conclude", "");
     s.cleanup = b.value("cleanup", "");
-    s.warmup = b.value("warmup", 0u);
-    s.runs = b.value("runs", 0u);
-    s.min_runs = b.value("min_runs", 10u);
-    s.max_runs = b.value("max_runs", 0u);
-    s.max_time_ms = b.value("max_time_ms", uint64_t{3000});
+    s.warmup = legacy_uint(b, "warmup", 0u);
+    s.runs = legacy_uint(b, "runs", 0u);
+    s.min_runs = legacy_uint(b, "min_runs", 10u);
+    s.max_runs = legacy_uint(b, "max_runs", 0u);
+    s.max_time_ms = legacy_uint(b, "max_time_ms", uint64_t{3000});
     s.ignore_failure = b.value("ignore_failure", false);
     s.interleave = b.value("interleave", true);
     s.collect = b.value("collect", std::vector<std::string>{});

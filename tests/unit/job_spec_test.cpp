@@ -353,6 +353,24 @@ TEST(JobSpec, NumberBeyondADoubleIsAClearError) {
   }
 }
 
+// Found by fuzzing: the old format's reader converted a float or a negative
+// number into an unsigned field by a cast (undefined behaviour).
+TEST(JobSpec, OldFormatRefusesAFloatOrNegativeCount) {
+  for (const char* field : {R"("timeout_ms": 6.04e63)", R"("slots": -1)", R"("slots": 4294967296)",
+                            R"("timeout_ms": 1.5)"}) {
+    const std::string text =
+        std::string(R"({"pipeline_name": "p", "job_name": "j", )") + field + "}";
+    try {
+      job_spec::from_json(text);
+      FAIL() << "accepted " << text;
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("job spec (old format)", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_EQ(job_spec::from_json(R"({"pipeline_name": "p", "job_name": "j", "slots": 3})").slots,
+            3u);
+}
+
 TEST(JobSpec, DeepNestingIsAnErrorNotACrash) {
   const std::string deep =
       R"({"env": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
