@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <random>
 
 #include "common/checkout.hpp"
@@ -135,124 +136,115 @@ void JobRunner::start() {
     start_step(0);
 }
 
+namespace {
+// The checkout step's script. @NAME@ are replaced by shell-quoted values.
+// update: under the exclusive lock, leftovers of clones that did not finish
+// go, a cache that is not a repository or cannot be fetched because it is
+// corrupt goes, and a missing cache is cloned into a temporary folder that
+// is renamed into place only once complete.
+constexpr const char* kCacheUpdate = R"sh(set -e
+for t in @CACHE@.tmp.* @CACHE@.new; do
+  if [ -e "$t" ]; then echo "[yardstick] removing $t, left by a clone that did not finish" >&2; rm -rf "$t"; fi
+done
+if [ -e @CACHE@ ]; then
+  if ! git --git-dir=@CACHE@ rev-parse --git-dir >/dev/null 2>&1; then
+    echo "[yardstick] the repository cache is not a git repository: cloning again" >&2
+    rm -rf @CACHE@
+  elif ! @GIT@ --git-dir=@CACHE@ remote update --prune >/dev/null; then
+    if git --git-dir=@CACHE@ fsck --connectivity-only --no-progress >/dev/null 2>&1; then exit 1; fi
+    echo "[yardstick] the repository cache is corrupt: cloning again" >&2
+    rm -rf @CACHE@
+  fi
+fi
+if [ ! -e @CACHE@ ]; then
+  tmp=$(mktemp -d @CACHE@.tmp.XXXXXX)
+  @GIT@ clone --quiet --mirror -- @REPO@ "$tmp"
+  mv "$tmp" @CACHE@
+fi
+)sh";
+// use: under the shared lock, the workspace becomes a clone sharing the
+// cache's objects, at the commit the revision names; exit 3 when it names none.
+constexpr const char* kCacheUse = R"sh(set -e
+@GIT@ clone --quiet --shared --no-checkout -- @CACHE@ @WS@
+commit=$(git -C @WS@ rev-parse --verify --quiet --end-of-options @REV@ ||
+  git -C @WS@ rev-parse --verify --quiet --end-of-options @ORIGIN_REV@) || exit 3
+git -C @WS@ -c advice.detachedHead=false checkout --quiet --detach "$commit"
+# git checkout exits 0 even when it could not read some file's object.
+[ -z "$(git -C @WS@ ls-files --deleted)" ]
+git -C @WS@ log -1 --format='checked out %H %s'
+echo "$commit" > @REVISION_FILE@
+)sh";
+// The whole step: update, use; when use fails and fsck finds the cache
+// damaged (the connectivity for an unknown revision, every object for a
+// failed checkout), the cache is removed and both run once more.
+constexpr const char* kCheckout = R"sh(set -e
+mkdir -p @REPOS@
+update() { flock @LOCK@ sh -c @UPDATE@; }
+use() { flock --shared @LOCK@ sh -c @USE@; }
+no_revision() { echo "[yardstick] the repository has no revision "@SHOWN_REV@ >&2; }
+update
+rc=0; use || rc=$?
+if [ $rc -ne 0 ]; then
+  if [ $rc -eq 3 ]; then depth=--connectivity-only; else depth=--full; fi
+  if git --git-dir=@CACHE@ fsck $depth --no-progress >/dev/null 2>&1; then
+    [ $rc -ne 3 ] || no_revision
+    exit 1
+  fi
+  echo "[yardstick] the repository cache is corrupt: cloning again" >&2
+  flock @LOCK@ rm -rf @CACHE@
+  find @WS@ -mindepth 1 -delete
+  update
+  use || { [ $? -ne 3 ] || no_revision; exit 1; }
+fi
+)sh";
+
+// One pass over `text`: a value put in is never searched again.
+std::string fill_in(std::string_view text, const std::map<std::string, std::string>& values) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t at = text.find('@', i);
+    const size_t end = at == std::string_view::npos ? at : text.find('@', at + 1);
+    if (end == std::string_view::npos) {
+      out += text.substr(i);
+      break;
+    }
+    auto it = values.find(std::string(text.substr(at + 1, end - at - 1)));
+    if (it == values.end()) {
+      out += text.substr(i, at + 1 - i);
+      i = at + 1;
+      continue;
+    }
+    out += text.substr(i, at - i);
+    out += it->second;
+    i = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
 std::string JobRunner::checkout_script() const {
-  // One cache per repository under the agent's home: a bare mirror, updated
-  // under an exclusive lock, cloned into a temporary folder and renamed into
-  // place only once complete; the workspace is a clone sharing its objects,
-  // made under a shared lock. A cache found broken (not a repository, or
-  // objects missing) is removed and cloned again. Every user-given value
-  // reaches git after "--" or "--end-of-options"; ext:: and fd:: are off.
+  // One cache per repository under the agent's home. Every user-given value
+  // reaches git after "--" or "--end-of-options", shell-quoted; git's ext::
+  // and fd:: transports are off.
   const std::string repos = options_.home + "/repos";
   const std::string cache = repos + "/" + hex64(std::hash<std::string>{}(job_.checkout_repo));
-  const std::string q_cache = shell_quote(cache), q_ws = shell_quote(workspace_),
-                    q_lock = shell_quote(cache + ".lock");
-  const std::string git = "git -c protocol.ext.allow=never -c protocol.fd.allow=never";
   const std::string rev = job_.revision.empty() ? "HEAD" : job_.revision;
-  const std::string say = "echo \"[yardstick] ";
-  const std::string fsck = "git --git-dir=" + q_cache +
-                           " fsck ${full:---connectivity-only} --no-progress >/dev/null 2>&1";
-  const std::string update =
-      "set -e\n"
-      "for t in " +
-      q_cache + ".tmp.* " + q_cache +
-      ".new; do\n"
-      "  if [ -e \"$t\" ]; then " +
-      say +
-      "removing $t, left by a clone that did not finish\" >&2; "
-      "rm -rf \"$t\"; fi\n"
-      "done\n"
-      "if [ -e " +
-      q_cache +
-      " ]; then\n"
-      "  if ! git --git-dir=" +
-      q_cache +
-      " rev-parse --git-dir >/dev/null 2>&1; then\n"
-      "    " +
-      say +
-      "the repository cache is not a git repository: cloning again\" >&2\n"
-      "    rm -rf " +
-      q_cache +
-      "\n"
-      "  elif ! " +
-      git + " --git-dir=" + q_cache +
-      " remote update --prune >/dev/null; then\n"
-      "    if " +
-      fsck +
-      "; then exit 1; fi\n"
-      "    " +
-      say +
-      "the repository cache is corrupt: cloning again\" >&2\n"
-      "    rm -rf " +
-      q_cache +
-      "\n"
-      "  fi\n"
-      "fi\n"
-      "if [ ! -e " +
-      q_cache +
-      " ]; then\n"
-      "  tmp=$(mktemp -d " +
-      q_cache +
-      ".tmp.XXXXXX)\n"
-      "  " +
-      git + " clone --quiet --mirror -- " + shell_quote(job_.checkout_repo) +
-      " \"$tmp\"\n"
-      "  mv \"$tmp\" " +
-      q_cache +
-      "\n"
-      "fi\n";
-  // Exits 3 when the revision does not resolve to a commit.
-  const std::string resolve = "git -C " + q_ws + " rev-parse --verify --quiet --end-of-options ";
-  const std::string use = "set -e\n" + git + " clone --quiet --shared --no-checkout -- " + q_cache +
-                          " " + q_ws +
-                          "\n"
-                          "commit=$(" +
-                          resolve + shell_quote(rev + "^{commit}") + " || " + resolve +
-                          shell_quote("refs/remotes/origin/" + rev + "^{commit}") +
-                          ") || exit 3\n"
-                          "git -C " +
-                          q_ws +
-                          " -c advice.detachedHead=false checkout --quiet --detach \"$commit\"\n"
-                          // git checkout exits 0 even when it could not read some file's object.
-                          "[ -z \"$(git -C " +
-                          q_ws +
-                          " ls-files --deleted)\" ]\n"
-                          "git -C " +
-                          q_ws +
-                          " log -1 --format='checked out %H %s'\n"
-                          "echo \"$commit\" > " +
-                          shell_quote(workspace_ + ".revision") + "\n";
-  const std::string no_revision =
-      "[ $rc -ne 3 ] || " + say + "the repository has no revision \"" + shell_quote(rev) + " >&2\n";
-  return "set -e\nmkdir -p " + shell_quote(repos) + "\n" + "update() { flock " + q_lock +
-         " sh -c " + shell_quote(update) + "; }\n" + "use() { flock --shared " + q_lock +
-         " sh -c " + shell_quote(use) + "; }\n" +
-         "update\n"
-         "rc=0; use || rc=$?\n"
-         "if [ $rc -ne 0 ]; then\n"
-         // An unknown revision: objects may be missing; a failed checkout:
-         // one may also be damaged, which only the full fsck reads.
-         "  if [ $rc -eq 3 ]; then full=--connectivity-only; else full=--full; fi\n"
-         "  if " +
-         fsck +
-         "; then\n"
-         "    " +
-         no_revision +
-         "    exit 1\n"
-         "  fi\n"
-         "  " +
-         say +
-         "the repository cache is corrupt: cloning again\" >&2\n"
-         "  flock " +
-         q_lock + " rm -rf " + q_cache +
-         "\n"
-         "  find " +
-         q_ws +
-         " -mindepth 1 -delete\n"
-         "  update\n"
-         "  use || { rc=$?; " +
-         no_revision +
-         " exit 1; }\n"
-         "fi\n";
+  std::map<std::string, std::string> v = {
+      {"GIT", "git -c protocol.ext.allow=never -c protocol.fd.allow=never"},
+      {"CACHE", shell_quote(cache)},
+      {"REPOS", shell_quote(repos)},
+      {"LOCK", shell_quote(cache + ".lock")},
+      {"REPO", shell_quote(job_.checkout_repo)},
+      {"WS", shell_quote(workspace_)},
+      {"REV", shell_quote(rev + "^{commit}")},
+      {"ORIGIN_REV", shell_quote("refs/remotes/origin/" + rev + "^{commit}")},
+      {"SHOWN_REV", shell_quote(rev)},
+      {"REVISION_FILE", shell_quote(workspace_ + ".revision")},
+  };
+  v["UPDATE"] = shell_quote(fill_in(kCacheUpdate, v));
+  v["USE"] = shell_quote(fill_in(kCacheUse, v));
+  return fill_in(kCheckout, v);
 }
 
 bool JobRunner::workdir_allowed() {

@@ -264,13 +264,14 @@ TEST_F(JobRunnerTest, CheckoutIsItsOwnFirstStep) {
 }
 
 TEST_F(JobRunnerTest, CheckoutHandsTheRepositoryToGitAfterADoubleDash) {
-  job.checkout_repo = "/src/repo.git";
+  job.checkout_repo = "/src/re@WS@po's.git";  // taken as it is, quotes and all
   job.steps = {{"a", "x", {}, true, 0, {}, {}}};
   auto r = make();
   r->start();
   ASSERT_EQ(launcher.requests.size(), 1u);
   const std::string& script = launcher.requests[0].command;
   EXPECT_NE(script.find("clone --quiet --mirror -- "), std::string::npos) << script;
+  EXPECT_NE(script.find("re@WS@po"), std::string::npos) << script;
   EXPECT_NE(script.find("--end-of-options"), std::string::npos) << script;
   EXPECT_NE(script.find("protocol.ext.allow=never"), std::string::npos) << script;
 }
