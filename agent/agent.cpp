@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "agent/signed_jobs.hpp"
 #include "common/version.hpp"
 #include "common/wire.hpp"
 #include "common/zmq_util.hpp"
@@ -137,10 +138,13 @@ std::vector<JobRef> Agent::held_jobs() const {
 }
 
 void Agent::connect() {
+  watch_.reset();
   socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   configure_dealer(*socket_);
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
+  apply_client_security(*socket_, config_.security);
+  watch_ = std::make_unique<HandshakeWatch>(context_, *socket_, config_.coordinator);
   socket_->connect(config_.coordinator);
   // A new connection: whatever was in flight on the old one may be gone.
   for (const auto& [key, f] : inflight_) unsent_.push_back(key);
@@ -329,6 +333,18 @@ void Agent::metric(const ResultKey& key, int32_t step_index, const std::string& 
   enqueue(key, b, /*hold=*/step_index < 0);
 }
 
+void Agent::refuse(const JobAssignment& job, const std::string& why) {
+  const JobRef ref{job.job_id, job.attempt};
+  if (!refused_.insert(ref).second) return;  // refused already; its results are spooled
+  if (refused_.size() > 10'000) refused_.erase(refused_.begin());
+  spdlog::error("job {} attempt {} ({} / {}) refused: {}", job.job_id, job.attempt,
+                job.pipeline_name, job.job_name, why);
+  const int64_t now = clock_.unix_us();
+  log_chunk({job.job_id, job.attempt, 1}, LogStream::kSystem, -1,
+            "[yardstick] agent " + config_.name + " refused this job: " + why + "\n", now);
+  job_finished({job.job_id, job.attempt, 2}, JobOutcome::kFailed, why, now);
+}
+
 void Agent::on_assign(const JobAssignment& job) {
   JobRef ref{job.job_id, job.attempt};
   if (runners_.count(ref)) return;  // a duplicate assignment
@@ -346,6 +362,15 @@ void Agent::on_assign(const JobAssignment& job) {
     enqueue(key, b);
     return;
   }
+  if (config_.trusted_submitters) {
+    std::string signer;
+    if (std::string why =
+            check_signed_job(job, *config_.trusted_submitters, config_.labels, &signer);
+        !why.empty())
+      return refuse(job, why);
+    spdlog::info("job {} attempt {}: signed by {}; it is what was signed", job.job_id, job.attempt,
+                 signer);
+  }
   spdlog::info("job {} attempt {} assigned: {} / {} ({} steps)", job.job_id, job.attempt,
                job.pipeline_name, job.job_name, job.steps.size());
   RunnerOptions opts;
@@ -353,6 +378,9 @@ void Agent::on_assign(const JobAssignment& job) {
   opts.agent_name = config_.name;
   opts.kill_grace_ms = config_.kill_grace_ms;
   opts.allow_absolute_workdir = config_.allow_absolute_workdir;
+  opts.inherited = config_.step_environment;
+  opts.secrets_file = config_.secrets_file;
+  opts.environment = config_.environment;
   auto runner = std::make_unique<JobRunner>(job, opts, launcher_, clock_, *this);
   JobRunner* raw = runner.get();
   write_running_marker(*raw);
@@ -598,6 +626,16 @@ void Agent::run(const std::atomic<bool>& drain, const std::atomic<bool>& stop) {
         handle(frame);
       }
     }
+    if (watch_)
+      for (const auto& problem : watch_->poll()) {
+        // The coordinator is not the one whose key we were given, or it
+        // refuses ours: said at once, then once every 30 s while it lasts.
+        auto& said = said_at_ms_[problem];
+        if (said == 0 || now - said >= 30'000) {
+          spdlog::error("{}", problem);
+          said = now;
+        }
+      }
     tick();
     pump();
   }

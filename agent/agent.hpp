@@ -31,6 +31,8 @@
 #include "agent/process.hpp"
 #include "agent/spool.hpp"
 #include "common/clock.hpp"
+#include "common/curve.hpp"
+#include "common/signing.hpp"
 #include "common/types.hpp"
 
 namespace yardstick {
@@ -52,6 +54,13 @@ struct AgentConfig {
   uint32_t resend_ms = 5'000;             // unacknowledged this long: sent again
   uint32_t drain_ack_wait_ms = 10'000;    // after the last job: wait for acks, then exit
   uint32_t max_rejections = 3;            // rejected hellos in a row before giving up
+  ClientSecurity security;                // CURVE keys, or insecure
+  EnvVars step_environment;  // what steps get of the agent's environment (allow-list, --pass-env)
+  EnvVars environment;       // the agent's whole environment: where secrets are looked up...
+  EnvVars secrets_file;      // ...after --secrets-file, whose every value is masked
+  // Set: only jobs signed by one of these keys, and matching what was
+  // signed, run (agent/signed_jobs.hpp); any other fails, running nothing.
+  std::shared_ptr<const signing::TrustedSubmitters> trusted_submitters;
 };
 
 class Agent final : public ResultSink {
@@ -99,6 +108,9 @@ class Agent final : public ResultSink {
   void resend_all();
   void handle(zmq::message_t& frame);
   void on_assign(const JobAssignment& job);
+  // Ends an assigned job as failed before anything of it ran, with `why`
+  // in its log and as its message.
+  void refuse(const JobAssignment& job, const std::string& why);
   void abandon(const JobRef& ref, const std::string& why);
   void reap();
   void tick();
@@ -114,6 +126,8 @@ class Agent final : public ResultSink {
   const Clock& clock_;
   int sigchld_fd_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<HandshakeWatch> watch_;      // says why a handshake failed
+  std::map<std::string, int64_t> said_at_ms_;  // handshake problems, logged once a 30 s
   Link link_ = Link::kDown;
   uint64_t next_request_ = 1;
   int64_t hello_deadline_ms_ = 0;
@@ -141,6 +155,7 @@ class Agent final : public ResultSink {
   uint64_t cache_bytes_ = 0;
   std::map<ResultKey, std::string> overflow_;  // could not be spooled (disk error)
   std::set<JobRef> abandoned_;                 // their results are dropped
+  std::set<JobRef> refused_;                   // refused assignments (a repeat is ignored)
   static constexpr int64_t kHoldMs = 1000;
   int64_t hold_until_ms_ = 0;  // held results wait until then...
   bool send_now_ = false;      // ...unless another result was enqueued

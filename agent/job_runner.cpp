@@ -17,8 +17,6 @@
 #include "common/checkout.hpp"
 #include "common/stats.hpp"
 
-extern char** environ;
-
 namespace yardstick {
 
 namespace fs = std::filesystem;
@@ -58,6 +56,8 @@ JobRunner::JobRunner(JobAssignment job, RunnerOptions options, ProcessLauncher& 
   std::random_device rd;
   tag_ = "YARDSTICK_RUN_TAG=" + std::to_string(job_.job_id) + "." + std::to_string(job_.attempt) +
          "." + hex64((uint64_t(rd()) << 32) | rd());
+  for (const auto& [name, value] : options_.secrets_file) masker_.add(value);
+  if (auto secret = url_secret(job_.checkout_repo)) masker_.add(*secret);
 }
 
 JobRunner::~JobRunner() {
@@ -66,12 +66,8 @@ JobRunner::~JobRunner() {
 }
 
 std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv = *e;
-    size_t eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
+  // Not the agent's whole environment: its allow-listed part.
+  std::map<std::string, std::string> env = options_.inherited;
   auto own = [&] {
     env["YARDSTICK_JOB_ID"] = std::to_string(job_.job_id);
     env["YARDSTICK_ATTEMPT"] = std::to_string(job_.attempt);
@@ -84,14 +80,39 @@ std::vector<std::string> JobRunner::step_env(const StepSpec& step) const {
     env["YARDSTICK_WORKSPACE"] = workspace_;
     env["YARDSTICK_METRICS"] = metrics_file_;
   };
-  own();  // first, so that the pipeline's values can refer to them: ${YARDSTICK_WORKSPACE}
+  // First, so that the pipeline's values can refer to them: ${YARDSTICK_WORKSPACE}, ${TOKEN}.
+  own();
+  for (const auto& [k, v] : secret_env_) env[k] = v;
   for (const auto& [k, v] : job_.env) env[k] = expand_vars(v, env);
   for (const auto& [k, v] : step.env) env[k] = expand_vars(v, env);
+  for (const auto& [k, v] : secret_env_) env[k] = v;
   own();
   std::vector<std::string> out;
   for (const auto& [k, v] : env) out.push_back(k + "=" + v);
   out.push_back(tag_);
   return out;
+}
+
+bool JobRunner::resolve_secrets() {
+  std::string missing;
+  for (const auto& name : job_.secrets) {
+    auto it = options_.secrets_file.find(name);
+    if (it == options_.secrets_file.end()) {
+      it = options_.environment.find(name);
+      if (it == options_.environment.end()) {
+        missing += (missing.empty() ? "" : ", ") + name;
+        continue;
+      }
+    }
+    secret_env_[name] = it->second;
+    masker_.add(it->second);
+  }
+  if (missing.empty()) return true;
+  const std::string why = "this agent has no secret " + missing +
+                          " (neither in its secrets file nor in its environment); no step ran";
+  system_log(why);
+  end_job(JobOutcome::kFailed, why);
+  return false;
 }
 
 void JobRunner::start() {
@@ -106,6 +127,7 @@ void JobRunner::start() {
     end_job(JobOutcome::kFailed, "refused by the agent: " + refused);
     return;
   }
+  if (!resolve_secrets()) return;
   const std::string work = workspace_path(options_.home, job_.job_id, job_.attempt);
   std::error_code ec;
   fs::remove_all(work, ec);
@@ -299,6 +321,8 @@ bool JobRunner::spawn(const std::string& command, std::vector<std::string> env,
   pid_ = spawned->pid;
   out_fd_ = spawned->out_fd;
   err_fd_ = spawned->err_fd;
+  out_mask_ = masker_;
+  err_mask_ = masker_;
   step_timed_out_ = false;
   return true;
 }
@@ -307,8 +331,8 @@ void JobRunner::drain_process() {
   // Output the process wrote before it ended is still in the pipes.
   read_fd(out_fd_, LogStream::kStdout, true);
   read_fd(err_fd_, LogStream::kStderr, true);
-  if (out_fd_ >= 0) close(out_fd_), out_fd_ = -1;
-  if (err_fd_ >= 0) close(err_fd_), err_fd_ = -1;
+  close_stream(out_fd_, LogStream::kStdout);
+  close_stream(err_fd_, LogStream::kStderr);
   // Anything else left in its process group goes with it.
   launcher_.signal_group(pid_, SIGKILL);
 }
@@ -344,7 +368,12 @@ void JobRunner::finish_collectors(int32_t step_index, const std::string& variant
   for (auto& m : read_metrics_file(metrics_file_, &metrics_offset_, &warnings))
     metrics.push_back(std::move(m));
   for (const auto& w : warnings) system_log("warning: " + w);
-  for (const auto& m : metrics) sink_.metric(next_key(), step_index, variant, run_index, m);
+  for (auto& m : metrics) {
+    // Names and units come from what the commands wrote.
+    m.name = masker_.mask(m.name);
+    m.unit = masker_.mask(m.unit);
+    sink_.metric(next_key(), step_index, variant, run_index, m);
+  }
 }
 
 std::vector<int> JobRunner::fds() const {
@@ -357,22 +386,38 @@ std::vector<int> JobRunner::fds() const {
 void JobRunner::read_fd(int& fd, LogStream stream, bool drain) {
   if (fd < 0) return;
   LogBuffer& buf = stream == LogStream::kStdout ? out_buf_ : err_buf_;
+  SecretMasker& mask = stream == LogStream::kStdout ? out_mask_ : err_mask_;
   char chunk[16384];
   for (int rounds = 0; drain || rounds < 4; ++rounds) {
     ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n > 0) {
+      // Masked before it is buffered: no secret value reaches the spool or
+      // the wire. A tail that could start a value waits for the next read.
+      std::string masked = mask.feed(std::string_view(chunk, static_cast<size_t>(n)));
+      if (masked.empty()) continue;
       if (buf.data.empty()) buf.first_at_ms = clock_.steady_ms();
-      buf.data.append(chunk, n);
+      buf.data += masked;
       if (buf.data.size() >= options_.log_chunk_bytes) flush(stream);
       continue;
     }
     if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      close(fd);
-      fd = -1;
+      close_stream(fd, stream);
     }
     if (n < 0 && errno == EINTR) continue;
     break;
   }
+}
+
+void JobRunner::close_stream(int& fd, LogStream stream) {
+  if (fd < 0) return;
+  close(fd);
+  fd = -1;
+  LogBuffer& buf = stream == LogStream::kStdout ? out_buf_ : err_buf_;
+  SecretMasker& mask = stream == LogStream::kStdout ? out_mask_ : err_mask_;
+  std::string rest = mask.finish();
+  if (rest.empty()) return;
+  if (buf.data.empty()) buf.first_at_ms = clock_.steady_ms();
+  buf.data += rest;
 }
 
 void JobRunner::on_readable(int fd) {
@@ -404,7 +449,7 @@ void JobRunner::flush_all() {
 
 void JobRunner::system_log(const std::string& line) {
   if (sys_buf_.data.empty()) sys_buf_.first_at_ms = clock_.steady_ms();
-  sys_buf_.data += "[yardstick] " + line + "\n";
+  sys_buf_.data += "[yardstick] " + masker_.mask(mask_url_credentials(line)) + "\n";
 }
 
 bool JobRunner::on_exit(const ExitInfo& exit) {
@@ -441,7 +486,7 @@ void JobRunner::finish_step(const ExitInfo& exit) {
   StepResult r = measured(exit, wall_ns);
   r.index = static_cast<uint32_t>(step_);
   r.name = step.name;
-  r.command = step.run;
+  r.command = masker_.mask(mask_url_credentials(step.run));
   r.timed = step.timed;
   r.timed_out = step_timed_out_;
   if (step_ == 0 && !job_.checkout_repo.empty() && r.exit_code == 0) {
@@ -544,7 +589,7 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
   StepResult r = measured(exit, wall_ns);
   r.index = a.run_index;
   r.name = v.name;
-  r.command = a.command;
+  r.command = masker_.mask(a.command);
   pid_ = -1;
   step_deadline_ms_ = 0;
   flush_all();
@@ -688,7 +733,8 @@ void JobRunner::end_job(JobOutcome outcome, const std::string& message) {
   if (!metrics_file_.empty()) fs::remove(metrics_file_, ec);
   flush_all();
   done_ = true;
-  sink_.job_finished(next_key(), outcome, message, clock_.unix_us());
+  sink_.job_finished(next_key(), outcome, masker_.mask(mask_url_credentials(message)),
+                     clock_.unix_us());
 }
 
 }  // namespace yardstick

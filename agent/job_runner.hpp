@@ -16,6 +16,7 @@
 #include "agent/collectors.hpp"
 #include "agent/process.hpp"
 #include "common/clock.hpp"
+#include "common/secrets.hpp"
 #include "common/types.hpp"
 
 namespace yardstick {
@@ -48,6 +49,13 @@ struct RunnerOptions {
   uint64_t log_flush_ms = 200;          // a log chunk is sent at least this often...
   size_t log_chunk_bytes = 64 * 1024;   // ...or when it reaches this size
   bool allow_absolute_workdir = false;  // else a job's workdir stays inside its workspace
+  // What every step gets of the agent's environment (the allow-list and --pass-env).
+  EnvVars inherited;
+  // Where the values of the job's `secrets:` are found: the secrets file
+  // first (every value of it is masked in the job's output, asked for or
+  // not), then the agent's whole environment.
+  EnvVars secrets_file;
+  EnvVars environment;
 };
 
 class JobRunner {
@@ -109,6 +117,10 @@ class JobRunner {
   void end_job(JobOutcome outcome, const std::string& message);
   void begin_kill(const std::string& why);
   void read_fd(int& fd, LogStream stream, bool drain);
+  // Closes a pipe of the running process; what its masker held goes to the log.
+  void close_stream(int& fd, LogStream stream);
+  // The values of the job's secrets; false (job failed) when one is missing.
+  bool resolve_secrets();
   void flush(LogStream stream);
   void flush_all();
   void system_log(const std::string& line);
@@ -143,6 +155,10 @@ class JobRunner {
   bool step_timed_out_ = false;
   LogBuffer out_buf_, err_buf_, sys_buf_;
   bool done_ = false;
+
+  EnvVars secret_env_;                // the job's secrets, by name: in every step's environment
+  SecretMasker masker_;               // every value that must not leave the agent
+  SecretMasker out_mask_, err_mask_;  // the running process's streams
 
   std::string metrics_file_;  // $YARDSTICK_METRICS
   size_t metrics_offset_ = 0;

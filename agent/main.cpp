@@ -9,12 +9,17 @@
 #include <filesystem>
 
 #include "agent/agent.hpp"
+#include "agent/environment.hpp"
 #include "agent/fingerprint.hpp"
 #include "agent/process.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/secrets.hpp"
+#include "common/signing.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
+
+extern char** environ;
 
 namespace {
 std::atomic<bool> g_drain{false};
@@ -32,7 +37,7 @@ int main(int argc, char** argv) {
   CLI::App app{"yardstick-agent: runs build, benchmark and deploy jobs for a coordinator"};
   app.set_version_flag("--version", version_string("yardstick-agent"));
   AgentConfig config;
-  std::string labels, machine_name, log_level = "info";
+  std::string labels, machine_name, log_level = "info", secrets_file, pass_env;
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   config.name = host;
@@ -72,6 +77,32 @@ int main(int argc, char** argv) {
                "let jobs run in an absolute workdir (by default a job's workdir must stay inside "
                "its workspace)")
       ->envname("YARDSTICK_ALLOW_ABSOLUTE_WORKDIR");
+  std::string key_file, coordinator_key;
+  app.add_option("--key", key_file,
+                 "this agent's CURVE secret key file (yardstick keygen --out NAME writes "
+                 "NAME.key; the coordinator lists NAME.pub with this agent's name)")
+      ->envname("YARDSTICK_AGENT_KEY");
+  app.add_option("--coordinator-key", coordinator_key,
+                 "the coordinator's public key, or its .pub file: no other coordinator is "
+                 "talked to")
+      ->envname("YARDSTICK_COORDINATOR_KEY");
+  app.add_flag("--insecure", config.security.insecure,
+               "no CURVE (a coordinator run --insecure on loopback or ipc://)")
+      ->envname("YARDSTICK_INSECURE");
+  app.add_option("--secrets-file", secrets_file,
+                 "NAME=VALUE lines: the values of the secrets jobs name in `secrets:` (looked up "
+                 "before the agent's environment; every value masked in job logs); refused unless "
+                 "only its owner may read it (mode 0600)")
+      ->envname("YARDSTICK_AGENT_SECRETS_FILE");
+  app.add_option("--pass-env", pass_env,
+                 "variables of the agent's environment that steps get besides the default ones "
+                 "(PATH, HOME, LANG, LC_*, ...): NAME,OTHER,PREFIX_*")
+      ->envname("YARDSTICK_AGENT_PASS_ENV");
+  std::string trusted_submitters;
+  app.add_option("--trusted-submitters", trusted_submitters,
+                 "run only jobs signed by a key in this file (one ed25519:<base64> [name] per "
+                 "line) and matching what was signed; refuse every other job")
+      ->envname("YARDSTICK_TRUSTED_SUBMITTERS");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -80,9 +111,37 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown log level '%s'\n", log_level.c_str());
     return 2;
   }
+  // First: a secrets file others may read is reported whatever else is wrong.
+  std::string pass_env_error;
+  std::vector<std::string> pass = parse_pass_env(pass_env, &pass_env_error);
+  if (!pass_env_error.empty()) {
+    spdlog::critical("--pass-env: {}", pass_env_error);
+    return 2;
+  }
+  if (!secrets_file.empty()) {
+    std::string error;
+    auto secrets = load_secrets_file(secrets_file, &error);
+    if (!secrets) {
+      spdlog::critical("{}", error);
+      return 2;
+    }
+    config.secrets_file = std::move(*secrets);
+  }
   if (auto problem = endpoint_problem(config.coordinator); !problem.empty()) {
     spdlog::critical("--coordinator: {}", problem);
     return 2;
+  }
+  config.environment = environment_of(environ);
+  for (const auto& p : default_pass_env()) pass.push_back(p);
+  config.step_environment = allowed_environment(config.environment, pass);
+  if (!trusted_submitters.empty()) {
+    try {
+      config.trusted_submitters = std::make_shared<const signing::TrustedSubmitters>(
+          signing::read_trusted_submitters(trusted_submitters));
+    } catch (const std::exception& e) {
+      spdlog::critical("--trusted-submitters: {}", e.what());
+      return 2;
+    }
   }
   std::error_code ec;
   std::filesystem::create_directories(config.home, ec);
@@ -94,8 +153,33 @@ int main(int argc, char** argv) {
   config.machine = collect_machine(machine_name);
   config.labels = automatic_labels(config.machine);
   for (const auto& l : parse_labels(labels)) config.labels.insert(l);
-  if (!is_local_endpoint(config.coordinator))
-    spdlog::warn("connecting to {} WITHOUT encryption or authentication", config.coordinator);
+  if (config.security.insecure) {
+    if (!key_file.empty() || !coordinator_key.empty()) {
+      spdlog::critical("--insecure turns CURVE off: drop it, or drop --key and --coordinator-key");
+      return 2;
+    }
+    if (!is_local_endpoint(config.coordinator)) {
+      spdlog::critical("--insecure is accepted only for a loopback or ipc:// coordinator, not {}",
+                       config.coordinator);
+      return 2;
+    }
+    spdlog::warn("--insecure: talking to {} without encryption or authentication",
+                 config.coordinator);
+  } else {
+    if (key_file.empty() || coordinator_key.empty()) {
+      spdlog::critical(
+          "CURVE is on by default: give --key (this agent's NAME.key, from yardstick keygen) and "
+          "--coordinator-key (the coordinator's .pub), or --insecure for a loopback coordinator");
+      return 2;
+    }
+    try {
+      config.security.own = read_secret_key_file(key_file);
+      config.security.server_key = read_public_key(coordinator_key);
+    } catch (const KeyFileError& e) {
+      spdlog::critical("{}", e.what());
+      return 2;
+    }
+  }
 
   // Before any thread exists: SIGCHLD is blocked in every thread and read from a signalfd.
   int sigchld_fd = become_subreaper_with_signalfd();
@@ -110,6 +194,20 @@ int main(int argc, char** argv) {
   spdlog::info("agent {} on machine {} ({}, {} cores): labels {}, {} slots, home {}", config.name,
                config.machine.name, config.machine.cpu_model, config.machine.logical_cores,
                format_labels(config.labels), config.slots, config.home);
+  {
+    std::string names;
+    for (const auto& [name, value] : config.step_environment)
+      names += (names.empty() ? "" : " ") + name;
+    spdlog::info("steps get from this environment: {}", names.empty() ? "nothing" : names);
+    if (!secrets_file.empty())
+      spdlog::info("{} secrets from {}", config.secrets_file.size(), secrets_file);
+  }
+
+  if (config.trusted_submitters)
+    spdlog::info("jobs run here only when signed by a key of {} ({} listed)",
+                 config.trusted_submitters->file(), config.trusted_submitters->size());
+  else
+    spdlog::info("jobs run unsigned: no --trusted-submitters");
 
   zmq::context_t context(1);
   SystemClock clock;

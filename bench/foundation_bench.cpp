@@ -71,7 +71,7 @@ void sleep_accuracy(Cluster& c) {
 
 void submit_latency(Cluster& c, int n) {
   zmq::context_t ctx(1);
-  Client client(ctx, c.clients_endpoint(), 10s);
+  Client client(ctx, c.clients_endpoint(), 10s, c.client_security());
   const std::string yaml = "pipeline: latency\njobs:\n  t:\n    steps: [{run: \"true\"}]\n";
   std::vector<std::pair<uint64_t, int64_t>> sent;  // pipeline id, submit time
   for (int i = 0; i < n; ++i) {
@@ -102,9 +102,13 @@ void submit_latency(Cluster& c, int n) {
 void throughput(Cluster& c, int jobs, int agents) {
   zmq::context_t ctx(1);
   std::vector<std::unique_ptr<zmq::socket_t>> socks;
+  std::vector<std::string> names;
+  for (int i = 0; i < agents; ++i) names.push_back("sim-" + std::to_string(i));
+  const auto keys = c.insecure() ? std::vector<CurveKeyPair>(agents) : c.authorize_agents(names);
   for (int i = 0; i < agents; ++i) {
     auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
     s->set(zmq::sockopt::linger, 0);
+    c.secure(*s, keys[i]);
     s->connect(c.agents_endpoint());
     capnp::MallocMessageBuilder b;
     auto h = wire_io::start(b, 1).getBody().initAgentHello();
@@ -184,7 +188,7 @@ void throughput(Cluster& c, int jobs, int agents) {
   std::this_thread::sleep_for(500ms);
   // One pipeline per 500 jobs.
   zmq::context_t cctx(1);
-  Client client(cctx, c.clients_endpoint(), 30s);
+  Client client(cctx, c.clients_endpoint(), 30s, c.client_security());
   const int per = 500;
   auto t0 = std::chrono::steady_clock::now();
   for (int done = 0; done < jobs; done += per) {

@@ -85,6 +85,7 @@ void ingestion(Cluster& c, int samples) {
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::sndhwm, 0);
   s.set(zmq::sockopt::rcvhwm, 0);
+  if (!c.insecure()) c.secure(s, c.authorize_agent("ingest-sim"));
   s.connect(c.agents_endpoint());
   {
     capnp::MallocMessageBuilder b;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "common/checkout.hpp"
+#include "common/secrets.hpp"
 
 namespace yardstick {
 
@@ -153,6 +154,30 @@ class Validator {
           std::isdigit(static_cast<unsigned char>(name[0])))
         error(it->first, join(path, name), "invalid environment variable name");
       if (auto v = string(it->second, join(path, name))) out[name] = *v;
+    }
+    return out;
+  }
+
+  // `secrets: [NAME, ...]`: names of environment variables, each once.
+  std::vector<std::string> secrets(const YAML::Node& node, const std::string& path) {
+    std::vector<std::string> out;
+    if (!node.IsSequence()) {
+      error(node, path, "expected a list of secret names, such as [API_TOKEN]");
+      return out;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      auto name = string(node[i], p);
+      if (!name) continue;
+      if (!valid_env_name(*name))
+        error(node[i], p,
+              "'" + *name +
+                  "' is not a valid secret name (letters, digits and '_', not starting with a "
+                  "digit)");
+      else if (std::find(out.begin(), out.end(), *name) != out.end())
+        error(node[i], p, "'" + *name + "' is listed twice");
+      else
+        out.push_back(*name);
     }
     return out;
   }
@@ -378,7 +403,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
   if (!v.check_map(node, path,
                    {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
-                    "env", "bench", "variants", "exclusive", "budget"}))
+                    "env", "secrets", "bench", "variants", "exclusive", "budget"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
@@ -479,6 +504,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     }
   }
   if (node["env"]) job.env = v.env(node["env"], path + ".env");
+  if (node["secrets"]) job.secrets = v.secrets(node["secrets"], path + ".secrets");
   pipeline.jobs.push_back(std::move(job));
 }
 
@@ -543,7 +569,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
     return result;
   }
   PipelineDef pipeline;
-  if (v.check_map(root, "", {"pipeline", "env", "checkout", "jobs"})) {
+  if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "jobs"})) {
     if (root["pipeline"]) {
       if (auto s = v.string(root["pipeline"], "pipeline")) {
         pipeline.name = *s;
@@ -555,13 +581,22 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
       v.error(root, "pipeline", "missing key: the pipeline needs a name");
     }
     if (root["env"]) pipeline.env = v.env(root["env"], "env");
+    if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
     if (auto checkout = root["checkout"]) {
       if (v.check_map(checkout, "checkout", {"repo"})) {
         if (checkout["repo"]) {
           if (auto s = v.string(checkout["repo"], "checkout.repo")) {
-            pipeline.checkout_repo = *s;
-            if (auto problem = repository_problem(*s); !problem.empty())
+            // The URL is stored and shown: a password or token in it would be too.
+            if (url_has_credentials(*s))
+              v.error(checkout["repo"], "checkout.repo",
+                      "the URL carries credentials (" + mask_url_credentials(*s) +
+                          "); they would be stored and shown. Give the agents access instead: "
+                          "a git credential helper, an SSH key, or `secrets:` read by "
+                          "GIT_ASKPASS (see docs/pipelines.md)");
+            else if (auto problem = repository_problem(*s); !problem.empty())
               v.error(checkout["repo"], "checkout.repo", problem);
+            else
+              pipeline.checkout_repo = *s;
           }
         } else {
           v.error(checkout, "checkout.repo", "missing key");
@@ -582,6 +617,31 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
   result.errors = std::move(v.errors);
   if (result.errors.empty()) result.pipeline = std::move(pipeline);
   return result;
+}
+
+JobAssignment assignment_for(const PipelineDef& def, const JobDef& job, const std::string& revision,
+                             const std::string& branch) {
+  JobAssignment spec;
+  spec.pipeline_name = def.name;
+  spec.job_name = job.name;
+  spec.kind = job.kind;
+  spec.revision = revision;
+  spec.branch = branch;
+  spec.checkout_repo = def.checkout_repo;
+  spec.workdir = job.workdir;
+  spec.env = def.env;
+  for (const auto& [k, v] : job.env) spec.env[k] = v;
+  spec.steps = job.steps;
+  spec.timeout_ms = job.timeout_ms;
+  spec.slots = job.exclusive ? kExclusiveSlots : 1;
+  spec.bench = job.bench;
+  spec.variants = job.variants;
+  spec.budget = job.budget;
+  spec.secrets = def.secrets;
+  for (const auto& name : job.secrets)
+    if (std::find(spec.secrets.begin(), spec.secrets.end(), name) == spec.secrets.end())
+      spec.secrets.push_back(name);
+  return spec;
 }
 
 }  // namespace yardstick

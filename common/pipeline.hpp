@@ -37,9 +37,10 @@ struct JobDef {
   int32_t priority = 0;     // higher runs first
   std::string workdir;
   EnvVars env;
-  std::optional<BenchSpec> bench;  // kind bench
-  std::vector<Variant> variants;   // kind bench; the first is the baseline
-  bool exclusive = false;          // take every slot of the agent (default for bench)
+  std::vector<std::string> secrets;  // names of values the agent holds (with the pipeline's)
+  std::optional<BenchSpec> bench;    // kind bench
+  std::vector<Variant> variants;     // kind bench; the first is the baseline
+  bool exclusive = false;            // take every slot of the agent (default for bench)
   std::optional<Budget> budget;
   int line = 0;
 };
@@ -50,6 +51,7 @@ const std::vector<std::string>& known_collectors();
 struct PipelineDef {
   std::string name;
   EnvVars env;
+  std::vector<std::string> secrets;  // every job's: names only, the values stay on the agents
   std::string checkout_repo;
   std::vector<JobDef> jobs;  // in file order
 
@@ -63,6 +65,13 @@ struct PipelineParseResult {
 };
 
 PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string& file_name);
+
+// What runs for job `job` of `def` at `revision` on `branch`: the spec the
+// coordinator assigns, before it adds what is its own to set (job id,
+// attempt, pipeline id, the signed submission). One function, so that an
+// agent checking a signed job computes exactly what the coordinator did.
+JobAssignment assignment_for(const PipelineDef& def, const JobDef& job, const std::string& revision,
+                             const std::string& branch);
 
 // "250ms", "2s", "1.5m", "1h", or a bare number of seconds. nullopt when invalid.
 std::optional<uint64_t> parse_duration_ms(std::string_view text);

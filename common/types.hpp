@@ -114,6 +114,19 @@ struct Variant {
   bool operator==(const Variant&) const = default;
 };
 
+// What a submitter signed (common/signing.hpp): the pipeline file exactly
+// as sent, its name, the revision and the branch, with the Ed25519 public
+// key (32 bytes) and the detached signature (64 bytes), both raw bytes.
+struct SignedSubmission {
+  std::string yaml;
+  std::string file_name;
+  std::string revision;
+  std::string branch;
+  std::string public_key;
+  std::string signature;
+  bool operator==(const SignedSubmission&) const = default;
+};
+
 // Everything an agent needs to run one attempt of one job.
 struct JobAssignment {
   uint64_t job_id = 0;
@@ -133,6 +146,11 @@ struct JobAssignment {
   std::optional<BenchSpec> bench;
   std::vector<Variant> variants;  // the first is the baseline
   std::optional<Budget> budget;   // judged by the coordinator; agents ignore it
+  // Names of the agent's secrets the steps get in their environment; the
+  // values never leave the agent.
+  std::vector<std::string> secrets;
+  // The submission the job came from, as signed; absent when unsigned.
+  std::optional<SignedSubmission> signed_submission;
   bool operator==(const JobAssignment&) const = default;
 };
 

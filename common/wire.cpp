@@ -214,6 +214,35 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     variants[i].setRun(a.variants[i].run);
   }
   if (a.budget) fill(b.initBudget(), *a.budget);
+  fill_texts(b.initSecrets(a.secrets.size()), a.secrets);
+  if (a.signed_submission) fill(b.initSignedSubmission(), *a.signed_submission);
+}
+
+void fill(wire::SignedSubmission::Builder b, const SignedSubmission& s) {
+  auto bytes = [](const std::string& d) {
+    return kj::arrayPtr(reinterpret_cast<const capnp::byte*>(d.data()), d.size());
+  };
+  b.setYaml(s.yaml);
+  b.setFileName(s.file_name);
+  b.setRevision(s.revision);
+  b.setBranch(s.branch);
+  b.setPublicKey(bytes(s.public_key));
+  b.setSignature(bytes(s.signature));
+}
+
+SignedSubmission read(wire::SignedSubmission::Reader r) {
+  auto text = [](capnp::Data::Reader d) {
+    return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+  };
+  auto exact = [](capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); };
+  SignedSubmission s;  // every byte as sent: a NUL must not shorten what is verified
+  s.yaml = exact(r.getYaml());
+  s.file_name = exact(r.getFileName());
+  s.revision = exact(r.getRevision());
+  s.branch = exact(r.getBranch());
+  s.public_key = text(r.getPublicKey());
+  s.signature = text(r.getSignature());
+  return s;
 }
 
 JobAssignment read(wire::Assign::Reader r) {
@@ -265,6 +294,8 @@ JobAssignment read(wire::Assign::Reader r) {
   }
   for (auto v : r.getVariants()) a.variants.push_back({v.getName(), read(v.getEnv()), v.getRun()});
   if (r.hasBudget()) a.budget = read(r.getBudget());
+  a.secrets = read_texts(r.getSecrets());
+  if (r.hasSignedSubmission()) a.signed_submission = read(r.getSignedSubmission());
   return a;
 }
 

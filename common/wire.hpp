@@ -71,6 +71,9 @@ MachineInfo read(wire::Machine::Reader r);
 void fill(wire::Assign::Builder b, const JobAssignment& a);
 JobAssignment read(wire::Assign::Reader r);
 
+void fill(wire::SignedSubmission::Builder b, const SignedSubmission& s);
+SignedSubmission read(wire::SignedSubmission::Reader r);
+
 void fill(wire::ResultKey::Builder b, const ResultKey& k);
 // Job attempts into a list of the given length (init it with refs.size()).
 void fill(capnp::List<wire::JobRef>::Builder list, const std::vector<JobRef>& refs);

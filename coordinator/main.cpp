@@ -11,11 +11,16 @@
 #include "common/zmq_util.hpp"
 #include "coordinator/server.hpp"
 #include "coordinator/store.hpp"
+#include "coordinator/zap.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
+yardstick::ZapHandler* g_zap = nullptr;
 void on_signal(int) {
   g_stop = true;
+}
+void on_hangup(int) {
+  if (g_zap) g_zap->request_reload();
 }
 }  // namespace
 
@@ -64,6 +69,23 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", config.ready_file,
                  "write the bound endpoints here once listening (for scripts and tests)")
       ->envname("YARDSTICK_READY_FILE");
+  std::string secret_key_file, authorized_agents, authorized_clients;
+  bool insecure = false;
+  app.add_option("--secret-key", secret_key_file,
+                 "the coordinator's CURVE secret key file (yardstick keygen --out NAME writes "
+                 "NAME.key; give NAME.pub to agents and users)")
+      ->envname("YARDSTICK_SECRET_KEY");
+  app.add_option("--authorized-agents", authorized_agents,
+                 "public keys of the agents admitted, one 'KEY NAME' a line (reloaded on SIGHUP)")
+      ->envname("YARDSTICK_AUTHORIZED_AGENTS");
+  app.add_option("--authorized-clients", authorized_clients,
+                 "public keys of the CLI users admitted, one 'KEY NAME ROLE' a line, ROLE read "
+                 "or submit (reloaded on SIGHUP)")
+      ->envname("YARDSTICK_AUTHORIZED_CLIENTS");
+  app.add_flag("--insecure", insecure,
+               "no CURVE: no encryption, no authentication; only when both endpoints are "
+               "loopback or ipc://")
+      ->envname("YARDSTICK_INSECURE");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -79,6 +101,39 @@ int main(int argc, char** argv) {
       spdlog::error("{}: {}", flag, problem);
       return 2;
     }
+  zmq::context_t context(1);
+  std::unique_ptr<ZapHandler> zap;  // destroyed before the context it uses
+  if (insecure) {
+    if (!secret_key_file.empty() || !authorized_agents.empty() || !authorized_clients.empty()) {
+      spdlog::error(
+          "--insecure turns CURVE off: drop it, or drop --secret-key and the "
+          "authorized keys");
+      return 2;
+    }
+    for (const auto& ep : {config.agents_endpoint, config.clients_endpoint})
+      if (!is_local_endpoint(ep)) {
+        spdlog::error(
+            "--insecure is accepted only on loopback or ipc:// endpoints, not {}: "
+            "make keys with `yardstick keygen` instead",
+            ep);
+        return 2;
+      }
+  } else {
+    if (secret_key_file.empty() || authorized_agents.empty() || authorized_clients.empty()) {
+      spdlog::error(
+          "CURVE is on by default: give --secret-key, --authorized-agents and "
+          "--authorized-clients (make keys with `yardstick keygen --out NAME`), or --insecure "
+          "on a loopback-only coordinator");
+      return 2;
+    }
+    try {
+      config.secret_key = read_secret_key_file(secret_key_file).secret_key;
+      zap = std::make_unique<ZapHandler>(context, authorized_agents, authorized_clients);
+    } catch (const KeyFileError& e) {
+      spdlog::error("{}", e.what());
+      return 2;
+    }
+  }
   if (config.lease_ms <= config.heartbeat_interval_ms) {
     spdlog::error("--lease-ms ({}) must be longer than --heartbeat-ms ({})", config.lease_ms,
                   config.heartbeat_interval_ms);
@@ -87,12 +142,17 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  if (zap) {
+    zap->start();
+    g_zap = zap.get();
+    std::signal(SIGHUP, on_hangup);
+  }
 
-  zmq::context_t context(1);
   SystemClock clock;
   PgStore store(db, writer_options);
   PgStore reader(db, reader_options);
   Coordinator coordinator(config, context, store, reader, clock);
+  coordinator.set_authority(zap.get());
   try {
     coordinator.start();
   } catch (const StoreError& e) {
@@ -104,5 +164,6 @@ int main(int argc, char** argv) {
     return 3;
   }
   coordinator.run(g_stop);
+  g_zap = nullptr;
   return 0;
 }

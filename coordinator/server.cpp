@@ -8,12 +8,15 @@
 #include <set>
 
 #include "common/checkout.hpp"
+#include "common/curve.hpp"
 #include "common/pipeline.hpp"
+#include "common/signing.hpp"
 #include "common/text.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/reports.hpp"
 #include "coordinator/scheduler.hpp"
 #include "coordinator/submission.hpp"
+#include "coordinator/zap.hpp"
 
 namespace yardstick {
 
@@ -153,16 +156,19 @@ void Coordinator::start() {
   db_up_ = true;
   configure_router(agents_);
   configure_router(clients_);
+  if (!config_.secret_key.empty()) {
+    apply_server_security(agents_, config_.secret_key, kAgentsDomain);
+    apply_server_security(clients_, config_.secret_key, kClientsDomain);
+  }
   agents_.bind(config_.agents_endpoint);
   clients_.bind(config_.clients_endpoint);
   agents_bound_ = last_endpoint(agents_);
   clients_bound_ = last_endpoint(clients_);
-  for (const auto& ep : {agents_bound_, clients_bound_})
-    if (!is_local_endpoint(ep))
-      spdlog::warn(
-          "listening on {} WITHOUT encryption or authentication: anyone who reaches this port "
-          "can submit jobs or pose as an agent",
-          ep);
+  if (config_.secret_key.empty())
+    spdlog::warn(
+        "--insecure: no encryption and no authentication; any local user or process can "
+        "submit jobs to {} or pose as an agent on {}",
+        clients_bound_, agents_bound_);
   spdlog::info("listening: agents on {}, clients on {} (heartbeat {} ms, lease {} ms)",
                agents_bound_, clients_bound_, config_.heartbeat_interval_ms, config_.lease_ms);
   if (!config_.ready_file.empty()) {
@@ -246,7 +252,16 @@ bool Coordinator::read_frame(Side side, std::vector<Incoming>& in, uint64_t& byt
                 "expected exactly one frame after the routing id");
     return true;
   }
-  in.push_back({side, route.to_string(), std::move(parts[0])});
+  std::string user;
+  if (!config_.secret_key.empty()) {
+    // Set by the ZAP handler at the handshake: every message of the
+    // connection carries it.
+    try {
+      user = parts[0].gets("User-Id");
+    } catch (const zmq::error_t&) {
+    }
+  }
+  in.push_back({side, route.to_string(), std::move(parts[0]), std::move(user)});
   return true;
 }
 
@@ -373,6 +388,46 @@ void Coordinator::turn(int timeout_ms) {
   }
 }
 
+bool Coordinator::authorized(const Incoming& in, Which which, uint64_t request_id) {
+  peer_name_.clear();
+  if (!authority_) return true;
+  const char* domain = in.side == Side::kAgents ? kAgentsDomain : kClientsDomain;
+  const std::string role = authority_->current_role(domain, in.user);
+  const std::string name = split_user_id(in.user).second;
+  peer_name_ = name;
+  if (in.side == Side::kClients) {
+    if (role.empty()) {
+      spdlog::warn("refused a request from client key '{}': no longer authorized", name);
+      reply_error(Side::kClients, in.route, request_id, wire::ErrorCode::FORBIDDEN,
+                  "the key '" + name + "' is no longer authorized on this coordinator");
+      return false;
+    }
+    const bool writes =
+        which == Which::SUBMIT || which == Which::CANCEL_REQUEST || which == Which::DRAIN;
+    if (writes && role != "submit") {
+      spdlog::warn("refused a write from client '{}' (role {})", name, role);
+      reply_error(Side::kClients, in.route, request_id, wire::ErrorCode::FORBIDDEN,
+                  "the key '" + name + "' has the " + role +
+                      " role: submit, cancel and drain need a key with the submit role");
+      return false;
+    }
+    return true;
+  }
+  // Agents: the key's name is the only name the peer may act as.
+  auto reject = [&](const std::string& reason) {
+    spdlog::warn("refused agent key '{}': {}", name, reason);
+    capnp::MallocMessageBuilder b;
+    wire_io::start(b, request_id).getBody().initReject().setReason(reason);
+    reply(Side::kAgents, in.route, b);
+    return false;
+  };
+  if (role.empty()) return reject("the key of agent '" + name + "' is no longer authorized");
+  const std::string registered = registry_.name_of(in.route, "");
+  if (!registered.empty() && registered != name)
+    return reject("the key of agent '" + name + "' cannot act as agent '" + registered + "'");
+  return true;
+}
+
 void Coordinator::dispatch(Incoming& in) {
   auto decoded = wire_io::decode_frame(in.frame.data(), in.frame.size());
   if (auto* err = std::get_if<wire_io::DecodeError>(&decoded)) {
@@ -399,6 +454,7 @@ void Coordinator::dispatch(Incoming& in) {
                       " socket (is this peer pointed at the right port?)");
       return;
     }
+    if (!authorized(in, which, request_id)) return;
     if (in.side == Side::kClients) turn_clients_.emplace_back(in.route, request_id);
     if (batched(which)) {
       (this->*(it->second))(in.route, request_id, env);
@@ -483,6 +539,14 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
   };
   if (name.empty() || slots == 0 || slots > 1024) {
     reject("an agent needs a name and from 1 to 1024 slots");
+    return;
+  }
+  if (!peer_name_.empty() && name != peer_name_) {
+    // The key decides the name: a listed key cannot pose as another agent,
+    // and the real one keeps its session and its jobs.
+    spdlog::warn("refused a hello naming agent '{}' from the key of agent '{}'", name, peer_name_);
+    reject("this key belongs to agent '" + peer_name_ + "', not '" + name +
+           "' (an agent's name is bound to its key in --authorized-agents)");
     return;
   }
   const std::string incarnation = clean(hello.getIncarnation());
@@ -826,6 +890,12 @@ void Coordinator::on_agent_error(const std::string& route, uint64_t, wire::Envel
 
 void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
   auto m = env.getBody().getSubmit();
+  // With CURVE the key's name says who submitted; the name the CLI sends
+  // (its login) is only a claim, so it is kept beside it when it differs.
+  std::string submitter = clean(m.getSubmitter());
+  if (!peer_name_.empty())
+    submitter = submitter.empty() || submitter == peer_name_ ? peer_name_
+                                                             : peer_name_ + " (" + submitter + ")";
   std::string file = clean(m.getFileName());
   if (file.empty()) file = "pipeline.yml";
   const std::string raw = m.getPipelineYaml();
@@ -849,15 +919,31 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
     return;
   }
   const std::string branch = clean(m.getBranch());
+  std::optional<SignedSubmission> signed_submission;
+  if (m.hasSignedSubmission()) {
+    signed_submission = wire_io::read(m.getSignedSubmission());
+    // The coordinator does not decide whom to trust (each agent does); it
+    // refuses at once what no agent could accept.
+    auto view = [](capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); };
+    if (auto why = signing::submission_problem(*signed_submission, view(m.getPipelineYaml()),
+                                               view(m.getFileName()), view(m.getRevision()),
+                                               view(m.getBranch()));
+        !why.empty()) {
+      reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST,
+                  file + ": the signed submission is refused: " + why);
+      return;
+    }
+  }
   uint64_t pipeline_id =
-      store_.insert_pipeline(def.name, revision, branch, clean(m.getSubmitter()), file, text);
+      store_.insert_pipeline(def.name, revision, branch, submitter, file, text, signed_submission);
 
   std::vector<ConnectedMachine> machines;
   for (const auto& [name, s] : sessions_)
     machines.push_back({s.machine_id, s.machine_name, s.labels});
   std::map<std::string, std::vector<uint64_t>> instances;  // job name -> ids
   std::vector<uint64_t> created;
-  for (Job& job : expand_submission(def, pipeline_id, revision, branch, machines)) {
+  for (Job& job :
+       expand_submission(def, pipeline_id, revision, branch, machines, signed_submission)) {
     if (def.find_job(job.name)->all_machines && job.target_machine.empty())
       spdlog::warn("pipeline {} job {}: no connected machine matches {}; one job waits for one",
                    pipeline_id, job.name, format_labels(job.on_labels));
@@ -898,8 +984,11 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
     fill_job(jobs[i], v);
   }
   reply(Side::kClients, route, b);
-  spdlog::info("pipeline {} ({}) submitted by {}: {} jobs", pipeline_id, def.name,
-               clean(m.getSubmitter()), created.size());
+  spdlog::info("pipeline {} ({}) submitted by {}{}: {} jobs", pipeline_id, def.name, submitter,
+               signed_submission
+                   ? ", signed by " + signing::public_key_text(signed_submission->public_key)
+                   : std::string(),
+               created.size());
 }
 
 void Coordinator::on_status(const std::string& route, uint64_t req, wire::Envelope::Reader env) {

@@ -52,7 +52,10 @@ struct CoordinatorConfig {
   uint32_t queue_timeout_ms = 600'000;    // a queued job no connected agent can take fails then
   uint32_t stall_ms = 1000;               // a gap between turns past this extends every lease
   std::string ready_file;                 // when set: bound endpoints are written here
+  std::string secret_key;                 // Z85 CURVE secret key; empty: --insecure (no CURVE)
 };
+
+class ZapHandler;
 
 class Coordinator {
  public:
@@ -66,6 +69,10 @@ class Coordinator {
   // Serves until `stop` becomes true.
   void run(const std::atomic<bool>& stop);
 
+  // Who may connect, checked again on every message (a key removed on
+  // SIGHUP stops working at once). Null: --insecure, everyone may.
+  void set_authority(const ZapHandler* authority) { authority_ = authority; }
+
   const std::string& agents_endpoint() const { return agents_bound_; }
   const std::string& clients_endpoint() const { return clients_bound_; }
 
@@ -75,6 +82,7 @@ class Coordinator {
     Side side;
     std::string route;
     zmq::message_t frame;
+    std::string user;  // ZAP user id, "ROLE:NAME"; empty when --insecure
   };
   struct Outgoing {
     Side side;
@@ -87,6 +95,8 @@ class Coordinator {
   void install_handlers();
   void turn(int timeout_ms);
   void dispatch(Incoming& in);
+  // Whether the peer's key may send this message now; refusals are answered.
+  bool authorized(const Incoming& in, wire::Envelope::Body::Which which, uint64_t request_id);
   void reload_state();
   bool recover();
   // Reads one frame of `side` into `in`; false when none is waiting.
@@ -171,6 +181,8 @@ class Coordinator {
   int64_t last_turn_ms_ = 0;
   std::map<JobRef, LogCap> log_caps_;
   std::set<std::string> admin_draining_;  // agents drained with `yardstick drain`
+  const ZapHandler* authority_ = nullptr;
+  std::string peer_name_;  // the key name of the message being handled; empty when --insecure
 };
 
 }  // namespace yardstick

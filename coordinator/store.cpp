@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/job_spec.hpp"
+#include "common/signing.hpp"
 #include "coordinator/migrations.hpp"
 
 namespace yardstick {
@@ -337,12 +338,17 @@ void PgStore::touch_agent(uint64_t agent_id) {
 
 uint64_t PgStore::insert_pipeline(const std::string& name, const std::string& revision,
                                   const std::string& branch, const std::string& submitter,
-                                  const std::string& file_name, const std::string& definition) {
+                                  const std::string& file_name, const std::string& definition,
+                                  const std::optional<SignedSubmission>& signed_submission) {
   try {
+    const bool is_signed = signed_submission.has_value();
     auto r = tx().exec_params(
-        "INSERT INTO pipelines (name, revision, branch, submitter, file_name, definition)"
-        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        name, revision, branch, submitter, file_name, definition);
+        "INSERT INTO pipelines (name, revision, branch, submitter, file_name, definition,"
+        " signing_key, signature) VALUES ($1, $2, $3, $4, $5, $6,"
+        " CASE WHEN $7 THEN $8 END, CASE WHEN $7 THEN $9::bytea END) RETURNING id",
+        name, revision, branch, submitter, file_name, definition, is_signed,
+        is_signed ? signing::public_key_text(signed_submission->public_key) : std::string(),
+        pqxx::binarystring(is_signed ? signed_submission->signature : std::string()));
     return r[0][0].as<uint64_t>();
   } catch (const std::exception& e) {
     rethrow(e);

@@ -175,9 +175,13 @@ class PgStore final : public JobStore {
   // Notes a result or message that was refused, for `yardstick` users to find.
   void record_refusal(const std::string& peer, uint64_t job_id, uint32_t attempt,
                       const std::string& what, const std::string& reason);
+  // `signed_submission`, when set, is stored as its key ("ed25519:...") and
+  // signature; what it signed is this row's definition, file name, revision
+  // and branch.
   uint64_t insert_pipeline(const std::string& name, const std::string& revision,
                            const std::string& branch, const std::string& submitter,
-                           const std::string& file_name, const std::string& definition);
+                           const std::string& file_name, const std::string& definition,
+                           const std::optional<SignedSubmission>& signed_submission = std::nullopt);
   // Stores a new job (its id is chosen by the database) and its first event.
   uint64_t insert_job(const Job& job);
   void insert_need(uint64_t job_id, uint64_t need_id);

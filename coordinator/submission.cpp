@@ -1,5 +1,6 @@
 #include "coordinator/submission.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -7,7 +8,8 @@ namespace yardstick {
 
 std::vector<Job> expand_submission(const PipelineDef& def, uint64_t pipeline_id,
                                    const std::string& revision, const std::string& branch,
-                                   const std::vector<ConnectedMachine>& machines) {
+                                   const std::vector<ConnectedMachine>& machines,
+                                   const std::optional<SignedSubmission>& signed_submission) {
   std::vector<Job> out;
   for (const JobDef& jd : def.jobs) {
     std::vector<std::optional<std::pair<uint64_t, std::string>>> targets;
@@ -30,23 +32,9 @@ std::vector<Job> expand_submission(const PipelineDef& def, uint64_t pipeline_id,
         job.target_machine_id = target->first;
         job.target_machine = target->second;
       }
-      JobAssignment& spec = job.spec;
-      spec.pipeline_id = pipeline_id;
-      spec.pipeline_name = def.name;
-      spec.job_name = jd.name;
-      spec.kind = jd.kind;
-      spec.revision = revision;
-      spec.branch = branch;
-      spec.checkout_repo = def.checkout_repo;
-      spec.workdir = jd.workdir;
-      spec.env = def.env;
-      for (const auto& [k, v] : jd.env) spec.env[k] = v;
-      spec.steps = jd.steps;
-      spec.timeout_ms = jd.timeout_ms;
-      spec.slots = jd.exclusive ? kExclusiveSlots : 1;
-      spec.bench = jd.bench;
-      spec.variants = jd.variants;
-      spec.budget = jd.budget;
+      job.spec = assignment_for(def, jd, revision, branch);
+      job.spec.pipeline_id = pipeline_id;
+      job.spec.signed_submission = signed_submission;
       out.push_back(std::move(job));
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,12 @@ struct ConnectedMachine {
 // one per distinct machine (by name, in name order) whose agent matches the
 // job's labels, each pinned to that machine; a fan-out that matches no
 // connected machine yields one unpinned job that waits for one. Each job is
-// pending, with its spec filled; ids and needs are the caller's to add.
-std::vector<Job> expand_submission(const PipelineDef& def, uint64_t pipeline_id,
-                                   const std::string& revision, const std::string& branch,
-                                   const std::vector<ConnectedMachine>& machines);
+// pending, with its spec filled (common/pipeline.hpp assignment_for) and
+// carrying `signed_submission` when the submitter signed; ids and needs are
+// the caller's to add.
+std::vector<Job> expand_submission(
+    const PipelineDef& def, uint64_t pipeline_id, const std::string& revision,
+    const std::string& branch, const std::vector<ConnectedMachine>& machines,
+    const std::optional<SignedSubmission>& signed_submission = std::nullopt);
 
 }  // namespace yardstick

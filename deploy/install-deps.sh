@@ -9,6 +9,8 @@ packages=(
   # libraries
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev libpqxx-dev libspdlog-dev
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libgtest-dev
+  # Ed25519 signatures of submissions
+  libsodium-dev
   # the database (server for tests and the quick start; psql for reports)
   postgresql postgresql-client
   # benchmarks compare against it

@@ -172,6 +172,13 @@ struct Assign {
   bench @14 :BenchSpec;   # set for kind "bench"
   variants @15 :List(Variant);
   budget @16 :Budget;     # judged by the coordinator; agents ignore it
+  secrets @17 :List(Text);
+  # Names of values the agent holds (its environment, its secrets file) that
+  # the steps get in their environment. Never a value: values stay on agents.
+  signedSubmission @18 :SignedSubmission;
+  # The submission this job was expanded from, as its submitter signed it;
+  # null when it was not signed. An agent run with --trusted-submitters
+  # checks the signature and that this Assign is what the signed file says.
 }
 
 struct BenchSpec {
@@ -305,6 +312,20 @@ struct Submit {
   revision @2 :Text;
   branch @3 :Text;
   submitter @4 :Text;
+  signedSubmission @5 :SignedSubmission;
+  # Set when the submitter signed: its yaml, fileName, revision and branch
+  # are the four fields above, byte for byte.
+}
+
+struct SignedSubmission {
+  # What a submitter signed with an Ed25519 key (common/signing.hpp): the
+  # pipeline file exactly as sent, its name, the revision and the branch.
+  yaml @0 :Text;
+  fileName @1 :Text;
+  revision @2 :Text;
+  branch @3 :Text;
+  publicKey @4 :Data;  # Ed25519, 32 bytes
+  signature @5 :Data;  # Ed25519 detached signature of the canonical bytes, 64 bytes
 }
 
 enum JobState {

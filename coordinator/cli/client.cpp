@@ -6,12 +6,16 @@
 
 namespace yardstick {
 
-Client::Client(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout)
+Client::Client(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout,
+               const ClientSecurity& security)
     : socket_(context, zmq::socket_type::dealer),
       endpoint_(std::move(endpoint)),
       timeout_(timeout) {
   configure_dealer(socket_);
   if (auto problem = endpoint_problem(endpoint_); !problem.empty()) throw BadEndpoint(problem);
+  socket_.set(zmq::sockopt::reconnect_ivl, 100);
+  apply_client_security(socket_, security);
+  watch_ = std::make_unique<HandshakeWatch>(context, socket_, endpoint_);
   try {
     socket_.connect(endpoint_);
   } catch (const zmq::error_t& e) {
@@ -34,11 +38,19 @@ std::unique_ptr<wire_io::Frame> Client::call(capnp::MallocMessageBuilder& builde
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
+    for (auto& problem : watch_->poll()) handshake_problem_ = std::move(problem);
+    if (watch_->key_refused())
+      throw RemoteError(
+          wire::ErrorCode::FORBIDDEN,
+          handshake_problem_ + " (ask its operator to add your .pub to --authorized-clients)");
+    // A failed handshake is no passing network fault: it fails again.
+    if (watch_->dropped_in_handshake() >= 1) throw Unreachable(handshake_problem_);
+    if (left.count() <= 0 && !handshake_problem_.empty()) throw Unreachable(handshake_problem_);
     if (left.count() <= 0)
       throw Unreachable("cannot reach the coordinator at " + endpoint_ + " (no answer in " +
                         std::to_string(timeout_.count()) + " ms)");
     zmq::pollitem_t item{static_cast<void*>(socket_), 0, ZMQ_POLLIN, 0};
-    yardstick::poll(&item, 1, left);
+    yardstick::poll(&item, 1, std::min(left, std::chrono::milliseconds(50)));
     if (!(item.revents & ZMQ_POLLIN)) continue;
     zmq::message_t reply;
     if (!socket_.recv(reply, zmq::recv_flags::dontwait)) continue;

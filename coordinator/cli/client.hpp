@@ -9,6 +9,7 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "common/curve.hpp"
 #include "common/wire.hpp"
 
 namespace yardstick {
@@ -38,7 +39,11 @@ class RemoteError : public std::runtime_error {
 
 class Client {
  public:
-  Client(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout);
+  // With CURVE unless `security.insecure`. A key the coordinator refuses
+  // ends a call with RemoteError(forbidden); a coordinator that is not the
+  // one whose key was given, with Unreachable saying so.
+  Client(zmq::context_t& context, std::string endpoint, std::chrono::milliseconds timeout,
+         const ClientSecurity& security);
 
   // Starts a request; fill its body, then call call().
   wire::Envelope::Builder request(capnp::MallocMessageBuilder& builder);
@@ -49,6 +54,8 @@ class Client {
 
  private:
   zmq::socket_t socket_;
+  std::unique_ptr<HandshakeWatch> watch_;
+  std::string handshake_problem_;
   std::string endpoint_;
   std::chrono::milliseconds timeout_;
   uint64_t next_request_ = 1;

@@ -17,8 +17,12 @@
 #include <thread>
 
 #include "common/checkout.hpp"
+#include "common/curve.hpp"
 #include "common/pipeline.hpp"
+#include "common/signing.hpp"
 #include "common/version.hpp"
+#include "common/wire.hpp"
+#include "common/zmq_util.hpp"
 #include "coordinator/cli/client.hpp"
 #include "coordinator/reports.hpp"
 
@@ -33,7 +37,53 @@ struct Options {
   std::string endpoint = "tcp://127.0.0.1:7400";
   int timeout_ms = 5000;
   bool json = false;
+  std::string key_file;         // this user's CURVE secret key
+  std::string coordinator_key;  // the coordinator's public key, or its file
+  bool insecure = false;
 };
+
+// A usage problem with the keys (missing, unreadable, --insecure off loopback).
+struct KeySetupError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The default place of a user's keys: ~/.config/yardstick/ (or $XDG_CONFIG_HOME).
+std::string config_path(const std::string& file) {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  std::string dir = xdg && *xdg ? std::string(xdg) : std::string(home ? home : "") + "/.config";
+  return dir + "/yardstick/" + file;
+}
+
+ClientSecurity client_security(const Options& o) {
+  ClientSecurity s;
+  if (o.insecure) {
+    if (!is_local_endpoint(o.endpoint))
+      throw KeySetupError("--insecure is accepted only for a loopback or ipc:// coordinator, not " +
+                          o.endpoint);
+    s.insecure = true;
+    return s;
+  }
+  std::string key = o.key_file, server = o.coordinator_key;
+  if (key.empty() && std::filesystem::exists(config_path("client.key")))
+    key = config_path("client.key");
+  if (server.empty() && std::filesystem::exists(config_path("coordinator.pub")))
+    server = config_path("coordinator.pub");
+  if (key.empty() || server.empty())
+    throw KeySetupError(
+        "no " + std::string(key.empty() ? "client key" : "coordinator key") +
+        ": give --key FILE (yardstick keygen --out NAME writes NAME.key; its operator lists "
+        "NAME.pub) and --coordinator-key (the coordinator's .pub), or put them at " +
+        config_path("client.key") + " and " + config_path("coordinator.pub") +
+        "; --insecure only for a loopback coordinator without CURVE");
+  try {
+    s.own = read_secret_key_file(key);
+    s.server_key = read_public_key(server);
+  } catch (const KeyFileError& e) {
+    throw KeySetupError(e.what());
+  }
+  return s;
+}
 
 std::string run_capture(const std::string& cmd) {
   std::string out;
@@ -209,7 +259,7 @@ bool print_logs(Client& client, uint64_t job_id, uint64_t* cursor, const std::st
 }
 
 int cmd_submit(Options& o, const std::string& file, std::string revision, std::string branch,
-               bool wait, bool follow, bool quiet) {
+               bool wait, bool follow, bool quiet, const std::string& signing_key_file) {
   if (std::filesystem::is_directory(file)) {
     std::cerr << "yardstick: " << file << " is a directory; submit takes a pipeline file\n";
     return kUsage;
@@ -277,8 +327,20 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
       return kUsage;
     }
   }
+  // Signed: the agents that require signatures check that each job is what
+  // this file says, at this revision (common/signing.hpp).
+  std::optional<SignedSubmission> signed_submission;
+  if (!signing_key_file.empty()) {
+    try {
+      const signing::SigningKey key = signing::read_signing_key(signing_key_file);
+      signed_submission = signing::sign_submission(text, file, revision, branch, key);
+    } catch (const std::exception& e) {
+      std::cerr << "yardstick: --signing-key: " << e.what() << "; nothing was submitted\n";
+      return kUsage;
+    }
+  }
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   auto s = client.request(fresh(b)).getBody().initSubmit();
   s.setPipelineYaml(text);
@@ -286,6 +348,7 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
   s.setRevision(revision);
   s.setBranch(branch);
   s.setSubmitter(whoami());
+  if (signed_submission) wire_io::fill(s.initSignedSubmission(), *signed_submission);
   auto frame = client.call(*b);
   auto reply = frame->envelope().getBody().getSubmitReply();
   const uint64_t pipeline_id = reply.getPipelineId();
@@ -376,7 +439,7 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
 
 int cmd_status(Options& o, uint64_t id) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   auto st = fetch_status(client, id);
   print_status(st->envelope().getBody().getStatusReply(), o.json);
   return kOk;
@@ -384,7 +447,7 @@ int cmd_status(Options& o, uint64_t id) {
 
 int cmd_logs(Options& o, uint64_t job_id, bool follow) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   uint64_t cursor = 0;
   for (;;) {
     bool ended = print_logs(client, job_id, &cursor, "");
@@ -395,7 +458,7 @@ int cmd_logs(Options& o, uint64_t job_id, bool follow) {
 
 int cmd_agents(Options& o) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   client.request(fresh(b)).getBody().initAgents();
   auto frame = client.call(*b);
@@ -528,7 +591,7 @@ using RowsCheck = std::function<std::string(const std::vector<std::string>& colu
 int cmd_report(Options& o, const std::string& name, const std::vector<std::string>& vars,
                Format format, const RowsCheck& check = {}) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   auto r = client.request(fresh(b)).getBody().initReport();
   r.setName(name);
@@ -569,9 +632,55 @@ int cmd_report(Options& o, const std::string& name, const std::vector<std::strin
   return kOk;
 }
 
+int cmd_keygen(Options& o, const std::string& out, bool signing_pair) {
+  if (signing_pair) {
+    try {
+      const std::string public_key = signing::write_signing_key_files(out);
+      if (o.json)
+        std::cout << json{{"public_key", public_key},
+                          {"secret_file", out + ".sign"},
+                          {"public_file", out + ".sign.pub"}}
+                         .dump()
+                  << "\n";
+      else
+        std::cout << "wrote " << out << ".sign (secret: sign with it, mode 0600) and " << out
+                  << ".sign.pub (give it to agents)\npublic key: " << public_key
+                  << "\nto trust it, add " << out
+                  << ".sign.pub's line to each agent's --trusted-submitters file\nto sign: "
+                     "yardstick submit FILE --signing-key "
+                  << out << ".sign\n";
+      return kOk;
+    } catch (const std::exception& e) {
+      std::cerr << "yardstick: keygen: " << e.what() << "\n";
+      return kUsage;
+    }
+  }
+  try {
+    auto pair = generate_curve_keypair();
+    write_curve_keypair(out, pair);
+    if (o.json) {
+      std::cout << json{{"public_key", pair.public_key},
+                        {"secret_file", out + ".key"},
+                        {"public_file", out + ".pub"}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cout << "wrote " << out << ".key (secret: keep it, mode 0600) and " << out
+                << ".pub (give it out)\npublic key: " << pair.public_key
+                << "\nto admit it, add a line to the coordinator's --authorized-agents file:\n  "
+                << pair.public_key << " AGENT-NAME\nor to its --authorized-clients file:\n  "
+                << pair.public_key << " USER-NAME read|submit\n";
+    }
+    return kOk;
+  } catch (const KeyFileError& e) {
+    std::cerr << "yardstick: " << e.what() << "\n";
+    return kUsage;
+  }
+}
+
 int cmd_drain(Options& o, const std::string& agent, bool undo) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   auto d = client.request(fresh(b)).getBody().initDrain();
   d.setAgent(agent);
@@ -588,7 +697,7 @@ int cmd_drain(Options& o, const std::string& agent, bool undo) {
 
 int cmd_cancel(Options& o, uint64_t id) {
   zmq::context_t ctx(1);
-  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms));
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
   client.request(fresh(b)).getBody().initCancelRequest().setId(id);
   auto frame = client.call(*b);
@@ -650,6 +759,15 @@ int run_cli(int argc, char** argv) {
   app.add_option("--coordinator", o.endpoint, "the coordinator's client endpoint")
       ->envname("YARDSTICK_COORDINATOR")
       ->capture_default_str();
+  app.add_option("--key", o.key_file,
+                 "your CURVE secret key file (default: ~/.config/yardstick/client.key)")
+      ->envname("YARDSTICK_KEY");
+  app.add_option("--coordinator-key", o.coordinator_key,
+                 "the coordinator's public key, or its .pub file (default: "
+                 "~/.config/yardstick/coordinator.pub)")
+      ->envname("YARDSTICK_COORDINATOR_KEY");
+  app.add_flag("--insecure", o.insecure, "no CURVE (a loopback coordinator run --insecure)")
+      ->envname("YARDSTICK_INSECURE");
   app.add_option("--timeout-ms", o.timeout_ms, "how long to wait for each answer")
       ->envname("YARDSTICK_TIMEOUT_MS")
       ->capture_default_str()
@@ -665,6 +783,12 @@ int run_cli(int argc, char** argv) {
   submit->add_flag("--follow", follow, "stream the jobs' logs while waiting (implies --wait)");
   submit->add_flag("-q,--quiet", quiet, "print only the pipeline id");
   submit->add_flag("--json", o.json, "machine-readable output");
+  std::string signing_key;
+  submit
+      ->add_option("--signing-key", signing_key,
+                   "sign the submission with this secret key file (NAME.sign), for agents run "
+                   "with --trusted-submitters")
+      ->envname("YARDSTICK_SIGNING_KEY");
 
   uint64_t id = 0;
   auto* status = app.add_subcommand("status", "show a pipeline (or one job) and its steps");
@@ -724,14 +848,27 @@ int run_cli(int argc, char** argv) {
   drain->add_flag("--undo", undrain, "give it jobs again");
   drain->add_flag("--json", o.json, "machine-readable output");
 
+  std::string keygen_out;
+  bool keygen_signing = false;
+  auto* keygen = app.add_subcommand(
+      "keygen",
+      "make a CURVE key pair: NAME.key (secret, mode 0600) and NAME.pub; or, with --signing, "
+      "a job-signing pair");
+  keygen->add_option("--out", keygen_out, "the files' path without extension")->required();
+  keygen->add_flag("--signing", keygen_signing,
+                   "an Ed25519 signing pair instead: NAME.sign (secret) and NAME.sign.pub");
+  keygen->add_flag("--json", o.json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kOk : kUsage;
   }
+  if (*keygen) return cmd_keygen(o, keygen_out, keygen_signing);
   try {
-    if (*submit) return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet);
+    if (*submit)
+      return cmd_submit(o, file, revision, branch, wait || follow, follow, quiet, signing_key);
     if (*status) return cmd_status(o, id);
     if (*logs) return cmd_logs(o, id, follow);
     if (*agents) return cmd_agents(o);
@@ -792,6 +929,9 @@ int run_cli(int argc, char** argv) {
     }
   } catch (const BadEndpoint& e) {
     std::cerr << "yardstick: --coordinator: " << e.what() << "\n";
+    return kUsage;
+  } catch (const KeySetupError& e) {
+    std::cerr << "yardstick: " << e.what() << "\n";
     return kUsage;
   } catch (const Unreachable& e) {
     std::cerr << "yardstick: " << e.what() << "\n";

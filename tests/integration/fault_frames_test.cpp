@@ -163,12 +163,16 @@ bool recv_within(zmq::socket_t& s, zmq::message_t* out, std::chrono::millisecond
   return static_cast<bool>(s.recv(*out, zmq::recv_flags::dontwait));
 }
 
-zmq::socket_t dealer(zmq::context_t& ctx, const std::string& endpoint) {
+// A peer with keys the coordinator admits: the submit client key, or a new
+// agent key listed as `agent_name` (what a hostile peer with a stolen or
+// its own listed key could send is what these tests throw).
+zmq::socket_t dealer(zmq::context_t& ctx, Cluster& c, To to, const std::string& agent_name = "") {
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::sndhwm, 0);  // never block or drop a send of the flood
   s.set(zmq::sockopt::rcvhwm, 0);
-  s.connect(endpoint);
+  c.secure(s, to == To::kClients ? c.client_key() : c.authorize_agent(agent_name));
+  s.connect(to == To::kClients ? c.clients_endpoint() : c.agents_endpoint());
   return s;
 }
 
@@ -761,8 +765,8 @@ TEST(FaultFrames, TenThousandRandomAndMutatedFramesLeaveTheCoordinatorServing) {
   };
   std::vector<Outcome> outcomes;
   {
-    zmq::socket_t client = dealer(ctx, c.clients_endpoint());
-    zmq::socket_t agent = dealer(ctx, c.agents_endpoint());
+    zmq::socket_t client = dealer(ctx, c, To::kClients);
+    zmq::socket_t agent = dealer(ctx, c, To::kAgents, "fuzz-probe");
     HelloFields probe;
     probe.name = "fuzz-probe";
     const std::string probe_hello = hello(1, probe);
@@ -794,8 +798,8 @@ TEST(FaultFrames, TenThousandRandomAndMutatedFramesLeaveTheCoordinatorServing) {
   Mutator mutator(seed);
   std::vector<Peer> peers;
   auto add_peer = [&](std::string name, To to, std::string hello_frame) {
-    peers.push_back({std::move(name), to, std::move(hello_frame),
-                     dealer(ctx, to == To::kClients ? c.clients_endpoint() : c.agents_endpoint())});
+    zmq::socket_t sock = dealer(ctx, c, to, name);
+    peers.push_back({std::move(name), to, std::move(hello_frame), std::move(sock)});
   };
   add_peer("client-1", To::kClients, "");
   add_peer("client-2", To::kClients, "");
@@ -1006,7 +1010,7 @@ TEST(FaultFrames, EveryUnknownBodyIsAnsweredNotIgnored) {
   ASSERT_GT(members.size(), 20u);
   int checked = 0;
   for (To to : {To::kAgents, To::kClients}) {
-    zmq::socket_t s = dealer(ctx, to == To::kClients ? c.clients_endpoint() : c.agents_endpoint());
+    zmq::socket_t s = dealer(ctx, c, to, "fuzz-unimplemented");
     uint64_t request_id = 100;
     for (auto field : members) {
       const std::string name = field.getProto().getName();

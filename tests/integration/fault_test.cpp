@@ -409,8 +409,11 @@ TEST(Fault, SecondAgentWithALiveAgentsNameIsRefusedAndEvictsNobody) {
   Cluster c;
   c.add_agent("a", "", "m1");
   const std::string name = c.agent_name("a");
+  // The same name and key (a copied agent configuration): a live process
+  // keeps its name.
   Process twin({binary("yardstick-agent"), "--coordinator", c.agents_endpoint(), "--name", name,
-                "--home", c.dir() + "/twin", "--log-level", "debug"},
+                "--home", c.dir() + "/twin", "--log-level", "debug", "--key",
+                c.key_file("agent-" + name), "--coordinator-key", c.coordinator_public_key_file()},
                c.dir() + "/twin.log");
   ASSERT_TRUE(
       wait_for([&] { return twin.log().find("already connected") != std::string::npos; }, 10s))

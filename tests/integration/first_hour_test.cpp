@@ -42,8 +42,17 @@ TEST(FirstHour, EndpointWithoutASchemeIsAUsageErrorNamingIt) {
 TEST(FirstHour, CliPointedAtTheAgentsPortIsToldSo) {
   Cluster c;
   auto r = c.cli({"--coordinator", c.agents_endpoint(), "agents"});
+  // A client key is refused on the agents socket: the user is told, and
+  // the coordinator logs whose key knocked on the wrong port.
   EXPECT_EQ(r.code, 4) << r.err;
-  EXPECT_NE(r.err.find("is this peer pointed at the right port?"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refused this key"), std::string::npos) << r.err;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return c.coordinator().log().find("client key of 'submitter' on the agents socket") !=
+               std::string::npos;
+      },
+      5s))
+      << c.coordinator().log();
 }
 
 TEST(FirstHour, EveryBinaryHasVersionAndGlobalOptionsGoAfterTheSubcommand) {

@@ -217,7 +217,86 @@ Cluster::Cluster(Options options) : options_(options) {
   dir_ = make_temp_dir("yardstick-it");
   dsn_ = options_.dsn.empty() ? create_test_database() : options_.dsn;
   prefix_ = "t" + std::to_string(getpid()) + "-" + fs::path(dir_).filename().string() + "-";
+  if (!options_.insecure) {
+    fs::create_directories(dir_ + "/keys");
+    coordinator_public_ = make_key("coordinator").public_key;
+    const auto submitter = make_key("submitter"), reader = make_key("reader");
+    std::ofstream(authorized_clients_file()) << "# key name role\n"
+                                             << submitter.public_key << " submitter submit\n"
+                                             << reader.public_key << " reader read\n";
+    std::ofstream(authorized_agents_file()) << "# key agent-name\n";
+  }
   start_coordinator();
+}
+
+CurveKeyPair Cluster::make_key(const std::string& key_name) {
+  const std::string base = dir_ + "/keys/" + key_name;
+  int rc = 0;
+  std::string out =
+      run_capture("'" + binary("yardstick") + "' keygen --out '" + base + "' 2>&1", &rc);
+  if (rc != 0) throw std::runtime_error("yardstick keygen failed: " + out);
+  return read_secret_key_file(base + ".key");
+}
+
+CurveKeyPair Cluster::authorize_agent(const std::string& agent_name) {
+  return authorize_agents({agent_name}).front();
+}
+
+std::vector<CurveKeyPair> Cluster::authorize_agents(const std::vector<std::string>& agent_names) {
+  std::vector<CurveKeyPair> keys;
+  std::ofstream list(authorized_agents_file(), std::ios::app);
+  for (const auto& name : agent_names) {
+    // The library call `yardstick keygen` makes (one process less per agent).
+    keys.push_back(generate_curve_keypair());
+    write_curve_keypair(dir_ + "/keys/agent-" + name, keys.back());
+    list << keys.back().public_key << " " << name << "\n";
+  }
+  list.close();
+  reload_keys();
+  return keys;
+}
+
+ClientSecurity Cluster::client_security(const std::string& key_name) const {
+  ClientSecurity s;
+  s.insecure = options_.insecure;
+  if (!s.insecure) {
+    s.own = client_key(key_name);
+    s.server_key = coordinator_public_;
+  }
+  return s;
+}
+
+void Cluster::append_and_reload(const std::string& file, const std::string& line) {
+  std::ofstream(file, std::ios::app) << line << "\n";
+  reload_keys();
+}
+
+void Cluster::reload_keys() {
+  auto count = [&] {
+    const std::string log = coordinator_->log();
+    int n = 0;
+    for (size_t at = 0; (at = log.find("authorized keys ", at)) != std::string::npos; ++at)
+      if (log.compare(at, 26, "authorized keys reloaded: ") == 0 ||
+          log.compare(at, 19, "authorized keys NOT") == 0)
+        ++n;
+    return n;
+  };
+  const int before = count();  // the log is appended to across restarts
+  coordinator_->signal(SIGHUP);
+  if (!wait_for([&] { return count() > before; }, std::chrono::seconds(10)))
+    throw std::runtime_error("the coordinator did not reload its keys:\n" + coordinator_->log());
+}
+
+void Cluster::secure(zmq::socket_t& socket, const CurveKeyPair& own) const {
+  if (options_.insecure) return;
+  ClientSecurity s;
+  s.own = own;
+  s.server_key = coordinator_public_;
+  apply_client_security(socket, s);
+}
+
+CurveKeyPair Cluster::client_key(const std::string& key_name) const {
+  return read_secret_key_file(key_file(key_name));
 }
 
 Cluster::~Cluster() {
@@ -258,6 +337,14 @@ void Cluster::start_coordinator() {
                                    ready,
                                    "--log-level",
                                    "debug"};
+  if (options_.insecure) {
+    argv.push_back("--insecure");
+  } else {
+    for (const std::string& a : std::vector<std::string>{
+             "--secret-key", key_file("coordinator"), "--authorized-agents",
+             authorized_agents_file(), "--authorized-clients", authorized_clients_file()})
+      argv.push_back(a);
+  }
   for (const auto& a : options_.coordinator_args) argv.push_back(a);
   coordinator_ = std::make_unique<Process>(argv, dir_ + "/coordinator.log");
   if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
@@ -298,6 +385,15 @@ Process& Cluster::add_agent(const std::string& name, const std::string& labels,
                                    dir_ + "/home-" + name,
                                    "--log-level",
                                    "debug"};
+  if (options_.insecure) {
+    argv.push_back("--insecure");
+  } else {
+    authorize_agent(full);
+    for (const std::string& a :
+         std::vector<std::string>{"--key", key_file("agent-" + full), "--coordinator-key",
+                                  coordinator_public_key_file()})
+      argv.push_back(a);
+  }
   for (auto& e : extra) argv.push_back(e);
   agent_argv_[name] = argv;
   return launch_agent(name, argv);
@@ -326,7 +422,13 @@ Process& Cluster::launch_agent(const std::string& name, const std::vector<std::s
 }
 
 CliResult Cluster::cli(std::vector<std::string> args, const std::string& cwd) {
-  std::string cmd = "cd '" + (cwd.empty() ? dir_ : cwd) + "' && '" + binary("yardstick") + "'";
+  // Keys through the environment, so that flags a test gives still win.
+  std::string cmd = "cd '" + (cwd.empty() ? dir_ : cwd) + "' && " +
+                    (options_.insecure ? std::string("YARDSTICK_INSECURE=1 ")
+                                       : "YARDSTICK_KEY='" + key_file("submitter") +
+                                             "' YARDSTICK_COORDINATOR_KEY='" +
+                                             coordinator_public_key_file() + "' ") +
+                    "'" + binary("yardstick") + "'";
   if (args.empty() || args[0] != "--coordinator") cmd += " --coordinator '" + clients_ + "'";
   for (auto& a : args) {
     std::string q = "'";

@@ -11,6 +11,9 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
+#include <zmq.hpp>
+
+#include "common/curve.hpp"
 
 namespace yardstick::test {
 
@@ -78,6 +81,7 @@ class Cluster {
     uint32_t lease_ms = 2000;
     std::string dsn;                            // empty: a new database on the shared server
     std::vector<std::string> coordinator_args;  // more flags for the coordinator
+    bool insecure = false;                      // no CURVE (everything else runs with keys)
   };
   Cluster();
   explicit Cluster(Options options);
@@ -110,6 +114,31 @@ class Cluster {
   // Every log byte of a job attempt, in order.
   std::string stored_log(int64_t job, int attempt);
 
+  // CURVE. Keys are made with `yardstick keygen`: the coordinator's, one
+  // client key of each role ("submitter": submit, "reader": read), and one
+  // per agent, listed with its full name. Empty paths when insecure.
+  bool insecure() const { return options_.insecure; }
+  std::string key_file(const std::string& key_name) const {
+    return dir_ + "/keys/" + key_name + ".key";
+  }
+  std::string coordinator_public_key_file() const { return dir_ + "/keys/coordinator.pub"; }
+  std::string authorized_agents_file() const { return dir_ + "/keys/agents.txt"; }
+  std::string authorized_clients_file() const { return dir_ + "/keys/clients.txt"; }
+  // Makes a key pair `key_name` (keys/NAME.key, .pub) with the real CLI.
+  CurveKeyPair make_key(const std::string& key_name);
+  // Lists an agent key under `agent_name` and has the coordinator reload
+  // (SIGHUP), waiting until it did.
+  CurveKeyPair authorize_agent(const std::string& agent_name);
+  std::vector<CurveKeyPair> authorize_agents(const std::vector<std::string>& agent_names);
+  // What the CLI library needs to talk to this coordinator as `key_name`.
+  ClientSecurity client_security(const std::string& key_name = "submitter") const;
+  // Appends a line to a key file and reloads; for tests of the files themselves.
+  void append_and_reload(const std::string& file, const std::string& line);
+  void reload_keys();
+  // Sets CURVE with `own` on a raw socket before it connects (nothing when insecure).
+  void secure(zmq::socket_t& socket, const CurveKeyPair& own) const;
+  CurveKeyPair client_key(const std::string& key_name = "submitter") const;
+
   const std::string& dir() const { return dir_; }
   const std::string& dsn() const { return dsn_; }
   const std::string& clients_endpoint() const { return clients_; }
@@ -124,6 +153,7 @@ class Cluster {
   std::map<std::string, std::vector<std::string>> agent_argv_;
   Process& launch_agent(const std::string& name, const std::vector<std::string>& argv);
   int coordinator_starts_ = 0;
+  std::string coordinator_public_;
 };
 
 }  // namespace yardstick::test

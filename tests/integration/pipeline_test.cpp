@@ -324,13 +324,10 @@ TEST(Cli, UnknownIdIsRefusedAndUnreachableCoordinatorExitsThree) {
   EXPECT_EQ(r.code, 4);
   EXPECT_NE(r.err.find("no pipeline or job with id 999999"), std::string::npos) << r.err;
   c.write_file("ok.yml", "pipeline: p\njobs:\n  a:\n    steps: [{run: \"true\"}]\n");
-  const std::string cmd = binary("yardstick") +
-                          " --coordinator tcp://127.0.0.1:1 --timeout-ms 300 submit " + c.dir() +
-                          "/ok.yml 2>" + c.dir() + "/err.txt";
-  int status = std::system(cmd.c_str());
-  EXPECT_EQ(WEXITSTATUS(status), 3);
-  std::ifstream err(c.dir() + "/err.txt");
-  std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  r = c.cli(
+      {"--coordinator", "tcp://127.0.0.1:1", "--timeout-ms", "300", "submit", c.dir() + "/ok.yml"});
+  EXPECT_EQ(r.code, 3);
+  const std::string& text = r.err;
   EXPECT_NE(text.find("tcp://127.0.0.1:1"), std::string::npos) << text;
 }
 

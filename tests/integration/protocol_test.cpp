@@ -13,10 +13,18 @@ namespace {
 using namespace std::chrono_literals;
 
 // Sends raw bytes on a fresh DEALER; returns the decoded answer (nullptr on silence).
-std::unique_ptr<wire_io::Frame> send_raw(zmq::context_t& ctx, const std::string& endpoint,
-                                         const std::string& bytes) {
+// With the keys of a listed client, or of a listed agent on the agents socket.
+std::unique_ptr<wire_io::Frame> send_raw(zmq::context_t& ctx, Cluster& c,
+                                         const std::string& endpoint, const std::string& bytes) {
+  static std::map<std::string, CurveKeyPair> agent_keys;  // by cluster
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);
+  if (endpoint == c.agents_endpoint()) {
+    if (!agent_keys.count(c.dir())) agent_keys[c.dir()] = c.authorize_agent("raw-agent");
+    c.secure(s, agent_keys[c.dir()]);
+  } else {
+    c.secure(s, c.client_key());
+  }
   s.connect(endpoint);
   s.send(zmq::buffer(bytes), zmq::send_flags::none);
   zmq::pollitem_t item{static_cast<void*>(s), 0, ZMQ_POLLIN, 0};
@@ -46,30 +54,31 @@ TEST(Protocol, BadFramesAreAnsweredWithErrorsAndTheCoordinatorKeepsServing) {
   Cluster c;
   zmq::context_t ctx(1);
   for (const std::string& ep : {c.clients_endpoint(), c.agents_endpoint()}) {
-    EXPECT_EQ(error_code(send_raw(ctx, ep, "this is not capnp")), wire::ErrorCode::MALFORMED);
-    EXPECT_EQ(error_code(send_raw(ctx, ep, std::string(4096, '\xff'))), wire::ErrorCode::MALFORMED);
+    EXPECT_EQ(error_code(send_raw(ctx, c, ep, "this is not capnp")), wire::ErrorCode::MALFORMED);
+    EXPECT_EQ(error_code(send_raw(ctx, c, ep, std::string(4096, '\xff'))),
+              wire::ErrorCode::MALFORMED);
 
     capnp::MallocMessageBuilder future;
     auto env = future.initRoot<wire::Envelope>();
     env.setVersion(99);
     env.setRequestId(5);
     env.getBody().initHeartbeat();
-    auto answer = send_raw(ctx, ep, encode(future));
+    auto answer = send_raw(ctx, c, ep, encode(future));
     EXPECT_EQ(error_code(answer), wire::ErrorCode::BAD_VERSION);
     EXPECT_EQ(answer->envelope().getRequestId(), 5u);
   }
   // A body that belongs to the other side is answered as unimplemented.
   capnp::MallocMessageBuilder welcome;
   wire_io::start(welcome, 9).getBody().initWelcome();
-  EXPECT_EQ(error_code(send_raw(ctx, c.clients_endpoint(), encode(welcome))),
+  EXPECT_EQ(error_code(send_raw(ctx, c, c.clients_endpoint(), encode(welcome))),
             wire::ErrorCode::UNIMPLEMENTED);
   // Agent results before registering: told to register.
   capnp::MallocMessageBuilder early;
   wire_io::start(early, 10).getBody().initStepStarted();
-  EXPECT_EQ(error_code(send_raw(ctx, c.agents_endpoint(), encode(early))),
+  EXPECT_EQ(error_code(send_raw(ctx, c, c.agents_endpoint(), encode(early))),
             wire::ErrorCode::NOT_REGISTERED);
   // An oversized frame is dropped by the transport (ZMQ_MAXMSGSIZE).
-  EXPECT_EQ(send_raw(ctx, c.clients_endpoint(),
+  EXPECT_EQ(send_raw(ctx, c, c.clients_endpoint(),
                      std::string(static_cast<size_t>(wire_io::kMaxFrameBytes) + 64, 'x')),
             nullptr);
   // Still serving.
@@ -88,7 +97,7 @@ TEST(Protocol, AnInvalidPipelineSentPastTheCliIsRefusedByTheCoordinator) {
   auto s = wire_io::start(b, 3).getBody().initSubmit();
   s.setPipelineYaml("pipeline: p\njobs:\n  a:\n    steps: []\n");
   s.setFileName("raw.yml");
-  auto answer = send_raw(ctx, c.clients_endpoint(), encode(b));
+  auto answer = send_raw(ctx, c, c.clients_endpoint(), encode(b));
   ASSERT_EQ(error_code(answer), wire::ErrorCode::BAD_REQUEST);
   EXPECT_NE(std::string(answer->envelope().getBody().getError().getMessage().cStr())
                 .find("raw.yml:4:12: jobs.a.steps"),

@@ -172,6 +172,18 @@ jobs:
   EXPECT_EQ(jobs[2].spec.env.count("B"), 0u);
 }
 
+TEST(Submission, JobsGetThePipelinesSecretsAndTheirOwn) {
+  auto parsed = parse_pipeline(
+      "pipeline: p\nsecrets: [A, B]\njobs:\n  x:\n    secrets: [B, C]\n    steps: [{run: x}]\n"
+      "  y:\n    steps: [{run: y}]\n",
+      "p.yml");
+  ASSERT_TRUE(parsed.ok());
+  auto jobs = expand_submission(*parsed.pipeline, 1, "", "", {});
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].spec.secrets, (std::vector<std::string>{"A", "B", "C"}));
+  EXPECT_EQ(jobs[1].spec.secrets, (std::vector<std::string>{"A", "B"}));
+}
+
 TEST(Submission, FanOutWithNoMatchingMachineWaitsAsOneJob) {
   auto parsed = parse_pipeline(
       "pipeline: p\njobs:\n  b:\n    on: { labels: [gpu], machines: all }\n    steps: [{run: x}]\n",

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "agent/job_runner.hpp"
 
@@ -71,10 +72,12 @@ class RecordingSink : public ResultSink {
   void metric(const ResultKey& k, int32_t, const std::string&, int32_t,
               const CollectedMetric& m) override {
     events.push_back({"metric", k, m.name});
+    metrics.push_back(m);
   }
   std::vector<Event> events;
   std::vector<StepResult> steps;
   std::vector<StepResult> samples;
+  std::vector<CollectedMetric> metrics;
   std::optional<JobOutcome> outcome;
 };
 
@@ -98,7 +101,7 @@ class JobRunnerTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(home); }
   std::unique_ptr<JobRunner> make() {
-    RunnerOptions o;
+    RunnerOptions o = options;
     o.home = home.string();
     o.agent_name = "a1";
     o.kill_grace_ms = 1000;
@@ -106,6 +109,7 @@ class JobRunnerTest : public ::testing::Test {
   }
   std::filesystem::path home;
   JobAssignment job;
+  RunnerOptions options;  // home, agent name and grace are set by make()
   FakeLauncher launcher;
   FakeClock clock;
   RecordingSink sink;
@@ -345,6 +349,135 @@ TEST_F(JobRunnerTest, WorkdirThroughASymbolicLinkOfTheCheckoutFailsTheJob) {
   EXPECT_EQ(*sink.outcome, JobOutcome::kFailed);
   EXPECT_NE(sink.events.back().detail.find("symbolic link"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(outside / "sub")) << "made a folder outside";
+}
+
+// Every log byte sent, in order.
+std::string sent_log(const RecordingSink& sink) {
+  std::string out;
+  for (const auto& e : sink.events)
+    if (e.what == "log") out += e.detail;
+  return out;
+}
+
+TEST_F(JobRunnerTest, StepsGetTheAllowedEnvironmentAndTheJobsSecretsOnly) {
+  setenv("YS_UNIT_LEAK", "1", 1);  // in the agent's environment, not allowed
+  options.inherited = {{"PATH", "/usr/bin:/bin"}};
+  options.secrets_file = {{"TOKEN", "tok-from-file"}, {"UNASKED", "never-asked"}};
+  options.environment = {{"ENV_SECRET", "from-env"}, {"TOKEN", "env-loses"}};
+  job.secrets = {"TOKEN", "ENV_SECRET"};
+  job.env["AUTH"] = "Bearer ${TOKEN}";
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  const auto& env = launcher.requests[0].env;
+  auto has = [&](const std::string& kv) {
+    return std::find(env.begin(), env.end(), kv) != env.end();
+  };
+  EXPECT_TRUE(has("PATH=/usr/bin:/bin"));
+  EXPECT_TRUE(has("TOKEN=tok-from-file"));  // the file first
+  EXPECT_TRUE(has("ENV_SECRET=from-env"));
+  EXPECT_TRUE(has("AUTH=Bearer tok-from-file"));
+  for (const auto& kv : env) {
+    EXPECT_NE(kv.rfind("YS_UNIT_LEAK=", 0), 0u);
+    EXPECT_NE(kv.rfind("UNASKED=", 0), 0u);
+  }
+  unsetenv("YS_UNIT_LEAK");
+  r->on_exit(exited(1000, 0));
+}
+
+TEST_F(JobRunnerTest, SecretValuesAreMaskedInOutputAlsoAcrossReads) {
+  options.secrets_file = {{"TOKEN", "tok-123456"}, {"UNASKED", "file-value"}};
+  options.environment = {{"ENV_SECRET", "zz-999"}};
+  job.secrets = {"TOKEN", "ENV_SECRET"};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  auto out = [&](const std::string& text) {
+    ASSERT_EQ(write(launcher.writers[0], text.data(), text.size()), (ssize_t)text.size());
+    for (int fd : r->fds()) r->on_readable(fd);
+    clock.advance_ms(500);
+    r->tick();
+  };
+  out("a tok-12");  // the start of the value is held back...
+  EXPECT_EQ(sent_log(sink), "a ");
+  out("3456 b zz-");  // ...until it is complete
+  out("999 file-value\nnot a secret: tok-");
+  ASSERT_EQ(write(launcher.writers[1], "err zz-999\n", 11), 11);
+  r->on_exit(exited(1000, 0));  // what is held at the end goes out
+  const std::string log = sent_log(sink);
+  EXPECT_NE(log.find("a *** b *** ***\nnot a secret: tok-"), std::string::npos) << log;
+  EXPECT_NE(log.find("err ***\n"), std::string::npos) << log;
+  for (const char* value : {"tok-123456", "zz-999", "file-value"})
+    EXPECT_EQ(log.find(value), std::string::npos) << value;
+}
+
+TEST_F(JobRunnerTest, AMissingSecretFailsTheJobBeforeAnyStepNamingIt) {
+  options.environment = {{"HAVE", "1"}};
+  job.secrets = {"HAVE", "NOPE_TOKEN"};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  EXPECT_TRUE(r->done());
+  EXPECT_TRUE(launcher.requests.empty());
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  for (const auto& e : sink.events) EXPECT_NE(e.what, "started");
+  EXPECT_NE(sink.events.back().detail.find("no secret NOPE_TOKEN"), std::string::npos)
+      << sink.events.back().detail;
+  EXPECT_NE(sent_log(sink).find("NOPE_TOKEN"), std::string::npos);
+}
+
+TEST_F(JobRunnerTest, CredentialsOfTheCheckoutUrlAreMaskedInWhatIsSent) {
+  job.checkout_repo = "https://user:pw-s3cret@example.com/x.git";
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  EXPECT_NE(launcher.requests[0].command.find("pw-s3cret"), std::string::npos);  // git needs it
+  const std::string git_error = "fatal: could not read from 'https://user:pw-s3cret@example.com'\n";
+  ASSERT_EQ(write(launcher.writers[1], git_error.data(), git_error.size()),
+            (ssize_t)git_error.size());
+  r->on_exit(exited(1000, 128));
+  ASSERT_EQ(sink.steps.size(), 1u);
+  EXPECT_EQ(sink.steps[0].command.find("pw-s3cret"), std::string::npos);
+  EXPECT_NE(sink.steps[0].command.find("https://***@example.com/x.git"), std::string::npos);
+  EXPECT_EQ(sent_log(sink).find("pw-s3cret"), std::string::npos) << sent_log(sink);
+  EXPECT_NE(sent_log(sink).find("***"), std::string::npos);
+}
+
+TEST_F(JobRunnerTest, ASecretsNameHoldsTheSecretWhateverEnvSetsAndTheCheckoutGetsIt) {
+  options.secrets_file = {{"TOKEN", "the-value"}};
+  job.secrets = {"TOKEN"};
+  job.env["TOKEN"] = "from-env";
+  job.checkout_repo = "/src/repo.git";
+  job.steps = {{"a", "x", {{"TOKEN", "from-step"}}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  auto has = [&](size_t i, const std::string& kv) {
+    const auto& env = launcher.requests.at(i).env;
+    return std::find(env.begin(), env.end(), kv) != env.end();
+  };
+  EXPECT_TRUE(has(0, "TOKEN=the-value"));  // the checkout, e.g. for GIT_ASKPASS
+  r->on_exit(exited(1000, 0));
+  EXPECT_TRUE(has(1, "TOKEN=the-value"));
+  r->on_exit(exited(1001, 0));
+}
+
+TEST_F(JobRunnerTest, MetricNamesAndUnitsFromTheMetricsFileAreMasked) {
+  options.secrets_file = {{"TOKEN", "tok-777"}};
+  job.secrets = {"TOKEN"};
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  std::string metrics;
+  for (const auto& kv : launcher.requests[0].env)
+    if (kv.rfind("YARDSTICK_METRICS=", 0) == 0) metrics = kv.substr(18);
+  ASSERT_FALSE(metrics.empty());
+  std::ofstream(metrics) << "leak.tok-777 1.5 tok-777s\n";
+  r->on_exit(exited(1000, 0));
+  ASSERT_EQ(sink.metrics.size(), 1u);
+  EXPECT_EQ(sink.metrics[0].name, "leak.***");
+  EXPECT_EQ(sink.metrics[0].unit, "***s");
 }
 
 TEST(ShellQuote, QuotesSingleQuotes) {

@@ -71,6 +71,15 @@ JobAssignment every_field_set() {
   a.variants = {{"lld", {}, ""},
                 {"mold", {{"LINKER", "mold"}, {"NOTE", "é"}}, "mold -o out main.o"}};
   a.budget = Budget{300'000, {{"sample.wall_s", "<=", 1.5}}, true};
+  a.secrets = {"API_TOKEN", "GIT_PASSWORD"};
+  SignedSubmission s;
+  s.yaml = "pipeline: speed\njobs: {}  # ünïcode ✓\n";
+  s.file_name = "ci/speed.yml";
+  s.revision = "0123abcd";
+  s.branch = "feature/mold";
+  s.public_key = std::string("\0\x01\xff", 3) + std::string(29, '\x80');  // raw bytes, NUL too
+  s.signature = std::string(63, '\xfe') + std::string(1, '\0');
+  a.signed_submission = s;
   return a;
 }
 
@@ -147,6 +156,18 @@ void expect_same(const JobAssignment& want, const JobAssignment& got) {
     EXPECT_EQ(want.variants[i].run, got.variants[i].run);
   }
   expect_same_budget(want.budget, got.budget, "job budget");
+  EXPECT_EQ(want.secrets, got.secrets);
+  ASSERT_EQ(want.signed_submission.has_value(), got.signed_submission.has_value());
+  if (want.signed_submission) {
+    const SignedSubmission& w = *want.signed_submission;
+    const SignedSubmission& g = *got.signed_submission;
+    EXPECT_EQ(w.yaml, g.yaml);
+    EXPECT_EQ(w.file_name, g.file_name);
+    EXPECT_EQ(w.revision, g.revision);
+    EXPECT_EQ(w.branch, g.branch);
+    EXPECT_EQ(w.public_key, g.public_key);
+    EXPECT_EQ(w.signature, g.signature);
+  }
   EXPECT_TRUE(want == got) << "a member not compared above differs";
 }
 
@@ -179,6 +200,7 @@ TEST(JobSpec, AbsentOptionalsStayAbsent) {
   for (const JobAssignment* back : {&wire, &stored}) {
     EXPECT_FALSE(back->bench);
     EXPECT_FALSE(back->budget);
+    EXPECT_FALSE(back->signed_submission);
     ASSERT_EQ(back->steps.size(), 1u);
     EXPECT_FALSE(back->steps[0].budget);
     EXPECT_TRUE(*back == a);
@@ -199,6 +221,7 @@ TEST(JobSpec, StoredFormIsTheWireStructInCamelCaseJson) {
   EXPECT_EQ(j.at("jobId"), "9000000000123");  // 64-bit integers as strings
   EXPECT_EQ(j.at("bench").at("shell"), "none");
   EXPECT_EQ(j.at("budget").at("metrics").at(0).at("metric"), "sample.wall_s");
+  EXPECT_EQ(j.at("secrets"), nlohmann::json::array({"API_TOKEN", "GIT_PASSWORD"}));
   EXPECT_NE(text.find("grüße"), std::string::npos) << "UTF-8 is written as is";
 }
 

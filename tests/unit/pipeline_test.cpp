@@ -89,6 +89,50 @@ TEST(Pipeline, UnknownKeyNamesFileLineAndKey) {
       << e.to_string();
 }
 
+TEST(Pipeline, SecretsAreNamesAtPipelineAndJobLevel) {
+  auto r = parse(
+      "pipeline: p\nsecrets: [GIT_TOKEN]\njobs:\n  a:\n    secrets: [API_TOKEN, _x2]\n"
+      "    steps: [{run: x}]\n  b:\n    steps: [{run: y}]\n");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  EXPECT_EQ(r.pipeline->secrets, std::vector<std::string>{"GIT_TOKEN"});
+  EXPECT_EQ(r.pipeline->jobs[0].secrets, (std::vector<std::string>{"API_TOKEN", "_x2"}));
+  EXPECT_TRUE(r.pipeline->jobs[1].secrets.empty());
+}
+
+TEST(Pipeline, ABadSecretNameNamesFileLineAndKey) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    steps: [{run: x}]\n    secrets: [OK, 1BAD]\n");
+  EXPECT_EQ(e.line, 5);
+  EXPECT_EQ(e.key, "jobs.a.secrets[1]");
+  EXPECT_NE(e.message.find("'1BAD' is not a valid secret name"), std::string::npos) << e.message;
+  auto dup = only_error("pipeline: p\nsecrets: [A, A]\njobs:\n  a:\n    steps: [{run: x}]\n");
+  EXPECT_EQ(dup.key, "secrets[1]");
+  EXPECT_EQ(dup.line, 2);
+  auto scalar = only_error("pipeline: p\njobs:\n  a:\n    secrets: TOKEN\n    steps: [{run: x}]\n");
+  EXPECT_EQ(scalar.key, "jobs.a.secrets");
+  EXPECT_NE(scalar.message.find("list"), std::string::npos);
+  auto dash = only_error("pipeline: p\nsecrets: [A-B]\njobs:\n  a:\n    steps: [{run: x}]\n");
+  EXPECT_EQ(dash.key, "secrets[0]");
+}
+
+TEST(Pipeline, CredentialsInTheCheckoutUrlAreRefusedWithoutBeingRepeated) {
+  for (const char* url : {"https://user:s3cret@example.com/x.git", "https://s3cret@example.com/x",
+                          "ssh://git:s3cret@example.com/x.git"}) {
+    auto e = only_error("pipeline: p\ncheckout: { repo: \"" + std::string(url) +
+                        "\" }\njobs:\n  a:\n    steps: [{run: x}]\n");
+    EXPECT_EQ(e.key, "checkout.repo");
+    EXPECT_EQ(e.line, 2);
+    EXPECT_NE(e.message.find("credentials"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("***@example.com"), std::string::npos) << e.message;
+    EXPECT_EQ(e.to_string().find("s3cret"), std::string::npos) << e.to_string();
+  }
+  for (const char* url : {"ssh://git@example.com/x.git", "git@example.com:x.git",
+                          "https://example.com/x.git", "/srv/x.git"}) {
+    auto r = parse("pipeline: p\ncheckout: { repo: \"" + std::string(url) +
+                   "\" }\njobs:\n  a:\n    steps: [{run: x}]\n");
+    EXPECT_TRUE(r.ok()) << url;
+  }
+}
+
 TEST(Pipeline, WrongTypeIsReported) {
   auto e = only_error("pipeline: p\njobs:\n  a:\n    retries: many\n    steps: [{run: x}]\n");
   EXPECT_EQ(e.key, "jobs.a.retries");
