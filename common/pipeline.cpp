@@ -108,6 +108,12 @@ class Validator {
       error(node, path, "expected a string");
       return std::nullopt;
     }
+    // YAML's "\0": no command, argument or environment can carry it, and a
+    // stored spec would lose what follows it (found by fuzzing).
+    if (node.Scalar().find('\0') != std::string::npos) {
+      error(node, path, "holds a NUL character (\\0), which no command or environment can carry");
+      return std::nullopt;
+    }
     return node.Scalar();
   }
 
@@ -151,7 +157,7 @@ class Validator {
     for (auto it = node.begin(); it != node.end(); ++it) {
       std::string name = it->first.Scalar();
       if (name.empty() || name.find('=') != std::string::npos ||
-          std::isdigit(static_cast<unsigned char>(name[0])))
+          name.find('\0') != std::string::npos || std::isdigit(static_cast<unsigned char>(name[0])))
         error(it->first, join(path, name), "invalid environment variable name");
       if (auto v = string(it->second, join(path, name))) out[name] = *v;
     }
@@ -236,7 +242,7 @@ std::optional<Budget> parse_budget(Validator& v, const YAML::Node& node, const s
         const std::string name = it->first.Scalar();
         const std::string p = path + ".metrics." + name;
         auto expr = v.string(it->second, p);
-        if (!expr) continue;
+        if (!expr || !v.string(it->first, p)) continue;
         auto bound = parse_metric_bound(name, *expr);
         if (!bound)
           v.error(
@@ -375,8 +381,9 @@ void parse_on(Validator& v, const YAML::Node& node, const std::string& path, Job
       }
     } else if (labels.IsMap()) {
       for (auto it = labels.begin(); it != labels.end(); ++it) {
-        if (auto s = v.string(it->second, lpath + "." + it->first.Scalar()))
-          job.on_labels.insert(it->first.Scalar() + "=" + *s);
+        auto key = v.string(it->first, lpath);
+        if (auto s = v.string(it->second, lpath + "." + it->first.Scalar()); s && key)
+          job.on_labels.insert(*key + "=" + *s);
       }
     } else {
       v.error(labels, lpath, "expected a list of key=value labels or a mapping");

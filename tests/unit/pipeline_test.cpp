@@ -312,5 +312,21 @@ TEST(Pipeline, WorkdirLeadingOutOfTheWorkspaceIsRefusedAndAbsoluteIsLeftToTheAge
   EXPECT_TRUE(parse("pipeline: p\njobs:\n  a:\n    workdir: /opt/x\n    steps: [{run: x}]\n").ok());
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_pipeline): a "\0" escape put a NUL in a
+// command, which the stored spec cut short.
+TEST(Pipeline, NulCharacterIsRefusedWhereverItIs) {
+  auto r = parse("pipeline: p\njobs:\n  a:\n    steps:\n      - run: \"echo a\\0b\"\n");
+  ASSERT_FALSE(r.ok());
+  const PipelineError& e = r.errors[0];
+  EXPECT_EQ(e.key, "jobs.a.steps[0].run");
+  EXPECT_EQ(e.line, 5);
+  EXPECT_NE(e.message.find("NUL"), std::string::npos) << e.message;
+  EXPECT_FALSE(
+      parse("pipeline: p\nenv: { \"A\\0\": x }\njobs:\n  a:\n    steps: [{run: x}]\n").ok());
+  EXPECT_FALSE(parse("pipeline: p\njobs:\n  a:\n    on: { labels: { \"k\\0\": v } }\n"
+                     "    steps: [{run: x}]\n")
+                   .ok());
+}
+
 }  // namespace
 }  // namespace yardstick
