@@ -576,50 +576,64 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
     return result;
   }
   PipelineDef pipeline;
-  if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "jobs"})) {
-    if (root["pipeline"]) {
-      if (auto s = v.string(root["pipeline"], "pipeline")) {
-        pipeline.name = *s;
-        if (!valid_name(pipeline.name))
-          v.error(root["pipeline"], "pipeline",
-                  "pipeline names use letters, digits, '-', '_' and '.' only");
+  // A shape the checks did not foresee makes yaml-cpp throw (a subscript of
+  // a scalar, say): an error for the file, never an exception out of here.
+  try {
+    if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "jobs"})) {
+      if (root["pipeline"]) {
+        if (auto s = v.string(root["pipeline"], "pipeline")) {
+          pipeline.name = *s;
+          if (!valid_name(pipeline.name))
+            v.error(root["pipeline"], "pipeline",
+                    "pipeline names use letters, digits, '-', '_' and '.' only");
+        }
+      } else {
+        v.error(root, "pipeline", "missing key: the pipeline needs a name");
       }
-    } else {
-      v.error(root, "pipeline", "missing key: the pipeline needs a name");
-    }
-    if (root["env"]) pipeline.env = v.env(root["env"], "env");
-    if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
-    if (auto checkout = root["checkout"]) {
-      if (v.check_map(checkout, "checkout", {"repo"})) {
-        if (checkout["repo"]) {
-          if (auto s = v.string(checkout["repo"], "checkout.repo")) {
-            // The URL is stored and shown: a password or token in it would be too.
-            if (url_has_credentials(*s))
-              v.error(checkout["repo"], "checkout.repo",
-                      "the URL carries credentials (" + mask_url_credentials(*s) +
-                          "); they would be stored and shown. Give the agents access instead: "
-                          "a git credential helper, an SSH key, or `secrets:` read by "
-                          "GIT_ASKPASS (see docs/pipelines.md)");
-            else if (auto problem = repository_problem(*s); !problem.empty())
-              v.error(checkout["repo"], "checkout.repo", problem);
-            else
-              pipeline.checkout_repo = *s;
+      if (root["env"]) pipeline.env = v.env(root["env"], "env");
+      if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
+      if (auto checkout = root["checkout"]) {
+        if (v.check_map(checkout, "checkout", {"repo"})) {
+          if (checkout["repo"]) {
+            if (auto s = v.string(checkout["repo"], "checkout.repo")) {
+              // The URL is stored and shown: a password or token in it would be too.
+              if (url_has_credentials(*s))
+                v.error(checkout["repo"], "checkout.repo",
+                        "the URL carries credentials (" + mask_url_credentials(*s) +
+                            "); they would be stored and shown. Give the agents access instead: "
+                            "a git credential helper, an SSH key, or `secrets:` read by "
+                            "GIT_ASKPASS (see docs/pipelines.md)");
+              else if (auto problem = repository_problem(*s); !problem.empty())
+                v.error(checkout["repo"], "checkout.repo", problem);
+              else
+                pipeline.checkout_repo = *s;
+            }
+          } else {
+            v.error(checkout, "checkout.repo", "missing key");
           }
-        } else {
-          v.error(checkout, "checkout.repo", "missing key");
         }
       }
+      auto jobs = root["jobs"];
+      if (!jobs) {
+        v.error(root, "jobs", "missing key: the pipeline needs at least one job");
+      } else if (!jobs.IsMap() || jobs.size() == 0) {
+        v.error(jobs, "jobs", "expected a mapping of job names to jobs");
+      } else {
+        // YAML lets a key appear twice; jobs["a"] would then find the first.
+        std::set<std::string> seen;
+        for (auto it = jobs.begin(); it != jobs.end(); ++it) {
+          if (!seen.insert(it->first.Scalar()).second) {
+            v.error(it->first, "jobs." + it->first.Scalar(),
+                    "job '" + it->first.Scalar() + "' is defined twice");
+            continue;
+          }
+          parse_job(v, it->first.Scalar(), it->first, it->second, pipeline);
+        }
+        check_graph(v, jobs, pipeline);
+      }
     }
-    auto jobs = root["jobs"];
-    if (!jobs) {
-      v.error(root, "jobs", "missing key: the pipeline needs at least one job");
-    } else if (!jobs.IsMap() || jobs.size() == 0) {
-      v.error(jobs, "jobs", "expected a mapping of job names to jobs");
-    } else {
-      for (auto it = jobs.begin(); it != jobs.end(); ++it)
-        parse_job(v, it->first.Scalar(), it->first, it->second, pipeline);
-      check_graph(v, jobs, pipeline);
-    }
+  } catch (const YAML::Exception& e) {
+    v.error(root, "", "unexpected structure: " + e.msg);
   }
   result.errors = std::move(v.errors);
   if (result.errors.empty()) result.pipeline = std::move(pipeline);

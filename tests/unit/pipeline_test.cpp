@@ -328,5 +328,19 @@ TEST(Pipeline, NulCharacterIsRefusedWhereverItIs) {
                    .ok());
 }
 
+// Found by fuzzing: with a job name given twice, the graph check looked the
+// name up in the YAML, found the first (a string) and yaml-cpp threw.
+TEST(Pipeline, JobDefinedTwiceIsAnErrorNotAnException) {
+  auto r =
+      parse("pipeline: p\njobs:\n  a:\n    needsx\n  a:\n    needs: [a]\n    steps: [{run: x}]\n");
+  ASSERT_FALSE(r.ok());
+  bool twice = false;
+  for (const auto& e : r.errors) twice |= e.message.find("defined twice") != std::string::npos;
+  EXPECT_TRUE(twice);
+  // A key that is no name, with needs the graph check looks up.
+  r = parse("pipeline: p\njobs:\n  ? [x]\n  : { needs: [nope], steps: [{run: x}] }\n");
+  EXPECT_FALSE(r.ok());
+}
+
 }  // namespace
 }  // namespace yardstick
