@@ -11,6 +11,7 @@
 
 #include "common/checkout.hpp"
 #include "common/secrets.hpp"
+#include "common/text.hpp"
 
 namespace yardstick {
 
@@ -109,9 +110,14 @@ class Validator {
       return std::nullopt;
     }
     // YAML's "\0": no command, argument or environment can carry it, and a
-    // stored spec would lose what follows it (found by fuzzing).
-    if (node.Scalar().find('\0') != std::string::npos) {
-      error(node, path, "holds a NUL character (\\0), which no command or environment can carry");
+    // stored spec would lose what follows it. yaml-cpp writes "\N" and "\_"
+    // as single Latin-1 bytes, which are not UTF-8 (both found by fuzzing).
+    if (!is_valid_text(node.Scalar())) {
+      error(node, path,
+            node.Scalar().find('\0') != std::string::npos
+                ? "holds a NUL character (\\0), which no command or environment can carry"
+                : "is not valid UTF-8 text (YAML's \\N and \\_ escapes make bytes that are "
+                  "not; write the character itself)");
       return std::nullopt;
     }
     return node.Scalar();
@@ -156,8 +162,8 @@ class Validator {
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
       std::string name = it->first.Scalar();
-      if (name.empty() || name.find('=') != std::string::npos ||
-          name.find('\0') != std::string::npos || std::isdigit(static_cast<unsigned char>(name[0])))
+      if (name.empty() || name.find('=') != std::string::npos || !is_valid_text(name) ||
+          std::isdigit(static_cast<unsigned char>(name[0])))
         error(it->first, join(path, name), "invalid environment variable name");
       if (auto v = string(it->second, join(path, name))) out[name] = *v;
     }

@@ -330,6 +330,15 @@ TEST(Pipeline, NulCharacterIsRefusedWhereverItIs) {
 
 // Found by fuzzing: with a job name given twice, the graph check looked the
 // name up in the YAML, found the first (a string) and yaml-cpp threw.
+// Found by fuzzing: yaml-cpp writes "\N" (U+0085) as the single byte 0x85,
+// which the stored spec refused as not UTF-8, after the pipeline was taken.
+TEST(Pipeline, EscapeThatYieldsNoUtf8IsRefusedWithItsKey) {
+  auto r = parse("pipeline: p\njobs:\n  a:\n    env: { SEP: \"a\\Nb\" }\n    steps: [{run: x}]\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.errors[0].key, "jobs.a.env.SEP");
+  EXPECT_NE(r.errors[0].message.find("UTF-8"), std::string::npos) << r.errors[0].message;
+}
+
 TEST(Pipeline, JobDefinedTwiceIsAnErrorNotAnException) {
   auto r =
       parse("pipeline: p\njobs:\n  a:\n    needsx\n  a:\n    needs: [a]\n    steps: [{run: x}]\n");
