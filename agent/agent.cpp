@@ -377,6 +377,7 @@ void Agent::on_assign(const JobAssignment& job) {
   opts.home = config_.home;
   opts.agent_name = config_.name;
   opts.kill_grace_ms = config_.kill_grace_ms;
+  opts.allow_absolute_workdir = config_.allow_absolute_workdir;
   opts.inherited = config_.step_environment;
   opts.secrets_file = config_.secrets_file;
   opts.environment = config_.environment;

@@ -45,7 +45,8 @@ struct AgentConfig {
   std::string home;  // workspaces and the repository cache
   MachineInfo machine;
   uint64_t kill_grace_ms = 10'000;
-  uint32_t hello_timeout_ms = 2'000;  // no welcome by then: reconnect (with backoff)
+  bool allow_absolute_workdir = false;  // else a job's workdir stays inside its workspace
+  uint32_t hello_timeout_ms = 2'000;    // no welcome by then: reconnect (with backoff)
   uint32_t max_backoff_ms = 5'000;
   bool spool_in_memory = false;           // benchmarks only: no durability
   uint64_t spool_max_bytes = 1ull << 30;  // unacknowledged results kept on disk

@@ -11,8 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <random>
 
+#include "common/checkout.hpp"
 #include "common/stats.hpp"
 
 namespace yardstick {
@@ -114,6 +116,17 @@ bool JobRunner::resolve_secrets() {
 }
 
 void JobRunner::start() {
+  // Refused before anything is made or started: the coordinator may not
+  // have checked (or may not be trusted to).
+  std::string refused;
+  if (!job_.checkout_repo.empty()) refused = repository_problem(job_.checkout_repo);
+  if (refused.empty()) refused = revision_problem(job_.revision);
+  if (refused.empty()) refused = workdir_problem(job_.workdir, options_.allow_absolute_workdir);
+  if (!refused.empty()) {
+    system_log("refused: " + refused);
+    end_job(JobOutcome::kFailed, "refused by the agent: " + refused);
+    return;
+  }
   if (!resolve_secrets()) return;
   const std::string work = workspace_path(options_.home, job_.job_id, job_.attempt);
   std::error_code ec;
@@ -130,37 +143,144 @@ void JobRunner::start() {
   fs::remove(metrics_file_, ec);
   cwd_ = workspace_;
   if (!job_.workdir.empty()) {
-    cwd_ = job_.workdir.front() == '/' ? job_.workdir : workspace_ + "/" + job_.workdir;
+    cwd_ = job_.workdir.front() == '/'
+               ? fs::path(job_.workdir).lexically_normal().string()
+               : (fs::path(workspace_) / job_.workdir).lexically_normal().string();
+    while (cwd_.size() > 1 && cwd_.back() == '/') cwd_.pop_back();
   }
-  if (!job_.checkout_repo.empty()) {
-    // One cache per repository under the agent's home, updated under a lock;
-    // the workspace is a fresh clone sharing its objects.
-    const std::string cache =
-        options_.home + "/repos/" + hex64(std::hash<std::string>{}(job_.checkout_repo));
-    const std::string rev = job_.revision.empty() ? "HEAD" : job_.revision;
-    std::string cmd = "set -e\nmkdir -p " + shell_quote(options_.home + "/repos") + "\n";
-    cmd += "flock " + shell_quote(cache + ".lock") + " sh -c " +
-           shell_quote("set -e; if [ -d " + shell_quote(cache) + " ]; then git -C " +
-                       shell_quote(cache) + " remote update --prune >/dev/null; else git clone " +
-                       "--quiet --mirror " + shell_quote(job_.checkout_repo) + " " +
-                       shell_quote(cache + ".new") + " && mv " + shell_quote(cache + ".new") + " " +
-                       shell_quote(cache) + "; fi") +
-           "\n";
-    cmd += "git clone --quiet --shared --no-checkout " + shell_quote(cache) + " " +
-           shell_quote(workspace_) + "\n";
-    cmd += "git -C " + shell_quote(workspace_) + " -c advice.detachedHead=false checkout --quiet " +
-           "--detach " + shell_quote(rev) + "\n";
-    cmd += "git -C " + shell_quote(workspace_) + " log -1 --format='checked out %H %s'\n";
-    cmd += "git -C " + shell_quote(workspace_) + " rev-parse HEAD > " +
-           shell_quote(workspace_ + ".revision") + "\n";
-    steps_.push_back({"checkout", cmd, {}, true, 0, {}, {}});
-  }
+  if (!job_.checkout_repo.empty())
+    steps_.push_back({"checkout", checkout_script(), {}, true, 0, {}, {}});
   for (const auto& s : job_.steps) steps_.push_back(s);
   if (job_.timeout_ms) job_deadline_ms_ = clock_.steady_ms() + job_.timeout_ms;
   if (steps_.empty())
     start_bench();
   else
     start_step(0);
+}
+
+namespace {
+// The checkout step's script. @NAME@ are replaced by shell-quoted values.
+// update: under the exclusive lock, leftovers of clones that did not finish
+// go, a cache that is not a repository or cannot be fetched because it is
+// corrupt goes, and a missing cache is cloned into a temporary folder that
+// is renamed into place only once complete.
+constexpr const char* kCacheUpdate = R"sh(set -e
+for t in @CACHE@.tmp.* @CACHE@.new; do
+  if [ -e "$t" ]; then echo "[yardstick] removing $t, left by a clone that did not finish" >&2; rm -rf "$t"; fi
+done
+if [ -e @CACHE@ ]; then
+  if ! git --git-dir=@CACHE@ rev-parse --git-dir >/dev/null 2>&1; then
+    echo "[yardstick] the repository cache is not a git repository: cloning again" >&2
+    rm -rf @CACHE@
+  elif ! @GIT@ --git-dir=@CACHE@ remote update --prune >/dev/null; then
+    if git --git-dir=@CACHE@ fsck --connectivity-only --no-progress >/dev/null 2>&1; then exit 1; fi
+    echo "[yardstick] the repository cache is corrupt: cloning again" >&2
+    rm -rf @CACHE@
+  fi
+fi
+if [ ! -e @CACHE@ ]; then
+  tmp=$(mktemp -d @CACHE@.tmp.XXXXXX)
+  @GIT@ clone --quiet --mirror -- @REPO@ "$tmp"
+  mv "$tmp" @CACHE@
+fi
+)sh";
+// use: under the shared lock, the workspace becomes a clone sharing the
+// cache's objects, at the commit the revision names; exit 3 when it names none.
+constexpr const char* kCacheUse = R"sh(set -e
+@GIT@ clone --quiet --shared --no-checkout -- @CACHE@ @WS@
+commit=$(git -C @WS@ rev-parse --verify --quiet --end-of-options @REV@ ||
+  git -C @WS@ rev-parse --verify --quiet --end-of-options @ORIGIN_REV@) || exit 3
+git -C @WS@ -c advice.detachedHead=false checkout --quiet --detach "$commit"
+# git checkout exits 0 even when it could not read some file's object.
+[ -z "$(git -C @WS@ ls-files --deleted)" ]
+git -C @WS@ log -1 --format='checked out %H %s'
+echo "$commit" > @REVISION_FILE@
+)sh";
+// The whole step: update, use; when use fails and fsck finds the cache
+// damaged (the connectivity for an unknown revision, every object for a
+// failed checkout), the cache is removed and both run once more.
+constexpr const char* kCheckout = R"sh(set -e
+mkdir -p @REPOS@
+update() { flock @LOCK@ sh -c @UPDATE@; }
+use() { flock --shared @LOCK@ sh -c @USE@; }
+no_revision() { echo "[yardstick] the repository has no revision "@SHOWN_REV@ >&2; }
+update
+rc=0; use || rc=$?
+if [ $rc -ne 0 ]; then
+  if [ $rc -eq 3 ]; then depth=--connectivity-only; else depth=--full; fi
+  if git --git-dir=@CACHE@ fsck $depth --no-progress >/dev/null 2>&1; then
+    [ $rc -ne 3 ] || no_revision
+    exit 1
+  fi
+  echo "[yardstick] the repository cache is corrupt: cloning again" >&2
+  flock @LOCK@ rm -rf @CACHE@
+  find @WS@ -mindepth 1 -delete
+  update
+  use || { [ $? -ne 3 ] || no_revision; exit 1; }
+fi
+)sh";
+
+// One pass over `text`: a value put in is never searched again.
+std::string fill_in(std::string_view text, const std::map<std::string, std::string>& values) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t at = text.find('@', i);
+    const size_t end = at == std::string_view::npos ? at : text.find('@', at + 1);
+    if (end == std::string_view::npos) {
+      out += text.substr(i);
+      break;
+    }
+    auto it = values.find(std::string(text.substr(at + 1, end - at - 1)));
+    if (it == values.end()) {
+      out += text.substr(i, at + 1 - i);
+      i = at + 1;
+      continue;
+    }
+    out += text.substr(i, at - i);
+    out += it->second;
+    i = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
+std::string JobRunner::checkout_script() const {
+  // One cache per repository under the agent's home. Every user-given value
+  // reaches git after "--" or "--end-of-options", shell-quoted; git's ext::
+  // and fd:: transports are off.
+  const std::string repos = options_.home + "/repos";
+  const std::string cache = repos + "/" + hex64(std::hash<std::string>{}(job_.checkout_repo));
+  const std::string rev = job_.revision.empty() ? "HEAD" : job_.revision;
+  std::map<std::string, std::string> v = {
+      {"GIT", "git -c protocol.ext.allow=never -c protocol.fd.allow=never"},
+      {"CACHE", shell_quote(cache)},
+      {"REPOS", shell_quote(repos)},
+      {"LOCK", shell_quote(cache + ".lock")},
+      {"REPO", shell_quote(job_.checkout_repo)},
+      {"WS", shell_quote(workspace_)},
+      {"REV", shell_quote(rev + "^{commit}")},
+      {"ORIGIN_REV", shell_quote("refs/remotes/origin/" + rev + "^{commit}")},
+      {"SHOWN_REV", shell_quote(rev)},
+      {"REVISION_FILE", shell_quote(workspace_ + ".revision")},
+  };
+  v["UPDATE"] = shell_quote(fill_in(kCacheUpdate, v));
+  v["USE"] = shell_quote(fill_in(kCacheUse, v));
+  return fill_in(kCheckout, v);
+}
+
+bool JobRunner::workdir_allowed() {
+  if (workdir_checked_ || options_.allow_absolute_workdir || job_.workdir.empty()) return true;
+  // After the checkout: a symbolic link of the repository may lead out.
+  if (!resolves_inside(workspace_, cwd_)) {
+    const std::string why =
+        "the workdir '" + job_.workdir + "' leads out of the workspace through a symbolic link";
+    system_log("refused: " + why);
+    end_job(JobOutcome::kFailed, "refused by the agent: " + why);
+    return false;
+  }
+  workdir_checked_ = true;
+  return true;
 }
 
 void JobRunner::start_step(size_t index) {
@@ -170,6 +290,7 @@ void JobRunner::start_step(size_t index) {
   const bool is_checkout = !job_.checkout_repo.empty() && index == 0;
   std::string cwd = is_checkout ? workspace_ : cwd_;
   if (!is_checkout) {
+    if (!workdir_allowed()) return;
     std::error_code ec;
     fs::create_directories(cwd, ec);
   }
@@ -407,6 +528,7 @@ void JobRunner::start_bench() {
   std::vector<Variant> variants = job_.variants;
   if (variants.empty()) variants.push_back({"default", {}, ""});
   job_.variants = variants;
+  if (!workdir_allowed()) return;
   plan_.emplace(*job_.bench, variants);
   bench_walls_.assign(variants.size(), {});
   shell_logged_.assign(variants.size(), false);

@@ -45,9 +45,10 @@ class ResultSink {
 struct RunnerOptions {
   std::string home;  // the agent's home: repos/ and work/ live here
   std::string agent_name;
-  uint64_t kill_grace_ms = 10'000;     // SIGTERM, then SIGKILL after this
-  uint64_t log_flush_ms = 200;         // a log chunk is sent at least this often...
-  size_t log_chunk_bytes = 64 * 1024;  // ...or when it reaches this size
+  uint64_t kill_grace_ms = 10'000;      // SIGTERM, then SIGKILL after this
+  uint64_t log_flush_ms = 200;          // a log chunk is sent at least this often...
+  size_t log_chunk_bytes = 64 * 1024;   // ...or when it reaches this size
+  bool allow_absolute_workdir = false;  // else a job's workdir stays inside its workspace
   // What every step gets of the agent's environment (the allow-list and --pass-env).
   EnvVars inherited;
   // Where the values of the job's `secrets:` are found: the secrets file
@@ -92,6 +93,10 @@ class JobRunner {
     int64_t first_at_ms = 0;
   };
   void start_step(size_t index);
+  // The shell script of the checkout step.
+  std::string checkout_script() const;
+  // False (job ended) when the workdir resolves outside the workspace.
+  bool workdir_allowed();
   void finish_step(const ExitInfo& exit);
   // What every finished process gives: times, resources, exit code or signal.
   StepResult measured(const ExitInfo& exit, int64_t wall_ns) const;
@@ -133,6 +138,7 @@ class JobRunner {
   std::string workspace_;        // removed at the end when it was made fresh
   bool fresh_workspace_ = false;
   std::string cwd_;
+  bool workdir_checked_ = false;
   std::string tag_;  // YARDSTICK_RUN_TAG=..., inherited by every process of the job
   uint64_t seq_ = 0;
 

@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
   app.add_flag("--spool-in-memory", config.spool_in_memory,
                "keep unacknowledged results in memory only (for measuring the spool's cost; "
                "results are lost when the agent dies)");
+  app.add_flag("--allow-absolute-workdir", config.allow_absolute_workdir,
+               "let jobs run in an absolute workdir (by default a job's workdir must stay inside "
+               "its workspace)")
+      ->envname("YARDSTICK_ALLOW_ABSOLUTE_WORKDIR");
   std::string key_file, coordinator_key;
   app.add_option("--key", key_file,
                  "this agent's CURVE secret key file (yardstick keygen --out NAME writes "

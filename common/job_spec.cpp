@@ -4,6 +4,7 @@
 #include <capnp/message.h>
 #include <kj/exception.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -83,10 +84,26 @@ void check_storable(capnp::JsonValue::Reader value, const std::string& where) {
 // --- The format written before the spec went through the wire struct. ---
 // Read only, so that rows stored by an older coordinator still load.
 
+// An unsigned field of the old format. nlohmann would convert a float or an
+// out-of-range number by a cast, which is undefined behaviour (found by
+// fuzzing): those are the wrong type.
+template <typename T>
+T legacy_uint(const json& j, const char* key, T fallback) {
+  if (!j.is_object() || !j.contains(key)) return j.value(key, fallback);
+  const json& v = j[key];
+  if (v.is_number_unsigned() && v.get<uint64_t>() <= std::numeric_limits<T>::max())
+    return static_cast<T>(v.get<uint64_t>());
+  if (v.is_number_integer() && v.get<int64_t>() >= 0 &&
+      static_cast<uint64_t>(v.get<int64_t>()) <= std::numeric_limits<T>::max())
+    return static_cast<T>(v.get<int64_t>());
+  throw std::runtime_error(std::string("job spec (old format): ") + key +
+                           " is not an unsigned integer in range");
+}
+
 std::optional<Budget> legacy_budget(const json& j) {
   if (j.is_null()) return std::nullopt;
   Budget b;
-  b.wall_ms = j.value("wall_ms", uint64_t{0});
+  b.wall_ms = legacy_uint(j, "wall_ms", uint64_t{0});
   b.fail = j.value("fail", false);
   for (const auto& m : j.value("metrics", json::array()))
     b.metrics.push_back({m.value("metric", ""), m.value("op", ">="), m.value("value", 0.0)});
@@ -109,13 +126,13 @@ JobAssignment legacy_from_json(const json& j) {
     step.run = s.value("run", "");
     step.env = s.value("env", EnvVars{});
     step.timed = s.value("timed", true);
-    step.timeout_ms = s.value("timeout_ms", uint64_t{0});
+    step.timeout_ms = legacy_uint(s, "timeout_ms", uint64_t{0});
     step.collect = s.value("collect", std::vector<std::string>{});
     step.budget = legacy_budget(s.value("budget", json()));
     a.steps.push_back(std::move(step));
   }
-  a.timeout_ms = j.value("timeout_ms", uint64_t{0});
-  a.slots = j.value("slots", 1u);
+  a.timeout_ms = legacy_uint(j, "timeout_ms", uint64_t{0});
+  a.slots = legacy_uint(j, "slots", 1u);
   if (j.contains("bench") && !j["bench"].is_null()) {
     const json& b = j["bench"];
     BenchSpec s;
@@ -124,11 +141,11 @@ JobAssignment legacy_from_json(const json& j) {
     s.prepare = b.value("prepare", "");
     s.conclude = b.value("conclude", "");
     s.cleanup = b.value("cleanup", "");
-    s.warmup = b.value("warmup", 0u);
-    s.runs = b.value("runs", 0u);
-    s.min_runs = b.value("min_runs", 10u);
-    s.max_runs = b.value("max_runs", 0u);
-    s.max_time_ms = b.value("max_time_ms", uint64_t{3000});
+    s.warmup = legacy_uint(b, "warmup", 0u);
+    s.runs = legacy_uint(b, "runs", 0u);
+    s.min_runs = legacy_uint(b, "min_runs", 10u);
+    s.max_runs = legacy_uint(b, "max_runs", 0u);
+    s.max_time_ms = legacy_uint(b, "max_time_ms", uint64_t{3000});
     s.ignore_failure = b.value("ignore_failure", false);
     s.interleave = b.value("interleave", true);
     s.collect = b.value("collect", std::vector<std::string>{});
@@ -146,6 +163,51 @@ JobAssignment legacy_from_json(const json& j) {
 // camelCase ("pipelineName"), so neither can appear in the current format.
 bool is_legacy(const json& j) {
   return j.contains("pipeline_name") || j.contains("job_name");
+}
+
+// Cap'n Proto 0.9's JSON parser reads the hex letters of a \u escape
+// wrongly ("\u001b" became U+0011), and both its encoder and jsonb write
+// control characters that way: a command holding ESC changed when read back.
+// So the text is parsed here and handed to the codec as a JsonValue tree.
+constexpr int kMaxDepth = 64;  // as the codec's own parser
+
+void to_json_value(const json& j, capnp::JsonValue::Builder out, int depth) {
+  if (depth > kMaxDepth)
+    throw std::runtime_error("job spec: nested deeper than " + std::to_string(kMaxDepth) +
+                             " levels");
+  switch (j.type()) {
+    case json::value_t::boolean:
+      out.setBoolean(j.get<bool>());
+      break;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      out.setNumber(j.get<double>());
+      break;
+    case json::value_t::string: {
+      const auto& text = j.get_ref<const std::string&>();
+      out.setString(kj::StringPtr(text.c_str(), text.size()));
+      break;
+    }
+    case json::value_t::array: {
+      auto items = out.initArray(static_cast<unsigned>(j.size()));
+      for (unsigned i = 0; i < j.size(); ++i) to_json_value(j[i], items[i], depth + 1);
+      break;
+    }
+    case json::value_t::object: {
+      auto fields = out.initObject(static_cast<unsigned>(j.size()));
+      unsigned i = 0;
+      for (const auto& [key, value] : j.items()) {
+        fields[i].setName(kj::StringPtr(key.c_str(), key.size()));
+        to_json_value(value, fields[i].initValue(), depth + 1);
+        ++i;
+      }
+      break;
+    }
+    default:  // null; nlohmann's binary and discarded never come from parse()
+      out.setNull();
+      break;
+  }
 }
 
 }  // namespace
@@ -170,7 +232,8 @@ JobAssignment from_json(const std::string& text) {
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond a double (found by fuzzing).
     throw std::runtime_error(std::string("job spec: not valid JSON: ") + e.what());
   }
   if (!doc.is_object())
@@ -186,8 +249,11 @@ JobAssignment from_json(const std::string& text) {
   try {
     capnp::JsonCodec codec;
     capnp::MallocMessageBuilder message;
+    capnp::MallocMessageBuilder tree;
+    auto root = tree.initRoot<capnp::JsonValue>();
+    to_json_value(doc, root, 0);
     auto assign = message.initRoot<wire::Assign>();
-    codec.decode(kj::arrayPtr(text.data(), text.size()), assign);
+    codec.decode(root.asReader(), assign);
     return wire_io::read(assign.asReader());
   } catch (const kj::Exception& e) {
     throw std::runtime_error(std::string("job spec: ") + e.getDescription().cStr());

@@ -21,7 +21,7 @@ std::string to_json(const JobAssignment& spec);
 // Reads what to_json wrote, and also the older hand-written format (snake_case
 // keys such as "pipeline_name"; it carried no job id, attempt, pipeline id or
 // bench shell, which read as their defaults). Keys it does not know are
-// ignored. Throws std::runtime_error, with a message starting "job spec:",
+// ignored. Throws std::runtime_error, with a message starting "job spec",
 // when `json` is not JSON, not an object, or a value has the wrong type.
 JobAssignment from_json(const std::string& json);
 

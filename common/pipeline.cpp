@@ -9,7 +9,9 @@
 #include <map>
 #include <set>
 
+#include "common/checkout.hpp"
 #include "common/secrets.hpp"
+#include "common/text.hpp"
 
 namespace yardstick {
 
@@ -107,6 +109,17 @@ class Validator {
       error(node, path, "expected a string");
       return std::nullopt;
     }
+    // YAML's "\0": no command, argument or environment can carry it, and a
+    // stored spec would lose what follows it. yaml-cpp writes "\N" and "\_"
+    // as single Latin-1 bytes, which are not UTF-8 (both found by fuzzing).
+    if (!is_valid_text(node.Scalar())) {
+      error(node, path,
+            node.Scalar().find('\0') != std::string::npos
+                ? "holds a NUL character (\\0), which no command or environment can carry"
+                : "is not valid UTF-8 text (YAML's \\N and \\_ escapes make bytes that are "
+                  "not; write the character itself)");
+      return std::nullopt;
+    }
     return node.Scalar();
   }
 
@@ -149,7 +162,7 @@ class Validator {
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
       std::string name = it->first.Scalar();
-      if (name.empty() || name.find('=') != std::string::npos ||
+      if (name.empty() || name.find('=') != std::string::npos || !is_valid_text(name) ||
           std::isdigit(static_cast<unsigned char>(name[0])))
         error(it->first, join(path, name), "invalid environment variable name");
       if (auto v = string(it->second, join(path, name))) out[name] = *v;
@@ -235,7 +248,7 @@ std::optional<Budget> parse_budget(Validator& v, const YAML::Node& node, const s
         const std::string name = it->first.Scalar();
         const std::string p = path + ".metrics." + name;
         auto expr = v.string(it->second, p);
-        if (!expr) continue;
+        if (!expr || !v.string(it->first, p)) continue;
         auto bound = parse_metric_bound(name, *expr);
         if (!bound)
           v.error(
@@ -374,8 +387,9 @@ void parse_on(Validator& v, const YAML::Node& node, const std::string& path, Job
       }
     } else if (labels.IsMap()) {
       for (auto it = labels.begin(); it != labels.end(); ++it) {
-        if (auto s = v.string(it->second, lpath + "." + it->first.Scalar()))
-          job.on_labels.insert(it->first.Scalar() + "=" + *s);
+        auto key = v.string(it->first, lpath);
+        if (auto s = v.string(it->second, lpath + "." + it->first.Scalar()); s && key)
+          job.on_labels.insert(*key + "=" + *s);
       }
     } else {
       v.error(labels, lpath, "expected a list of key=value labels or a mapping");
@@ -495,7 +509,12 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     if (auto n = v.integer(node["priority"], path + ".priority", -1000, 1000)) job.priority = *n;
   }
   if (node["workdir"]) {
-    if (auto s = v.string(node["workdir"], path + ".workdir")) job.workdir = *s;
+    if (auto s = v.string(node["workdir"], path + ".workdir")) {
+      job.workdir = *s;
+      // Absolute workdirs are for each agent to allow (--allow-absolute-workdir).
+      if (auto problem = workdir_problem(*s, true); !problem.empty())
+        v.error(node["workdir"], path + ".workdir", problem);
+    }
   }
   if (node["env"]) job.env = v.env(node["env"], path + ".env");
   if (node["secrets"]) job.secrets = v.secrets(node["secrets"], path + ".secrets");
@@ -563,48 +582,64 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
     return result;
   }
   PipelineDef pipeline;
-  if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "jobs"})) {
-    if (root["pipeline"]) {
-      if (auto s = v.string(root["pipeline"], "pipeline")) {
-        pipeline.name = *s;
-        if (!valid_name(pipeline.name))
-          v.error(root["pipeline"], "pipeline",
-                  "pipeline names use letters, digits, '-', '_' and '.' only");
+  // A shape the checks did not foresee makes yaml-cpp throw (a subscript of
+  // a scalar, say): an error for the file, never an exception out of here.
+  try {
+    if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "jobs"})) {
+      if (root["pipeline"]) {
+        if (auto s = v.string(root["pipeline"], "pipeline")) {
+          pipeline.name = *s;
+          if (!valid_name(pipeline.name))
+            v.error(root["pipeline"], "pipeline",
+                    "pipeline names use letters, digits, '-', '_' and '.' only");
+        }
+      } else {
+        v.error(root, "pipeline", "missing key: the pipeline needs a name");
       }
-    } else {
-      v.error(root, "pipeline", "missing key: the pipeline needs a name");
-    }
-    if (root["env"]) pipeline.env = v.env(root["env"], "env");
-    if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
-    if (auto checkout = root["checkout"]) {
-      if (v.check_map(checkout, "checkout", {"repo"})) {
-        if (checkout["repo"]) {
-          if (auto s = v.string(checkout["repo"], "checkout.repo")) {
-            // The URL is stored and shown: a password or token in it would be too.
-            if (url_has_credentials(*s))
-              v.error(checkout["repo"], "checkout.repo",
-                      "the URL carries credentials (" + mask_url_credentials(*s) +
-                          "); they would be stored and shown. Give the agents access instead: "
-                          "a git credential helper, an SSH key, or `secrets:` read by "
-                          "GIT_ASKPASS (see docs/pipelines.md)");
-            else
-              pipeline.checkout_repo = *s;
+      if (root["env"]) pipeline.env = v.env(root["env"], "env");
+      if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
+      if (auto checkout = root["checkout"]) {
+        if (v.check_map(checkout, "checkout", {"repo"})) {
+          if (checkout["repo"]) {
+            if (auto s = v.string(checkout["repo"], "checkout.repo")) {
+              // The URL is stored and shown: a password or token in it would be too.
+              if (url_has_credentials(*s))
+                v.error(checkout["repo"], "checkout.repo",
+                        "the URL carries credentials (" + mask_url_credentials(*s) +
+                            "); they would be stored and shown. Give the agents access instead: "
+                            "a git credential helper, an SSH key, or `secrets:` read by "
+                            "GIT_ASKPASS (see docs/pipelines.md)");
+              else if (auto problem = repository_problem(*s); !problem.empty())
+                v.error(checkout["repo"], "checkout.repo", problem);
+              else
+                pipeline.checkout_repo = *s;
+            }
+          } else {
+            v.error(checkout, "checkout.repo", "missing key");
           }
-        } else {
-          v.error(checkout, "checkout.repo", "missing key");
         }
       }
+      auto jobs = root["jobs"];
+      if (!jobs) {
+        v.error(root, "jobs", "missing key: the pipeline needs at least one job");
+      } else if (!jobs.IsMap() || jobs.size() == 0) {
+        v.error(jobs, "jobs", "expected a mapping of job names to jobs");
+      } else {
+        // YAML lets a key appear twice; jobs["a"] would then find the first.
+        std::set<std::string> seen;
+        for (auto it = jobs.begin(); it != jobs.end(); ++it) {
+          if (!seen.insert(it->first.Scalar()).second) {
+            v.error(it->first, "jobs." + it->first.Scalar(),
+                    "job '" + it->first.Scalar() + "' is defined twice");
+            continue;
+          }
+          parse_job(v, it->first.Scalar(), it->first, it->second, pipeline);
+        }
+        check_graph(v, jobs, pipeline);
+      }
     }
-    auto jobs = root["jobs"];
-    if (!jobs) {
-      v.error(root, "jobs", "missing key: the pipeline needs at least one job");
-    } else if (!jobs.IsMap() || jobs.size() == 0) {
-      v.error(jobs, "jobs", "expected a mapping of job names to jobs");
-    } else {
-      for (auto it = jobs.begin(); it != jobs.end(); ++it)
-        parse_job(v, it->first.Scalar(), it->first, it->second, pipeline);
-      check_graph(v, jobs, pipeline);
-    }
+  } catch (const YAML::Exception& e) {
+    v.error(root, "", "unexpected structure: " + e.msg);
   }
   result.errors = std::move(v.errors);
   if (result.errors.empty()) result.pipeline = std::move(pipeline);

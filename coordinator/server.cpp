@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/checkout.hpp"
 #include "common/curve.hpp"
 #include "common/pipeline.hpp"
 #include "common/signing.hpp"
@@ -913,6 +914,10 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   }
   const PipelineDef& def = *parsed.pipeline;
   const std::string revision = clean(m.getRevision());
+  if (auto problem = revision_problem(revision); !problem.empty()) {
+    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST, problem);
+    return;
+  }
   const std::string branch = clean(m.getBranch());
   std::optional<SignedSubmission> signed_submission;
   if (m.hasSignedSubmission()) {
@@ -929,8 +934,8 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
       return;
     }
   }
-  uint64_t pipeline_id = store_.insert_pipeline(def.name, revision, branch, submitter,
-                                                file, text, signed_submission);
+  uint64_t pipeline_id =
+      store_.insert_pipeline(def.name, revision, branch, submitter, file, text, signed_submission);
 
   std::vector<ConnectedMachine> machines;
   for (const auto& [name, s] : sessions_)
@@ -979,11 +984,11 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
     fill_job(jobs[i], v);
   }
   reply(Side::kClients, route, b);
-  spdlog::info(
-      "pipeline {} ({}) submitted by {}{}: {} jobs", pipeline_id, def.name, submitter,
-      signed_submission ? ", signed by " + signing::public_key_text(signed_submission->public_key)
-                        : std::string(),
-      created.size());
+  spdlog::info("pipeline {} ({}) submitted by {}{}: {} jobs", pipeline_id, def.name, submitter,
+               signed_submission
+                   ? ", signed by " + signing::public_key_text(signed_submission->public_key)
+                   : std::string(),
+               created.size());
 }
 
 void Coordinator::on_status(const std::string& route, uint64_t req, wire::Envelope::Reader env) {

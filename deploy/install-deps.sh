@@ -15,6 +15,8 @@ packages=(
   postgresql postgresql-client
   # benchmarks compare against it
   hyperfine
+  # the fuzz targets (tests/fuzz/run.sh): clang with libFuzzer and the sanitizers
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # yardstick's test command: installs the Debian 12 packages it needs (when
 # missing), builds, starts a throw-away PostgreSQL, and runs every test —
-# unit and integration — then the unit tests again under ASan + UBSan.
+# unit and integration — then the unit tests again under ASan + UBSan, then
+# the fuzz targets for a bounded time each (tests/fuzz/run.sh).
 #
 #   tests/run.sh                 everything
 #   BUILD_DIR=out tests/run.sh   build somewhere else
@@ -54,3 +55,6 @@ cmake -S "$root" -B "$asan_build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DYARDSTICK_
 ninja -C "$asan_build" -j "$jobs" unit_tests
 (cd "$asan_build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -j "$jobs" --output-on-failure -L unit)
+
+# The parsers of untrusted input under libFuzzer: FUZZ_SECONDS (default 30) per target.
+"$root/tests/fuzz/run.sh"

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/checkout.hpp"
 #include "common/curve.hpp"
 #include "common/pipeline.hpp"
 #include "common/signing.hpp"
@@ -303,6 +304,10 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
   // A revision the repository does not have fails before anything runs:
   // checked in the local clone when there is one, else against the
   // repository's branches and tags (a commit id is then left to the agents).
+  if (auto problem = revision_problem(revision); !problem.empty()) {
+    std::cerr << "yardstick: --revision: " << problem << "; nothing was submitted\n";
+    return kUsage;
+  }
   if (!revision.empty() && !repo.empty()) {
     const std::string quoted = "'" + revision + "'";
     const bool safe = revision.find_first_of("'\\") == std::string::npos && revision[0] != '-' &&

@@ -259,12 +259,96 @@ TEST_F(JobRunnerTest, CheckoutIsItsOwnFirstStep) {
   auto r = make();
   r->start();
   ASSERT_EQ(launcher.requests.size(), 1u);
-  EXPECT_NE(launcher.requests[0].command.find("git clone"), std::string::npos);
-  EXPECT_NE(launcher.requests[0].command.find("'abc'"), std::string::npos);
+  EXPECT_NE(launcher.requests[0].command.find(" clone --quiet --shared"), std::string::npos);
+  EXPECT_NE(launcher.requests[0].command.find("abc^{commit}"), std::string::npos);
   EXPECT_EQ(sink.events[0].detail, "0:checkout");
   r->on_exit(exited(1000, 0));
   EXPECT_EQ(launcher.requests[1].command, "x");
   r->on_exit(exited(1001, 0));
+}
+
+TEST_F(JobRunnerTest, CheckoutHandsTheRepositoryToGitAfterADoubleDash) {
+  job.checkout_repo = "/src/re@WS@po's.git";  // taken as it is, quotes and all
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  const std::string& script = launcher.requests[0].command;
+  EXPECT_NE(script.find("clone --quiet --mirror -- "), std::string::npos) << script;
+  EXPECT_NE(script.find("re@WS@po"), std::string::npos) << script;
+  EXPECT_NE(script.find("--end-of-options"), std::string::npos) << script;
+  EXPECT_NE(script.find("protocol.ext.allow=never"), std::string::npos) << script;
+}
+
+TEST_F(JobRunnerTest, RepositoryOrRevisionStartingWithADashIsRefusedBeforeAnythingStarts) {
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  for (auto [repo, rev] : {std::pair<std::string, std::string>{"--upload-pack=touch /x", ""},
+                           {"/src/repo.git", "--output=/x"},
+                           {"ext::sh -c touch% /x", "main"}}) {
+    job.checkout_repo = repo;
+    job.revision = rev;
+    sink = RecordingSink{};
+    auto r = make();
+    r->start();
+    EXPECT_TRUE(launcher.requests.empty()) << repo << " " << rev;
+    ASSERT_TRUE(sink.outcome.has_value());
+    EXPECT_EQ(*sink.outcome, JobOutcome::kFailed);
+    EXPECT_NE(sink.events.back().detail.find("refused by the agent"), std::string::npos)
+        << sink.events.back().detail;
+    EXPECT_FALSE(std::filesystem::exists(home / "work")) << "a workspace was made";
+    EXPECT_FALSE(std::filesystem::exists(home / "repos")) << "a cache was made";
+  }
+}
+
+TEST_F(JobRunnerTest, WorkdirOutsideTheWorkspaceFailsTheJob) {
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  job.workdir = "../..";
+  auto r = make();
+  r->start();
+  EXPECT_TRUE(launcher.requests.empty());
+  ASSERT_TRUE(sink.outcome.has_value());
+  EXPECT_EQ(*sink.outcome, JobOutcome::kFailed);
+  EXPECT_NE(sink.events.back().detail.find("leads out of the workspace"), std::string::npos);
+
+  job.workdir = "/etc";
+  sink = RecordingSink{};
+  r = make();
+  r->start();
+  EXPECT_TRUE(launcher.requests.empty());
+  EXPECT_NE(sink.events.back().detail.find("--allow-absolute-workdir"), std::string::npos);
+}
+
+TEST_F(JobRunnerTest, AbsoluteWorkdirRunsWhenTheAgentAllowsIt) {
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  job.workdir = (home / "elsewhere").string() + "/";
+  RunnerOptions o;
+  o.home = home.string();
+  o.allow_absolute_workdir = true;
+  JobRunner r(job, o, launcher, clock, sink);
+  r.start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  EXPECT_EQ(launcher.requests[0].cwd, (home / "elsewhere").string());
+  r.on_exit(exited(1000, 0));
+  EXPECT_EQ(*sink.outcome, JobOutcome::kSucceeded);
+}
+
+TEST_F(JobRunnerTest, WorkdirThroughASymbolicLinkOfTheCheckoutFailsTheJob) {
+  job.checkout_repo = "/src/repo.git";
+  job.workdir = "out/sub";
+  job.steps = {{"a", "x", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  // What the checkout would have brought: a link to a folder outside.
+  const auto outside = home / "outside";
+  std::filesystem::create_directories(outside);
+  std::filesystem::create_symlink(outside, launcher.requests[0].cwd + "/out");
+  r->on_exit(exited(1000, 0));
+  EXPECT_EQ(launcher.requests.size(), 1u) << "the step started";
+  ASSERT_TRUE(sink.outcome.has_value());
+  EXPECT_EQ(*sink.outcome, JobOutcome::kFailed);
+  EXPECT_NE(sink.events.back().detail.find("symbolic link"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(outside / "sub")) << "made a folder outside";
 }
 
 // Every log byte sent, in order.

@@ -343,5 +343,67 @@ TEST(JobSpec, BadInputThrowsAClearError) {
   }
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_pipeline): Cap'n Proto's JSON parser
+// read "\u001c" back as U+0012, so a command holding a control character
+// (ESC of a colour code, say) changed when a restarted coordinator reloaded it.
+TEST(JobSpec, ControlCharactersSurviveTheStoredForm) {
+  JobAssignment a;
+  a.job_name = "j";
+  std::string every;
+  for (int c = 1; c < 0x20; ++c) every += static_cast<char>(c);
+  every += '\x7f';
+  a.steps = {{"colour", "printf '\x1b[31mred\x1b[0m'", {{"ALL", every}}, true, 0, {}, {}}};
+  a.env = {{"SEP",
+            "a\x1c"
+            "b"}};
+  const std::string stored = job_spec::to_json(a);
+  EXPECT_EQ(job_spec::from_json(stored), a) << stored;
+  // As PostgreSQL's jsonb writes them back: lower-case \u escapes.
+  auto b = job_spec::from_json(R"({"jobName": "j", "workdir": "\u001b\u001C\u007f\u00e9"})");
+  EXPECT_EQ(b.workdir, "\x1b\x1c\x7f\xc3\xa9");
+}
+
+// Found by fuzzing (tests/fuzz/fuzz_job_spec): nlohmann throws out_of_range,
+// not parse_error, for a number too large for a double.
+TEST(JobSpec, NumberBeyondADoubleIsAClearError) {
+  for (const char* text : {"3333333333E33333333333333333", R"({"timeoutMs": 1E400})"}) {
+    try {
+      job_spec::from_json(text);
+      FAIL() << "accepted " << text;
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("job spec: not valid JSON", 0), 0u) << e.what();
+    }
+  }
+}
+
+// Found by fuzzing: the old format's reader converted a float or a negative
+// number into an unsigned field by a cast (undefined behaviour).
+TEST(JobSpec, OldFormatRefusesAFloatOrNegativeCount) {
+  for (const char* field : {R"("timeout_ms": 6.04e63)", R"("slots": -1)", R"("slots": 4294967296)",
+                            R"("timeout_ms": 1.5)"}) {
+    const std::string text =
+        std::string(R"({"pipeline_name": "p", "job_name": "j", )") + field + "}";
+    try {
+      job_spec::from_json(text);
+      FAIL() << "accepted " << text;
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("job spec (old format)", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_EQ(job_spec::from_json(R"({"pipeline_name": "p", "job_name": "j", "slots": 3})").slots,
+            3u);
+}
+
+TEST(JobSpec, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep =
+      R"({"env": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  try {
+    job_spec::from_json(deep);
+    FAIL() << "accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("job spec", 0), 0u) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace yardstick

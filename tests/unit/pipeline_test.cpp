@@ -291,5 +291,65 @@ jobs:
       << r.errors[0].message;
 }
 
+TEST(Pipeline, RepositoryThatGitWouldReadAsAnOptionIsRefusedWithItsLine) {
+  auto e = only_error(
+      "pipeline: p\ncheckout:\n  repo: \"--upload-pack=touch /tmp/x\"\n"
+      "jobs:\n  a:\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "checkout.repo");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_NE(e.message.find("starts with '-'"), std::string::npos) << e.message;
+  e = only_error(
+      "pipeline: p\ncheckout: { repo: \"ext::sh -c id\" }\njobs:\n  a:\n"
+      "    steps: [{run: x}]\n");
+  EXPECT_NE(e.message.find("ext:: transport"), std::string::npos) << e.message;
+}
+
+TEST(Pipeline, WorkdirLeadingOutOfTheWorkspaceIsRefusedAndAbsoluteIsLeftToTheAgent) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    workdir: src/../..\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.a.workdir");
+  EXPECT_EQ(e.line, 4);
+  EXPECT_NE(e.message.find("leads out of the workspace"), std::string::npos) << e.message;
+  EXPECT_TRUE(parse("pipeline: p\njobs:\n  a:\n    workdir: /opt/x\n    steps: [{run: x}]\n").ok());
+}
+
+// Found by fuzzing (tests/fuzz/fuzz_pipeline): a "\0" escape put a NUL in a
+// command, which the stored spec cut short.
+TEST(Pipeline, NulCharacterIsRefusedWhereverItIs) {
+  auto r = parse("pipeline: p\njobs:\n  a:\n    steps:\n      - run: \"echo a\\0b\"\n");
+  ASSERT_FALSE(r.ok());
+  const PipelineError& e = r.errors[0];
+  EXPECT_EQ(e.key, "jobs.a.steps[0].run");
+  EXPECT_EQ(e.line, 5);
+  EXPECT_NE(e.message.find("NUL"), std::string::npos) << e.message;
+  EXPECT_FALSE(
+      parse("pipeline: p\nenv: { \"A\\0\": x }\njobs:\n  a:\n    steps: [{run: x}]\n").ok());
+  EXPECT_FALSE(parse("pipeline: p\njobs:\n  a:\n    on: { labels: { \"k\\0\": v } }\n"
+                     "    steps: [{run: x}]\n")
+                   .ok());
+}
+
+// Found by fuzzing: with a job name given twice, the graph check looked the
+// name up in the YAML, found the first (a string) and yaml-cpp threw.
+// Found by fuzzing: yaml-cpp writes "\N" (U+0085) as the single byte 0x85,
+// which the stored spec refused as not UTF-8, after the pipeline was taken.
+TEST(Pipeline, EscapeThatYieldsNoUtf8IsRefusedWithItsKey) {
+  auto r = parse("pipeline: p\njobs:\n  a:\n    env: { SEP: \"a\\Nb\" }\n    steps: [{run: x}]\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.errors[0].key, "jobs.a.env.SEP");
+  EXPECT_NE(r.errors[0].message.find("UTF-8"), std::string::npos) << r.errors[0].message;
+}
+
+TEST(Pipeline, JobDefinedTwiceIsAnErrorNotAnException) {
+  auto r =
+      parse("pipeline: p\njobs:\n  a:\n    needsx\n  a:\n    needs: [a]\n    steps: [{run: x}]\n");
+  ASSERT_FALSE(r.ok());
+  bool twice = false;
+  for (const auto& e : r.errors) twice |= e.message.find("defined twice") != std::string::npos;
+  EXPECT_TRUE(twice);
+  // A key that is no name, with needs the graph check looks up.
+  r = parse("pipeline: p\njobs:\n  ? [x]\n  : { needs: [nope], steps: [{run: x}] }\n");
+  EXPECT_FALSE(r.ok());
+}
+
 }  // namespace
 }  // namespace yardstick
