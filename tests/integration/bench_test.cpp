@@ -106,7 +106,9 @@ jobs:
     if (row["machine"] == "slow-box") slow_index = row["speed_index"].get<double>();
   }
   EXPECT_DOUBLE_EQ(fast_index, 1.0);
-  EXPECT_GT(slow_index, 1.2);  // short takes 2x as long there; long the same
+  // short takes 2x as long there and long the same: sqrt(2) when process
+  // start-up is nothing, less on a loaded machine (start-up adds to both).
+  EXPECT_GT(slow_index, 1.1);
 }
 
 TEST(Bench, RevisionsAreComparedOnEachMachine) {
