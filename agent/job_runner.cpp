@@ -529,14 +529,20 @@ void JobRunner::start_bench() {
   if (variants.empty()) variants.push_back({"default", {}, ""});
   job_.variants = variants;
   if (!workdir_allowed()) return;
-  plan_.emplace(*job_.bench, variants);
+  // The order within rounds is shuffled, reproducibly: the seed is the job
+  // and attempt (job << 32 | attempt), logged below.
+  const uint64_t order_seed = (job_.job_id << 32) ^ job_.attempt;
+  plan_.emplace(*job_.bench, variants, order_seed);
   bench_walls_.assign(variants.size(), {});
   shell_logged_.assign(variants.size(), false);
   std::error_code ec;
   fs::create_directories(cwd_, ec);
   system_log("benchmark: " + std::to_string(variants.size()) + " variant(s), " +
              (job_.bench->interleave ? "interleaved" : "in blocks") + ", " +
-             std::to_string(job_.bench->warmup) + " warm-up run(s)");
+             std::to_string(job_.bench->warmup) + " warm-up run(s)" +
+             (job_.bench->interleave && variants.size() > 1
+                  ? ", order within each round shuffled (seed " + std::to_string(order_seed) + ")"
+                  : ""));
   next_bench_action();
 }
 
