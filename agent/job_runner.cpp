@@ -647,12 +647,16 @@ void JobRunner::log_bench_summary() {
     system_log(buf);
     for (const auto& m : bench_warnings(w).messages) system_log("  warning: " + m);
     if (i > 0 && !base.empty() && !w.empty()) {
-      auto few = too_few_runs_warning(base.size(), w.size(), job_.bench->alpha);
+      // As the coordinator judges (evaluate_bench): interleaved runs round by round.
+      const bool paired = job_.bench->interleave && base.size() == w.size();
+      auto few = paired ? too_few_pairs_warning(w.size(), job_.bench->alpha)
+                        : too_few_runs_warning(base.size(), w.size(), job_.bench->alpha);
       if (!few.empty()) system_log("  warning: " + few);
-      Comparison c = compare(base, w, job_.bench->alpha, job_.bench->noise_floor);
-      std::snprintf(buf, sizeof buf, "  %.3fx %s (95 %% CI %.3f-%.3f, p = %.2g): %s", c.ratio,
+      Comparison c = paired ? compare_paired(base, w, job_.bench->alpha, job_.bench->noise_floor)
+                            : compare(base, w, job_.bench->alpha, job_.bench->noise_floor);
+      std::snprintf(buf, sizeof buf, "  %.3fx %s (95 %% CI %.3f-%.3f, p = %.2g, %s): %s", c.ratio,
                     job_.variants[0].name.c_str(), c.ci_low, c.ci_high, c.p,
-                    to_string(c.verdict).c_str());
+                    paired ? "paired by round" : "Mann-Whitney", to_string(c.verdict).c_str());
       system_log(buf);
     }
   }
