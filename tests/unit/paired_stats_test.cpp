@@ -26,6 +26,8 @@ TEST(PairedStats, ExactSignedRankMatchesScipy) {
   EXPECT_DOUBLE_EQ(r.t_plus, 96);
   EXPECT_DOUBLE_EQ(r.t_minus, 24);  // scipy's statistic: the smaller sum
   EXPECT_NEAR(r.p, 0.041259765625, 1e-12);
+  EXPECT_DOUBLE_EQ(smallest_paired_p_value(3), 0.25);  // 2 / 2^3, as docs/pipelines.md says
+  EXPECT_DOUBLE_EQ(smallest_paired_p_value(6), 0.03125);
   // Six runs: the smallest two-sided p is 2 / 64.
   EXPECT_NEAR(wilcoxon_signed_rank({1, 2, 3, 4, 5, 6}).p, 0.03125, 1e-12);
   EXPECT_NEAR(wilcoxon_signed_rank({1, 2, -3, 4, -5, 6}).p, 0.6875, 1e-12);
