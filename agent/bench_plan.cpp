@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 namespace yardstick {
 
@@ -27,8 +28,9 @@ std::string BenchAction::label() const {
   return out;
 }
 
-BenchPlan::BenchPlan(BenchSpec spec, std::vector<Variant> variants)
-    : spec_(std::move(spec)), variants_(std::move(variants)) {
+BenchPlan::BenchPlan(BenchSpec spec, std::vector<Variant> variants,
+                     std::optional<uint64_t> order_seed)
+    : spec_(std::move(spec)), variants_(std::move(variants)), order_seed_(order_seed) {
   if (variants_.empty()) variants_.push_back({"default", {}, ""});
   setup_done_.assign(variants_.size(), false);
   cleaned_.assign(variants_.size(), false);
@@ -47,6 +49,26 @@ uint32_t BenchPlan::clamp_runs(double first_wall_s) const {
 
 uint32_t BenchPlan::target_runs(size_t v) const {
   return target_[v];
+}
+
+std::vector<size_t> BenchPlan::round_order(uint32_t round) const {
+  std::vector<size_t> order(variants_.size());
+  for (size_t v = 0; v < order.size(); ++v) order[v] = v;
+  if (!order_seed_) return order;
+  // One generator per round, seeded from (seed, round): a round's order does
+  // not depend on how many rounds came before (the run count is adaptive).
+  std::seed_seq seq{static_cast<uint32_t>(*order_seed_), static_cast<uint32_t>(*order_seed_ >> 32),
+                    round};
+  std::mt19937_64 rng(seq);
+  for (size_t i = order.size(); i > 1; --i) {
+    // Uniform in [0, i) by rejection: no modulo bias.
+    const uint64_t bound = i, limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t x;
+    do x = rng();
+    while (x >= limit);
+    std::swap(order[i - 1], order[x % bound]);
+  }
+  return order;
 }
 
 void BenchPlan::push_iteration(size_t v, bool counted, uint32_t index) {
@@ -83,7 +105,7 @@ void BenchPlan::fill() {
           // The first round always runs; after it every variant has a target.
           uint32_t target = round_ == 0 ? 1 : target_[0];
           if (round_ < target) {
-            for (size_t v = 0; v < n; ++v) push_iteration(v, true, round_);
+            for (size_t v : round_order(round_)) push_iteration(v, true, round_);
             ++round_;
           } else {
             phase_ = Phase::kCleanup;

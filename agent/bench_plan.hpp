@@ -2,7 +2,11 @@
 // per variant before its first run, `prepare` before every run (warm-ups
 // included), the timed run, `conclude` after every run, `cleanup` once per
 // variant at the end. Variants run interleaved (A B A B ...) by default, so
-// that drift of the machine hits each alike; or in blocks.
+// that drift of the machine hits each alike; or in blocks. Given a seed, the
+// order of the variants within each counted round is a permutation drawn
+// from it (std::mt19937_64 and a Fisher-Yates shuffle of our own, so that
+// the same seed gives the same order with any standard library): which
+// variant runs first in a round then no longer favours one of them.
 //
 // The number of counted runs is `runs`, or, when 0, enough to fill
 // `max_time` judged from the first counted run (the slowest variant's when
@@ -32,7 +36,8 @@ struct BenchAction {
 
 class BenchPlan {
  public:
-  BenchPlan(BenchSpec spec, std::vector<Variant> variants);
+  BenchPlan(BenchSpec spec, std::vector<Variant> variants,
+            std::optional<uint64_t> order_seed = std::nullopt);
 
   // The next command, or nullopt when the benchmark is done.
   std::optional<BenchAction> next();
@@ -40,6 +45,11 @@ class BenchPlan {
   void record(const BenchAction& run, double wall_s);
 
   uint32_t target_runs(size_t variant) const;
+
+  // The order of the variants in counted round `round` (interleaved): the
+  // same for the same seed, 0, 1, ... without one.
+  std::vector<size_t> round_order(uint32_t round) const;
+  const std::optional<uint64_t>& order_seed() const { return order_seed_; }
 
   // Stops the benchmark after a failure: what is left is the cleanup of each
   // variant that started, so that what its setup made does not outlive it.
@@ -52,6 +62,7 @@ class BenchPlan {
 
   BenchSpec spec_;
   std::vector<Variant> variants_;
+  std::optional<uint64_t> order_seed_;
   std::deque<BenchAction> pending_;
   std::vector<bool> setup_done_;  // the variant's first iteration was planned
   std::vector<bool> cleaned_;     // its cleanup was planned

@@ -529,14 +529,20 @@ void JobRunner::start_bench() {
   if (variants.empty()) variants.push_back({"default", {}, ""});
   job_.variants = variants;
   if (!workdir_allowed()) return;
-  plan_.emplace(*job_.bench, variants);
+  // The order within rounds is shuffled, reproducibly: the seed is the job
+  // and attempt (job << 32 | attempt), logged below.
+  const uint64_t order_seed = (job_.job_id << 32) ^ job_.attempt;
+  plan_.emplace(*job_.bench, variants, order_seed);
   bench_walls_.assign(variants.size(), {});
   shell_logged_.assign(variants.size(), false);
   std::error_code ec;
   fs::create_directories(cwd_, ec);
   system_log("benchmark: " + std::to_string(variants.size()) + " variant(s), " +
              (job_.bench->interleave ? "interleaved" : "in blocks") + ", " +
-             std::to_string(job_.bench->warmup) + " warm-up run(s)");
+             std::to_string(job_.bench->warmup) + " warm-up run(s)" +
+             (job_.bench->interleave && variants.size() > 1
+                  ? ", order within each round shuffled (seed " + std::to_string(order_seed) + ")"
+                  : ""));
   next_bench_action();
 }
 
@@ -641,12 +647,16 @@ void JobRunner::log_bench_summary() {
     system_log(buf);
     for (const auto& m : bench_warnings(w).messages) system_log("  warning: " + m);
     if (i > 0 && !base.empty() && !w.empty()) {
-      auto few = too_few_runs_warning(base.size(), w.size(), job_.bench->alpha);
+      // As the coordinator judges (evaluate_bench): interleaved runs round by round.
+      const bool paired = job_.bench->interleave && base.size() == w.size();
+      auto few = paired ? too_few_pairs_warning(w.size(), job_.bench->alpha)
+                        : too_few_runs_warning(base.size(), w.size(), job_.bench->alpha);
       if (!few.empty()) system_log("  warning: " + few);
-      Comparison c = compare(base, w, job_.bench->alpha, job_.bench->noise_floor);
-      std::snprintf(buf, sizeof buf, "  %.3fx %s (95 %% CI %.3f-%.3f, p = %.2g): %s", c.ratio,
+      Comparison c = paired ? compare_paired(base, w, job_.bench->alpha, job_.bench->noise_floor)
+                            : compare(base, w, job_.bench->alpha, job_.bench->noise_floor);
+      std::snprintf(buf, sizeof buf, "  %.3fx %s (95 %% CI %.3f-%.3f, p = %.2g, %s): %s", c.ratio,
                     job_.variants[0].name.c_str(), c.ci_low, c.ci_high, c.p,
-                    to_string(c.verdict).c_str());
+                    paired ? "paired by round" : "Mann-Whitney", to_string(c.verdict).c_str());
       system_log(buf);
     }
   }

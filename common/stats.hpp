@@ -56,6 +56,7 @@ struct Comparison {
   double ci_low = 1, ci_high = 1;  // 95 % confidence interval of the ratio
   double p = 1;
   Verdict verdict = Verdict::kNoChange;
+  std::string method = "mann-whitney";  // or "wilcoxon-signed-rank" (paired by round)
 };
 
 // The smallest two-sided p-value the exact Mann-Whitney test can give for
@@ -67,12 +68,48 @@ double smallest_p_value(size_t n1, size_t n2);
 // largest difference could not be significant at alpha; "" otherwise.
 std::string too_few_runs_warning(size_t n1, size_t n2, double alpha);
 
+// The same for a paired comparison of n rounds: the smallest two-sided
+// p-value of the exact signed-rank test is 2 / 2^n (5 rounds: 0.0625).
+double smallest_paired_p_value(size_t n);
+std::string too_few_pairs_warning(size_t n, double alpha);
+
 // Compares `variant` with `baseline`. The interval inverts the Mann-Whitney
 // test on log times (Moses' distribution-free interval for a shift,
 // exponentiated into a ratio). The verdict is faster or slower when
 // p < alpha and the ratio differs from 1 by more than `noise_floor`.
 Comparison compare(const std::vector<double>& baseline, const std::vector<double>& variant,
                    double alpha = 0.05, double noise_floor = 0.01);
+
+// Two-sided Wilcoxon signed-rank test of paired differences `d` against a
+// median of 0. Zeros are dropped (Wilcoxon's method, scipy's default
+// zero_method='wilcox'); ties get average ranks. Exact distribution when at
+// most 25 differences remain and there were neither ties nor zeros (as
+// scipy's method='auto' before 1.13); otherwise the normal approximation
+// with tie correction and continuity correction.
+struct SignedRank {
+  double t_plus = 0;  // sum of the ranks of the positive differences
+  double t_minus = 0;
+  size_t n = 0;  // differences that are not zero
+  bool exact = false;
+  double p = 1;
+};
+SignedRank wilcoxon_signed_rank(const std::vector<double>& d);
+
+// The number of subsets of {1..n} summing to each t in [0, n (n + 1) / 2]:
+// the null distribution of the signed-rank statistic, times 2^n.
+std::vector<double> signed_rank_distribution(size_t n);
+
+// Compares `variant` with `baseline` run by run: run i of each was taken in
+// the same round of an interleaved benchmark, so the drift of the machine
+// cancels in d_i = log(variant_i) - log(baseline_i). The ratio is
+// exp(Hodges-Lehmann estimate of d), the median of the Walsh averages
+// (d_i + d_j) / 2, i <= j; the 95 % interval inverts the signed-rank test
+// (order statistics of the Walsh averages, as R's wilcox.test(paired = TRUE,
+// conf.int = TRUE)); p is the signed-rank test's. The verdict rule is
+// compare's. Pairs beyond the shorter sample, and pairs with a time <= 0,
+// are left out.
+Comparison compare_paired(const std::vector<double>& baseline, const std::vector<double>& variant,
+                          double alpha = 0.05, double noise_floor = 0.01);
 
 // The standard normal cumulative distribution function.
 double normal_cdf(double z);

@@ -41,7 +41,7 @@ std::vector<BudgetBreach> check_bench_wall_budget(const Budget& budget,
 
 std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
                                           const std::vector<std::vector<double>>& walls,
-                                          double alpha, double noise_floor) {
+                                          double alpha, double noise_floor, bool interleaved) {
   std::vector<VariantResult> out;
   for (size_t i = 0; i < walls.size(); ++i) {
     VariantResult r;
@@ -49,8 +49,11 @@ std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
     r.summary = summarize(walls[i]);
     r.warnings = bench_warnings(walls[i]).messages;
     if (i > 0 && !walls[0].empty() && !walls[i].empty()) {
-      r.vs_baseline = compare(walls[0], walls[i], alpha, noise_floor);
-      auto few = too_few_runs_warning(walls[0].size(), walls[i].size(), alpha);
+      const bool paired = interleaved && walls[0].size() == walls[i].size();
+      r.vs_baseline = paired ? compare_paired(walls[0], walls[i], alpha, noise_floor)
+                             : compare(walls[0], walls[i], alpha, noise_floor);
+      auto few = paired ? too_few_pairs_warning(walls[i].size(), alpha)
+                        : too_few_runs_warning(walls[0].size(), walls[i].size(), alpha);
       if (!few.empty()) r.warnings.push_back(few);
     }
     out.push_back(std::move(r));

@@ -37,9 +37,14 @@ struct VariantResult {
 std::vector<BudgetBreach> check_bench_wall_budget(const Budget& budget,
                                                   const std::vector<VariantResult>& results);
 
-// `walls[i]` are the counted runs of variant i in run order; variant 0 is the baseline.
+// `walls[i]` are the counted runs of variant i in run order; variant 0 is the
+// baseline. `interleaved`: run i of every variant was taken in round i, so a
+// variant with as many runs as the baseline is compared run by run
+// (compare_paired: the rounds' drift cancels); otherwise, or when the counts
+// differ, as two independent samples (compare, Mann-Whitney).
 std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
                                           const std::vector<std::vector<double>>& walls,
-                                          double alpha, double noise_floor);
+                                          double alpha, double noise_floor,
+                                          bool interleaved = false);
 
 }  // namespace yardstick

@@ -831,7 +831,8 @@ JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string
     store_.samples(job.id, job.attempt, &names, &walls);
     for (size_t i = 0; i < names.size() && i < job.spec.variants.size(); ++i)
       if (names[i].empty()) names[i] = job.spec.variants[i].name;
-    auto results = evaluate_bench(names, walls, job.spec.bench->alpha, job.spec.bench->noise_floor);
+    auto results = evaluate_bench(names, walls, job.spec.bench->alpha, job.spec.bench->noise_floor,
+                                  job.spec.bench->interleave);
     store_.save_bench_results(job.id, job.attempt, results);
     if (job.spec.budget) breaches = check_bench_wall_budget(*job.spec.budget, results);
   }

@@ -406,5 +406,36 @@ TEST(Reports, ReportCommandRunsAReportFileWithItsVariables) {
   EXPECT_NE(unknown.err.find("compare_variants"), std::string::npos) << unknown.err;
 }
 
+TEST(Bench, InterleavedRoundsRunInASeededShuffledOrderAndArePaired) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("order.yml", R"(pipeline: order
+jobs:
+  o:
+    kind: bench
+    bench: { run: sleep 0.01, runs: 8 }
+    variants: [{ name: a }, { name: b }, { name: c }]
+)");
+  auto r = c.cli({"submit", "order.yml", "--wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const int64_t id = c.scalar("SELECT id FROM jobs");
+  const int64_t attempt = c.scalar("SELECT max(attempt) FROM samples");
+  // The seed is in the job log: the job and attempt.
+  const std::string seed =
+      std::to_string((static_cast<uint64_t>(id) << 32) ^ static_cast<uint64_t>(attempt));
+  auto log = c.cli({"logs", std::to_string(id)});
+  EXPECT_NE(log.out.find("order within each round shuffled (seed " + seed + ")"), std::string::npos)
+      << log.out;
+  // Each round runs every variant once, and the rounds' orders (by start time) differ.
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM samples"), 24);
+  EXPECT_EQ(c.scalar("SELECT count(DISTINCT (idx, variant_idx)) FROM samples"), 24);
+  EXPECT_GT(c.scalar("SELECT count(DISTINCT o) FROM (SELECT idx, string_agg(variant_idx::text, ','"
+                     " ORDER BY at) AS o FROM samples GROUP BY idx) r"),
+            1);
+  // Rounds of interleaved variants are compared pair by pair: the job log says so.
+  EXPECT_NE(log.out.find("paired by round"), std::string::npos) << log.out;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE verdict IS NOT NULL"), 2);
+}
+
 }  // namespace
 }  // namespace yardstick::test

@@ -1,6 +1,9 @@
 // The order of a benchmark's commands: interleaving, blocks, hooks, and the adaptive run count.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "agent/bench_plan.hpp"
 
 namespace yardstick {
@@ -105,6 +108,75 @@ TEST(BenchPlan, NoVariantsMeansOneDefault) {
   s.runs = 2;
   BenchPlan plan(s, {});
   EXPECT_EQ(order(plan, {"default"}), (std::vector<std::string>{"run:default0", "run:default1"}));
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+// The variants of each counted round, in the order the plan hands them out.
+std::vector<std::vector<size_t>> counted_rounds(BenchPlan& plan) {
+  std::vector<std::vector<size_t>> rounds;
+  while (auto a = plan.next()) {
+    if (a->kind != BenchAction::Kind::kRun || !a->counted) continue;
+    if (rounds.size() <= a->run_index) rounds.resize(a->run_index + 1);
+    rounds[a->run_index].push_back(a->variant);
+    plan.record(*a, 0.1);
+  }
+  return rounds;
+}
+
+BenchSpec four_by_twelve() {
+  BenchSpec s;
+  s.run = "x";
+  s.warmup = 1;
+  s.runs = 12;
+  return s;
+}
+
+const std::vector<Variant> kFour = {{"A", {}, ""}, {"B", {}, ""}, {"C", {}, ""}, {"D", {}, ""}};
+
+TEST(BenchPlan, SeededOrderIsAPermutationEachRoundAndVaries) {
+  BenchPlan plan(four_by_twelve(), kFour, 42);
+  auto rounds = counted_rounds(plan);
+  ASSERT_EQ(rounds.size(), 12u);
+  std::set<std::vector<size_t>> distinct;
+  for (auto r : rounds) {
+    distinct.insert(r);
+    std::sort(r.begin(), r.end());
+    EXPECT_EQ(r, (std::vector<size_t>{0, 1, 2, 3}));
+  }
+  EXPECT_GT(distinct.size(), 1u);
+  for (uint32_t i = 0; i < 12; ++i) EXPECT_EQ(plan.round_order(i), rounds[i]);
+}
+
+TEST(BenchPlan, SeededOrderIsReproducibleFromTheSeed) {
+  BenchPlan a(four_by_twelve(), kFour, 7), b(four_by_twelve(), kFour, 7),
+      c(four_by_twelve(), kFour, 8);
+  auto ra = counted_rounds(a);
+  EXPECT_EQ(ra, counted_rounds(b));
+  EXPECT_NE(ra, counted_rounds(c));
+  // Pinned: the generator and the shuffle are specified by the standard and
+  // here, so these orders hold with any standard library.
+  ASSERT_EQ(ra.size(), 12u);
+  EXPECT_EQ(ra[0], (std::vector<size_t>{2, 3, 0, 1}));
+}
+
+TEST(BenchPlan, BothVariantsComeFirstEquallyOftenOverManyRounds) {
+  BenchSpec s = four_by_twelve();
+  s.runs = 2000;
+  BenchPlan plan(s, {{"A", {}, ""}, {"B", {}, ""}}, 12345);
+  auto rounds = counted_rounds(plan);
+  int a_first = 0;
+  for (const auto& r : rounds) a_first += r[0] == 0;
+  EXPECT_NEAR(a_first, 1000, 100);  // > 4 standard deviations
+}
+
+TEST(BenchPlan, WithoutASeedTheOrderIsFixed) {
+  BenchPlan plan(four_by_twelve(), kFour);
+  for (const auto& r : counted_rounds(plan)) EXPECT_EQ(r, (std::vector<size_t>{0, 1, 2, 3}));
 }
 
 }  // namespace

@@ -76,6 +76,40 @@ TEST(BenchResults, TooFewRunsToReachSignificanceIsAWarning) {
   EXPECT_NE(strict[1].warnings[0].find("at least 5 runs"), std::string::npos);
 }
 
+TEST(BenchResults, InterleavedRunsAreComparedRoundByRound) {
+  // Drift shared by both variants within each round: the variant is 2 % slower in every
+  // round, which the samples as a whole (spread 8 %) hide, and the pairs show.
+  const std::vector<double> base = {1.00, 1.04, 1.08, 1.02, 1.06, 1.01, 1.07, 1.03};
+  const std::vector<double> slower = {1.015, 1.025, 1.018, 1.022, 1.02, 1.016, 1.024, 1.021};
+  std::vector<double> var;
+  for (size_t i = 0; i < base.size(); ++i) var.push_back(base[i] * slower[i]);
+  auto paired = evaluate_bench({"a", "b"}, {base, var}, 0.05, 0.01, true);
+  ASSERT_TRUE(paired[1].vs_baseline);
+  EXPECT_EQ(paired[1].vs_baseline->method, "wilcoxon-signed-rank");
+  EXPECT_NEAR(paired[1].vs_baseline->ratio, 1.02, 0.002);
+  EXPECT_NEAR(paired[1].vs_baseline->p, 2.0 / 256, 1e-12);
+  EXPECT_EQ(paired[1].vs_baseline->verdict, Verdict::kSlower);
+  auto blocks = evaluate_bench({"a", "b"}, {base, var}, 0.05, 0.01, false);
+  EXPECT_EQ(blocks[1].vs_baseline->method, "mann-whitney");
+  EXPECT_EQ(blocks[1].vs_baseline->verdict, Verdict::kNoChange);
+  // Unequal counts cannot be paired: Mann-Whitney.
+  var.pop_back();
+  auto uneven = evaluate_bench({"a", "b"}, {base, var}, 0.05, 0.01, true);
+  EXPECT_EQ(uneven[1].vs_baseline->method, "mann-whitney");
+  // Five rounds cannot reach p < 0.05 (2 / 32), and the result says so.
+  auto five =
+      evaluate_bench({"a", "b"}, {{1, 1, 1, 1, 1}, {2, 2.01, 2.02, 2.03, 2.04}}, 0.05, 0.01, true);
+  EXPECT_EQ(five[1].vs_baseline->verdict, Verdict::kNoChange);
+  ASSERT_EQ(five[1].warnings.size(), 1u);
+  EXPECT_EQ(five[1].warnings[0],
+            "too few runs to tell: with 5 interleaved rounds the smallest possible p-value is "
+            "0.0625, not below alpha 0.05; give both at least 6 runs");
+  auto six = evaluate_bench({"a", "b"}, {{1, 1, 1, 1, 1, 1}, {2, 2.01, 2.02, 2.03, 2.04, 2.05}},
+                            0.05, 0.01, true);
+  EXPECT_EQ(six[1].vs_baseline->verdict, Verdict::kSlower);
+  EXPECT_TRUE(six[1].warnings.empty());
+}
+
 TEST(Budget, BenchWallBudgetHoldsForEachVariantsMedian) {
   Budget b;
   b.wall_ms = 420'000;
