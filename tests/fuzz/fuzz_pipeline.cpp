@@ -26,21 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!def.find_job(jd.name)) __builtin_trap();
     for (const auto& need : jd.needs)
       if (!def.find_job(need)) __builtin_trap();  // checked by the parser
-    // As coordinator/submission.cpp fills it.
-    JobAssignment spec;
-    spec.pipeline_name = def.name;
-    spec.job_name = jd.name;
-    spec.kind = jd.kind;
-    spec.checkout_repo = def.checkout_repo;
-    spec.workdir = jd.workdir;
-    spec.env = def.env;
-    for (const auto& [k, v] : jd.env) spec.env[k] = v;
-    spec.steps = jd.steps;
-    spec.timeout_ms = jd.timeout_ms;
-    spec.slots = jd.exclusive ? kExclusiveSlots : 1;
-    spec.bench = jd.bench;
-    spec.variants = jd.variants;
-    spec.budget = jd.budget;
+    // The spec the coordinator stores and a signing agent recomputes.
+    const JobAssignment spec = assignment_for(def, jd, "", "");
     // The coordinator refuses text that is not UTF-8 before parsing it.
     if (!is_valid_text(text)) continue;
     const std::string json = job_spec::to_json(spec);
