@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <tuple>
 
 namespace yardstick {
 
@@ -283,6 +284,7 @@ Comparison compare(const std::vector<double>& baseline, const std::vector<double
   }
   if (c.p < alpha && std::fabs(c.ratio - 1) > noise_floor)
     c.verdict = c.ratio < 1 ? Verdict::kFaster : Verdict::kSlower;
+  c.detectable = detectable(baseline, variant, alpha, noise_floor);
   return c;
 }
 
@@ -327,6 +329,47 @@ double kth_walsh_average(const std::vector<double>& d, long k) {
   return hi;
 }
 }  // namespace
+
+namespace {
+// The interval of the pseudo-median of sorted `d` at 1 - alpha, as R: qu
+// the alpha / 2 quantile of the signed-rank statistic (the smallest q with
+// P(T <= q) >= alpha / 2), at least 1; exp of the qu-th smallest and the
+// qu-th largest Walsh average.
+std::pair<double, double> walsh_interval(const std::vector<double>& d, double alpha) {
+  const size_t n = d.size();
+  const long walsh = static_cast<long>(n * (n + 1) / 2);
+  long qu = 0;
+  if (n <= kSignedRankExactMax) {
+    auto f = signed_rank_distribution(n);
+    const double all = std::ldexp(1.0, static_cast<int>(n));
+    double cum = 0;
+    for (qu = 0; qu < static_cast<long>(f.size()); ++qu) {
+      cum += f[qu];
+      if (cum / all >= alpha / 2) break;
+    }
+  } else {
+    const double z = alpha == 0.05 ? 1.959963984540054 : normal_quantile(1 - alpha / 2);
+    const double k = walsh / 2.0 - z * std::sqrt(n * (n + 1.0) * (2 * n + 1.0) / 24.0);
+    qu = static_cast<long>(std::ceil(k - 0.5));
+  }
+  qu = std::clamp(qu, 1L, walsh);
+  long lo = qu - 1, hi = walsh - qu;
+  if (lo > hi) std::swap(lo, hi);
+  return {std::exp(kth_walsh_average(d, lo)), std::exp(kth_walsh_average(d, hi))};
+}
+}  // namespace
+
+std::optional<std::pair<double, double>> paired_ratio_interval(const std::vector<double>& baseline,
+                                                               const std::vector<double>& variant,
+                                                               double alpha) {
+  std::vector<double> d;
+  for (size_t i = 0; i < std::min(baseline.size(), variant.size()); ++i)
+    if (baseline[i] > 0 && variant[i] > 0)
+      d.push_back(std::log(variant[i]) - std::log(baseline[i]));
+  if (d.empty()) return std::nullopt;
+  std::sort(d.begin(), d.end());
+  return walsh_interval(d, alpha);
+}
 
 SignedRank wilcoxon_signed_rank(const std::vector<double>& d) {
   SignedRank r;
@@ -393,31 +436,144 @@ Comparison compare_paired(const std::vector<double>& baseline, const std::vector
       walsh % 2 ? kth_walsh_average(d, walsh / 2)
                 : (kth_walsh_average(d, walsh / 2 - 1) + kth_walsh_average(d, walsh / 2)) / 2;
   c.ratio = std::exp(hl);
-  // As R: qu the 2.5 % quantile of the signed-rank statistic (the smallest q
-  // with P(T <= q) >= 0.025), at least 1; the qu-th smallest and the qu-th
-  // largest Walsh average.
-  long qu = 0;
-  if (n <= kSignedRankExactMax) {
-    auto f = signed_rank_distribution(n);
-    const double all = std::ldexp(1.0, static_cast<int>(n));
-    double cum = 0;
-    for (qu = 0; qu < static_cast<long>(f.size()); ++qu) {
-      cum += f[qu];
-      if (cum / all >= 0.025) break;
-    }
-  } else {
-    const double z = 1.959963984540054;
-    const double k = walsh / 2.0 - z * std::sqrt(n * (n + 1.0) * (2 * n + 1.0) / 24.0);
-    qu = static_cast<long>(std::ceil(k - 0.5));
-  }
-  qu = std::clamp(qu, 1L, walsh);
-  long lo = qu - 1, hi = walsh - qu;
-  if (lo > hi) std::swap(lo, hi);
-  c.ci_low = std::exp(kth_walsh_average(d, lo));
-  c.ci_high = std::exp(kth_walsh_average(d, hi));
+  std::tie(c.ci_low, c.ci_high) = walsh_interval(d, 0.05);
   if (c.p < alpha && std::fabs(c.ratio - 1) > noise_floor)
     c.verdict = c.ratio < 1 ? Verdict::kFaster : Verdict::kSlower;
+  c.detectable = detectable_paired(baseline, variant, alpha, noise_floor);
   return c;
+}
+
+double normal_quantile(double p) {
+  if (p <= 0) return -INFINITY;
+  if (p >= 1) return INFINITY;
+  // Acklam's rational approximations, central region and tails.
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                             1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
+  const double low = 0.02425;
+  double x;
+  if (p < low) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p <= 1 - low) {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  } else {
+    const double q = std::sqrt(-2 * std::log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  // One step of Halley's method on Phi(x) - p.
+  const double e = normal_cdf(x) - p;
+  const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+double robust_sd(const std::vector<double>& x) {
+  if (x.size() < 2) return 0;
+  Summary s = summarize(x);
+  return s.mad > 0 ? 1.482602218505602 * s.mad : s.stddev;
+}
+
+double detectable_log_shift(double sd, size_t n1, size_t n2, double alpha, double power) {
+  if (n1 == 0 || n2 == 0) return INFINITY;
+  const double z = normal_quantile(1 - alpha / 2) + normal_quantile(power);
+  return z * sd * std::sqrt((1.0 / n1 + 1.0 / n2) / kRankTestEfficiency);
+}
+
+double detectable_log_shift_paired(double sd, size_t n, double alpha, double power) {
+  if (n == 0) return INFINITY;
+  const double z = normal_quantile(1 - alpha / 2) + normal_quantile(power);
+  return z * sd / std::sqrt(n * kRankTestEfficiency);
+}
+
+namespace {
+std::vector<double> logs_of(const std::vector<double>& x) {
+  std::vector<double> out;
+  for (double v : x)
+    if (v > 0) out.push_back(std::log(v));
+  return out;
+}
+
+// The runs per variant that make `shift_at(n)` at most log(1.02): the
+// shift falls as 1 / sqrt(n), so n = n0 (shift(n0) / log 1.02)^2, then at
+// least `smallest` (the exact test's floor).
+std::optional<uint32_t> runs_for(double shift_at_one, size_t smallest, double noise_floor) {
+  if (noise_floor >= 0.02) return std::nullopt;
+  const double want = std::log(1.02);
+  double n = std::ceil(shift_at_one * shift_at_one / (want * want) - 1e-9);
+  n = std::max(n, static_cast<double>(smallest));
+  return static_cast<uint32_t>(std::min(n, 1e9));
+}
+}  // namespace
+
+Detectable detectable(const std::vector<double>& baseline, const std::vector<double>& variant,
+                      double alpha, double noise_floor, double power) {
+  Detectable d;
+  d.power = power;
+  const auto la = logs_of(baseline), lb = logs_of(variant);
+  d.n = std::min(la.size(), lb.size());
+  if (la.empty() || lb.empty()) return d;
+  const double sa = robust_sd(la), sb = robust_sd(lb);
+  d.spread = std::sqrt((sa * sa + sb * sb) / 2);
+  size_t smallest = 2;
+  while (smallest < 64 && smallest_p_value(smallest, smallest) >= alpha) ++smallest;
+  // Equal counts n: the shift is shift(1, 1) / sqrt(n).
+  d.runs_for_2pct =
+      runs_for(detectable_log_shift(d.spread, 1, 1, alpha, power), smallest, noise_floor);
+  if (smallest_p_value(la.size(), lb.size()) >= alpha) return d;
+  const double shift = detectable_log_shift(d.spread, la.size(), lb.size(), alpha, power);
+  d.mde = std::max(std::expm1(shift), noise_floor);
+  return d;
+}
+
+Detectable detectable_paired(const std::vector<double>& baseline,
+                             const std::vector<double>& variant, double alpha, double noise_floor,
+                             double power) {
+  Detectable d;
+  d.power = power;
+  std::vector<double> r;
+  for (size_t i = 0; i < std::min(baseline.size(), variant.size()); ++i)
+    if (baseline[i] > 0 && variant[i] > 0) r.push_back(std::log(variant[i] / baseline[i]));
+  d.n = r.size();
+  if (r.empty()) return d;
+  d.spread = robust_sd(r);
+  size_t smallest = 2;
+  while (smallest < 64 && smallest_paired_p_value(smallest) >= alpha) ++smallest;
+  d.runs_for_2pct =
+      runs_for(detectable_log_shift_paired(d.spread, 1, alpha, power), smallest, noise_floor);
+  if (smallest_paired_p_value(r.size()) >= alpha) return d;
+  d.mde = std::max(std::expm1(detectable_log_shift_paired(d.spread, r.size(), alpha, power)),
+                   noise_floor);
+  return d;
+}
+
+std::string verdict_phrase(Verdict verdict, const Detectable& d) {
+  char buf[200];
+  const std::string runs = std::to_string(d.n) + (d.n == 1 ? " run" : " runs");
+  std::string would;
+  if (d.runs_for_2pct && *d.runs_for_2pct > d.n)
+    would = "; about " + std::to_string(*d.runs_for_2pct) + " runs would see 2 %";
+  else if (!d.runs_for_2pct && verdict == Verdict::kNoChange)
+    would = "; no run count would see 2 % (noise floor)";
+  if (!d.mde) {
+    std::snprintf(buf, sizeof buf, "%s (could not have seen any change with %s%s)",
+                  to_string(verdict).c_str(), runs.c_str(), would.c_str());
+  } else if (verdict == Verdict::kNoChange) {
+    std::snprintf(buf, sizeof buf, "no change (could not have seen less than %.1f %% with %s%s)",
+                  100 * *d.mde, runs.c_str(), would.c_str());
+  } else {
+    std::snprintf(buf, sizeof buf, "%s (could see %.1f %% or more with %s)",
+                  to_string(verdict).c_str(), 100 * *d.mde, runs.c_str());
+  }
+  return buf;
 }
 
 }  // namespace yardstick

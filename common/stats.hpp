@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace yardstick {
@@ -51,12 +54,27 @@ MannWhitney mann_whitney(const std::vector<double>& a, const std::vector<double>
 enum class Verdict { kFaster, kSlower, kNoChange };
 std::string to_string(Verdict v);
 
+// The smallest change a comparison could have detected (see detectable_*).
+struct Detectable {
+  // Relative (0.061: 6.1 %), at the comparison's alpha and `power`; at least
+  // the noise floor (a smaller ratio is "no change" by rule). nullopt: with
+  // these runs no difference could be significant, however large.
+  std::optional<double> mde;
+  double power = 0.8;
+  // Runs per variant that would make the MDE 2 %; nullopt: none would (the
+  // noise floor is 2 % or more).
+  std::optional<uint32_t> runs_for_2pct;
+  double spread = 0;  // the noise: robust standard deviation of the log times (or log ratios)
+  size_t n = 0;       // runs per variant the MDE is for (the smaller sample when unpaired)
+};
+
 struct Comparison {
   double ratio = 1;                // median(variant) / median(baseline)
   double ci_low = 1, ci_high = 1;  // 95 % confidence interval of the ratio
   double p = 1;
   Verdict verdict = Verdict::kNoChange;
   std::string method = "mann-whitney";  // or "wilcoxon-signed-rank" (paired by round)
+  Detectable detectable;                // the minimum detectable effect of this comparison
 };
 
 // The smallest two-sided p-value the exact Mann-Whitney test can give for
@@ -111,7 +129,54 @@ std::vector<double> signed_rank_distribution(size_t n);
 Comparison compare_paired(const std::vector<double>& baseline, const std::vector<double>& variant,
                           double alpha = 0.05, double noise_floor = 0.01);
 
+// The interval of compare_paired's ratio at confidence 1 - alpha (its own
+// is at 95 %); nullopt without a pair.
+std::optional<std::pair<double, double>> paired_ratio_interval(const std::vector<double>& baseline,
+                                                               const std::vector<double>& variant,
+                                                               double alpha);
+
 // The standard normal cumulative distribution function.
 double normal_cdf(double z);
+// Its inverse, for p in (0, 1) (Acklam's approximation and one Halley step:
+// relative error below 1e-12).
+double normal_quantile(double p);
+
+// The power at which a minimum detectable effect is stated.
+constexpr double kMdePower = 0.8;
+// Asymptotic relative efficiency of the rank tests (Mann-Whitney, Wilcoxon
+// signed-rank) against the t-test for normal data: 3 / pi. The MDE of a rank
+// test is the t-test's computed with n * 3 / pi runs.
+constexpr double kRankTestEfficiency = 0.954929658551372;
+
+// Robust standard deviation of `x`: 1.4826 MAD (consistent for normal data);
+// the sample standard deviation when the MAD is 0 (more than half the values
+// equal); 0 with fewer than two values.
+double robust_sd(const std::vector<double>& x);
+
+// The shift of log times a two-sided rank test at `alpha` detects with
+// probability `power`, by the normal approximation: (z(1 - alpha / 2) +
+// z(power)) sd sqrt(1 / (e n1) + 1 / (e n2)) unpaired (sd of log times of
+// each sample, pooled), (z(1 - alpha / 2) + z(power)) sd / sqrt(e n) paired
+// (sd of the rounds' log ratios), e the efficiency above.
+double detectable_log_shift(double sd, size_t n1, size_t n2, double alpha, double power);
+double detectable_log_shift_paired(double sd, size_t n, double alpha, double power);
+
+// The minimum detectable effect of comparing `variant` with `baseline` as
+// `compare` does (unpaired) or as `compare_paired` does (paired by round):
+// exp(shift) - 1 from the noise the samples show, at least `noise_floor`;
+// nullopt when the exact test's smallest p-value at these counts is not
+// below alpha. runs_for_2pct: per variant, at least the count whose
+// smallest p-value is below alpha.
+Detectable detectable(const std::vector<double>& baseline, const std::vector<double>& variant,
+                      double alpha, double noise_floor, double power = kMdePower);
+Detectable detectable_paired(const std::vector<double>& baseline,
+                             const std::vector<double>& variant, double alpha, double noise_floor,
+                             double power = kMdePower);
+
+// The verdict with what the comparison could see, in words:
+//   "no change (could not have seen less than 6.1 % with 20 runs; about 180 runs would see 2 %)"
+//   "slower (could see 1.2 % or more with 300 runs)"
+//   "no change (could not have seen any change with 4 runs; about 14 runs would see 2 %)"
+std::string verdict_phrase(Verdict verdict, const Detectable& d);
 
 }  // namespace yardstick
