@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
+
+#include "common/stats.hpp"
 
 namespace yardstick {
 
@@ -37,14 +40,99 @@ BenchPlan::BenchPlan(BenchSpec spec, std::vector<Variant> variants,
   started_.assign(variants_.size(), false);
   target_.assign(variants_.size(), spec_.runs);
   first_wall_.assign(variants_.size(), -1);
+  judged_.assign(variants_.size(), {});
+  if (spec_.runs) stop_reason_ = StopReason::kRuns;
 }
 
-uint32_t BenchPlan::clamp_runs(double first_wall_s) const {
+uint32_t BenchPlan::clamp_runs(double first_wall_s) {
   double want = first_wall_s > 0 ? std::ceil(spec_.max_time_ms / 1000.0 / first_wall_s) : 1e9;
-  want = std::max(want, static_cast<double>(std::max(1u, spec_.min_runs)));
-  if (spec_.max_runs) want = std::min(want, static_cast<double>(spec_.max_runs));
+  stop_reason_ = StopReason::kMaxTime;
+  if (want < std::max(1u, spec_.min_runs)) {
+    want = std::max(1u, spec_.min_runs);
+    stop_reason_ = StopReason::kMinRuns;
+  }
+  if (spec_.max_runs && want > spec_.max_runs) {
+    want = spec_.max_runs;
+    stop_reason_ = StopReason::kMaxRuns;
+  }
   want = std::min(want, 100000.0);
   return static_cast<uint32_t>(want);
+}
+
+bool BenchPlan::precision_mode() const {
+  return spec_.precision > 0 && spec_.runs == 0 && spec_.interleave && variants_.size() > 1;
+}
+
+std::optional<double> BenchPlan::widest_half_width() const {
+  std::optional<double> widest;
+  for (size_t v = 1; v < variants_.size(); ++v) {
+    auto ci = paired_ratio_interval(judged_[0], judged_[v], spec_.alpha);
+    if (!ci) return std::nullopt;
+    auto hl = compare_paired(judged_[0], judged_[v], spec_.alpha, spec_.noise_floor).ratio;
+    const double half = std::max(ci->second / hl - 1, 1 - ci->first / hl);
+    widest = std::max(widest.value_or(0), half);
+  }
+  return widest;
+}
+
+bool BenchPlan::another_round() {
+  // round_ rounds are done (and recorded: the runner records each run
+  // before it asks for the next action).
+  size_t enough = std::max<size_t>(1, spec_.min_runs);
+  size_t paired_floor = 2;
+  while (paired_floor < 64 && smallest_paired_p_value(paired_floor) >= spec_.alpha) ++paired_floor;
+  enough = std::max(enough, paired_floor);
+  if (round_ >= enough) {
+    half_width_ = widest_half_width();
+    if (half_width_ && *half_width_ <= spec_.precision) {
+      stop_reason_ = StopReason::kPrecision;
+      return false;
+    }
+  }
+  if ((spec_.max_runs && round_ >= spec_.max_runs) || round_ >= 100000) {
+    stop_reason_ = StopReason::kMaxRuns;
+    return false;
+  }
+  if (spec_.max_time_ms && counted_s_ * 1000 >= static_cast<double>(spec_.max_time_ms)) {
+    stop_reason_ = StopReason::kMaxTime;
+    return false;
+  }
+  return true;
+}
+
+std::string BenchPlan::stop_description() const {
+  if (!stop_reason_) return "";
+  char buf[200];
+  const auto pct = [](double x) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g%%", 100 * x);
+    return std::string(b);
+  };
+  std::string interval;
+  if (half_width_) {
+    std::snprintf(buf, sizeof buf, ", interval +-%.1f %%", 100 * *half_width_);
+    interval = buf;
+  }
+  const std::string rounds =
+      std::to_string(rounds_done_) + (rounds_done_ == 1 ? " round" : " rounds");
+  switch (*stop_reason_) {
+    case StopReason::kRuns:
+      return "stopped: runs " + std::to_string(spec_.runs) + " done";
+    case StopReason::kPrecision:
+      return "stopped: precision " + pct(spec_.precision) + " reached after " + rounds + interval;
+    case StopReason::kMaxRuns:
+      return "stopped: max_runs " + std::to_string(spec_.max_runs) + " reached" +
+             (precision_mode() ? interval + ", short of precision " + pct(spec_.precision)
+                               : std::string());
+    case StopReason::kMaxTime:
+      std::snprintf(buf, sizeof buf, "%gs", spec_.max_time_ms / 1000.0);
+      return "stopped: max_time " + std::string(buf) + " reached after " + rounds +
+             (precision_mode() ? interval + ", short of precision " + pct(spec_.precision)
+                               : std::string());
+    case StopReason::kMinRuns:
+      return "stopped: min_runs " + std::to_string(spec_.min_runs) + " done";
+  }
+  return "";
 }
 
 uint32_t BenchPlan::target_runs(size_t v) const {
@@ -104,7 +192,9 @@ void BenchPlan::fill() {
         case Phase::kCounted: {
           // The first round always runs; after it every variant has a target.
           uint32_t target = round_ == 0 ? 1 : target_[0];
-          if (round_ < target) {
+          const bool more = precision_mode() ? round_ == 0 || another_round() : round_ < target;
+          rounds_done_ = round_;
+          if (more) {
             for (size_t v : round_order(round_)) push_iteration(v, true, round_);
             ++round_;
           } else {
@@ -141,6 +231,7 @@ void BenchPlan::fill() {
           break;
         case Phase::kCounted: {
           uint32_t target = round_ == 0 ? 1 : target_[v];
+          rounds_done_ = round_;
           if (round_ < target) {
             push_iteration(v, true, round_);
             ++round_;
@@ -183,10 +274,15 @@ std::optional<BenchAction> BenchPlan::next() {
   return a;
 }
 
-void BenchPlan::record(const BenchAction& run, double wall_s) {
-  if (run.kind != BenchAction::Kind::kRun || !run.counted || run.run_index != 0) return;
+void BenchPlan::record(const BenchAction& run, double wall_s, double judged) {
+  if (run.kind != BenchAction::Kind::kRun || !run.counted) return;
+  counted_s_ += wall_s;
+  auto& values = judged_[run.variant];
+  if (values.size() <= run.run_index) values.resize(run.run_index + 1, 0);
+  values[run.run_index] = judged < 0 ? wall_s : judged;
+  if (run.run_index != 0) return;
   first_wall_[run.variant] = wall_s;
-  if (spec_.runs) return;
+  if (spec_.runs || precision_mode()) return;
   if (spec_.interleave) {
     // One count for all variants, from the slowest first run, once all are in.
     if (std::any_of(first_wall_.begin(), first_wall_.end(), [](double w) { return w < 0; })) return;

@@ -10,7 +10,12 @@
 //
 // The number of counted runs is `runs`, or, when 0, enough to fill
 // `max_time` judged from the first counted run (the slowest variant's when
-// interleaved), clamped to [min_runs, max_runs].
+// interleaved), clamped to [min_runs, max_runs]. With `precision` (runs 0,
+// interleaved), rounds go on until, after at least min_runs rounds (and
+// enough for the paired test to reach alpha), the interval of every
+// variant's ratio to the baseline (paired_ratio_interval at the bench's
+// alpha) lies within +-precision of the ratio; or until max_runs rounds, or
+// until the counted runs have taken max_time (0: no bound).
 #pragma once
 
 #include <cstdint>
@@ -41,8 +46,21 @@ class BenchPlan {
 
   // The next command, or nullopt when the benchmark is done.
   std::optional<BenchAction> next();
-  // Tells the plan how long a counted run took (for the adaptive count).
-  void record(const BenchAction& run, double wall_s);
+  // Tells the plan how long a counted run took (for the adaptive count) and,
+  // when the verdict judges something else (cpu seconds), that value for
+  // the precision rule; `judged` < 0: the wall time.
+  void record(const BenchAction& run, double wall_s, double judged = -1);
+
+  // Why the counted runs ended; nullopt while they go on (or after abort).
+  const std::optional<StopReason>& stop_reason() const { return stop_reason_; }
+  // The line the job log gives it: "stopped: precision 1% reached after 46
+  // rounds", "stopped: max_runs 200 reached, interval +-1.7 %", ...
+  std::string stop_description() const;
+  // Counted rounds (interleaved) or runs of the last variant (blocks) so far.
+  uint32_t counted_rounds() const { return rounds_done_; }
+  // The widest half-width of the variants' ratio intervals at the last check
+  // (0.017: +-1.7 %); nullopt before the first check.
+  const std::optional<double>& interval_half_width() const { return half_width_; }
 
   uint32_t target_runs(size_t variant) const;
 
@@ -58,7 +76,11 @@ class BenchPlan {
  private:
   void push_iteration(size_t v, bool counted, uint32_t index);
   void fill();
-  uint32_t clamp_runs(double first_wall_s) const;
+  uint32_t clamp_runs(double first_wall_s);
+  // Precision mode: whether another round runs; sets stop_reason_ if not.
+  bool another_round();
+  bool precision_mode() const;
+  std::optional<double> widest_half_width() const;
 
   BenchSpec spec_;
   std::vector<Variant> variants_;
@@ -69,6 +91,11 @@ class BenchPlan {
   std::vector<bool> started_;     // one of its actions was handed out
   std::vector<uint32_t> target_;  // per variant; 0: not known yet
   std::vector<double> first_wall_;
+  std::vector<std::vector<double>> judged_;  // per variant, by counted run index
+  double counted_s_ = 0;                     // wall time of the counted runs so far
+  std::optional<StopReason> stop_reason_;
+  std::optional<double> half_width_;
+  uint32_t rounds_done_ = 0;
   enum class Phase { kWarmup, kCounted, kCleanup, kDone } phase_ = Phase::kWarmup;
   uint32_t round_ = 0;
   size_t block_ = 0;  // blocks mode: the variant being run

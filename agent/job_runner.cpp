@@ -530,10 +530,11 @@ void JobRunner::start_bench() {
   job_.variants = variants;
   if (!workdir_allowed()) return;
   // The order within rounds is shuffled, reproducibly: the seed is the job
-  // and attempt (job << 32 | attempt), logged below.
-  const uint64_t order_seed = (job_.job_id << 32) ^ job_.attempt;
+  // and attempt (bench_order_seed), logged below and stored with the verdict.
+  const uint64_t order_seed = bench_order_seed(job_.job_id, job_.attempt);
   plan_.emplace(*job_.bench, variants, order_seed);
   bench_walls_.assign(variants.size(), {});
+  bench_cpu_.assign(variants.size(), {});
   shell_logged_.assign(variants.size(), false);
   std::error_code ec;
   fs::create_directories(cwd_, ec);
@@ -554,6 +555,13 @@ void JobRunner::next_bench_action() {
       return;
     }
     log_bench_summary();
+    if (auto why = plan_->stop_reason()) {
+      // Typed for the coordinator (bench_results.stop_reason): the value is
+      // the reason's number, the unit its name.
+      sink_.metric(next_key(), -1, "", -1,
+                   {kStopReasonMetric, static_cast<double>(static_cast<int>(*why)),
+                    std::string(to_string(*why))});
+    }
     end_job(JobOutcome::kSucceeded, "");
     return;
   }
@@ -602,8 +610,10 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
   const bool counted = a.kind == BenchAction::Kind::kRun && a.counted;
   if (counted) {
     sink_.sample(next_key(), v.name, static_cast<uint32_t>(a.variant), a.run_index, r);
+    const double cpu_s = (r.user_us + r.sys_us) / 1e6;
     bench_walls_[a.variant].push_back(wall_ns / 1e9);
-    plan_->record(a, wall_ns / 1e9);
+    bench_cpu_[a.variant].push_back(cpu_s);
+    plan_->record(a, wall_ns / 1e9, job_.bench->measure == "cpu" ? cpu_s : -1);
     finish_collectors(-1, v.name, static_cast<int32_t>(a.run_index));
   } else if (a.kind == BenchAction::Kind::kConclude && a.counted) {
     finish_collectors(-1, v.name, static_cast<int32_t>(a.run_index));  // the metrics file only
@@ -635,10 +645,21 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
 
 void JobRunner::log_bench_summary() {
   char buf[512];
-  const auto& base = bench_walls_.empty() ? std::vector<double>{} : bench_walls_[0];
+  if (!plan_->stop_description().empty()) system_log(plan_->stop_description());
+  // The verdict judges the bench's measure: wall seconds, or user + sys
+  // seconds. Instruction counts are the coordinator's (the agent does not
+  // keep them): the log judges wall time then, and says so.
+  const std::string& measure = job_.bench->measure;
+  const bool cpu = measure == "cpu";
+  if (measure == "instructions")
+    system_log(
+        "measure instructions: judged by the coordinator from the samples' counters; the "
+        "comparisons below are of wall time");
+  const auto& judged = cpu ? bench_cpu_ : bench_walls_;
+  const auto& base = judged.empty() ? std::vector<double>{} : judged[0];
   for (size_t i = 0; i < job_.variants.size(); ++i) {
-    const auto& w = bench_walls_[i];
-    Summary s = summarize(w);
+    const auto& w = judged[i];
+    Summary s = summarize(bench_walls_[i]);
     std::snprintf(buf, sizeof buf,
                   "%s: %zu runs: median %.4f s, mean %.4f s +- %.4f s (stddev), MAD %.4f s, "
                   "Q1 %.4f s, Q3 %.4f s, min %.4f s, max %.4f s",
@@ -654,9 +675,10 @@ void JobRunner::log_bench_summary() {
       if (!few.empty()) system_log("  warning: " + few);
       Comparison c = paired ? compare_paired(base, w, job_.bench->alpha, job_.bench->noise_floor)
                             : compare(base, w, job_.bench->alpha, job_.bench->noise_floor);
-      std::snprintf(buf, sizeof buf, "  %.3fx %s (95 %% CI %.3f-%.3f, p = %.2g, %s): %s", c.ratio,
-                    job_.variants[0].name.c_str(), c.ci_low, c.ci_high, c.p,
-                    paired ? "paired by round" : "Mann-Whitney", to_string(c.verdict).c_str());
+      std::snprintf(buf, sizeof buf, "  %.3fx %s%s (95 %% CI %.3f-%.3f, p = %.2g, %s): %s", c.ratio,
+                    job_.variants[0].name.c_str(), cpu ? " in cpu time" : "", c.ci_low, c.ci_high,
+                    c.p, paired ? "paired by round" : "Mann-Whitney",
+                    verdict_phrase(c.verdict, c.detectable).c_str());
       system_log(buf);
     }
   }

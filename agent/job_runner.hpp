@@ -168,6 +168,7 @@ class JobRunner {
   std::optional<std::string> bench_failure_;      // set: cleaning up, then the job fails
   std::vector<bool> shell_logged_;                // per variant: how its command starts was logged
   std::vector<std::vector<double>> bench_walls_;  // per variant, counted runs, seconds
+  std::vector<std::vector<double>> bench_cpu_;    // per variant, counted runs, user + sys seconds
 };
 
 // Quotes `s` for /bin/sh.

@@ -47,6 +47,8 @@ std::string bench_difference(const BenchSpec& want, const BenchSpec& got) {
   if (want.collect != got.collect) return "bench collect";
   if (want.alpha != got.alpha) return "bench alpha";
   if (want.noise_floor != got.noise_floor) return "bench noise_floor";
+  if (want.measure != got.measure) return "bench measure";
+  if (want.precision != got.precision) return "bench precision";
   return "";
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
@@ -269,7 +270,7 @@ void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, 
   if (!v.check_map(node, path,
                    {"run", "setup", "prepare", "conclude", "cleanup", "warmup", "runs", "min_runs",
                     "max_runs", "max_time", "ignore_failure", "interleave", "collect", "alpha",
-                    "noise_floor", "shell"}))
+                    "noise_floor", "shell", "measure", "precision"}))
     return;
   BenchSpec b;
   for (auto [key, field] :
@@ -277,9 +278,10 @@ void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, 
         std::pair{"conclude", &b.conclude}, std::pair{"cleanup", &b.cleanup}})
     if (node[key])
       if (auto s = v.string(node[key], path + "." + key)) *field = *s;
+  const bool runs_auto = node["runs"] && node["runs"].IsScalar() && node["runs"].Scalar() == "auto";
   for (auto [key, field] : {std::pair{"warmup", &b.warmup}, std::pair{"runs", &b.runs},
                             std::pair{"min_runs", &b.min_runs}, std::pair{"max_runs", &b.max_runs}})
-    if (node[key])
+    if (node[key] && !(runs_auto && std::string(key) == "runs"))
       if (auto n = v.integer(node[key], path + "." + key, 0, 100000)) *field = *n;
   if (node["max_time"]) {
     if (auto d = v.duration(node["max_time"], path + ".max_time")) b.max_time_ms = *d;
@@ -307,9 +309,48 @@ void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, 
       else
         *field = value;
     }
+  if (auto n = node["measure"]) {
+    if (auto s = v.string(n, path + ".measure")) {
+      if (*s == "wall" || *s == "cpu" || *s == "instructions")
+        b.measure = *s;
+      else
+        v.error(n, path + ".measure", "expected wall, cpu or instructions, not '" + *s + "'");
+    }
+  }
+  if (auto n = node["precision"]) {
+    // "1%" or 0.01: the half-width of the ratio's interval to reach.
+    double value = -1;
+    std::string s = n.IsScalar() ? n.Scalar() : "";
+    const bool percent = !s.empty() && s.back() == '%';
+    if (percent) s.pop_back();
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    char* end = nullptr;
+    if (!s.empty()) value = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !std::isfinite(value)) value = -1;
+    if (percent) value /= 100;
+    if (value <= 0 || value >= 0.5)
+      v.error(n, path + ".precision", "expected a percentage above 0 and below 50 %, such as 1%");
+    else if (!b.interleave)
+      v.error(n, path + ".precision",
+              "precision needs interleaved runs (interleave: true): it is the width of the "
+              "paired interval of rounds");
+    else if (node["runs"] && !runs_auto)
+      v.error(n, path + ".precision",
+              "precision sets the run count: write runs: auto, not a number");
+    else if (!node["max_runs"] && !node["max_time"])
+      v.error(n, path + ".precision",
+              "precision needs a bound in case it is never reached: max_runs, max_time or both");
+    else
+      b.precision = value;
+    // With a precision, max_time bounds the rounds only when given.
+    if (b.precision > 0 && !node["max_time"]) b.max_time_ms = 0;
+  }
+  if (runs_auto && !node["precision"])
+    v.error(node["runs"], path + ".runs", "runs: auto needs a precision, such as precision: 1%");
   if (b.max_runs && b.max_runs < b.min_runs && !b.runs)
     v.error(node["max_runs"], path + ".max_runs", "max_runs is below min_runs");
-  if (node["runs"] && b.runs == 0) v.error(node["runs"], path + ".runs", "runs must be at least 1");
+  if (node["runs"] && !runs_auto && b.runs == 0)
+    v.error(node["runs"], path + ".runs", "runs must be at least 1");
   job.bench = b;
 }
 
@@ -451,6 +492,10 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
       v.error(key_node, path + ".bench", "missing key: a bench job needs a bench: {run: ...}");
     if (node["variants"]) parse_variants(v, node["variants"], path + ".variants", job);
     if (job.variants.empty()) job.variants.push_back({"default", {}, ""});
+    if (job.bench && job.bench->precision > 0 && job.variants.size() < 2)
+      v.error(node["bench"]["precision"], path + ".bench.precision",
+              "precision is the width of each variant's ratio to the baseline: it needs at least "
+              "two variants");
     if (job.bench && job.bench->run.empty()) {
       // One error naming every variant without a command of its own.
       std::string without;

@@ -8,6 +8,29 @@
 
 namespace yardstick {
 
+std::string_view to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::kRuns:
+      return "runs";
+    case StopReason::kPrecision:
+      return "precision";
+    case StopReason::kMaxRuns:
+      return "max_runs";
+    case StopReason::kMaxTime:
+      return "max_time";
+    case StopReason::kMinRuns:
+      return "min_runs";
+  }
+  return "?";
+}
+
+std::optional<StopReason> stop_reason_from_code(double code) {
+  for (auto r : {StopReason::kRuns, StopReason::kPrecision, StopReason::kMaxRuns,
+                 StopReason::kMaxTime, StopReason::kMinRuns})
+    if (code == static_cast<double>(static_cast<int>(r))) return r;
+  return std::nullopt;
+}
+
 namespace {
 constexpr std::array<std::pair<JobState, std::string_view>, 10> kStateNames{{
     {JobState::kPending, "pending"},

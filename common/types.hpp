@@ -102,10 +102,35 @@ struct BenchSpec {
   bool interleave = true;
   ShellMode shell = ShellMode::kAuto;  // how the timed command starts
   std::vector<std::string> collect;
-  double alpha = 0.05;        // significance level of the verdict
-  double noise_floor = 0.01;  // |ratio - 1| at or below it is "no change"
+  double alpha = 0.05;           // significance level of the verdict
+  double noise_floor = 0.01;     // |ratio - 1| at or below it is "no change"
+  std::string measure = "wall";  // what the verdict judges: wall, cpu or instructions
+  // runs == 0 and precision > 0 (`runs: auto`): rounds go on until the
+  // interval of each variant's ratio to the baseline is within +-precision
+  // (0.01: 1 %), or min/max_runs or max_time stops them. 0: off.
+  double precision = 0;
   bool operator==(const BenchSpec&) const = default;
 };
+
+// What ended a benchmark's counted runs. The agent reports it as the metric
+// kStopReasonMetric (its value the enum's number, its unit the name); the
+// coordinator stores the name in bench_results.stop_reason.
+enum class StopReason {
+  kRuns = 1,       // a fixed `runs`
+  kPrecision = 2,  // every variant's ratio interval within +-precision
+  kMaxRuns = 3,    // max_runs reached
+  kMaxTime = 4,    // max_time reached (or, without precision, the count that fills it)
+  kMinRuns = 5,    // without precision: min_runs, more than max_time would allow
+};
+inline constexpr const char* kStopReasonMetric = "yardstick.stop_reason";
+std::string_view to_string(StopReason reason);
+std::optional<StopReason> stop_reason_from_code(double code);
+
+// The seed of the order of variants within a benchmark's rounds, from the
+// job and its attempt: the agent shuffles with it, the coordinator stores it.
+inline uint64_t bench_order_seed(uint64_t job_id, uint32_t attempt) {
+  return (job_id << 32) ^ attempt;
+}
 
 struct Variant {
   std::string name;

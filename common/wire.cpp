@@ -205,6 +205,8 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
     w.setShell(to_string(s.shell));
     w.setAlpha(s.alpha);
     w.setNoiseFloor(s.noise_floor);
+    w.setMeasure(s.measure);
+    w.setPrecision(s.precision);
     fill_texts(w.initCollect(s.collect.size()), s.collect);
   }
   auto variants = b.initVariants(a.variants.size());
@@ -289,6 +291,8 @@ JobAssignment read(wire::Assign::Reader r) {
     s.shell = parse_shell_mode(w.getShell()).value_or(ShellMode::kAuto);
     s.alpha = w.getAlpha();
     s.noise_floor = w.getNoiseFloor();
+    s.measure = w.getMeasure().size() ? std::string(w.getMeasure()) : "wall";
+    s.precision = w.getPrecision();
     s.collect = read_texts(w.getCollect());
     a.bench = s;
   }

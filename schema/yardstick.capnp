@@ -198,6 +198,9 @@ struct BenchSpec {
   shell @13 :Text;          # "auto" (or empty), "sh" or "none": how run starts
   alpha @14 :Float64 = 0.05;       # significance level of the verdict
   noiseFloor @15 :Float64 = 0.01;  # |ratio - 1| at or below it is "no change"
+  measure @16 :Text;        # what the verdict judges: "wall" (or empty), "cpu", "instructions"
+  precision @17 :Float64;   # runs = 0 and precision > 0: rounds until each variant's ratio
+                            # interval is within +-precision (0.01: 1 %); 0: off
 }
 
 struct Variant {

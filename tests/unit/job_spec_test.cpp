@@ -67,6 +67,8 @@ JobAssignment every_field_set() {
   bench.collect = {"perf"};
   bench.alpha = 0.01;
   bench.noise_floor = 0.1 + 0.2;  // not exactly representable in few digits
+  bench.measure = "instructions";
+  bench.precision = 0.01;
   a.bench = bench;
   a.variants = {{"lld", {}, ""},
                 {"mold", {{"LINKER", "mold"}, {"NOTE", "é"}}, "mold -o out main.o"}};
@@ -147,6 +149,8 @@ void expect_same(const JobAssignment& want, const JobAssignment& got) {
     EXPECT_EQ(w.collect, g.collect);
     EXPECT_EQ(w.alpha, g.alpha);  // exact: the codecs must not round
     EXPECT_EQ(w.noise_floor, g.noise_floor);
+    EXPECT_EQ(w.measure, g.measure);
+    EXPECT_EQ(w.precision, g.precision);
   }
   ASSERT_EQ(want.variants.size(), got.variants.size());
   for (size_t i = 0; i < want.variants.size(); ++i) {

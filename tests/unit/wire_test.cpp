@@ -68,6 +68,8 @@ TEST(Wire, BenchSpecRoundTripsIncludingVerdictSettings) {
   bench.shell = ShellMode::kNone;
   bench.alpha = 0.01;
   bench.noise_floor = 0.03;
+  bench.measure = "cpu";
+  bench.precision = 0.015;
   bench.collect = {"ccache"};
   a.bench = bench;
   a.variants = {{"default", {}, ""}, {"mold", {{"LDFLAGS", "-fuse-ld=mold"}}, ""}};
@@ -86,6 +88,8 @@ TEST(Wire, BenchSpecRoundTripsIncludingVerdictSettings) {
   EXPECT_EQ(back.bench->shell, ShellMode::kNone);
   EXPECT_DOUBLE_EQ(back.bench->alpha, 0.01);
   EXPECT_DOUBLE_EQ(back.bench->noise_floor, 0.03);
+  EXPECT_EQ(back.bench->measure, "cpu");
+  EXPECT_DOUBLE_EQ(back.bench->precision, 0.015);
   EXPECT_EQ(back.bench->collect, std::vector<std::string>{"ccache"});
   ASSERT_EQ(back.variants.size(), 2u);
   EXPECT_EQ(back.variants[1].env.at("LDFLAGS"), "-fuse-ld=mold");
