@@ -30,6 +30,8 @@ struct VariantResult {
   Summary summary;
   std::optional<Comparison> vs_baseline;  // unset for the baseline itself
   std::vector<std::string> warnings;
+  std::string measure = "wall";  // what summary and comparison are of: wall, cpu, instructions
+  size_t contended = 0;          // samples taken under contention (samples.contended)
 };
 
 // A benchmark's wall budget holds for the median of each variant's counted
@@ -46,5 +48,38 @@ std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
                                           const std::vector<std::vector<double>>& walls,
                                           double alpha, double noise_floor,
                                           bool interleaved = false);
+
+// One counted run as stored (samples): wall and CPU seconds, instructions
+// when counted (NULL: not counted), whether taken under contention.
+struct RunValues {
+  double wall_s = 0;
+  double cpu_s = 0;  // user + sys
+  std::optional<double> instructions;
+  bool contended = false;
+};
+struct VariantRuns {
+  std::string name;
+  std::vector<RunValues> runs;  // by counted run index
+};
+
+// Each variant's values of `measure` ("wall", "cpu", "instructions"), the
+// contended runs left out when `drop_contended` (interleaved: the whole
+// round, so that the rest stay paired). nullopt, with `why_not` set, when
+// the samples cannot give that measure: instructions that some run lacks
+// (never judged on zeros), an unknown measure.
+std::optional<std::vector<std::vector<double>>> measure_values(const std::vector<VariantRuns>& runs,
+                                                               const std::string& measure,
+                                                               bool interleaved,
+                                                               bool drop_contended,
+                                                               std::string* why_not);
+
+// The verdicts of a bench job in every measure its samples allow (wall and
+// cpu always, instructions when every run has them), each as
+// evaluate_bench, with the count of contended samples per variant (the
+// dropped ones when `drop_contended`). `notes` gets why a measure was left
+// out when it is `spec.measure` (instructions the samples lack).
+std::vector<VariantResult> evaluate_measures(const std::vector<VariantRuns>& runs,
+                                             const BenchSpec& spec, bool drop_contended,
+                                             std::vector<std::string>* notes);
 
 }  // namespace yardstick

@@ -13,6 +13,7 @@
 #include "common/signing.hpp"
 #include "common/text.hpp"
 #include "common/zmq_util.hpp"
+#include "coordinator/comparisons.hpp"
 #include "coordinator/reports.hpp"
 #include "coordinator/scheduler.hpp"
 #include "coordinator/submission.hpp"
@@ -826,15 +827,31 @@ JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string
   if (outcome != JobState::kSucceeded && outcome != JobState::kFailed) return outcome;
   std::vector<BudgetBreach> breaches;
   if (job.spec.bench) {
-    std::vector<std::string> names;
-    std::vector<std::vector<double>> walls;
-    store_.samples(job.id, job.attempt, &names, &walls);
-    for (size_t i = 0; i < names.size() && i < job.spec.variants.size(); ++i)
-      if (names[i].empty()) names[i] = job.spec.variants[i].name;
-    auto results = evaluate_bench(names, walls, job.spec.bench->alpha, job.spec.bench->noise_floor,
-                                  job.spec.bench->interleave);
-    store_.save_bench_results(job.id, job.attempt, results);
-    if (job.spec.budget) breaches = check_bench_wall_budget(*job.spec.budget, results);
+    const BenchSpec& bench = *job.spec.bench;
+    auto runs = store_.bench_runs(job.id, job.attempt);
+    for (size_t i = 0; i < runs.size() && i < job.spec.variants.size(); ++i)
+      if (runs[i].name.empty()) runs[i].name = job.spec.variants[i].name;
+    std::vector<std::string> notes;
+    auto results = evaluate_measures(runs, bench, false, &notes);
+    for (const auto& note : notes) {
+      // A measure the samples cannot give (instructions without counters):
+      // said on every row that was judged, never judged on zeros.
+      spdlog::warn("job {} {}: {}", job.id, job.name, note);
+      for (auto& r : results) r.warnings.push_back(note);
+    }
+    std::string stop_reason;
+    const auto metrics = store_.metric_values(job.id, job.attempt, std::nullopt);
+    if (auto it = metrics.find(kStopReasonMetric); it != metrics.end())
+      if (auto why = stop_reason_from_code(it->second)) stop_reason = to_string(*why);
+    const bool shuffled = bench.interleave && runs.size() > 1;
+    store_.save_bench_results(
+        job.id, job.attempt, results,
+        shuffled ? std::optional<uint64_t>(bench_order_seed(job.id, job.attempt)) : std::nullopt,
+        stop_reason);
+    std::vector<VariantResult> walls;
+    for (const auto& r : results)
+      if (r.measure == "wall") walls.push_back(r);
+    if (job.spec.budget) breaches = check_bench_wall_budget(*job.spec.budget, walls);
   }
   if (job.spec.budget) {
     Budget budget = *job.spec.budget;
@@ -1142,32 +1159,64 @@ void Coordinator::on_cancel(const std::string& route, uint64_t req, wire::Envelo
 void Coordinator::on_report(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
   auto m = env.getBody().getReport();
   const std::string name = m.getName();
-  auto it = reports().find(name);
-  if (it == reports().end()) {
-    std::string known;
-    for (const auto& [n, text] : reports()) known += (known.empty() ? "" : ", ") + n;
-    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
-                "no report named '" + name + "' (reports: " + known + ")");
-    return;
-  }
   std::map<std::string, std::string> vars;
   for (auto kv : m.getParams()) vars[clean(kv.getKey())] = clean(kv.getValue());
-  TranslatedReport t;
-  std::string error;
-  if (!translate_report(it->second, vars, &t, &error)) {
-    reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST,
-                "report " + name + ": " + error);
-    return;
-  }
   std::vector<std::string> columns, kinds;
   std::vector<std::vector<std::string>> rows;
   std::vector<std::vector<bool>> nulls;
   bool ok = false;
-  read_for_client(route, req, [&] {
-    reader_.run_report(t.sql, t.params, &columns, &rows, &kinds, &nulls);
-    ok = true;
-  });
-  if (!ok) return;
+  if (is_computed_report(name, vars)) {
+    // Judged here from the samples its helper reports give (comparisons.hpp).
+    ReportTable table;
+    std::string error;
+    auto query = [&](const std::string& report, const std::map<std::string, std::string>& v) {
+      TranslatedReport t;
+      std::string e;
+      if (!translate_report(reports().at(report), v, &t, &e)) throw std::invalid_argument(e);
+      ReportTable out;
+      reader_.run_report(t.sql, t.params, &out.columns, &out.rows, &out.kinds, &out.nulls);
+      return out;
+    };
+    read_for_client(route, req, [&] {
+      try {
+        error = run_computed_report(name, vars, query, &table);
+      } catch (const std::logic_error& e) {  // a bad variable, a helper report without a column
+        error = e.what();
+      }
+      ok = true;
+    });
+    if (!ok) return;
+    if (!error.empty()) {
+      reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST,
+                  "report " + name + ": " + error);
+      return;
+    }
+    columns = std::move(table.columns);
+    kinds = std::move(table.kinds);
+    rows = std::move(table.rows);
+    nulls = std::move(table.nulls);
+  } else {
+    auto it = reports().find(name);
+    if (it == reports().end()) {
+      std::string known;
+      for (const auto& [n, text] : reports()) known += (known.empty() ? "" : ", ") + n;
+      reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                  "no report named '" + name + "' (reports: " + known + ")");
+      return;
+    }
+    TranslatedReport t;
+    std::string error;
+    if (!translate_report(it->second, vars, &t, &error)) {
+      reply_error(Side::kClients, route, req, wire::ErrorCode::BAD_REQUEST,
+                  "report " + name + ": " + error);
+      return;
+    }
+    read_for_client(route, req, [&] {
+      reader_.run_report(t.sql, t.params, &columns, &rows, &kinds, &nulls);
+      ok = true;
+    });
+    if (!ok) return;
+  }
   capnp::MallocMessageBuilder b;
   auto r = wire_io::start(b, req).getBody().initReportReply();
   auto cols = r.initColumns(columns.size());

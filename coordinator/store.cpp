@@ -766,9 +766,37 @@ std::map<int, double> PgStore::step_walls(uint64_t job_id, uint32_t attempt) {
   return out;
 }
 
-void PgStore::save_bench_results(uint64_t job_id, uint32_t attempt,
-                                 const std::vector<VariantResult>& results) {
+std::vector<VariantRuns> PgStore::bench_runs(uint64_t job_id, uint32_t attempt) {
+  flush_pending();
+  std::vector<VariantRuns> out;
   try {
+    auto rows = tx().exec_params(
+        "SELECT variant_idx, variant, wall_s, user_s + sys_s, instructions, contended"
+        " FROM samples WHERE job_id = $1 AND attempt = $2 ORDER BY variant_idx, idx",
+        job_id, attempt);
+    for (const auto& r : rows) {
+      const size_t v = r[0].as<size_t>();
+      if (out.size() <= v) out.resize(v + 1);
+      out[v].name = r[1].as<std::string>();
+      RunValues run;
+      run.wall_s = r[2].as<double>();
+      run.cpu_s = r[3].as<double>();
+      if (!r[4].is_null()) run.instructions = r[4].as<double>();
+      run.contended = r[5].as<bool>();
+      out[v].runs.push_back(run);
+    }
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+  return out;
+}
+
+void PgStore::save_bench_results(uint64_t job_id, uint32_t attempt,
+                                 const std::vector<VariantResult>& results,
+                                 std::optional<uint64_t> order_seed,
+                                 const std::string& stop_reason) {
+  try {
+    std::map<std::string, size_t> index_in_measure;  // results come measure by measure
     for (size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
       const auto& s = r.summary;
@@ -784,17 +812,29 @@ void PgStore::save_bench_results(uint64_t job_id, uint32_t attempt,
       }
       warnings += "}";
       const bool has = r.vs_baseline.has_value();
+      const Detectable none;
+      const Detectable& d = has ? r.vs_baseline->detectable : none;
+      const size_t variant_idx = index_in_measure[r.measure]++;
+      // $19: a comparison exists; $26, $27: its MDE and run count are known.
       tx().exec_params(
           "INSERT INTO bench_results (job_id, attempt, variant_idx, variant, n, min_s, max_s,"
           " mean_s, median_s, stddev_s, mad_s, q1_s, q3_s, ratio, ci_low, ci_high, p_value,"
-          " verdict, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-          " CASE WHEN $19 THEN $14::float8 END, CASE WHEN $19 THEN $15::float8 END,"
+          " verdict, warnings, measure, method, order_seed, mde, mde_power, runs_for_2pct,"
+          " contended, stop_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+          " $13, CASE WHEN $19 THEN $14::float8 END, CASE WHEN $19 THEN $15::float8 END,"
           " CASE WHEN $19 THEN $16::float8 END, CASE WHEN $19 THEN $17::float8 END,"
-          " CASE WHEN $19 THEN $18 END, $20::text[]) ON CONFLICT DO NOTHING",
-          job_id, attempt, i, r.variant, s.n, s.min, s.max, s.mean, s.median, s.stddev, s.mad, s.q1,
-          s.q3, has ? r.vs_baseline->ratio : 1.0, has ? r.vs_baseline->ci_low : 1.0,
+          " CASE WHEN $19 THEN $18 END, $20::text[], $21, CASE WHEN $19 THEN $22 END,"
+          " CASE WHEN $28 THEN $23::bigint END, CASE WHEN $26 THEN $24::float8 END,"
+          " CASE WHEN $19 THEN $25::float8 END, CASE WHEN $27 THEN $29::integer END, $30,"
+          " NULLIF($31, '')) ON CONFLICT DO NOTHING",
+          job_id, attempt, variant_idx, r.variant, s.n, s.min, s.max, s.mean, s.median, s.stddev,
+          s.mad, s.q1, s.q3, has ? r.vs_baseline->ratio : 1.0, has ? r.vs_baseline->ci_low : 1.0,
           has ? r.vs_baseline->ci_high : 1.0, has ? r.vs_baseline->p : 1.0,
-          has ? to_string(r.vs_baseline->verdict) : std::string(), has, warnings);
+          has ? to_string(r.vs_baseline->verdict) : std::string(), has, warnings, r.measure,
+          has ? r.vs_baseline->method : std::string(), static_cast<int64_t>(order_seed.value_or(0)),
+          d.mde.value_or(0), d.power, d.mde.has_value(), d.runs_for_2pct.has_value(),
+          order_seed.has_value(), static_cast<int64_t>(d.runs_for_2pct.value_or(0)),
+          static_cast<int64_t>(r.contended), stop_reason);
     }
   } catch (const std::exception& e) {
     rethrow(e);

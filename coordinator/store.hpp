@@ -223,8 +223,14 @@ class PgStore final : public JobStore {
                                               std::optional<int> step_index);
   // Wall seconds of each finished step, by index.
   std::map<int, double> step_walls(uint64_t job_id, uint32_t attempt);
+  // Counted runs per variant index with every measure and the contention flag.
+  std::vector<VariantRuns> bench_runs(uint64_t job_id, uint32_t attempt);
+  // One row per variant and measure. order_seed: the shuffle's (interleaved
+  // runs); stop_reason: what ended the counted runs, as the agent said.
   void save_bench_results(uint64_t job_id, uint32_t attempt,
-                          const std::vector<VariantResult>& results);
+                          const std::vector<VariantResult>& results,
+                          std::optional<uint64_t> order_seed = std::nullopt,
+                          const std::string& stop_reason = "");
   void save_budget_breaches(uint64_t job_id, uint32_t attempt,
                             const std::vector<BudgetBreach>& breaches);
 

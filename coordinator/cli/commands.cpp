@@ -832,6 +832,16 @@ int run_cli(int argc, char** argv) {
   compare->add_option("--last", last, "how many recent pipelines (with --machines)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
+  std::string measure;
+  bool drop_contended = false;
+  compare
+      ->add_option("--measure", measure,
+                   "judge wall time, cpu time (user + sys) or instructions (default: each "
+                   "job's own measure; wall for --revisions)")
+      ->check(CLI::IsMember({"wall", "cpu", "instructions"}));
+  compare->add_flag("--drop-contended", drop_contended,
+                    "leave out samples taken under contention: the verdicts are recomputed from "
+                    "the samples, not the stored ones");
   compare->add_flag("--json", o.json, "JSON output");
   compare->add_flag("--csv", csv, "CSV output");
   compare->add_flag("--markdown", markdown, "Markdown table output");
@@ -880,6 +890,17 @@ int run_cli(int argc, char** argv) {
                                      : Format::kTable;
     if (*report) return cmd_report(o, report_name, report_vars, format);
     if (*compare) {
+      if (by_machines && (!measure.empty() || drop_contended)) {
+        std::cerr << "yardstick: compare --machines compares stored wall-time medians: "
+                     "--measure and --drop-contended apply to variants and revisions\n";
+        return kUsage;
+      }
+      // Said below a table; in JSON, CSV and Markdown each row's detail or
+      // warnings say it.
+      const bool note = drop_contended && format == Format::kTable;
+      std::vector<std::string> judged;
+      if (!measure.empty()) judged.push_back("measure=" + measure);
+      if (drop_contended) judged.push_back("drop_contended=1");
       if (by_machines || !revisions.empty()) {
         if (compare_job.empty()) {
           std::cerr << "yardstick: compare --machines and --revisions need --job NAME\n";
@@ -906,26 +927,40 @@ int run_cli(int argc, char** argv) {
                                      compare_job + "' (machines: " + list + ")";
                             });
         }
-        return cmd_report(o, "compare_revisions",
-                          {"job=" + compare_job, "rev_a=" + revisions[0], "rev_b=" + revisions[1]},
-                          format, [&](const auto&, const auto& rows) -> std::string {
-                            return rows.empty() ? "no benchmark results of job '" + compare_job +
-                                                      "' at revisions starting " + revisions[0] +
-                                                      " and " + revisions[1]
-                                                : "";
-                          });
+        std::vector<std::string> vars = {"job=" + compare_job, "rev_a=" + revisions[0],
+                                         "rev_b=" + revisions[1]};
+        vars.insert(vars.end(), judged.begin(), judged.end());
+        const int rc = cmd_report(o, "compare_revisions", vars, format,
+                                  [&](const auto&, const auto& rows) -> std::string {
+                                    return rows.empty()
+                                               ? "no benchmark results of job '" + compare_job +
+                                                     "' at revisions starting " + revisions[0] +
+                                                     " and " + revisions[1]
+                                               : "";
+                                  });
+        if (rc == kOk && note)
+          std::cout << "samples taken under contention left out (--drop-contended)\n";
+        return rc;
       }
       if (compare_pipeline == 0) {
         std::cerr << "yardstick: compare needs a PIPELINE id, --machines or --revisions\n";
         return kUsage;
       }
-      return cmd_report(o, "compare_variants", {"pipeline=" + std::to_string(compare_pipeline)},
-                        format, [&](const auto&, const auto& rows) -> std::string {
-                          return rows.empty() ? "pipeline " + std::to_string(compare_pipeline) +
-                                                    " has no benchmark results (no such "
-                                                    "pipeline, no bench job, or not finished)"
-                                              : "";
-                        });
+      std::vector<std::string> vars = {"pipeline=" + std::to_string(compare_pipeline)};
+      vars.insert(vars.end(), judged.begin(), judged.end());
+      const int rc = cmd_report(
+          o, "compare_variants", vars, format, [&](const auto&, const auto& rows) -> std::string {
+            return rows.empty() ? "pipeline " + std::to_string(compare_pipeline) +
+                                      " has no benchmark results" +
+                                      (measure.empty() ? "" : " in measure " + measure) +
+                                      " (no such pipeline, no bench job, or not "
+                                      "finished)"
+                                : "";
+          });
+      if (rc == kOk && note)
+        std::cout << "recomputed from the samples without those taken under contention "
+                     "(--drop-contended): not the stored verdicts\n";
+      return rc;
     }
   } catch (const BadEndpoint& e) {
     std::cerr << "yardstick: --coordinator: " << e.what() << "\n";

@@ -31,7 +31,7 @@ values_ AS (
   JOIN jobs j ON j.id = r.job_id AND j.attempt = r.attempt
   JOIN recent p ON p.id = j.pipeline_id
   JOIN machines m ON m.id = j.machine_id
-  WHERE j.name = :'job' AND j.state = 'succeeded'
+  WHERE j.name = :'job' AND j.state = 'succeeded' AND r.measure = 'wall'
   UNION ALL
   SELECT m.name, 'step ' || s.name, s.wall_s
   FROM steps s

@@ -250,7 +250,9 @@ TEST(Reports, VariablesOfEveryShippedReportWithTheirDefaults) {
     EXPECT_TRUE(translate_report(text, all, &t, &error)) << name << ": " << error;
   }
   EXPECT_EQ(seen["compare_machines"], "job last=10 reference= ") << seen["compare_machines"];
-  EXPECT_EQ(seen["compare_variants"], "pipeline ");
+  EXPECT_EQ(seen["compare_variants"], "measure= pipeline ");
+  EXPECT_EQ(seen["revision_samples"], "job rev_a rev_b ");
+  EXPECT_EQ(seen["variant_samples"], "pipeline ");
 }
 
 }  // namespace
