@@ -49,12 +49,13 @@ jobs:
   // has a start time.
   EXPECT_EQ(c.scalar("SELECT count(*) FROM job_events WHERE to_state = 'running'"), 2);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs WHERE started_at IS NULL"), 0);
-  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE n = 6"), 4);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE n = 6 AND measure = 'wall'"), 4);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE variant = 'short' AND verdict = "
-                     "'faster' AND p_value < 0.05 AND ci_high < 1"),
+                     "'faster' AND measure = 'wall' AND p_value < 0.05 AND ci_high < 1"),
             2);
-  EXPECT_GT(
-      c.scalar("SELECT floor(min(median_s) * 1000) FROM bench_results WHERE variant = 'long'"), 39);
+  EXPECT_GT(c.scalar("SELECT floor(min(median_s) * 1000) FROM bench_results WHERE variant = 'long'"
+                     " AND measure = 'wall'"),
+            39);
   // A plain command starts without a shell, one with shell syntax through /bin/sh.
   auto log = c.cli({"logs", std::to_string(c.scalar("SELECT min(id) FROM jobs"))});
   EXPECT_NE(log.out.find("variant long: the timed command runs directly as /"), std::string::npos)
@@ -435,7 +436,9 @@ jobs:
             1);
   // Rounds of interleaved variants are compared pair by pair: the job log says so.
   EXPECT_NE(log.out.find("paired by round"), std::string::npos) << log.out;
-  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results WHERE verdict IS NOT NULL"), 2);
+  EXPECT_EQ(
+      c.scalar("SELECT count(*) FROM bench_results WHERE verdict IS NOT NULL AND measure = 'wall'"),
+      2);
 }
 
 }  // namespace
