@@ -259,6 +259,35 @@ TEST(Verdicts, MeasureRevisionsAndContendedSamplesInCompare) {
   EXPECT_EQ(rows[0]["n_b"], 6);
   EXPECT_NE(rows[0]["detail"].get<std::string>().find("without 2 contended sample(s)"),
             std::string::npos);
+  // A bench that asks for instructions where none were counted is not
+  // judged on zeros: its rows say so, and compare falls back to wall.
+  c.write_file("ins.yml",
+               "pipeline: ins\njobs:\n  spin:\n    kind: bench\n    bench:\n"
+               "      run: " +
+                   spin() +
+                   " 1000\n      runs: 6\n"
+                   "      measure: instructions\n    variants:\n"
+                   "      - name: base\n      - name: again\n");
+  ASSERT_EQ(c.cli({"submit", "ins.yml", "--wait"}).code, 0);
+  const std::string ins_pipeline = std::to_string(c.scalar("SELECT max(id) FROM pipelines"));
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results r JOIN jobs j ON j.id = r.job_id WHERE "
+                     "j.pipeline_id = " +
+                     ins_pipeline + " AND r.measure = 'instructions'"),
+            0);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bench_results r JOIN jobs j ON j.id = r.job_id WHERE "
+                     "j.pipeline_id = " +
+                     ins_pipeline +
+                     " AND array_to_string(warnings, ' ') LIKE '%measure instructions refused: 12 "
+                     "sample(s) have no instruction count%'"),
+            4);  // wall and cpu, both variants
+  json fallback = json::parse(c.cli({"compare", ins_pipeline, "--json"}).out);
+  ASSERT_EQ(fallback.size(), 2u);
+  EXPECT_EQ(fallback[1]["measure"], "wall");
+  auto none = c.cli({"compare", ins_pipeline, "--measure", "instructions"});
+  EXPECT_EQ(none.code, 4);
+  EXPECT_NE(none.err.find("no benchmark results in measure instructions"), std::string::npos)
+      << none.err;
+
   // A measure compare does not know is the CLI's error.
   EXPECT_EQ(c.cli({"compare", last, "--measure", "cycles"}).code, 2);
 }
