@@ -43,9 +43,9 @@ using namespace yardstick::test;
 
 namespace {
 
-std::string g_spin;  // the yardstick-spin binary
+std::string g_spin;  // yardstick-test-spin ITERATIONS: a deterministic CPU-bound command
 
-// Runs `yardstick-spin n` once; its wall time in seconds.
+// Runs the spinning command once; its wall time in seconds.
 double spin_once(uint64_t n) {
   const std::string arg = std::to_string(n);
   const auto t0 = std::chrono::steady_clock::now();
@@ -225,7 +225,7 @@ int main(int argc, char** argv) {
     if (k == "--make-runs") make_runs = static_cast<int>(v);
     if (k == "--target-ms") target_ms = v;
   }
-  g_spin = std::filesystem::canonical("/proc/self/exe").parent_path() / "yardstick-spin";
+  g_spin = YARDSTICK_SPIN;
   const uint64_t n = calibrate(target_ms);
   const uint64_t n2 = static_cast<uint64_t>(std::llround(n * 1.02));
   std::fprintf(stderr, "noise_bench: spin %llu iterations (~%.0f ms), 2 %% slower: %llu\n",
