@@ -141,6 +141,67 @@ jobs:
               1e-12);
 }
 
+TEST(Calibration, ResultsMeasuredWhileNobodyListensSurviveInTheSpool) {
+  Cluster c;
+  c.add_agent("a", "pool=cal", "box-s");
+  ASSERT_EQ(c.cli({"calibrate", c.agent_name("a")}).code, 0);
+  const std::string job = std::to_string(c.scalar("SELECT id FROM jobs WHERE kind = 'calibrate'"));
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM steps WHERE name = 'calibrate'") == 1; }, 30s));
+  // The coordinator goes away while the agent calibrates; the agent finishes
+  // and is then killed itself: its results are only in its spool.
+  c.kill_coordinator();
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return c.agent("a").log().find("job " + job + " attempt 1 ended") != std::string::npos;
+      },
+      60s))
+      << c.agent("a").log();
+  c.agent("a").signal(SIGKILL);
+  c.agent("a").wait(10s);
+  EXPECT_EQ(calibration_rows(c, "box-s"), 0);
+  c.start_coordinator();
+  c.restart_agent("a");
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return c.text("SELECT state FROM jobs WHERE id = " + job) == "succeeded" &&
+               calibration_rows(c, "box-s") == 4;
+      },
+      30s))
+      << c.text("SELECT state || ' ' || message FROM jobs") << c.coordinator().log();
+  EXPECT_EQ(c.scalar("SELECT max(attempt) FROM machine_calibrations"), 1);
+  EXPECT_EQ(c.scalar("SELECT min(runs) FROM machine_calibrations"), 15);
+}
+
+TEST(Calibration, ACalibrationCutShortRunsAgainOnTheSameAgentAfterBothRestart) {
+  Cluster c;
+  c.add_agent("z", "pool=cal", "box-r");
+  // Idle, on the same machine, and first by name: without the pin to the
+  // agent asked the retry would go to it.
+  c.add_agent("b", "pool=cal", "box-r");
+  ASSERT_EQ(c.cli({"calibrate", c.agent_name("z")}).code, 0);
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM steps WHERE name = 'calibrate'") == 1; }, 30s));
+  // Both die mid-calibration; the coordinator reloads the job from PostgreSQL.
+  c.agent("z").signal(SIGKILL);
+  c.agent("z").wait(10s);
+  c.kill_coordinator();
+  c.start_coordinator();
+  c.restart_agent("b");
+  c.restart_agent("z");
+  ASSERT_TRUE(wait_for(
+      [&] { return c.text("SELECT state FROM jobs WHERE kind = 'calibrate'") == "succeeded"; },
+      60s))
+      << c.text("SELECT state || ' ' || message FROM jobs") << c.coordinator().log();
+  EXPECT_EQ(c.scalar("SELECT attempt FROM jobs WHERE kind = 'calibrate'"), 2);
+  EXPECT_EQ(c.text("SELECT a.name FROM jobs j JOIN agents a ON a.id = j.agent_id"),
+            c.agent_name("z"));
+  EXPECT_EQ(calibration_rows(c, "box-r"), 4);
+  EXPECT_EQ(c.text("SELECT DISTINCT a.name FROM machine_calibrations k JOIN agents a "
+                   "ON a.id = k.agent_id"),
+            c.agent_name("z"));
+}
+
 TEST(Calibration, CompareMachinesGivesAnIntervalAndNoWinnerBetweenTwins) {
   // Two agents on this one host, named as two machines: the same hardware.
   Cluster c(calibrating());
@@ -205,6 +266,51 @@ jobs:
   ASSERT_EQ(table.code, 0) << table.err;
   EXPECT_NE(table.out.find("no clear difference"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("SPEED_LOW"), std::string::npos) << table.out;
+}
+
+}  // namespace
+}  // namespace yardstick::test
+
+namespace yardstick::test {
+namespace {
+
+TEST(Calibration, AMachineSlowerInItsRunsButNotInItsCalibrationIsNamedButNotBlamed) {
+  // Both agents on this one host: alike by calibration. The command sleeps
+  // twice as long on one of them, as a busy machine would take.
+  Cluster c(calibrating());
+  c.add_agent("p", "pool=pair", "pair-1");
+  c.add_agent("q", "pool=pair", "pair-2");
+  ASSERT_TRUE(wait_calibrated(c, "pair-1", 4) && wait_calibrated(c, "pair-2", 4));
+  c.write_file("pair.yml", R"(pipeline: pair
+jobs:
+  nap:
+    kind: bench
+    on: { labels: [pool=pair], machines: all }
+    bench:
+      run: 'case $YARDSTICK_AGENT in *-q) sleep 0.08;; *) sleep 0.02;; esac'
+      runs: 5
+    variants:
+      - name: first
+      - name: second
+)");
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.cli({"submit", "pair.yml", "--wait"});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+  auto cmp = c.cli({"compare", "--machines", "--job", "nap", "--json"});
+  ASSERT_EQ(cmp.code, 0) << cmp.out << cmp.err;
+  json slow;
+  for (const auto& row : json::parse(cmp.out))
+    if (row["machine"] == "pair-2") slow = row;
+  ASSERT_TRUE(slow.is_object()) << cmp.out;
+  EXPECT_GT(slow["speed_low"].get<double>(), 1.5) << slow.dump();
+  EXPECT_EQ(slow["verdict"].get<std::string>().rfind("slower", 0), 0u) << slow.dump();
+  // Unless one calibration happened to be much slower (a neighbour during
+  // it), the calibrations of one host are alike: not the machine's speed.
+  if (std::fabs(std::log(slow["calibration_ratio"].get<double>())) <
+      std::hypot(slow["noise"].get<double>(), slow["reference_noise"].get<double>()))
+    EXPECT_NE(slow["verdict"].get<std::string>().find("not the machine's speed"), std::string::npos)
+        << slow.dump();
 }
 
 }  // namespace
