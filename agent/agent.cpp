@@ -333,6 +333,16 @@ void Agent::metric(const ResultKey& key, int32_t step_index, const std::string& 
   enqueue(key, b, /*hold=*/step_index < 0);
 }
 
+void Agent::calibration(const ResultKey& key, const CalibrationTimes& times) {
+  capnp::MallocMessageBuilder b;
+  auto m = wire_io::start(b, 0).getBody().initCalibration();
+  wire_io::fill(m.initKey(), key);
+  m.setBenchmark(times.benchmark);
+  auto list = m.initTimesS(times.times_s.size());
+  for (unsigned i = 0; i < times.times_s.size(); ++i) list.set(i, times.times_s[i]);
+  enqueue(key, b);
+}
+
 void Agent::refuse(const JobAssignment& job, const std::string& why) {
   const JobRef ref{job.job_id, job.attempt};
   if (!refused_.insert(ref).second) return;  // refused already; its results are spooled
@@ -362,7 +372,9 @@ void Agent::on_assign(const JobAssignment& job) {
     enqueue(key, b);
     return;
   }
-  if (config_.trusted_submitters) {
+  // A calibration job runs nothing but this agent's own micro-benchmarks
+  // (the runner refuses one that carries anything else): no signature to check.
+  if (config_.trusted_submitters && job.kind != "calibrate") {
     std::string signer;
     if (std::string why =
             check_signed_job(job, *config_.trusted_submitters, config_.labels, &signer);
@@ -381,6 +393,7 @@ void Agent::on_assign(const JobAssignment& job) {
   opts.inherited = config_.step_environment;
   opts.secrets_file = config_.secrets_file;
   opts.environment = config_.environment;
+  opts.self_exe = config_.self_exe;
   auto runner = std::make_unique<JobRunner>(job, opts, launcher_, clock_, *this);
   JobRunner* raw = runner.get();
   write_running_marker(*raw);

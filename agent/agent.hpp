@@ -61,6 +61,8 @@ struct AgentConfig {
   // Set: only jobs signed by one of these keys, and matching what was
   // signed, run (agent/signed_jobs.hpp); any other fails, running nothing.
   std::shared_ptr<const signing::TrustedSubmitters> trusted_submitters;
+  // This program, run as `SELF calibrate ...` by jobs of kind "calibrate".
+  std::string self_exe;
 };
 
 class Agent final : public ResultSink {
@@ -89,6 +91,7 @@ class Agent final : public ResultSink {
               uint32_t run_index, const StepResult& run) override;
   void metric(const ResultKey& key, int32_t step_index, const std::string& variant,
               int32_t run_index, const CollectedMetric& metric) override;
+  void calibration(const ResultKey& key, const CalibrationTimes& times) override;
 
  private:
   enum class Link { kDown, kHelloSent, kUp };

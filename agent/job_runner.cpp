@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 
+#include "agent/calibration.hpp"
 #include "common/checkout.hpp"
 #include "common/stats.hpp"
 
@@ -148,9 +149,13 @@ void JobRunner::start() {
                : (fs::path(workspace_) / job_.workdir).lexically_normal().string();
     while (cwd_.size() > 1 && cwd_.back() == '/') cwd_.pop_back();
   }
-  if (!job_.checkout_repo.empty())
-    steps_.push_back({"checkout", checkout_script(), {}, true, 0, {}, {}});
-  for (const auto& s : job_.steps) steps_.push_back(s);
+  if (job_.kind == "calibrate") {
+    if (!prepare_calibration()) return;
+  } else {
+    if (!job_.checkout_repo.empty())
+      steps_.push_back({"checkout", checkout_script(), {}, true, 0, {}, {}});
+    for (const auto& s : job_.steps) steps_.push_back(s);
+  }
   if (job_.timeout_ms) job_deadline_ms_ = clock_.steady_ms() + job_.timeout_ms;
   if (steps_.empty())
     start_bench();
@@ -513,11 +518,68 @@ void JobRunner::finish_step(const ExitInfo& exit) {
     end_job(JobOutcome::kFailed, "step " + step.name + " " + how);
   } else if (step_ + 1 < steps_.size()) {
     start_step(step_ + 1);
+  } else if (job_.kind == "calibrate") {
+    if (report_calibration()) end_job(JobOutcome::kSucceeded, "");
   } else if (job_.bench) {
     start_bench();
   } else {
     end_job(JobOutcome::kSucceeded, "");
   }
+}
+
+bool JobRunner::prepare_calibration() {
+  // Nothing of the coordinator's runs here: only this agent's own program,
+  // so that signed-job checks (which a calibration job cannot pass) are not needed.
+  std::string extra;
+  if (!job_.steps.empty()) extra = "steps";
+  if (job_.bench || !job_.variants.empty()) extra = "a benchmark";
+  if (!job_.checkout_repo.empty()) extra = "a repository";
+  if (!job_.env.empty() || !job_.secrets.empty()) extra = "environment variables";
+  if (!job_.workdir.empty()) extra = "a workdir";
+  if (options_.self_exe.empty()) {
+    system_log("this agent does not know its own program: it cannot calibrate");
+    end_job(JobOutcome::kFailed, "the agent cannot find its own program to calibrate");
+    return false;
+  }
+  if (!extra.empty()) {
+    const std::string why = "a calibration job carries nothing to run, but this one has " + extra;
+    system_log("refused: " + why);
+    end_job(JobOutcome::kFailed, "refused by the agent: " + why);
+    return false;
+  }
+  std::error_code ec;
+  fs::remove(workspace_ + ".calibration", ec);
+  system_log("calibrating this machine: " + std::to_string(kCalibrationRepetitions) +
+             " interleaved repetitions of cpu, memory, spawn and io (docs/benchmarks.md)");
+  steps_.push_back({"calibrate",
+                    shell_quote(options_.self_exe) + " calibrate --dir " + shell_quote(workspace_) +
+                        " --out " + shell_quote(workspace_ + ".calibration") + " --repetitions " +
+                        std::to_string(kCalibrationRepetitions),
+                    {},
+                    true,
+                    job_.timeout_ms,
+                    {},
+                    {}});
+  return true;
+}
+
+bool JobRunner::report_calibration() {
+  const std::string path = workspace_ + ".calibration";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  fs::remove(path, ec);
+  std::string error;
+  auto parsed = parse_calibration_file(text, &error);
+  if (parsed && parsed->empty()) error = "it is empty";
+  if (!parsed || parsed->empty()) {
+    const std::string why = "the calibration's results cannot be read: " + error;
+    system_log(why);
+    end_job(JobOutcome::kFailed, why);
+    return false;
+  }
+  for (const auto& times : *parsed) sink_.calibration(next_key(), times);
+  return true;
 }
 
 void JobRunner::start_bench() {

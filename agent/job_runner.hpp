@@ -15,6 +15,7 @@
 #include "agent/bench_plan.hpp"
 #include "agent/collectors.hpp"
 #include "agent/process.hpp"
+#include "common/calibration.hpp"
 #include "common/clock.hpp"
 #include "common/secrets.hpp"
 #include "common/types.hpp"
@@ -40,6 +41,8 @@ class ResultSink {
   // A metric from a collector or the metrics file; step_index -1 for a benchmark run.
   virtual void metric(const ResultKey& key, int32_t step_index, const std::string& variant,
                       int32_t run_index, const CollectedMetric& metric) = 0;
+  // One micro-benchmark's times of a job of kind "calibrate".
+  virtual void calibration(const ResultKey& key, const CalibrationTimes& times) = 0;
 };
 
 struct RunnerOptions {
@@ -56,6 +59,8 @@ struct RunnerOptions {
   // not), then the agent's whole environment.
   EnvVars secrets_file;
   EnvVars environment;
+  // This agent's program: a job of kind "calibrate" runs `SELF calibrate`.
+  std::string self_exe;
 };
 
 class JobRunner {
@@ -105,6 +110,12 @@ class JobRunner {
   void next_bench_action();
   void finish_bench_action(const ExitInfo& exit, int64_t wall_ns);
   void log_bench_summary();
+  // A job of kind "calibrate": refused when it carries anything to run
+  // besides the agent's own micro-benchmarks; else its one step.
+  bool prepare_calibration();
+  // Reads the calibration step's file and reports each benchmark; false
+  // (job failed) when it is missing or bad.
+  bool report_calibration();
   // Spawns `command`; false (job ended) when it could not start.
   // With `direct`, the program is execve'd without a shell.
   bool spawn(const std::string& command, std::vector<std::string> env, const std::string& cwd,

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "agent/agent.hpp"
+#include "agent/calibration.hpp"
 #include "agent/environment.hpp"
 #include "agent/fingerprint.hpp"
 #include "agent/process.hpp"
@@ -34,6 +35,8 @@ void on_signal(int sig) {
 
 int main(int argc, char** argv) {
   using namespace yardstick;
+  // The micro-benchmarks of a calibration job, in a process of their own.
+  if (argc >= 2 && std::string(argv[1]) == "calibrate") return calibrate_main(argc, argv);
   CLI::App app{"yardstick-agent: runs build, benchmark and deploy jobs for a coordinator"};
   app.set_version_flag("--version", version_string("yardstick-agent"));
   AgentConfig config;
@@ -212,6 +215,9 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   SystemClock clock;
   PosixLauncher launcher;
+  std::error_code self_ec;
+  config.self_exe = std::filesystem::read_symlink("/proc/self/exe", self_ec).string();
+  if (self_ec) config.self_exe = argv[0];
   Agent agent(config, context, launcher, clock, sigchld_fd);
   agent.run(g_drain, g_stop);
   if (!agent.rejected().empty()) {

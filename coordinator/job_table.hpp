@@ -27,6 +27,7 @@ struct Job {
   Labels on_labels;
   std::optional<uint64_t> target_machine_id;  // pinned by on.machines: all
   std::string target_machine;   // that machine's name: what pins it (a new kernel keeps it)
+  std::string target_agent;     // set: only this agent may take it (a calibration)
   std::vector<uint64_t> needs;  // job ids
   JobAssignment spec;           // what the agent runs; job_id/attempt set on assignment
 

@@ -86,6 +86,11 @@ int main(int argc, char** argv) {
                "no CURVE: no encryption, no authentication; only when both endpoints are "
                "loopback or ipc://")
       ->envname("YARDSTICK_INSECURE");
+  app.add_flag("--calibrate-new-machines,!--no-calibrate-new-machines",
+               config.calibrate_new_machines,
+               "calibrate a machine whose fingerprint was never calibrated when its first agent "
+               "registers (default: on)")
+      ->envname("YARDSTICK_CALIBRATE_NEW_MACHINES");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();

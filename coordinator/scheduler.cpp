@@ -7,6 +7,7 @@
 namespace yardstick {
 
 bool agent_matches(const AgentCapacity& agent, const Job& job) {
+  if (!job.target_agent.empty() && job.target_agent != agent.name) return false;
   // A fan-out job is pinned to a machine by its name, so that a kernel or
   // compiler upgrade (a new fingerprint, a new machine row) does not strand it.
   if (!job.target_machine.empty()) {

@@ -31,8 +31,8 @@ struct Placement {
 // Places `queued` (already in priority, then submission order) on `agents`.
 // A job goes to a matching agent with enough free slots — its labels contain
 // all of the job's on.labels, and its machine is the job's target machine
-// when the job is pinned — preferring the agent with the most free slots,
-// then the name. A job that fits nowhere does not hold back the jobs after it
+// when the job is pinned, and its name the job's target agent when set — preferring the agent with
+// the most free slots, then the name. A job that fits nowhere does not hold back the jobs after it
 // that fit elsewhere.
 std::vector<Placement> schedule(const std::vector<Job*>& queued, std::vector<AgentCapacity> agents);
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/calibration.hpp"
 #include "common/checkout.hpp"
 #include "common/curve.hpp"
 #include "common/pipeline.hpp"
@@ -52,6 +53,8 @@ std::optional<ResultKey> result_key(wire::Envelope::Reader env) {
       return wire_io::read(body.getSample().getKey());
     case Which::METRIC:
       return wire_io::read(body.getMetric().getKey());
+    case Which::CALIBRATION:
+      return wire_io::read(body.getCalibration().getKey());
     default:
       return std::nullopt;
   }
@@ -131,6 +134,7 @@ void Coordinator::install_handlers() {
       {Which::JOB_FINISHED, &Coordinator::on_job_finished},
       {Which::SAMPLE, &Coordinator::on_sample},
       {Which::METRIC, &Coordinator::on_metric},
+      {Which::CALIBRATION, &Coordinator::on_calibration},
       {Which::ERROR, &Coordinator::on_agent_error},
   };
   client_handlers_ = {
@@ -141,6 +145,7 @@ void Coordinator::install_handlers() {
       {Which::CANCEL_REQUEST, &Coordinator::on_cancel},
       {Which::REPORT, &Coordinator::on_report},
       {Which::DRAIN, &Coordinator::on_drain},
+      {Which::CALIBRATE, &Coordinator::on_calibrate},
   };
 }
 
@@ -403,13 +408,15 @@ bool Coordinator::authorized(const Incoming& in, Which which, uint64_t request_i
                   "the key '" + name + "' is no longer authorized on this coordinator");
       return false;
     }
-    const bool writes =
-        which == Which::SUBMIT || which == Which::CANCEL_REQUEST || which == Which::DRAIN;
+    const bool writes = which == Which::SUBMIT || which == Which::CANCEL_REQUEST ||
+                        which == Which::DRAIN || which == Which::CALIBRATE;
     if (writes && role != "submit") {
       spdlog::warn("refused a write from client '{}' (role {})", name, role);
-      reply_error(Side::kClients, in.route, request_id, wire::ErrorCode::FORBIDDEN,
-                  "the key '" + name + "' has the " + role +
-                      " role: submit, cancel and drain need a key with the submit role");
+      reply_error(
+          Side::kClients, in.route, request_id, wire::ErrorCode::FORBIDDEN,
+          "the key '" + name + "' has the " + role + " role: " +
+              (which == Which::CALIBRATE ? "calibrate needs" : "submit, cancel and drain need") +
+              " a key with the submit role");
       return false;
     }
     return true;
@@ -602,6 +609,14 @@ void Coordinator::on_agent_hello(const std::string& route, uint64_t req,
         job && table_.reclaim(*job, ref.attempt, name, agent_id, machine_id, now))
       spdlog::info("agent {} reclaimed job {} attempt {}", name, job->id, job->attempt);
   reconcile(s, held, /*hello=*/true);
+  // A machine (fingerprint) never calibrated is calibrated by the first
+  // agent that registers from it.
+  if (config_.calibrate_new_machines && !store_.machine_calibrated(machine_id) &&
+      !active_calibration(machine_id, "")) {
+    const Job& job = create_calibration(s, "the coordinator (a new machine)");
+    spdlog::info("machine {} ({}) was never calibrated: job {} calibrates it on agent {}",
+                 machine.name, machine.fingerprint(), job.id, name);
+  }
   std::vector<JobRef> abandon(s.abandon.begin(), s.abandon.end());
   s.abandon.clear();
 
@@ -820,6 +835,97 @@ void Coordinator::on_metric(const std::string& route, uint64_t req, wire::Envelo
     store_.record_metric(key, m.getStepIndex(), clean(m.getVariant()), m.getRunIndex(),
                          clean(m.getName()), m.getValue(), clean(m.getUnit()));
   s->acks.push_back(key);
+}
+
+void Coordinator::on_calibration(const std::string& route, uint64_t req,
+                                 wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getCalibration();
+  ResultKey key = wire_io::read(m.getKey());
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "calibration", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore && job->spec.kind == "calibrate") {
+    CalibrationTimes times;
+    times.benchmark = clean(m.getBenchmark());
+    for (double t : m.getTimesS()) times.times_s.push_back(t);
+    if (auto summary = summarize_calibration(times); summary && !times.benchmark.empty()) {
+      std::vector<double> kept;
+      for (double t : times.times_s)
+        if (std::isfinite(t) && t > 0) kept.push_back(t);
+      store_.record_calibration(key, s->machine_id, s->agent_id, *summary, kept);
+    } else {
+      store_.record_refusal(s->name, key.job_id, key.attempt, "calibration",
+                            "a calibration result without a benchmark name or any valid time");
+    }
+  } else if (in == Intake::kStore) {
+    store_.record_refusal(s->name, key.job_id, key.attempt, "calibration",
+                          "a calibration result for a job of kind " + job->spec.kind);
+  }
+  s->acks.push_back(key);
+}
+
+const Job* Coordinator::active_calibration(uint64_t machine_id, const std::string& agent) const {
+  for (const auto& [id, job] : table_.jobs())
+    if (job.spec.kind == "calibrate" && !is_terminal(job.state) &&
+        (agent.empty() ? job.target_machine_id == machine_id : job.target_agent == agent))
+      return &job;
+  return nullptr;
+}
+
+const Job& Coordinator::create_calibration(const AgentSession& session,
+                                           const std::string& submitter) {
+  const std::string definition = "calibrate agent " + session.name + " on machine " +
+                                 session.machine_name + " (requested by " + submitter + ")";
+  const uint64_t pipeline_id =
+      store_.insert_pipeline("calibrate", "", "", submitter, "", definition);
+  Job job;
+  job.pipeline_id = pipeline_id;
+  job.name = "calibrate";
+  job.retries = 1;  // a calibration cut short by an agent restart runs once more
+  job.target_agent = session.name;
+  job.target_machine_id = session.machine_id;
+  job.spec.kind = "calibrate";
+  job.spec.pipeline_name = "calibrate";
+  job.spec.job_name = "calibrate";
+  job.spec.pipeline_id = pipeline_id;
+  job.spec.slots = kExclusiveSlots;  // never beside another job: that would be noise
+  job.spec.timeout_ms = 300'000;
+  job.id = store_.insert_job(job);
+  const uint64_t id = job.id;
+  table_.add(std::move(job));
+  Job* added = table_.find(id);
+  table_.settle(*added);
+  schedule_dirty_ = true;
+  return *added;
+}
+
+void Coordinator::on_calibrate(const std::string& route, uint64_t req, wire::Envelope::Reader env) {
+  const std::string name = clean(env.getBody().getCalibrate().getAgent());
+  auto s = sessions_.find(name);
+  if (s == sessions_.end()) {
+    bool known = false;
+    for (const auto& row : store_.agents()) known |= row.name == name;
+    reply_error(Side::kClients, route, req, wire::ErrorCode::NOT_FOUND,
+                known ? "agent '" + name + "' is not connected: a calibration runs on the agent"
+                      : "no agent named '" + name + "'");
+    return;
+  }
+  const Job* job = active_calibration(s->second.machine_id, name);
+  const bool existing = job != nullptr;
+  if (!job) {
+    const std::string who = peer_name_.empty() ? std::string("a client") : peer_name_;
+    job = &create_calibration(s->second, who);
+    spdlog::info("calibration of agent {} (machine {}) asked by {}: job {}", name,
+                 s->second.machine_name, who, job->id);
+  }
+  capnp::MallocMessageBuilder b;
+  auto r = wire_io::start(b, req).getBody().initCalibrateReply();
+  r.setPipelineId(job->pipeline_id);
+  r.setJobId(job->id);
+  r.setExisting(existing);
+  reply(Side::kClients, route, b);
 }
 
 JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string* message,
@@ -1089,6 +1195,15 @@ void Coordinator::on_agents(const std::string& route, uint64_t req, wire::Envelo
       auto s = sessions_.find(row.name);
       a.setConnected(s != sessions_.end());
       a.setDraining(row.draining || (s != sessions_.end() && s->second.draining()));
+      a.setCalibratedAtUs(row.calibrated_at_us);
+      auto cal = a.initCalibration(row.calibration.size());
+      for (unsigned k = 0; k < row.calibration.size(); ++k) {
+        cal[k].setBenchmark(row.calibration[k].benchmark);
+        cal[k].setMedianS(row.calibration[k].median_s);
+        cal[k].setNoise(row.calibration[k].noise);
+        cal[k].setRuns(static_cast<uint32_t>(row.calibration[k].runs));
+      }
+      if (auto noise = machine_noise(row.calibration)) a.setNoise(*noise);
       if (s != sessions_.end()) {
         a.setUsedSlots(used_slots(row.name));
         auto held = table_.held_by(row.name);
@@ -1293,6 +1408,9 @@ std::string Coordinator::unplaceable_reason(const Job& job) const {
   std::string want = job.on_labels.empty() ? std::string("any agent")
                                            : "labels [" + format_labels(job.on_labels) + "]";
   if (!job.target_machine.empty()) want += " on machine " + job.target_machine;
+  if (!job.target_agent.empty())
+    return draining_match ? "agent " + job.target_agent + " is draining"
+                          : "agent " + job.target_agent + " is not connected";
   return std::string(draining_match ? "every connected agent with " : "no connected agent has ") +
          want + (draining_match ? " is draining" : "");
 }

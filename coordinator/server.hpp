@@ -53,6 +53,7 @@ struct CoordinatorConfig {
   uint32_t stall_ms = 1000;               // a gap between turns past this extends every lease
   std::string ready_file;                 // when set: bound endpoints are written here
   std::string secret_key;                 // Z85 CURVE secret key; empty: --insecure (no CURVE)
+  bool calibrate_new_machines = true;     // an agent of a never-calibrated machine calibrates it
 };
 
 class ZapHandler;
@@ -116,6 +117,7 @@ class Coordinator {
   void on_job_finished(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_sample(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_metric(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  void on_calibration(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_agent_error(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   // Client side.
   void on_submit(const std::string& route, uint64_t req, wire::Envelope::Reader env);
@@ -142,6 +144,13 @@ class Coordinator {
   // Why no connected agent can take `job` now; empty when one can.
   std::string unplaceable_reason(const Job& job) const;
   void on_drain(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  void on_calibrate(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  // The calibration job not yet ended of `agent` (empty: of any agent of
+  // the machine), or nullptr.
+  const Job* active_calibration(uint64_t machine_id, const std::string& agent) const;
+  // Stores a pipeline "calibrate" with one job of kind "calibrate" that only
+  // the session's agent may take, holding all its slots; queued at once.
+  const Job& create_calibration(const AgentSession& session, const std::string& submitter);
   // Runs a client read on the reader connection; store errors become answers.
   void read_for_client(const std::string& route, uint64_t req, const std::function<void()>& fn);
   void send_now(Side side, const std::string& route, capnp::MessageBuilder& builder);

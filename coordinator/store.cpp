@@ -359,11 +359,11 @@ uint64_t PgStore::insert_job(const Job& job) {
   try {
     auto r = tx().exec_params(
         "INSERT INTO jobs (pipeline_id, name, kind, state, attempt, retries, priority, on_labels,"
-        " target_machine_id, spec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb,"
-        " NULLIF($9::bigint, 0), $10::jsonb) RETURNING id",
+        " target_machine_id, spec, target_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb,"
+        " NULLIF($9::bigint, 0), $10::jsonb, NULLIF($11, '')) RETURNING id",
         job.pipeline_id, job.name, job.spec.kind, std::string(to_string(job.state)), job.attempt,
         job.retries, job.priority, labels_json(job.on_labels), job.target_machine_id.value_or(0),
-        job_spec::to_json(job.spec));
+        job_spec::to_json(job.spec), job.target_agent);
     uint64_t id = r[0][0].as<uint64_t>();
     tx().exec_params(
         "INSERT INTO job_events (job_id, attempt, from_state, to_state, message)"
@@ -913,7 +913,8 @@ LoadedJobs PgStore::load_active_jobs() {
         " p.name, COALESCE(tm.name, ''), j.cancel_requested,"
         " (SELECT " +
         us("min(s.started_at)") +
-        " FROM steps s WHERE s.job_id = j.id AND s.attempt = j.attempt)"
+        " FROM steps s WHERE s.job_id = j.id AND s.attempt = j.attempt),"
+        " COALESCE(j.target_agent, '')"
         " FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
         " LEFT JOIN agents a ON a.id = j.agent_id"
         " LEFT JOIN machines tm ON tm.id = j.target_machine_id"
@@ -940,6 +941,7 @@ LoadedJobs PgStore::load_active_jobs() {
       job.target_machine = r[19].as<std::string>();
       job.cancel_requested = r[20].as<bool>();
       job.agent_started_at_us = r[21].as<int64_t>();
+      job.target_agent = r[22].as<std::string>();
       job.spec.pipeline_id = job.pipeline_id;
       out.jobs.push_back(std::move(job));
     }
@@ -1063,14 +1065,67 @@ std::vector<AgentRow> PgStore::agents() {
         tx().exec("SELECT a.id, a.name, a.labels::text, a.slots, m.name, " + us("a.last_seen") +
                   ", a.draining FROM agents a JOIN machines m ON m.id = a.machine_id"
                   " ORDER BY a.name");
-    for (const auto& r : rows)
-      out.push_back({r[0].as<uint64_t>(), r[1].as<std::string>(),
-                     labels_from_json(r[2].as<std::string>()), r[3].as<uint32_t>(),
-                     r[4].as<std::string>(), r[5].as<int64_t>(), r[6].as<bool>()});
+    for (const auto& r : rows) {
+      AgentRow a;
+      a.id = r[0].as<uint64_t>();
+      a.name = r[1].as<std::string>();
+      a.labels = labels_from_json(r[2].as<std::string>());
+      a.slots = r[3].as<uint32_t>();
+      a.machine = r[4].as<std::string>();
+      a.last_seen_us = r[5].as<int64_t>();
+      a.draining = r[6].as<bool>();
+      out.push_back(std::move(a));
+    }
+    std::map<std::string, AgentRow*> by_name;
+    for (auto& a : out) by_name[a.name] = &a;
+    auto calibrations = tx().exec(
+        "SELECT a.name, l.benchmark, l.median_s, l.noise, l.runs, " + us("l.at") +
+        " FROM agents a JOIN machine_calibration_latest l ON l.machine_id = a.machine_id"
+        " ORDER BY a.name, array_position(ARRAY['cpu', 'memory', 'spawn', 'io'], l.benchmark),"
+        " l.benchmark");
+    for (const auto& r : calibrations) {
+      AgentRow* a = by_name[r[0].as<std::string>()];
+      if (!a) continue;
+      a->calibration.push_back(
+          {r[1].as<std::string>(), r[2].as<double>(), r[3].as<double>(), r[4].as<size_t>()});
+      a->calibrated_at_us = std::max(a->calibrated_at_us, r[5].as<int64_t>());
+    }
   } catch (const std::exception& e) {
     rethrow(e);
   }
   return out;
+}
+
+void PgStore::record_calibration(const ResultKey& key, uint64_t machine_id, uint64_t agent_id,
+                                 const CalibrationSummary& summary,
+                                 const std::vector<double>& times_s) {
+  try {
+    std::string array = "{";
+    for (size_t i = 0; i < times_s.size(); ++i) {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%s%.17g", i ? "," : "", times_s[i]);
+      array += buf;
+    }
+    array += "}";
+    tx().exec_params(
+        "INSERT INTO machine_calibrations (machine_id, agent_id, job_id, attempt, benchmark,"
+        " median_s, noise, runs, times_s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+        " $9::double precision[]) ON CONFLICT DO NOTHING",
+        machine_id, agent_id, key.job_id, key.attempt, summary.benchmark, summary.median_s,
+        summary.noise, summary.runs, array);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+bool PgStore::machine_calibrated(uint64_t machine_id) {
+  try {
+    return !tx().exec_params("SELECT 1 FROM machine_calibrations WHERE machine_id = $1 LIMIT 1",
+                             machine_id)
+                .empty();
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
 }
 
 }  // namespace yardstick

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/calibration.hpp"
 #include "common/types.hpp"
 #include "coordinator/evaluate.hpp"
 #include "coordinator/job_table.hpp"
@@ -126,6 +127,9 @@ struct AgentRow {
   std::string machine;
   int64_t last_seen_us = 0;
   bool draining = false;
+  // The machine's latest calibration (empty: not calibrated), cpu, memory, spawn, io.
+  std::vector<CalibrationSummary> calibration;
+  int64_t calibrated_at_us = 0;
 };
 
 // A job attempt's stored log, for capping it: sequence and size of each
@@ -223,6 +227,12 @@ class PgStore final : public JobStore {
                                               std::optional<int> step_index);
   // Wall seconds of each finished step, by index.
   std::map<int, double> step_walls(uint64_t job_id, uint32_t attempt);
+  // One micro-benchmark of a calibration job, on the machine that ran it.
+  // Idempotent per (job, attempt, benchmark).
+  void record_calibration(const ResultKey& key, uint64_t machine_id, uint64_t agent_id,
+                          const CalibrationSummary& summary, const std::vector<double>& times_s);
+  // Whether any calibration of the machine is stored.
+  bool machine_calibrated(uint64_t machine_id);
   // Counted runs per variant index with every measure and the contention flag.
   std::vector<VariantRuns> bench_runs(uint64_t job_id, uint32_t attempt);
   // One row per variant and measure. order_seed: the shuffle's (interleaved

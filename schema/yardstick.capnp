@@ -54,6 +54,11 @@ struct Envelope {
     abandon @28 :Abandon;
     drain @29 :DrainRequest;
     drainReply @30 :DrainReply;
+
+    # added for machine calibration
+    calibrate @31 :CalibrateRequest;
+    calibrateReply @32 :CalibrateReply;
+    calibration @33 :Calibration;
   }
 }
 
@@ -424,6 +429,9 @@ struct AgentInfo {
   machine @6 :Text;
   runningJobs @7 :List(UInt64);
   draining @8 :Bool;
+  calibratedAtUs @9 :Int64;  # the machine's latest calibration; 0: not calibrated
+  calibration @10 :List(CalibrationSummary);
+  noise @11 :Float64;        # the machine's noise level (median of the benchmarks' noise)
 }
 
 struct AgentsReply {
@@ -464,4 +472,31 @@ struct DrainRequest {
 
 struct DrainReply {
   found @0 :Bool;
+}
+
+struct CalibrateRequest {
+  # Client -> coordinator: run the calibration micro-benchmarks on this
+  # agent (needs the submit role). Answered with a calibrateReply.
+  agent @0 :Text;
+}
+
+struct CalibrateReply {
+  pipelineId @0 :UInt64;
+  jobId @1 :UInt64;       # the job of kind "calibrate" that runs them
+  existing @2 :Bool;      # true: one was already queued or running; this is it
+}
+
+struct Calibration {
+  # Agent -> coordinator, a result of a job of kind "calibrate": one
+  # micro-benchmark's times (docs/benchmarks.md, "Machine calibration").
+  key @0 :ResultKey;
+  benchmark @1 :Text;         # cpu, memory, spawn, io
+  timesS @2 :List(Float64);   # seconds, one per repetition, in run order
+}
+
+struct CalibrationSummary {
+  benchmark @0 :Text;
+  medianS @1 :Float64;
+  noise @2 :Float64;  # robust relative spread (common/calibration.hpp)
+  runs @3 :UInt32;
 }

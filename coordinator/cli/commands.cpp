@@ -456,6 +456,26 @@ int cmd_logs(Options& o, uint64_t job_id, bool follow) {
   }
 }
 
+// "1.3 %": a relative spread.
+std::string format_percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fraction < 0.1 ? "%.1f %%" : "%.0f %%", fraction * 100);
+  return buf;
+}
+
+// "cpu 13.2ms, memory 20.4ms, ...": a machine's calibrated medians; "-" without.
+std::string format_speed(capnp::List<wire::CalibrationSummary>::Reader calibration) {
+  std::string out;
+  for (auto c : calibration) {
+    char buf[64];
+    const double ms = c.getMedianS() * 1e3;
+    std::snprintf(buf, sizeof buf, ms < 10 ? "%s %.2fms" : "%s %.1fms", c.getBenchmark().cStr(),
+                  ms);
+    out += (out.empty() ? "" : ", ") + std::string(buf);
+  }
+  return out.empty() ? "-" : out;
+}
+
 int cmd_agents(Options& o) {
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
@@ -473,6 +493,17 @@ int cmd_agents(Options& o) {
       for (const auto& l : wire_io::read_labels(a.getLabels())) labels.push_back(l);
       json running = json::array();
       for (auto id : a.getRunningJobs()) running.push_back(id);
+      json calibration = nullptr;  // the machine was never calibrated
+      if (a.getCalibratedAtUs() != 0) {
+        json benchmarks = json::array();
+        for (auto c : a.getCalibration())
+          benchmarks.push_back({{"benchmark", c.getBenchmark().cStr()},
+                                {"median_s", c.getMedianS()},
+                                {"noise", c.getNoise()},
+                                {"runs", c.getRuns()}});
+        calibration = {
+            {"at_us", a.getCalibratedAtUs()}, {"noise", a.getNoise()}, {"benchmarks", benchmarks}};
+      }
       out.push_back({{"name", a.getName().cStr()},
                      {"connected", a.getConnected()},
                      {"draining", a.getDraining()},
@@ -481,13 +512,14 @@ int cmd_agents(Options& o) {
                      {"machine", a.getMachine().cStr()},
                      {"labels", labels},
                      {"last_seen_us", a.getLastSeenUs()},
-                     {"running_jobs", running}});
+                     {"running_jobs", running},
+                     {"calibration", calibration}});
     }
     std::cout << out.dump(2) << "\n";
     return kOk;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"NAME", "STATE", "SLOTS", "MACHINE", "LAST SEEN", "LABELS"}};
+      {"NAME", "STATE", "SLOTS", "MACHINE", "LAST SEEN", "LABELS", "NOISE", "SPEED"}};
   for (auto a : agents) {
     char seen[32];
     std::snprintf(seen, sizeof seen, "%.0fs ago", (now_us - a.getLastSeenUs()) / 1e6);
@@ -496,7 +528,9 @@ int cmd_agents(Options& o) {
                         (a.getDraining() ? ", draining" : ""),
                     std::to_string(a.getUsedSlots()) + "/" + std::to_string(a.getSlots()),
                     a.getMachine(), a.getConnected() ? "now" : seen,
-                    format_labels(wire_io::read_labels(a.getLabels()))});
+                    format_labels(wire_io::read_labels(a.getLabels())),
+                    a.getCalibratedAtUs() ? format_percent(a.getNoise()) : "not calibrated",
+                    format_speed(a.getCalibration())});
   }
   print_table(rows);
   return kOk;
@@ -695,6 +729,68 @@ int cmd_drain(Options& o, const std::string& agent, bool undo) {
   return kOk;
 }
 
+int cmd_calibrate(Options& o, const std::string& agent, bool wait) {
+  zmq::context_t ctx(1);
+  Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
+  std::unique_ptr<capnp::MallocMessageBuilder> b;
+  client.request(fresh(b)).getBody().initCalibrate().setAgent(agent);
+  auto frame = client.call(*b);
+  auto reply = frame->envelope().getBody().getCalibrateReply();
+  const uint64_t job_id = reply.getJobId(), pipeline_id = reply.getPipelineId();
+  const bool existing = reply.getExisting();
+  if (o.json && !wait)
+    std::cout << json{{"agent", agent},
+                      {"job_id", job_id},
+                      {"pipeline_id", pipeline_id},
+                      {"existing", existing}}
+                     .dump()
+              << "\n";
+  else
+    (o.json ? std::cerr : std::cout)
+        << "calibration of agent " << agent << ": job " << job_id << " (pipeline " << pipeline_id
+        << ")" << (existing ? ", already queued or running" : "") << "\n";
+  std::cout.flush();
+  if (!wait) return kOk;
+  for (bool outage = false;;) {
+    std::unique_ptr<wire_io::Frame> st;
+    try {
+      st = fetch_status(client, job_id);
+    } catch (const Unreachable& e) {
+      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+      outage = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    } catch (const RemoteError& e) {
+      if (e.code() != wire::ErrorCode::UNAVAILABLE) throw;
+      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+      outage = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    outage = false;
+    auto jobs = st->envelope().getBody().getStatusReply().getJobs();
+    if (jobs.size() == 1 && is_terminal(wire_io::from_wire(jobs[0].getState()))) {
+      const JobState state = wire_io::from_wire(jobs[0].getState());
+      if (state != JobState::kSucceeded) {
+        std::cerr << "yardstick: calibration job " << job_id << " " << to_string(state)
+                  << (jobs[0].getMessage().size() ? ": " + std::string(jobs[0].getMessage().cStr())
+                                                  : std::string())
+                  << " (yardstick logs " << job_id << ")\n";
+        return kJobsFailed;
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return cmd_report(
+      o, "machine_calibrations", {"job=" + std::to_string(job_id)},
+      o.json ? Format::kJson : Format::kTable, [&](const auto&, const auto& rows) -> std::string {
+        return rows.empty()
+                   ? "calibration job " + std::to_string(job_id) + " succeeded but stored no result"
+                   : "";
+      });
+}
+
 int cmd_cancel(Options& o, uint64_t id) {
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
@@ -858,6 +954,15 @@ int run_cli(int argc, char** argv) {
   drain->add_flag("--undo", undrain, "give it jobs again");
   drain->add_flag("--json", o.json, "machine-readable output");
 
+  std::string calibrate_agent;
+  auto* calibrate = app.add_subcommand(
+      "calibrate",
+      "run the calibration micro-benchmarks on an agent (alone: it waits for the agent's jobs) "
+      "and store its machine's speed and noise");
+  calibrate->add_option("agent", calibrate_agent, "the agent's name")->required();
+  calibrate->add_flag("--wait", wait, "wait for it and print the results; exit 1 if it failed");
+  calibrate->add_flag("--json", o.json, "machine-readable output");
+
   std::string keygen_out;
   bool keygen_signing = false;
   auto* keygen = app.add_subcommand(
@@ -884,6 +989,7 @@ int run_cli(int argc, char** argv) {
     if (*agents) return cmd_agents(o);
     if (*cancel) return cmd_cancel(o, id);
     if (*drain) return cmd_drain(o, drain_agent, undrain);
+    if (*calibrate) return cmd_calibrate(o, calibrate_agent, wait);
     const Format format = o.json     ? Format::kJson
                           : csv      ? Format::kCsv
                           : markdown ? Format::kMarkdown

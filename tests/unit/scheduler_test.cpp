@@ -130,3 +130,24 @@ TEST(Scheduler, AgentNotAcceptingGetsNothing) {
 
 }  // namespace
 }  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+TEST(Scheduler, ACalibrationGoesOnlyToItsAgentAndOnlyWhenItIsIdle) {
+  Job cal = job(1);
+  cal.target_agent = "b";
+  cal.spec.kind = "calibrate";
+  cal.spec.slots = kExclusiveSlots;
+  std::vector<Job> jobs = {cal};
+  // a is idle and has the most free slots, but it is not the agent asked.
+  auto busy_b = agent("b", {}, 2);
+  busy_b.free_slots = 1;  // running another job: a calibration would be noise
+  EXPECT_TRUE(schedule(ptrs(jobs), {agent("a", {}, 4), busy_b}).empty());
+  auto p = schedule(ptrs(jobs), {agent("a", {}, 4), agent("b", {}, 2)});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].agent, "b");
+}
+
+}  // namespace
+}  // namespace yardstick
