@@ -4,12 +4,16 @@
 // keeps its context across an agent restart.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
 
 #include "agent/fingerprint.hpp"
+#include "agent/process.hpp"
 #include "agent/spool.hpp"
 #include "common/run_context.hpp"
 #include "common/wire.hpp"
@@ -320,6 +324,56 @@ TEST(RunContext, TheFingerprintSaysWhichCountersThisMachineHas) {
   locked.task_clock_error = "EACCES (Permission denied; perf_event_paranoid is 3)";
   locked.hardware_error = locked.task_clock_error;
   EXPECT_EQ(measurement_tools(locked, "unknown")[0].version, "unavailable (EACCES)");
+}
+
+// The real launcher with counters: a child that cannot exec says why, as
+// posix_spawn does; one that runs is counted with everything it starts.
+TEST(RunContext, ACountedSpawnThatCannotStartSaysWhy) {
+  PosixLauncher launcher;
+  SpawnRequest missing{"", {"PATH=/usr/bin:/bin"}, "", "/nonexistent/program", {"program"}, true};
+  std::string error;
+  EXPECT_FALSE(launcher.spawn(missing, &error));
+  EXPECT_NE(error.find("No such file or directory"), std::string::npos) << error;
+  SpawnRequest nowhere{"true", {"PATH=/usr/bin:/bin"}, "/nonexistent/dir", {}, {}, true};
+  error.clear();
+  EXPECT_FALSE(launcher.spawn(nowhere, &error));
+  EXPECT_NE(error.find("/nonexistent/dir"), std::string::npos) << error;
+}
+
+TEST(RunContext, ACountedSpawnCountsTheWholeTreeFromItsExec) {
+  PosixLauncher launcher;
+  // The shell burns little CPU itself; its two children burn the rest.
+  SpawnRequest burn{
+      "awk 'BEGIN{for(i=0;i<300000;i++)s+=i}'; awk 'BEGIN{for(i=0;i<300000;i++)s+=i}'",
+      {"PATH=/usr/bin:/bin"},
+      "",
+      {},
+      {},
+      true};
+  std::string error;
+  auto spawned = launcher.spawn(burn, &error);
+  ASSERT_TRUE(spawned) << error;
+  EXPECT_GT(spawned->started_ns, 0);
+  int status = 0;
+  struct rusage ru {};
+  ASSERT_EQ(wait4(spawned->pid, &status, 0, &ru), spawned->pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(spawned->out_fd);
+  close(spawned->err_fd);
+  RunContext c;
+  spawned->counters.read_into(&c);
+  if (!probe_perf().task_clock) {
+    EXPECT_FALSE(c.task_clock_ns);
+    EXPECT_FALSE(spawned->counters.task_clock_error().empty());
+    return;
+  }
+  ASSERT_TRUE(c.task_clock_ns);
+  const double cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                       ru.ru_stime.tv_usec / 1e6;
+  // rusage of the shell includes the children it waited for: so must the counter.
+  EXPECT_GT(*c.task_clock_ns / 1e9, 0.5 * cpu_s);
+  EXPECT_LT(*c.task_clock_ns / 1e9, 2 * cpu_s + 0.01);
+  EXPECT_EQ(c.instructions.has_value(), probe_perf().hardware);
 }
 
 }  // namespace
