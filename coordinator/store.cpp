@@ -514,16 +514,20 @@ std::string pg_array(const std::vector<T>& items, F field) {
   return out + "}";
 }
 
-// As pg_array, with an unquoted NULL where `field` gives nullopt.
+// As pg_array, with an unquoted NULL where `field` gives nullopt; "{}"
+// when every value is NULL (unnest pads a shorter array with NULLs), which
+// spares formatting and parsing a column this machine does not measure.
 template <typename T, typename F>
 std::string pg_nullable_array(const std::vector<T>& items, F field) {
   std::string out = "{";
+  bool any = false;
   for (size_t i = 0; i < items.size(); ++i) {
     if (i) out += ',';
     std::optional<std::string> v = field(items[i]);
+    any = any || v;
     out += v ? *v : std::string("NULL");
   }
-  return out + "}";
+  return any ? out + "}" : "{}";
 }
 
 // Shortest text that reads back to the same value; std::to_chars skips the
