@@ -642,6 +642,7 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
   const bool counted = a.kind == BenchAction::Kind::kRun && a.counted;
   if (counted) {
     r.round = a.run_index;
+    r.position = 0;  // in blocks, each run is its variant's only one in the round
     if (job_.bench->interleave) {
       const auto order = plan_->round_order(a.run_index);
       for (size_t i = 0; i < order.size(); ++i)

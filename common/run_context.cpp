@@ -13,10 +13,11 @@ bool under_contention(const RunContext& c) {
   if (c.wall_ns == 0) return false;
   const double cpu_s = c.task_clock_ns ? *c.task_clock_ns / 1e9 : c.cpu_us / 1e6;
   const double wall_s = c.wall_ns / 1e9;
-  if (c.invol_ctx < t.min_invol_ctx) return false;
+  const uint64_t invol = c.invol_ctx.value_or(0);
+  if (invol < t.min_invol_ctx) return false;
   // A tree that used no measurable CPU time and was still preempted twice
   // competed for the CPU whenever it wanted it.
-  const bool often = cpu_s <= 0 || c.invol_ctx >= t.min_invol_per_cpu_s * cpu_s;
+  const bool often = cpu_s <= 0 || invol >= t.min_invol_per_cpu_s * cpu_s;
   return often && cpu_s <= t.max_cpu_share * wall_s;
 }
 

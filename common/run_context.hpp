@@ -13,10 +13,13 @@
 namespace yardstick {
 
 struct RunContext {
-  uint64_t wall_ns = 0;    // the run's wall time (monotonic clock)
-  uint64_t cpu_us = 0;     // user + sys of the process tree (wait4 rusage)
-  uint64_t vol_ctx = 0;    // voluntary context switches of the tree (ru_nvcsw)
-  uint64_t invol_ctx = 0;  // involuntary ones: the tree was runnable and lost the CPU (ru_nivcsw)
+  uint64_t wall_ns = 0;  // the run's wall time (monotonic clock)
+  uint64_t cpu_us = 0;   // user + sys of the process tree (wait4 rusage)
+  // Context switches of the tree (wait4 rusage): voluntary (ru_nvcsw), and
+  // involuntary (ru_nivcsw: it was runnable and lost the CPU). Absent only
+  // in what an older agent sent.
+  std::optional<uint64_t> vol_ctx;
+  std::optional<uint64_t> invol_ctx;
   // Shares of the machine's CPU time (all CPUs, /proc/stat) over the run, in
   // percent; absent when /proc/stat could not be read or did not advance.
   std::optional<double> steal_pct;

@@ -191,8 +191,9 @@ struct StepResult {
   RunContext context;
   // A counted benchmark run: its round (from 0), its place within the
   // round (from 0), and whether it ran under contention (under_contention).
-  uint32_t round = 0;
-  uint32_t position = 0;
+  // Absent only in what an older agent sent.
+  std::optional<uint32_t> round;
+  std::optional<uint32_t> position;
   bool contended = false;
 };
 

@@ -319,11 +319,16 @@ void fill(capnp::List<wire::JobRef>::Builder list, const std::vector<JobRef>& re
 }
 
 namespace {
+// The schema's defaults of the counts and indexes of the run context: what
+// a message of an older agent reads as.
+constexpr uint64_t kUnknownCount = UINT64_MAX;
+constexpr uint32_t kUnknownIndex = UINT32_MAX;
+
 // The run context travels in the same fields of StepFinished and Sample.
 template <typename Builder>
 void fill_context(Builder b, const RunContext& c) {
-  b.setVolCtx(c.vol_ctx);
-  b.setInvolCtx(c.invol_ctx);
+  b.setVolCtx(c.vol_ctx.value_or(kUnknownCount));
+  b.setInvolCtx(c.invol_ctx.value_or(kUnknownCount));
   b.setStealPct(c.steal_pct.value_or(std::nan("")));
   b.setIowaitPct(c.iowait_pct.value_or(std::nan("")));
   b.setLoad1(c.load1.value_or(std::nan("")));
@@ -344,8 +349,8 @@ RunContext read_context(Reader r, const StepResult& s) {
   RunContext c;
   c.wall_ns = s.wall_ns;
   c.cpu_us = s.user_us + s.sys_us;
-  c.vol_ctx = r.getVolCtx();
-  c.invol_ctx = r.getInvolCtx();
+  if (r.getVolCtx() != kUnknownCount) c.vol_ctx = r.getVolCtx();
+  if (r.getInvolCtx() != kUnknownCount) c.invol_ctx = r.getInvolCtx();
   c.steal_pct = known(r.getStealPct());
   c.iowait_pct = known(r.getIowaitPct());
   c.load1 = known(r.getLoad1());
@@ -372,8 +377,8 @@ void fill(wire::Sample::Builder b, const ResultKey& key, const std::string& vari
   b.setExitCode(run.exit_code);
   b.setSignal(run.signal);
   b.setAtUs(run.started_at_us);
-  b.setRound(run.round);
-  b.setPosition(run.position);
+  b.setRound(run.round.value_or(kUnknownIndex));
+  b.setPosition(run.position.value_or(kUnknownIndex));
   b.setContended(run.contended);
   fill_context(b, run.context);
 }
@@ -389,8 +394,8 @@ StepResult read(wire::Sample::Reader r) {
   s.exit_code = r.getExitCode();
   s.signal = r.getSignal();
   s.started_at_us = r.getAtUs();
-  s.round = r.getRound();
-  s.position = r.getPosition();
+  if (r.getRound() != kUnknownIndex) s.round = r.getRound();
+  if (r.getPosition() != kUnknownIndex) s.position = r.getPosition();
   s.contended = r.getContended();
   s.context = read_context(r, s);
   return s;

