@@ -304,18 +304,8 @@ void Agent::job_finished(const ResultKey& key, JobOutcome outcome, const std::st
 void Agent::sample(const ResultKey& key, const std::string& variant, uint32_t variant_index,
                    uint32_t run_index, const StepResult& run) {
   capnp::MallocMessageBuilder b;
-  auto m = wire_io::start(b, 0).getBody().initSample();
-  wire_io::fill(m.initKey(), key);
-  m.setVariant(variant);
-  m.setVariantIndex(variant_index);
-  m.setIndex(run_index);
-  m.setWallNs(run.wall_ns);
-  m.setUserUs(run.user_us);
-  m.setSysUs(run.sys_us);
-  m.setMaxRssKb(run.max_rss_kb);
-  m.setExitCode(run.exit_code);
-  m.setSignal(run.signal);
-  m.setAtUs(run.started_at_us);
+  wire_io::fill(wire_io::start(b, 0).getBody().initSample(), key, variant, variant_index, run_index,
+                run);
   enqueue(key, b, /*hold=*/true);
 }
 

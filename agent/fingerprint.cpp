@@ -111,7 +111,20 @@ MachineInfo collect_machine(const std::string& name) {
   if (m.cpu_model.empty()) m.cpu_model = m.arch;
   for (const auto& tool : fingerprint_tools())
     if (on_path(tool)) m.tools.push_back({tool, tool_version(tool)});
+  std::string mhz_source;
+  read_cpu_mhz(&mhz_source);
+  for (auto& t : measurement_tools(probe_perf(), mhz_source)) m.tools.push_back(std::move(t));
   return m;
+}
+
+std::vector<Tool> measurement_tools(const PerfSupport& perf, const std::string& mhz_source) {
+  // The errno's name only: the fingerprint stays the same from run to run.
+  auto state = [](bool ok, const std::string& error) {
+    return ok ? std::string("available") : "unavailable (" + error.substr(0, error.find(' ')) + ")";
+  };
+  return {{"perf.task-clock", state(perf.task_clock, perf.task_clock_error)},
+          {"perf.hardware", state(perf.hardware, perf.hardware_error)},
+          {"cpu.frequency", mhz_source}};
 }
 
 Labels automatic_labels(const MachineInfo& machine) {
@@ -120,7 +133,13 @@ Labels automatic_labels(const MachineInfo& machine) {
   for (auto& c : os) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!os.empty()) labels.insert("os=" + os);
   if (!machine.arch.empty()) labels.insert("arch=" + machine.arch);
-  for (const auto& t : machine.tools) labels.insert("tool=" + t.name);
+  for (const auto& t : machine.tools) {
+    if (t.name == "perf.task-clock" || t.name == "perf.hardware") {
+      if (t.version == "available") labels.insert("perf=" + t.name.substr(5));
+    } else if (t.name != "cpu.frequency") {
+      labels.insert("tool=" + t.name);
+    }
+  }
   return labels;
 }
 

@@ -303,18 +303,34 @@ void JobRunner::start_step(size_t index) {
   start_collectors(step.collect, env, cwd);
   step_start_us_ = clock_.unix_us();
   sink_.step_started(next_key(), index, step.name, step_start_us_);
-  if (!spawn(step.run, std::move(env), cwd, "step " + step.name)) return;
+  if (!spawn(step.run, std::move(env), cwd, "step " + step.name, std::nullopt, step.timed)) return;
   step_deadline_ms_ = step.timeout_ms ? clock_.steady_ms() + step.timeout_ms : 0;
 }
 
 bool JobRunner::spawn(const std::string& command, std::vector<std::string> env,
                       const std::string& cwd, const std::string& what,
-                      std::optional<DirectCommand> direct) {
+                      std::optional<DirectCommand> direct, bool measured) {
   std::string error;
   SpawnRequest request{command, std::move(env), cwd, {}, {}};
   if (direct) {
     request.program = std::move(direct->program);
     request.argv = std::move(direct->argv);
+  }
+  request.count = measured;
+  counters_ = TreeCounters();
+  cpu_before_.reset();
+  load1_before_.reset();
+  mhz_before_.reset();
+  if (measured) {
+    load1_before_ = read_load1();
+    std::string mhz_source;
+    mhz_before_ = read_cpu_mhz(&mhz_source);
+    if (job_.bench && !counters_logged_)
+      system_log("CPU frequency: " +
+                 (mhz_source == "cpufreq"   ? std::string("from cpufreq (scaling_cur_freq)")
+                  : mhz_source == "cpuinfo" ? std::string("from /proc/cpuinfo (cpu MHz)")
+                                            : std::string("unknown on this machine")));
+    cpu_before_ = read_cpu_times();
   }
   step_start_ns_ = steady_ns();
   auto spawned = launcher_.spawn(request, &error);
@@ -322,6 +338,18 @@ bool JobRunner::spawn(const std::string& command, std::vector<std::string> env,
     system_log("cannot start " + what + ": " + error);
     end_job(JobOutcome::kFailed, what + " could not start: " + error);
     return false;
+  }
+  if (spawned->started_ns) step_start_ns_ = spawned->started_ns;
+  counters_ = std::move(spawned->counters);
+  if (measured && job_.bench && !counters_logged_) {
+    // Once per benchmark job: what this machine cannot count, never a 0 in its place.
+    counters_logged_ = true;
+    if (!counters_.task_clock_error().empty())
+      system_log("perf_event_open refused: " + counters_.task_clock_error() +
+                 "; task-clock, instructions and cycles are not recorded");
+    else if (!counters_.hardware_error().empty())
+      system_log("hardware counters unavailable: " + counters_.hardware_error() +
+                 "; instructions and cycles are not recorded (task-clock is)");
   }
   pid_ = spawned->pid;
   out_fd_ = spawned->out_fd;
@@ -471,6 +499,16 @@ StepResult JobRunner::measured(const ExitInfo& exit, int64_t wall_ns) const {
   r.user_us = exit.user_us;
   r.sys_us = exit.sys_us;
   r.max_rss_kb = exit.max_rss_kb;
+  RunContext& c = r.context;
+  c.wall_ns = r.wall_ns;
+  c.cpu_us = r.user_us + r.sys_us;
+  c.vol_ctx = exit.vol_ctx;
+  c.invol_ctx = exit.invol_ctx;
+  c.load1 = load1_before_;
+  c.cpu_mhz = mhz_before_;
+  if (cpu_before_)
+    if (auto after = read_cpu_times()) apply_cpu_times(*cpu_before_, *after, &c);
+  counters_.read_into(&c);
   if (WIFEXITED(exit.status)) {
     r.exit_code = WEXITSTATUS(exit.status);
   } else if (WIFSIGNALED(exit.status)) {
@@ -597,6 +635,7 @@ void JobRunner::start_bench() {
   plan_.emplace(*job_.bench, variants, order_seed);
   bench_walls_.assign(variants.size(), {});
   bench_cpu_.assign(variants.size(), {});
+  bench_contended_.assign(variants.size(), 0);
   shell_logged_.assign(variants.size(), false);
   std::error_code ec;
   fs::create_directories(cwd_, ec);
@@ -655,8 +694,9 @@ void JobRunner::next_bench_action() {
     }
   }
   step_start_us_ = clock_.unix_us();
+  // Warm-ups start as counted runs do, so that they warm up the same path.
   spawn(action_->command, std::move(env), cwd_, action_->label() + " of variant " + v.name,
-        std::move(direct));
+        std::move(direct), action_->kind == BenchAction::Kind::kRun);
 }
 
 void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
@@ -671,6 +711,15 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
   flush_all();
   const bool counted = a.kind == BenchAction::Kind::kRun && a.counted;
   if (counted) {
+    r.round = a.run_index;
+    r.position = 0;  // in blocks, each run is its variant's only one in the round
+    if (job_.bench->interleave) {
+      const auto order = plan_->round_order(a.run_index);
+      for (size_t i = 0; i < order.size(); ++i)
+        if (order[i] == a.variant) r.position = static_cast<uint32_t>(i);
+    }
+    r.contended = under_contention(r.context);
+    if (r.contended) ++bench_contended_[a.variant];
     sink_.sample(next_key(), v.name, static_cast<uint32_t>(a.variant), a.run_index, r);
     const double cpu_s = (r.user_us + r.sys_us) / 1e6;
     bench_walls_[a.variant].push_back(wall_ns / 1e9);
@@ -728,6 +777,9 @@ void JobRunner::log_bench_summary() {
                   job_.variants[i].name.c_str(), s.n, s.median, s.mean, s.stddev, s.mad, s.q1, s.q3,
                   s.min, s.max);
     system_log(buf);
+    if (bench_contended_[i])
+      system_log("  " + std::to_string(bench_contended_[i]) + " of " + std::to_string(w.size()) +
+                 " runs " + contention_rule());
     for (const auto& m : bench_warnings(w).messages) system_log("  warning: " + m);
     if (i > 0 && !base.empty() && !w.empty()) {
       // As the coordinator judges (evaluate_bench): interleaved runs round by round.

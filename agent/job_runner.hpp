@@ -118,8 +118,10 @@ class JobRunner {
   bool report_calibration();
   // Spawns `command`; false (job ended) when it could not start.
   // With `direct`, the program is execve'd without a shell.
+  // With `measured`, the process's run context is taken (counters, /proc).
   bool spawn(const std::string& command, std::vector<std::string> env, const std::string& cwd,
-             const std::string& what, std::optional<DirectCommand> direct = std::nullopt);
+             const std::string& what, std::optional<DirectCommand> direct = std::nullopt,
+             bool measured = false);
   // Reads the pipes' remaining output and closes them; kills what is left in the group.
   void drain_process();
   void start_collectors(const std::vector<std::string>& specs, const std::vector<std::string>& env,
@@ -180,6 +182,15 @@ class JobRunner {
   std::vector<bool> shell_logged_;                // per variant: how its command starts was logged
   std::vector<std::vector<double>> bench_walls_;  // per variant, counted runs, seconds
   std::vector<std::vector<double>> bench_cpu_;    // per variant, counted runs, user + sys seconds
+  std::vector<uint32_t> bench_contended_;         // per variant, counted runs under contention
+
+  // Run context of the running process (when measured: a timed step or a
+  // benchmark run): perf counters of its tree, and the machine before it.
+  TreeCounters counters_;
+  std::optional<CpuTimes> cpu_before_;
+  std::optional<double> load1_before_;
+  std::optional<double> mhz_before_;
+  bool counters_logged_ = false;  // what the kernel refused was said in the job log
 };
 
 // Quotes `s` for /bin/sh.

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   app.add_option("--name", config.name, "this agent's unique name")
       ->envname("YARDSTICK_AGENT_NAME")
       ->capture_default_str();
-  app.add_option("--labels", labels, "extra labels, k=v,k2=v2 (os=, arch=, tool= are automatic)")
+  app.add_option("--labels", labels,
+                 "extra labels, k=v,k2=v2 (os=, arch=, tool=, perf= are automatic)")
       ->envname("YARDSTICK_AGENT_LABELS");
   app.add_option("--slots", config.slots, "jobs run at once")
       ->envname("YARDSTICK_AGENT_SLOTS")

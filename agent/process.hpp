@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/run_probe.hpp"
+
 namespace yardstick {
 
 struct SpawnRequest {
@@ -18,12 +20,18 @@ struct SpawnRequest {
   std::string cwd;
   std::string program;            // when set: execve this file directly with `argv`
   std::vector<std::string> argv;  // with `program`
+  // Measured: the child is forked and waits until perf counters are open on
+  // it (they count its whole tree from its exec), then execs. Otherwise it
+  // is started with posix_spawn and not counted.
+  bool count = false;
 };
 
 struct Spawned {
   pid_t pid = -1;   // also the process group id: the child leads its own session
   int out_fd = -1;  // read ends, non-blocking, owned by the caller
   int err_fd = -1;
+  TreeCounters counters;   // with SpawnRequest::count
+  int64_t started_ns = 0;  // with count: steady clock when the child was let go to exec; else 0
 };
 
 class ProcessLauncher {
@@ -60,6 +68,8 @@ struct ExitInfo {
   uint64_t user_us;
   uint64_t sys_us;
   uint64_t max_rss_kb;
+  uint64_t vol_ctx = 0;    // ru_nvcsw: of the process and its reaped descendants
+  uint64_t invol_ctx = 0;  // ru_nivcsw
 };
 std::vector<ExitInfo> reap_children();
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/command.hpp"
+#include "common/run_context.hpp"
 
 namespace yardstick {
 
@@ -210,6 +211,15 @@ struct StepResult {
   bool timed_out = false;
   bool timed = true;
   std::string revision;  // the checkout step: the commit checked out
+  // What went on around the run (context switches, steal, load, counters);
+  // its wall_ns and cpu_us repeat the fields above.
+  RunContext context;
+  // A counted benchmark run: its round (from 0), its place within the
+  // round (from 0), and whether it ran under contention (under_contention).
+  // Absent only in what an older agent sent.
+  std::optional<uint32_t> round;
+  std::optional<uint32_t> position;
+  bool contended = false;
 };
 
 // kLost: the agent gave the job up (it restarted, or was stopped hard); the

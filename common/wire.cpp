@@ -2,7 +2,9 @@
 
 #include <kj/exception.h>
 
+#include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace yardstick::wire_io {
 
@@ -320,6 +322,89 @@ void fill(capnp::List<wire::JobRef>::Builder list, const std::vector<JobRef>& re
   }
 }
 
+namespace {
+// The schema's defaults of the counts and indexes of the run context: what
+// a message of an older agent reads as.
+constexpr uint64_t kUnknownCount = UINT64_MAX;
+constexpr uint32_t kUnknownIndex = UINT32_MAX;
+
+// The run context travels in the same fields of StepFinished and Sample.
+template <typename Builder>
+void fill_context(Builder b, const RunContext& c) {
+  b.setVolCtx(c.vol_ctx.value_or(kUnknownCount));
+  b.setInvolCtx(c.invol_ctx.value_or(kUnknownCount));
+  b.setStealPct(c.steal_pct.value_or(std::nan("")));
+  b.setIowaitPct(c.iowait_pct.value_or(std::nan("")));
+  b.setLoad1(c.load1.value_or(std::nan("")));
+  b.setCpuMhz(c.cpu_mhz.value_or(0));
+  b.setTaskClockNs(c.task_clock_ns.value_or(0));
+  const bool hardware = c.instructions && c.cycles;
+  b.setHasHardwareCounters(hardware);
+  b.setInstructions(hardware ? *c.instructions : 0);
+  b.setCycles(hardware ? *c.cycles : 0);
+}
+
+std::optional<double> known(double v) {
+  return std::isfinite(v) ? std::optional<double>(v) : std::nullopt;
+}
+
+template <typename Reader>
+RunContext read_context(Reader r, const StepResult& s) {
+  RunContext c;
+  c.wall_ns = s.wall_ns;
+  c.cpu_us = s.user_us + s.sys_us;
+  if (r.getVolCtx() != kUnknownCount) c.vol_ctx = r.getVolCtx();
+  if (r.getInvolCtx() != kUnknownCount) c.invol_ctx = r.getInvolCtx();
+  c.steal_pct = known(r.getStealPct());
+  c.iowait_pct = known(r.getIowaitPct());
+  c.load1 = known(r.getLoad1());
+  if (auto mhz = known(r.getCpuMhz()); mhz && *mhz > 0) c.cpu_mhz = mhz;
+  if (r.getTaskClockNs() > 0) c.task_clock_ns = r.getTaskClockNs();
+  if (r.getHasHardwareCounters()) {
+    c.instructions = r.getInstructions();
+    c.cycles = r.getCycles();
+  }
+  return c;
+}
+}  // namespace
+
+void fill(wire::Sample::Builder b, const ResultKey& key, const std::string& variant,
+          uint32_t variant_index, uint32_t index, const StepResult& run) {
+  fill(b.initKey(), key);
+  b.setVariant(variant);
+  b.setVariantIndex(variant_index);
+  b.setIndex(index);
+  b.setWallNs(run.wall_ns);
+  b.setUserUs(run.user_us);
+  b.setSysUs(run.sys_us);
+  b.setMaxRssKb(run.max_rss_kb);
+  b.setExitCode(run.exit_code);
+  b.setSignal(run.signal);
+  b.setAtUs(run.started_at_us);
+  b.setRound(run.round.value_or(kUnknownIndex));
+  b.setPosition(run.position.value_or(kUnknownIndex));
+  b.setContended(run.contended);
+  fill_context(b, run.context);
+}
+
+StepResult read(wire::Sample::Reader r) {
+  StepResult s;
+  s.index = r.getIndex();
+  s.name = r.getVariant();
+  s.wall_ns = r.getWallNs();
+  s.user_us = r.getUserUs();
+  s.sys_us = r.getSysUs();
+  s.max_rss_kb = r.getMaxRssKb();
+  s.exit_code = r.getExitCode();
+  s.signal = r.getSignal();
+  s.started_at_us = r.getAtUs();
+  if (r.getRound() != kUnknownIndex) s.round = r.getRound();
+  if (r.getPosition() != kUnknownIndex) s.position = r.getPosition();
+  s.contended = r.getContended();
+  s.context = read_context(r, s);
+  return s;
+}
+
 void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult& s) {
   fill(b.initKey(), key);
   b.setIndex(s.index);
@@ -336,6 +421,7 @@ void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult&
   b.setTimedOut(s.timed_out);
   b.setTimed(s.timed);
   b.setRevision(s.revision);
+  fill_context(b, s.context);
 }
 
 StepResult read(wire::StepFinished::Reader r) {
@@ -354,6 +440,7 @@ StepResult read(wire::StepFinished::Reader r) {
   s.timed_out = r.getTimedOut();
   s.timed = r.getTimed();
   s.revision = r.getRevision();
+  s.context = read_context(r, s);
   return s;
 }
 

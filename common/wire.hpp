@@ -82,6 +82,13 @@ ResultKey read(wire::ResultKey::Reader r);
 void fill(wire::StepFinished::Builder b, const ResultKey& key, const StepResult& s);
 StepResult read(wire::StepFinished::Reader r);
 
+// A counted benchmark run of variant `variant` (index `variant_index`), run
+// number `index`; read() gives the run (its context, round, position and
+// contended included) and leaves the variant and the index to the caller.
+void fill(wire::Sample::Builder b, const ResultKey& key, const std::string& variant,
+          uint32_t variant_index, uint32_t index, const StepResult& run);
+StepResult read(wire::Sample::Reader r);
+
 wire::JobState to_wire(JobState s);
 JobState from_wire(wire::JobState s);
 wire::JobOutcome to_wire(JobOutcome o);

@@ -810,14 +810,7 @@ void Coordinator::on_sample(const std::string& route, uint64_t req, wire::Envelo
   const Intake in = intake(*s, key, "sample", &job);
   if (in == Intake::kRefuse) return;
   if (in == Intake::kStore) {
-    StepResult r;
-    r.wall_ns = m.getWallNs();
-    r.user_us = m.getUserUs();
-    r.sys_us = m.getSysUs();
-    r.max_rss_kb = m.getMaxRssKb();
-    r.exit_code = m.getExitCode();
-    r.signal = m.getSignal();
-    r.started_at_us = m.getAtUs();
+    StepResult r = wire_io::read(m);
     store_.record_sample(key, m.getVariantIndex(), clean(m.getVariant()), m.getIndex(), r);
   }
   s->acks.push_back(key);

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <pqxx/pqxx>
 #include <sstream>
 
@@ -435,21 +437,32 @@ void PgStore::record_step_started(const ResultKey& key, uint32_t index, const st
 
 void PgStore::record_step_finished(const ResultKey& key, const StepResult& s, uint64_t agent_id,
                                    uint64_t machine_id) {
+  const RunContext& c = s.context;
+  std::optional<double> task_clock_s;
+  if (c.task_clock_ns) task_clock_s = *c.task_clock_ns / 1e9;
   try {
     tx().exec_params(
         "INSERT INTO steps (job_id, attempt, idx, name, command, timed, agent_id, machine_id,"
-        " started_at, ended_at, wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, timed_out)"
+        " started_at, ended_at, wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, timed_out,"
+        " vol_ctx, invol_ctx, steal_pct, iowait_pct, load1, cpu_mhz, task_clock_s,"
+        " instructions, cycles)"
         " VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7::bigint, 0), NULLIF($8::bigint, 0), " +
             ts("$9") + ", " + ts("$10") +
-            ", $11, $12, $13, $14, $15, $16, $17)"
+            ", $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
             " ON CONFLICT (job_id, attempt, idx) DO UPDATE SET command = EXCLUDED.command,"
             " timed = EXCLUDED.timed, ended_at = EXCLUDED.ended_at, wall_s = EXCLUDED.wall_s,"
             " user_s = EXCLUDED.user_s, sys_s = EXCLUDED.sys_s, max_rss_kb = EXCLUDED.max_rss_kb,"
             " exit_code = EXCLUDED.exit_code, signal = EXCLUDED.signal,"
-            " timed_out = EXCLUDED.timed_out WHERE steps.ended_at IS NULL",
+            " timed_out = EXCLUDED.timed_out, vol_ctx = EXCLUDED.vol_ctx,"
+            " invol_ctx = EXCLUDED.invol_ctx, steal_pct = EXCLUDED.steal_pct,"
+            " iowait_pct = EXCLUDED.iowait_pct, load1 = EXCLUDED.load1,"
+            " cpu_mhz = EXCLUDED.cpu_mhz, task_clock_s = EXCLUDED.task_clock_s,"
+            " instructions = EXCLUDED.instructions, cycles = EXCLUDED.cycles"
+            " WHERE steps.ended_at IS NULL",
         key.job_id, key.attempt, s.index, s.name, s.command, s.timed, agent_id, machine_id,
         s.started_at_us, s.ended_at_us, s.wall_ns / 1e9, s.user_us / 1e6, s.sys_us / 1e6,
-        s.max_rss_kb, s.exit_code, s.signal, s.timed_out);
+        s.max_rss_kb, s.exit_code, s.signal, s.timed_out, c.vol_ctx, c.invol_ctx, c.steal_pct,
+        c.iowait_pct, c.load1, c.cpu_mhz, task_clock_s, c.instructions, c.cycles);
   } catch (const std::exception& e) {
     rethrow(e);
   }
@@ -501,6 +514,22 @@ std::string pg_array(const std::vector<T>& items, F field) {
   return out + "}";
 }
 
+// As pg_array, with an unquoted NULL where `field` gives nullopt; "{}"
+// when every value is NULL (unnest pads a shorter array with NULLs), which
+// spares formatting and parsing a column this machine does not measure.
+template <typename T, typename F>
+std::string pg_nullable_array(const std::vector<T>& items, F field) {
+  std::string out = "{";
+  bool any = false;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    std::optional<std::string> v = field(items[i]);
+    any = any || v;
+    out += v ? *v : std::string("NULL");
+  }
+  return any ? out + "}" : "{}";
+}
+
 // Shortest text that reads back to the same value; std::to_chars skips the
 // locale machinery of streams, which dominated the cost of large batches.
 template <typename T>
@@ -508,6 +537,12 @@ std::string num(T v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
+}
+
+template <typename T>
+std::optional<std::string> opt_num(const std::optional<T>& v) {
+  if (!v || !std::isfinite(static_cast<double>(*v))) return std::nullopt;
+  return num(*v);
 }
 }  // namespace
 
@@ -570,12 +605,20 @@ void PgStore::flush_pending() {
     insert_batch(tx(), samples, "samples", [](pqxx::dbtransaction& t, const std::vector<S>& p) {
       t.exec_params(
           "INSERT INTO samples (job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s,"
-          " max_rss_kb, exit_code, signal, at) SELECT job_id, attempt, variant_idx, variant, idx,"
-          " wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, to_timestamp(at_us / 1e6) FROM"
+          " max_rss_kb, exit_code, signal, at, round, position, vol_ctx, invol_ctx, steal_pct,"
+          " iowait_pct, load1, cpu_mhz, task_clock_s, instructions, cycles, contended)"
+          " SELECT job_id, attempt, variant_idx, variant, idx,"
+          " wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, to_timestamp(at_us / 1e6),"
+          " round, position, vol_ctx, invol_ctx, steal_pct, iowait_pct, load1, cpu_mhz,"
+          " task_clock_s, instructions, cycles, contended FROM"
           " unnest($1::bigint[], $2::int[], $3::int[], $4::text[], $5::int[], $6::float8[],"
-          " $7::float8[], $8::float8[], $9::bigint[], $10::int[], $11::int[], $12::float8[]) AS"
+          " $7::float8[], $8::float8[], $9::bigint[], $10::int[], $11::int[], $12::float8[],"
+          " $13::int[], $14::int[], $15::bigint[], $16::bigint[], $17::float8[], $18::float8[],"
+          " $19::float8[], $20::float8[], $21::float8[], $22::bigint[], $23::bigint[],"
+          " $24::boolean[]) AS"
           " t(job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s, max_rss_kb,"
-          " exit_code, signal, at_us) ON CONFLICT DO NOTHING",
+          " exit_code, signal, at_us, round, position, vol_ctx, invol_ctx, steal_pct, iowait_pct,"
+          " load1, cpu_mhz, task_clock_s, instructions, cycles, contended) ON CONFLICT DO NOTHING",
           pg_array(p, [](const S& s) { return num(s.key.job_id); }),
           pg_array(p, [](const S& s) { return num(s.key.attempt); }),
           pg_array(p, [](const S& s) { return num(s.variant_index); }),
@@ -587,7 +630,23 @@ void PgStore::flush_pending() {
           pg_array(p, [](const S& s) { return num(s.run.max_rss_kb); }),
           pg_array(p, [](const S& s) { return num(s.run.exit_code); }),
           pg_array(p, [](const S& s) { return num(s.run.signal); }),
-          pg_array(p, [](const S& s) { return num(s.run.started_at_us); }));
+          pg_array(p, [](const S& s) { return num(s.run.started_at_us); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.round); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.position); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.vol_ctx); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.invol_ctx); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.steal_pct); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.iowait_pct); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.load1); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.cpu_mhz); }),
+          pg_nullable_array(p,
+                            [](const S& s) {
+                              const auto& ns = s.run.context.task_clock_ns;
+                              return ns ? std::optional<std::string>(num(*ns / 1e9)) : std::nullopt;
+                            }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.instructions); }),
+          pg_nullable_array(p, [](const S& s) { return opt_num(s.run.context.cycles); }),
+          pg_array(p, [](const S& s) { return std::string(s.run.contended ? "t" : "f"); }));
     });
     using M = PendingMetric;
     insert_batch(tx(), metrics, "metrics", [](pqxx::dbtransaction& t, const std::vector<M>& p) {

@@ -226,6 +226,25 @@ struct Sample {
   exitCode @8 :Int32;
   signal @9 :Int32;
   atUs @10 :Int64;
+
+  # Run context (docs/benchmarks.md, "Run context"). Unknown values: the
+  # largest value for round, position, volCtx and involCtx and NaN for the
+  # percentages and load1 (their defaults, so an older agent's sample reads
+  # as unknown), 0 for cpuMhz and taskClockNs, and hasHardwareCounters false
+  # for instructions and cycles.
+  round @11 :UInt32 = 0xffffffff;      # counted round, from 0
+  position @12 :UInt32 = 0xffffffff;   # place of the variant within its round, from 0
+  volCtx @13 :UInt64 = 0xffffffffffffffff;   # context switches of the measured tree (wait4)
+  involCtx @14 :UInt64 = 0xffffffffffffffff;
+  stealPct @15 :Float64 = nan;   # the machine's, over the run (/proc/stat)
+  iowaitPct @16 :Float64 = nan;
+  load1 @17 :Float64 = nan;      # 1-minute load average just before the run
+  cpuMhz @18 :Float64;           # 0: unknown
+  taskClockNs @19 :UInt64;       # 0: unknown
+  instructions @20 :UInt64;      # user space, whole tree
+  cycles @21 :UInt64;
+  hasHardwareCounters @22 :Bool;
+  contended @23 :Bool;           # under contention by the agent's rule
 }
 
 struct Metric {
@@ -273,6 +292,18 @@ struct StepFinished {
   timed @12 :Bool;
   command @13 :Text;
   revision @14 :Text;     # the checkout step: the commit it checked out (full hash)
+
+  # Run context of the step's process tree, as in Sample (same unknowns).
+  volCtx @15 :UInt64 = 0xffffffffffffffff;
+  involCtx @16 :UInt64 = 0xffffffffffffffff;
+  stealPct @17 :Float64 = nan;
+  iowaitPct @18 :Float64 = nan;
+  load1 @19 :Float64 = nan;
+  cpuMhz @20 :Float64;
+  taskClockNs @21 :UInt64;
+  instructions @22 :UInt64;
+  cycles @23 :UInt64;
+  hasHardwareCounters @24 :Bool;
 }
 
 enum Stream {

@@ -23,7 +23,7 @@ class FakeLauncher : public ProcessLauncher {
     writers.push_back(out[1]);
     writers.push_back(err[1]);
     requests.push_back(request);
-    return Spawned{next_pid++, out[0], err[0]};
+    return Spawned{next_pid++, out[0], err[0], {}, 0};
   }
   void signal_group(pid_t pgid, int signal) override { group_signals.push_back({pgid, signal}); }
   int signal_tagged(const std::string& tag, int signal) override {
