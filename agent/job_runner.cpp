@@ -635,6 +635,8 @@ void JobRunner::start_bench() {
   plan_.emplace(*job_.bench, variants, order_seed);
   bench_walls_.assign(variants.size(), {});
   bench_cpu_.assign(variants.size(), {});
+  bench_instr_.assign(variants.size(), {});
+  instr_missing_ = false;
   bench_contended_.assign(variants.size(), 0);
   shell_logged_.assign(variants.size(), false);
   std::error_code ec;
@@ -724,7 +726,17 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
     const double cpu_s = (r.user_us + r.sys_us) / 1e6;
     bench_walls_[a.variant].push_back(wall_ns / 1e9);
     bench_cpu_[a.variant].push_back(cpu_s);
-    plan_->record(a, wall_ns / 1e9, job_.bench->measure == "cpu" ? cpu_s : -1);
+    if (r.context.instructions)
+      bench_instr_[a.variant].push_back(static_cast<double>(*r.context.instructions));
+    else
+      instr_missing_ = true;
+    // What the precision rule judges: the bench's measure, wall time when
+    // it is instructions and the machine counts none.
+    double judged = -1;
+    if (job_.bench->measure == "cpu") judged = cpu_s;
+    if (job_.bench->measure == "instructions" && r.context.instructions)
+      judged = static_cast<double>(*r.context.instructions);
+    plan_->record(a, wall_ns / 1e9, judged);
     finish_collectors(-1, v.name, static_cast<int32_t>(a.run_index));
   } else if (a.kind == BenchAction::Kind::kConclude && a.counted) {
     finish_collectors(-1, v.name, static_cast<int32_t>(a.run_index));  // the metrics file only
@@ -757,16 +769,18 @@ void JobRunner::finish_bench_action(const ExitInfo& exit, int64_t wall_ns) {
 void JobRunner::log_bench_summary() {
   char buf[512];
   if (!plan_->stop_description().empty()) system_log(plan_->stop_description());
-  // The verdict judges the bench's measure: wall seconds, or user + sys
-  // seconds. Instruction counts are the coordinator's (the agent does not
-  // keep them): the log judges wall time then, and says so.
+  // The verdict judges the bench's measure: wall seconds, user + sys
+  // seconds, or user-space instructions where every run has a count. Without
+  // counts, the log judges wall time, and says so (as the coordinator
+  // refuses to judge instructions on zeros).
   const std::string& measure = job_.bench->measure;
   const bool cpu = measure == "cpu";
-  if (measure == "instructions")
+  const bool instr = measure == "instructions" && !instr_missing_;
+  if (measure == "instructions" && instr_missing_)
     system_log(
-        "measure instructions: judged by the coordinator from the samples' counters; the "
-        "comparisons below are of wall time");
-  const auto& judged = cpu ? bench_cpu_ : bench_walls_;
+        "measure instructions: this machine counted no instructions (hardware counters "
+        "unavailable); the comparisons below are of wall time");
+  const auto& judged = cpu ? bench_cpu_ : instr ? bench_instr_ : bench_walls_;
   const auto& base = judged.empty() ? std::vector<double>{} : judged[0];
   for (size_t i = 0; i < job_.variants.size(); ++i) {
     const auto& w = judged[i];

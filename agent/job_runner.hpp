@@ -182,6 +182,8 @@ class JobRunner {
   std::vector<bool> shell_logged_;                // per variant: how its command starts was logged
   std::vector<std::vector<double>> bench_walls_;  // per variant, counted runs, seconds
   std::vector<std::vector<double>> bench_cpu_;    // per variant, counted runs, user + sys seconds
+  std::vector<std::vector<double>> bench_instr_;  // per variant, counted runs, instructions
+  bool instr_missing_ = false;                    // a counted run had no instruction count
   std::vector<uint32_t> bench_contended_;         // per variant, counted runs under contention
 
   // Run context of the running process (when measured: a timed step or a
