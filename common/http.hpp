@@ -22,7 +22,7 @@ const char* failure_name(HttpFailure f);  // "ok", "status", "refused", "reset",
 // An accepted range of HTTP statuses: "200-399", "200", "200,204,301-302".
 class StatusRange {
  public:
-  StatusRange() = default;
+  StatusRange() : ranges_(1, {200, 399}) {}
   // nullopt and `error` set when `text` does not parse.
   static std::optional<StatusRange> parse(const std::string& text, std::string* error);
   bool contains(long status) const;
@@ -30,7 +30,7 @@ class StatusRange {
 
  private:
   std::string text_ = "200-399";
-  std::vector<std::pair<long, long>> ranges_{{200, 399}};
+  std::vector<std::pair<long, long>> ranges_;
 };
 
 struct HttpAnswer {
