@@ -16,22 +16,9 @@
 #include <optional>
 #include <string>
 
-#include "common/http.hpp"
+#include "common/deploy_spec.hpp"
 
 namespace yardstick {
-
-struct HealthSpec {
-  std::string url;  // an HTTP check, or
-  std::string run;  // a command: exit 0 is healthy
-  StatusRange expect;
-  std::chrono::milliseconds interval{1'000};
-  std::chrono::milliseconds timeout{5'000};
-  std::chrono::milliseconds start_period{0};
-  uint32_t success_threshold = 1;
-  uint32_t failure_threshold = 3;
-  std::chrono::milliseconds deadline{300'000};
-  std::chrono::milliseconds min_healthy{10'000};
-};
 
 class HealthGate {
  public:

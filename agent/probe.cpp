@@ -92,6 +92,9 @@ Prober::~Prober() {
 void Prober::start() {
   multi_ = curl_multi_init();
   start_ = std::chrono::steady_clock::now();
+  started_at_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
   thread_ = std::thread([this] { loop(); });
 }
 

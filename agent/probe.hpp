@@ -21,17 +21,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/http.hpp"
+#include "common/deploy_spec.hpp"
 
 namespace yardstick {
-
-struct ProbeSpec {
-  std::string url;
-  std::chrono::microseconds interval{100'000};
-  std::chrono::milliseconds timeout{2'000};
-  StatusRange expect;
-  size_t max_in_flight = 512;
-};
 
 struct ProbeRecord {
   int64_t tick = 0;
@@ -80,12 +72,16 @@ class Prober {
   // The finished requests so far, by tick.
   std::vector<ProbeRecord> records() const;
   ProbeSummary summary() const;
+  // When it started, system clock, microseconds since the epoch: add a
+  // record's sent_us to place it in time.
+  int64_t started_at_us() const { return started_at_us_; }
 
  private:
   void loop();
 
   ProbeSpec spec_;
   std::chrono::steady_clock::time_point start_;
+  int64_t started_at_us_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> end_us_{0};
   void* multi_ = nullptr;
