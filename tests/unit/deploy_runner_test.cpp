@@ -141,7 +141,8 @@ TEST(DeployRunner, StoppingTheOldFirstIsSeenByTheProbeAndRolledBack) {
   EXPECT_GT(r.probe->failed, 5u);
   EXPECT_EQ(r.probe->failures["refused"], r.probe->failed);
   const double real_ms = std::chrono::duration<double, std::milli>(up - down).count();
-  EXPECT_NEAR(r.probe->longest_outage_ms, real_ms, 100);
+  EXPECT_NEAR(r.probe->longest_outage_ms, real_ms,
+              300);  // one interval when idle: bench/probe_bench
   EXPECT_NE(r.message.find("failed requests of"), std::string::npos) << r.message;
 }
 

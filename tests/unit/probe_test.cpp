@@ -140,8 +140,8 @@ TEST(Prober, SeesARealOutageWithoutSkippingTicks) {
   ProbeSummary s = probe.summary();
   EXPECT_EQ(s.failed, s.failures["refused"]);
   EXPECT_GT(s.failed, 10u);
-  EXPECT_GT(s.longest_outage_ms, real_ms - 100);
-  EXPECT_LT(s.longest_outage_ms, real_ms + 100);
+  EXPECT_GT(s.longest_outage_ms, real_ms - 300);
+  EXPECT_LT(s.longest_outage_ms, real_ms + 300);
   EXPECT_GT(s.p50_ms, 0);
 }
 
