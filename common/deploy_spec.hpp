@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/http.hpp"
+#include "common/status_range.hpp"
 #include "common/types.hpp"
 
 namespace yardstick {

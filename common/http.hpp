@@ -12,26 +12,14 @@
 #include <utility>
 #include <vector>
 
+#include "common/status_range.hpp"
+
 typedef void CURL;
 
 namespace yardstick {
 
 enum class HttpFailure { kNone, kStatus, kRefused, kReset, kTimeout, kOther };
 const char* failure_name(HttpFailure f);  // "ok", "status", "refused", "reset", "timeout", "other"
-
-// An accepted range of HTTP statuses: "200-399", "200", "200,204,301-302".
-class StatusRange {
- public:
-  StatusRange() : ranges_(1, {200, 399}) {}
-  // nullopt and `error` set when `text` does not parse.
-  static std::optional<StatusRange> parse(const std::string& text, std::string* error);
-  bool contains(long status) const;
-  const std::string& text() const { return text_; }
-
- private:
-  std::string text_ = "200-399";
-  std::vector<std::pair<long, long>> ranges_;
-};
 
 struct HttpAnswer {
   HttpFailure failure = HttpFailure::kOther;
