@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/deploy_spec.hpp"
+#include "common/http.hpp"
 
 namespace yardstick {
 

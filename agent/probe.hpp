@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/deploy_spec.hpp"
+#include "common/http.hpp"
 
 namespace yardstick {
 
