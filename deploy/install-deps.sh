@@ -11,6 +11,8 @@ packages=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libgtest-dev
   # Ed25519 signatures of submissions
   libsodium-dev
+  # HTTP of deploy jobs (health checks, the probe) and webhooks; nginx for the blue/green tests
+  libcurl4-openssl-dev nginx-light curl
   # the database (server for tests and the quick start; psql for reports)
   postgresql postgresql-client
   # benchmarks compare against it

@@ -1,0 +1,161 @@
+#include "coordinator/notifier.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include "common/http.hpp"
+
+namespace yardstick {
+
+using Clock = std::chrono::steady_clock;
+
+struct Notifier::Pending {
+  std::string url, json, body, error;
+  Clock::time_point queued, due;
+  uint32_t attempts = 0;
+  CURL* handle = nullptr;
+  curl_slist* headers = nullptr;
+};
+
+Notifier::Notifier() : Notifier(Options{}) {}
+
+Notifier::Notifier(Options options, OutcomeHook hook) : options_(options), hook_(std::move(hook)) {
+  http_global_init();
+  multi_ = curl_multi_init();
+  thread_ = std::thread([this] { loop(); });
+}
+
+Notifier::~Notifier() {
+  stop_ = true;
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  thread_.join();
+  curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  for (Pending* p : incoming_) delete p;
+}
+
+bool Notifier::post(std::string url, std::string json) {
+  {
+    std::lock_guard lock(mu_);
+    if (incoming_.size() >= options_.max_queued) {
+      spdlog::warn("webhook {}: dropped, {} notifications already queued", url, incoming_.size());
+      ++given_up_;
+      return false;
+    }
+    auto* p = new Pending;
+    p->url = std::move(url);
+    p->json = std::move(json);
+    p->queued = p->due = Clock::now();
+    incoming_.push_back(p);
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  return true;
+}
+
+void Notifier::loop() {
+  auto* multi = static_cast<CURLM*>(multi_);
+  std::multimap<Clock::time_point, Pending*> waiting;  // by due time
+  std::set<Pending*> flying;
+  auto finish = [&](Pending* p, bool ok) {
+    Outcome o{p->url, ok, p->attempts, p->error};
+    if (ok) {
+      ++delivered_;
+      spdlog::info("webhook {}: delivered (attempt {})", p->url, p->attempts);
+    } else {
+      ++given_up_;
+      spdlog::warn("webhook {}: gave up after {} attempts: {}", p->url, p->attempts, p->error);
+    }
+    if (hook_) hook_(o);
+    delete p;
+  };
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      for (Pending* p : incoming_) waiting.emplace(p->due, p);
+      incoming_.clear();
+    }
+    if (stop_) break;
+    const auto now = Clock::now();
+    while (!waiting.empty() && waiting.begin()->first <= now) {
+      Pending* p = waiting.begin()->second;
+      waiting.erase(waiting.begin());
+      p->handle = curl_easy_init();
+      if (!p->handle) {
+        p->error = "libcurl could not start a request";
+        finish(p, false);
+        continue;
+      }
+      ++p->attempts;
+      p->body.clear();
+      configure_request(p->handle, p->url, options_.timeout, &p->body);
+      p->headers = curl_slist_append(nullptr, "Content-Type: application/json");
+      curl_easy_setopt(p->handle, CURLOPT_HTTPHEADER, p->headers);
+      curl_easy_setopt(p->handle, CURLOPT_POSTFIELDS, p->json.c_str());
+      curl_easy_setopt(p->handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(p->json.size()));
+      curl_easy_setopt(p->handle, CURLOPT_PRIVATE, p);
+      curl_multi_add_handle(multi, p->handle);
+      flying.insert(p);
+    }
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Pending* p = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&p));
+      long status = 0;
+      curl_easy_getinfo(p->handle, CURLINFO_RESPONSE_CODE, &status);
+      const CURLcode code = msg->data.result;
+      curl_multi_remove_handle(multi, p->handle);
+      curl_easy_cleanup(p->handle);
+      curl_slist_free_all(p->headers);
+      p->handle = nullptr;
+      p->headers = nullptr;
+      flying.erase(p);
+      if (code == CURLE_OK && status >= 200 && status < 300) {
+        finish(p, true);
+        continue;
+      }
+      p->error = code == CURLE_OK ? "HTTP " + std::to_string(status) : curl_easy_strerror(code);
+      auto backoff = options_.first_backoff * (1LL << std::min<uint32_t>(p->attempts - 1, 20));
+      backoff = std::min<std::chrono::milliseconds>(backoff, options_.max_backoff);
+      p->due = Clock::now() + backoff;
+      if (p->due - p->queued > options_.retry_for) {
+        finish(p, false);
+      } else {
+        spdlog::info("webhook {}: attempt {} failed ({}), again in {} ms", p->url, p->attempts,
+                     p->error, backoff.count());
+        waiting.emplace(p->due, p);
+      }
+    }
+    int wait_ms = 1000;
+    if (!waiting.empty())
+      wait_ms = static_cast<int>(std::clamp<int64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(waiting.begin()->first -
+                                                                Clock::now())
+                  .count() +
+              1,
+          0, 1000));
+    long curl_ms = -1;
+    curl_multi_timeout(multi, &curl_ms);
+    if (curl_ms >= 0 && !flying.empty())
+      wait_ms = std::min<int>(wait_ms, static_cast<int>(curl_ms));
+    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+  }
+  // Stopping: what is in flight or waiting is given up, and said.
+  const size_t left = waiting.size() + flying.size();
+  for (auto& [due, p] : waiting) delete p;
+  for (Pending* p : flying) {
+    curl_multi_remove_handle(multi, p->handle);
+    curl_easy_cleanup(p->handle);
+    curl_slist_free_all(p->headers);
+    delete p;
+  }
+  if (left > 0) spdlog::warn("webhooks: {} notifications not delivered at shutdown", left);
+}
+
+}  // namespace yardstick
