@@ -1001,8 +1001,9 @@ TEST(FaultFrames, EveryUnknownBodyIsAnsweredNotIgnored) {
   const std::map<To, std::set<std::string>> served = {
       {To::kAgents,
        {"error", "agentHello", "heartbeat", "stepStarted", "stepFinished", "logChunk",
-        "jobFinished", "sample", "metric"}},
-      {To::kClients, {"submit", "status", "logs", "agents", "cancelRequest", "report", "drain"}},
+        "jobFinished", "sample", "metric", "calibration"}},
+      {To::kClients,
+       {"submit", "status", "logs", "agents", "cancelRequest", "report", "drain", "calibrate"}},
   };
   Cluster c;
   zmq::context_t ctx(1);
