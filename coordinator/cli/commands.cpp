@@ -232,6 +232,27 @@ std::unique_ptr<wire_io::Frame> fetch_status(Client& client, uint64_t id) {
   return client.call(*b);
 }
 
+// fetch_status for a command that waits: through a coordinator restart or a
+// database outage it says so once and asks again (the jobs keep running and
+// their results are delivered afterwards), and says when the coordinator
+// answers again.
+std::unique_ptr<wire_io::Frame> fetch_status_waiting(Client& client, uint64_t id) {
+  for (bool outage = false;;) {
+    try {
+      auto st = fetch_status(client, id);
+      if (outage) std::cerr << "yardstick: the coordinator answers again\n";
+      return st;
+    } catch (const Unreachable& e) {
+      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+    } catch (const RemoteError& e) {
+      if (e.code() != wire::ErrorCode::UNAVAILABLE) throw;
+      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+    }
+    outage = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
 // Prints new log chunks of `job_id` after `*cursor`; returns whether the job ended.
 bool print_logs(Client& client, uint64_t job_id, uint64_t* cursor, const std::string& prefix) {
   for (;;) {
@@ -373,27 +394,8 @@ int cmd_submit(Options& o, const std::string& file, std::string revision, std::s
   std::map<uint64_t, uint64_t> cursors;
   std::map<uint64_t, std::string> shown;  // per job: the progress line last printed
   int delay_ms = 20;
-  bool outage = false;
   for (;;) {
-    // Waiting goes on through a coordinator restart or a database outage:
-    // the jobs keep running and their results are delivered afterwards.
-    std::unique_ptr<wire_io::Frame> st;
-    try {
-      st = fetch_status(client, pipeline_id);
-    } catch (const Unreachable& e) {
-      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
-      outage = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    } catch (const RemoteError& e) {
-      if (e.code() != wire::ErrorCode::UNAVAILABLE) throw;
-      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
-      outage = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    }
-    if (outage) std::cerr << "yardstick: the coordinator answers again\n";
-    outage = false;
+    std::unique_ptr<wire_io::Frame> st = fetch_status_waiting(client, pipeline_id);
     auto r = st->envelope().getBody().getStatusReply();
     bool all_done = true, all_ok = true;
     for (auto j : r.getJobs()) {
@@ -751,23 +753,8 @@ int cmd_calibrate(Options& o, const std::string& agent, bool wait) {
         << ")" << (existing ? ", already queued or running" : "") << "\n";
   std::cout.flush();
   if (!wait) return kOk;
-  for (bool outage = false;;) {
-    std::unique_ptr<wire_io::Frame> st;
-    try {
-      st = fetch_status(client, job_id);
-    } catch (const Unreachable& e) {
-      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
-      outage = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    } catch (const RemoteError& e) {
-      if (e.code() != wire::ErrorCode::UNAVAILABLE) throw;
-      if (!outage) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
-      outage = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      continue;
-    }
-    outage = false;
+  for (;;) {
+    std::unique_ptr<wire_io::Frame> st = fetch_status_waiting(client, job_id);
     auto jobs = st->envelope().getBody().getStatusReply().getJobs();
     if (jobs.size() == 1 && is_terminal(wire_io::from_wire(jobs[0].getState()))) {
       const JobState state = wire_io::from_wire(jobs[0].getState());

@@ -148,6 +148,9 @@ jobs:
   waiter.join();
   auto r = result.get();
   EXPECT_EQ(r.code, 0) << r.out << r.err;
+  // The waiting CLI said once that it waits, and when it was answered again.
+  EXPECT_EQ(count_of(r.err, "; still waiting"), 1u) << r.err;
+  EXPECT_NE(r.err.find("the coordinator answers again"), std::string::npos) << r.err;
   EXPECT_EQ(c.text("SELECT state FROM jobs"), "succeeded");
   EXPECT_EQ(c.scalar("SELECT attempt FROM jobs"), 1);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM steps WHERE ended_at IS NOT NULL"), 2);
