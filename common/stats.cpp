@@ -114,6 +114,22 @@ std::vector<double> u_distribution(size_t m, size_t n) {
 // this many; beyond it the normal approximation, which is close there.
 constexpr size_t kExactMax = 400;
 
+// The smallest value v in [lo, hi] with count_le(v) > k, where count_le
+// counts the candidates at or below a value (non-decreasing): the k-th
+// smallest candidate (from 0), by bisection on the value until no double lies
+// between the bounds.
+template <typename CountLe>
+double kth_by_bisection(double lo, double hi, long k, const CountLe& count_le) {
+  if (count_le(lo) > k) return lo;
+  // Invariant: count_le(lo) <= k < count_le(hi).
+  for (int i = 0; i < 2000; ++i) {
+    double mid = lo + (hi - lo) / 2;
+    if (mid <= lo || mid >= hi) break;
+    (count_le(mid) > k ? hi : lo) = mid;
+  }
+  return hi;
+}
+
 // The k-th smallest (from 0) of the n1 n2 differences b[j] - a[i] of two
 // sorted samples, without forming them (runs can number 100,000s): bisection
 // on the value, counting the differences at or below it in O(n1 + n2).
@@ -127,15 +143,7 @@ double kth_difference(const std::vector<double>& a, const std::vector<double>& b
     }
     return count;
   };
-  double lo = b.front() - a.back(), hi = b.back() - a.front();
-  if (count_le(lo) > k) return lo;
-  // Invariant: count_le(lo) <= k < count_le(hi). Stop when no double lies between.
-  for (int i = 0; i < 2000; ++i) {
-    double mid = lo + (hi - lo) / 2;
-    if (mid <= lo || mid >= hi) break;
-    (count_le(mid) > k ? hi : lo) = mid;
-  }
-  return hi;
+  return kth_by_bisection(b.front() - a.back(), b.back() - a.front(), k, count_le);
 }
 
 // Whether u_distribution(min, max) stays within a few MB and milliseconds.
@@ -319,14 +327,7 @@ double kth_walsh_average(const std::vector<double>& d, long k) {
     }
     return count;
   };
-  double lo = d.front(), hi = d.back();
-  if (count_le(lo) > k) return lo;
-  for (int i = 0; i < 2000; ++i) {
-    double mid = lo + (hi - lo) / 2;
-    if (mid <= lo || mid >= hi) break;
-    (count_le(mid) > k ? hi : lo) = mid;
-  }
-  return hi;
+  return kth_by_bisection(d.front(), d.back(), k, count_le);
 }
 }  // namespace
 
