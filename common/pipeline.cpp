@@ -412,6 +412,167 @@ void parse_step(Validator& v, const YAML::Node& node, const std::string& path, s
   job.steps.push_back(std::move(step));
 }
 
+bool http_url(const std::string& url) {
+  return (url.rfind("http://", 0) == 0 && url.size() > 7) ||
+         (url.rfind("https://", 0) == 0 && url.size() > 8);
+}
+
+std::optional<std::string> parse_url(Validator& v, const YAML::Node& node,
+                                     const std::string& path) {
+  auto s = v.string(node, path);
+  if (s && !http_url(*s)) {
+    v.error(node, path, "expected an http:// or https:// URL, got \"" + *s + "\"");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<StatusRange> parse_expect(Validator& v, const YAML::Node& node,
+                                        const std::string& path) {
+  auto s = v.string(node, path);
+  if (!s) return std::nullopt;
+  std::string why;
+  auto r = StatusRange::parse(*s, &why);
+  if (!r) v.error(node, path, why);
+  return r;
+}
+
+// A duration key of `node` into `field`, at least `min_ms`.
+template <typename D>
+void parse_duration_key(Validator& v, const YAML::Node& node, const std::string& path,
+                        const char* key, D* field, uint64_t min_ms) {
+  if (!node[key]) return;
+  if (auto d = v.duration(node[key], path + "." + key)) {
+    if (*d < min_ms)
+      v.error(node[key], path + "." + key, "must be at least " + std::to_string(min_ms) + "ms");
+    else
+      *field = std::chrono::duration_cast<D>(std::chrono::milliseconds(*d));
+  }
+}
+
+void parse_deploy(Validator& v, const YAML::Node& node, const std::string& path, JobDef& job) {
+  if (!v.check_map(node, path, {"steps", "health", "probe", "version", "rollback"})) return;
+  DeploySpec d;
+  if (auto steps = node["steps"]; steps && steps.IsSequence() && steps.size() > 0) {
+    JobDef holder;
+    for (size_t i = 0; i < steps.size(); ++i)
+      parse_step(v, steps[i], path + ".steps[" + std::to_string(i) + "]", i, holder);
+    d.steps = std::move(holder.steps);
+  } else {
+    v.error(steps ? steps : node, path + ".steps",
+            "a deploy needs a list of at least one step, such as [{name: release, run: ...}]");
+  }
+  if (auto h = node["health"]) {
+    const std::string hp = path + ".health";
+    if (v.check_map(h, hp,
+                    {"url", "run", "expect", "interval", "timeout", "start_period",
+                     "success_threshold", "failure_threshold", "deadline", "min_healthy"})) {
+      HealthSpec hs;
+      if (h["url"] && h["run"])
+        v.error(h, hp, "either url (an HTTP check) or run (a command), not both");
+      else if (!h["url"] && !h["run"])
+        v.error(h, hp, "missing key: url (an HTTP check) or run (a command that exits 0)");
+      if (h["url"])
+        if (auto u = parse_url(v, h["url"], hp + ".url")) hs.url = *u;
+      if (h["run"])
+        if (auto r = v.string(h["run"], hp + ".run")) hs.run = *r;
+      if (h["expect"])
+        if (auto e = parse_expect(v, h["expect"], hp + ".expect")) hs.expect = *e;
+      parse_duration_key(v, h, hp, "interval", &hs.interval, 10);
+      parse_duration_key(v, h, hp, "timeout", &hs.timeout, 1);
+      parse_duration_key(v, h, hp, "start_period", &hs.start_period, 0);
+      parse_duration_key(v, h, hp, "deadline", &hs.deadline, 1);
+      parse_duration_key(v, h, hp, "min_healthy", &hs.min_healthy, 0);
+      for (auto [key, field] : {std::pair{"success_threshold", &hs.success_threshold},
+                                std::pair{"failure_threshold", &hs.failure_threshold}})
+        if (h[key])
+          if (auto n = v.integer(h[key], hp + "." + key, 1, 1000)) *field = *n;
+      d.health = hs;
+    }
+  }
+  if (auto p = node["probe"]) {
+    const std::string pp = path + ".probe";
+    if (v.check_map(p, pp, {"url", "interval", "expect", "timeout"})) {
+      ProbeSpec ps;
+      if (p["url"]) {
+        if (auto u = parse_url(v, p["url"], pp + ".url")) ps.url = *u;
+      } else {
+        v.error(p, pp + ".url", "missing key: the probe needs the URL it requests");
+      }
+      if (p["expect"])
+        if (auto e = parse_expect(v, p["expect"], pp + ".expect")) ps.expect = *e;
+      parse_duration_key(v, p, pp, "interval", &ps.interval, 1);
+      parse_duration_key(v, p, pp, "timeout", &ps.timeout, 1);
+      d.probe = ps;
+    }
+  }
+  if (auto ver = node["version"]) {
+    const std::string vp = path + ".version";
+    if (v.check_map(ver, vp, {"url", "expect"})) {
+      VersionSpec vs;
+      if (ver["url"]) {
+        if (auto u = parse_url(v, ver["url"], vp + ".url")) vs.url = *u;
+      } else {
+        v.error(ver, vp + ".url", "missing key: the URL that reports the version");
+      }
+      if (ver["expect"]) {
+        if (auto e = v.string(ver["expect"], vp + ".expect")) vs.expect = *e;
+      } else {
+        vs.expect = "${YARDSTICK_REVISION}";
+      }
+      if (!d.health)
+        v.error(ver, vp, "the version is checked with the health checks: add a health: key");
+      d.version = vs;
+    }
+  }
+  if (auto r = node["rollback"]) {
+    const std::string rp = path + ".rollback";
+    if (v.check_map(r, rp, {"run", "on", "max_failed_requests", "timeout"})) {
+      RollbackSpec rs;
+      if (r["run"]) {
+        if (auto s = v.string(r["run"], rp + ".run")) rs.run = *s;
+      } else {
+        v.error(r, rp + ".run", "missing key: the command that rolls back");
+      }
+      if (auto on = r["on"]) {
+        rs.on.clear();
+        if (!on.IsSequence()) {
+          v.error(on, rp + ".on",
+                  "expected a list of: step_failed, health_deadline, probe_failures");
+        } else {
+          for (size_t i = 0; i < on.size(); ++i) {
+            const std::string op = rp + ".on[" + std::to_string(i) + "]";
+            auto s = v.string(on[i], op);
+            if (!s) continue;
+            if (*s != kStepFailed && *s != kHealthDeadline && *s != kProbeFailures)
+              v.error(on[i], op,
+                      "unknown reason '" + *s +
+                          "' (expected step_failed, health_deadline or probe_failures)");
+            else if (*s == kHealthDeadline && !d.health)
+              v.error(on[i], op, "health_deadline needs a health: key");
+            else if (*s == kProbeFailures && !d.probe)
+              v.error(on[i], op, "probe_failures needs a probe: key");
+            else
+              rs.on.push_back(*s);
+          }
+        }
+      } else {
+        // The default: every reason the deploy can fail for.
+        rs.on = {kStepFailed};
+        if (d.health) rs.on.push_back(kHealthDeadline);
+        if (d.probe) rs.on.push_back(kProbeFailures);
+      }
+      if (r["max_failed_requests"])
+        if (auto n =
+                v.integer(r["max_failed_requests"], rp + ".max_failed_requests", 0, 1'000'000'000))
+          rs.max_failed_requests = *n;
+      parse_duration_key(v, r, rp, "timeout", &rs.timeout, 1);
+      d.rollback = rs;
+    }
+  }
+  job.deploy = std::move(d);
+}
+
 void parse_on(Validator& v, const YAML::Node& node, const std::string& path, JobDef& job) {
   if (!v.check_map(node, path, {"labels", "machines"})) return;
   if (auto labels = node["labels"]) {
@@ -457,14 +618,14 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
   if (!v.check_map(node, path,
                    {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
-                    "env", "secrets", "bench", "variants", "exclusive", "budget"}))
+                    "env", "secrets", "bench", "variants", "exclusive", "budget", "deploy"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
       job.kind = *s;
-      if (job.kind != "build" && job.kind != "bench")
+      if (job.kind != "build" && job.kind != "bench" && job.kind != "deploy")
         v.error(node["kind"], path + ".kind",
-                "unknown job kind '" + job.kind + "' (this version runs: build, bench)");
+                "unknown job kind '" + job.kind + "' (this version runs: build, bench, deploy)");
     }
   }
   if (node["on"]) parse_on(v, node["on"], path + ".on", job);
@@ -485,6 +646,18 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     }
   }
   const bool bench = job.kind == "bench";
+  const bool deploy = job.kind == "deploy";
+  if (deploy) {
+    if (node["deploy"])
+      parse_deploy(v, node["deploy"], path + ".deploy", job);
+    else
+      v.error(key_node, path + ".deploy",
+              "missing key: a deploy job needs deploy: {steps: [...], health: ..., probe: ...}");
+    if (node["steps"])
+      v.error(node["steps"], path + ".steps", "a deploy job's steps go under deploy.steps");
+  } else if (node["deploy"]) {
+    v.error(node["deploy"], path + ".deploy", "only a job of kind: deploy has deploy");
+  }
   if (bench) {
     if (node["bench"])
       parse_bench(v, node["bench"], path + ".bench", job);
@@ -541,7 +714,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
       for (size_t i = 0; i < steps.size(); ++i)
         parse_step(v, steps[i], path + ".steps[" + std::to_string(i) + "]", i, job);
     }
-  } else if (!bench) {
+  } else if (!bench && !deploy) {
     v.error(key_node, path + ".steps", "missing key: a job needs at least one step");
   }
   if (node["timeout"]) {

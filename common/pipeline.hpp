@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/deploy_spec.hpp"
 #include "common/types.hpp"
 
 namespace yardstick {
@@ -41,6 +42,7 @@ struct JobDef {
   std::optional<BenchSpec> bench;    // kind bench
   std::vector<Variant> variants;     // kind bench; the first is the baseline
   bool exclusive = false;            // take every slot of the agent (default for bench)
+  std::optional<DeploySpec> deploy;  // kind deploy
   std::optional<Budget> budget;
   int line = 0;
 };

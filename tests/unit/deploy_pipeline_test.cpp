@@ -1,0 +1,107 @@
+#include <gtest/gtest.h>
+
+#include "common/pipeline.hpp"
+
+using namespace yardstick;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string errors_of(const std::string& yaml) {
+  auto r = parse_pipeline(yaml, "p.yml");
+  std::string out;
+  for (const auto& e : r.errors) out += e.to_string() + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST(DeployPipeline, ParsesEveryKeyWithTheDocumentedDefaults) {
+  auto r = parse_pipeline(R"(pipeline: web
+jobs:
+  ship:
+    kind: deploy
+    deploy:
+      steps:
+        - { name: push, run: ./push.sh, timeout: 10m }
+        - { name: activate, run: ./activate.sh }
+      health: { url: "http://127.0.0.1:8080/health", min_healthy: 2s }
+      probe: { url: "http://127.0.0.1:8080/", interval: 50ms }
+      version: { url: "http://127.0.0.1:8080/version" }
+      rollback: { run: ./rollback.sh }
+)",
+                          "p.yml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  const JobDef& j = r.pipeline->jobs[0];
+  EXPECT_EQ(j.kind, "deploy");
+  ASSERT_TRUE(j.deploy);
+  const DeploySpec& d = *j.deploy;
+  ASSERT_EQ(d.steps.size(), 2u);
+  EXPECT_EQ(d.steps[0].timeout_ms, 600'000u);
+  ASSERT_TRUE(d.health);
+  EXPECT_EQ(d.health->interval, 1s);
+  EXPECT_EQ(d.health->timeout, 5s);
+  EXPECT_EQ(d.health->failure_threshold, 3u);
+  EXPECT_EQ(d.health->deadline, 300s);
+  EXPECT_EQ(d.health->min_healthy, 2s);
+  ASSERT_TRUE(d.probe);
+  EXPECT_EQ(d.probe->interval, 50ms);
+  EXPECT_EQ(d.probe->timeout, 2s);
+  EXPECT_TRUE(d.probe->expect.contains(302));
+  ASSERT_TRUE(d.version);
+  EXPECT_EQ(d.version->expect, "${YARDSTICK_REVISION}");
+  ASSERT_TRUE(d.rollback);
+  EXPECT_EQ(d.rollback->on,
+            (std::vector<std::string>{"step_failed", "health_deadline", "probe_failures"}));
+  EXPECT_EQ(d.rollback->max_failed_requests, 0u);
+}
+
+TEST(DeployPipeline, BadKeysAreNamedWithTheirLine) {
+  const std::string e = errors_of(R"(pipeline: web
+jobs:
+  ship:
+    kind: deploy
+    steps: [ { run: make } ]
+    deploy:
+      steps: []
+      health: { url: "ftp://x", run: "true", expect: "2xx", success_threshold: 0 }
+      probe: { interval: 0ms }
+      rollback: { on: [step_failed, coffee] }
+)");
+  EXPECT_NE(e.find("p.yml:5:12: jobs.ship.steps: a deploy job's steps go under deploy.steps"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.steps: a deploy needs a list of at least one step"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.health: either url (an HTTP check) or run"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.health.url: expected an http:// or https:// URL"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.health.expect: expected HTTP statuses"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.health.success_threshold: expected an integer from 1"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.probe.url: missing key"), std::string::npos) << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.probe.interval: must be at least 1ms"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("jobs.ship.deploy.rollback.run: missing key"), std::string::npos) << e;
+  EXPECT_NE(e.find("p.yml:10:37: jobs.ship.deploy.rollback.on[1]: unknown reason 'coffee'"),
+            std::string::npos)
+      << e;
+}
+
+TEST(DeployPipeline, DeployKeysBelongToDeployJobs) {
+  EXPECT_NE(errors_of("pipeline: p\njobs:\n  b:\n    steps: [{run: make}]\n    deploy: {}\n")
+                .find("only a job of kind: deploy has deploy"),
+            std::string::npos);
+  EXPECT_NE(errors_of("pipeline: p\njobs:\n  d:\n    kind: deploy\n")
+                .find("missing key: a deploy job needs deploy:"),
+            std::string::npos);
+  EXPECT_NE(errors_of("pipeline: p\njobs:\n  d:\n    kind: deploy\n    deploy:\n      steps: "
+                      "[{run: x}]\n      rollback: {run: y, on: [probe_failures]}\n")
+                .find("probe_failures needs a probe: key"),
+            std::string::npos);
+}
