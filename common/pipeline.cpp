@@ -880,6 +880,7 @@ JobAssignment assignment_for(const PipelineDef& def, const JobDef& job, const st
   spec.timeout_ms = job.timeout_ms;
   spec.slots = job.exclusive ? kExclusiveSlots : 1;
   spec.bench = job.bench;
+  spec.deploy = job.deploy;
   spec.variants = job.variants;
   spec.budget = job.budget;
   spec.secrets = def.secrets;

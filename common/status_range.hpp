@@ -16,6 +16,7 @@ class StatusRange {
   static std::optional<StatusRange> parse(const std::string& text, std::string* error);
   bool contains(long status) const;
   const std::string& text() const { return text_; }
+  bool operator==(const StatusRange&) const = default;
 
  private:
   std::string text_ = "200-399";

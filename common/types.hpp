@@ -2,6 +2,7 @@
 // Wire structs never leave common/wire.*: everything else speaks these.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -9,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/status_range.hpp"
 
 #include "common/command.hpp"
 #include "common/run_context.hpp"
@@ -154,6 +157,64 @@ struct SignedSubmission {
 };
 
 // Everything an agent needs to run one attempt of one job.
+// What a deploy job asks for (`kind: deploy`, docs/pipelines.md): its
+// steps, the health gate, the zero-downtime probe, the version check and
+// the rollback. Defaults as in Kamal (interval, timeout), Kubernetes
+// (thresholds) and Railway (the 300 s deadline).
+struct HealthSpec {
+  std::string url;  // an HTTP check, or
+  std::string run;  // a command: exit 0 is healthy
+  StatusRange expect;
+  std::chrono::milliseconds interval{1'000};
+  std::chrono::milliseconds timeout{5'000};
+  std::chrono::milliseconds start_period{0};
+  uint32_t success_threshold = 1;
+  uint32_t failure_threshold = 3;
+  std::chrono::milliseconds deadline{300'000};
+  std::chrono::milliseconds min_healthy{10'000};
+  bool operator==(const HealthSpec&) const = default;
+};
+
+struct ProbeSpec {
+  std::string url;
+  std::chrono::microseconds interval{100'000};
+  std::chrono::milliseconds timeout{2'000};
+  StatusRange expect;
+  size_t max_in_flight = 512;
+  bool operator==(const ProbeSpec&) const = default;
+};
+
+// The version the service must report once deployed: the body of a GET of
+// `url`, trimmed, equal to `expect` (where ${YARDSTICK_REVISION} is the
+// job's revision).
+struct VersionSpec {
+  std::string url;
+  std::string expect;
+  bool operator==(const VersionSpec&) const = default;
+};
+
+// Why a deploy failed, as `rollback.on` names it.
+inline constexpr const char* kStepFailed = "step_failed";
+inline constexpr const char* kHealthDeadline = "health_deadline";
+inline constexpr const char* kProbeFailures = "probe_failures";
+
+struct RollbackSpec {
+  std::string run;
+  std::vector<std::string> on{kStepFailed, kHealthDeadline, kProbeFailures};
+  uint64_t max_failed_requests = 0;
+  std::chrono::milliseconds timeout{600'000};
+  bool operator==(const RollbackSpec&) const = default;
+};
+
+struct DeploySpec {
+  std::vector<StepSpec> steps;
+  std::optional<HealthSpec> health;
+  std::optional<ProbeSpec> probe;
+  std::optional<VersionSpec> version;
+  std::optional<RollbackSpec> rollback;
+  bool operator==(const DeploySpec&) const = default;
+};
+
 struct JobAssignment {
   uint64_t job_id = 0;
   uint32_t attempt = 0;
@@ -170,8 +231,9 @@ struct JobAssignment {
   uint64_t timeout_ms = 0;  // 0: none
   uint32_t slots = 1;       // kExclusiveSlots: every slot of the agent
   std::optional<BenchSpec> bench;
-  std::vector<Variant> variants;  // the first is the baseline
-  std::optional<Budget> budget;   // judged by the coordinator; agents ignore it
+  std::vector<Variant> variants;     // the first is the baseline
+  std::optional<DeploySpec> deploy;  // kind deploy
+  std::optional<Budget> budget;      // judged by the coordinator; agents ignore it
   // Names of the agent's secrets the steps get in their environment; the
   // values never leave the agent.
   std::vector<std::string> secrets;

@@ -164,6 +164,119 @@ Budget read(wire::Budget::Reader r) {
 
 }  // namespace
 
+static void fill_steps(capnp::List<wire::StepSpec>::Builder steps,
+                       const std::vector<StepSpec>& from) {
+  for (unsigned i = 0; i < from.size(); ++i) {
+    const auto& s = from[i];
+    steps[i].setName(s.name);
+    steps[i].setRun(s.run);
+    fill(steps[i].initEnv(s.env.size()), s.env);
+    steps[i].setTimed(s.timed);
+    steps[i].setTimeoutMs(s.timeout_ms);
+    fill_texts(steps[i].initCollect(s.collect.size()), s.collect);
+    if (s.budget) fill(steps[i].initBudget(), *s.budget);
+  }
+}
+
+static std::vector<StepSpec> read_steps(capnp::List<wire::StepSpec>::Reader list) {
+  std::vector<StepSpec> out;
+  for (auto s : list) {
+    StepSpec spec;
+    spec.name = s.getName();
+    spec.run = s.getRun();
+    spec.env = read(s.getEnv());
+    spec.timed = s.getTimed();
+    spec.timeout_ms = s.getTimeoutMs();
+    spec.collect = read_texts(s.getCollect());
+    if (s.hasBudget()) spec.budget = read(s.getBudget());
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+static StatusRange read_status_range(const std::string& text) {
+  std::string ignored;
+  return text.empty() ? StatusRange() : StatusRange::parse(text, &ignored).value_or(StatusRange());
+}
+
+static void fill_deploy(wire::DeploySpec::Builder b, const DeploySpec& d) {
+  fill_steps(b.initSteps(d.steps.size()), d.steps);
+  if (d.health) {
+    auto h = b.initHealth();
+    h.setUrl(d.health->url);
+    h.setRun(d.health->run);
+    h.setExpect(d.health->expect.text());
+    h.setIntervalMs(d.health->interval.count());
+    h.setTimeoutMs(d.health->timeout.count());
+    h.setStartPeriodMs(d.health->start_period.count());
+    h.setSuccessThreshold(d.health->success_threshold);
+    h.setFailureThreshold(d.health->failure_threshold);
+    h.setDeadlineMs(d.health->deadline.count());
+    h.setMinHealthyMs(d.health->min_healthy.count());
+  }
+  if (d.probe) {
+    auto p = b.initProbe();
+    p.setUrl(d.probe->url);
+    p.setIntervalUs(d.probe->interval.count());
+    p.setTimeoutMs(d.probe->timeout.count());
+    p.setExpect(d.probe->expect.text());
+  }
+  if (d.version) {
+    auto v = b.initVersion();
+    v.setUrl(d.version->url);
+    v.setExpect(d.version->expect);
+  }
+  if (d.rollback) {
+    auto r = b.initRollback();
+    r.setRun(d.rollback->run);
+    fill_texts(r.initOn(d.rollback->on.size()), d.rollback->on);
+    r.setMaxFailedRequests(d.rollback->max_failed_requests);
+    r.setTimeoutMs(d.rollback->timeout.count());
+  }
+}
+
+static DeploySpec read_deploy(wire::DeploySpec::Reader r) {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  DeploySpec d;
+  d.steps = read_steps(r.getSteps());
+  if (r.hasHealth()) {
+    auto h = r.getHealth();
+    HealthSpec s;
+    s.url = h.getUrl();
+    s.run = h.getRun();
+    s.expect = read_status_range(h.getExpect());
+    s.interval = milliseconds(h.getIntervalMs());
+    s.timeout = milliseconds(h.getTimeoutMs());
+    s.start_period = milliseconds(h.getStartPeriodMs());
+    s.success_threshold = h.getSuccessThreshold();
+    s.failure_threshold = h.getFailureThreshold();
+    s.deadline = milliseconds(h.getDeadlineMs());
+    s.min_healthy = milliseconds(h.getMinHealthyMs());
+    d.health = s;
+  }
+  if (r.hasProbe()) {
+    auto p = r.getProbe();
+    ProbeSpec s;
+    s.url = p.getUrl();
+    s.interval = microseconds(p.getIntervalUs());
+    s.timeout = milliseconds(p.getTimeoutMs());
+    s.expect = read_status_range(p.getExpect());
+    d.probe = s;
+  }
+  if (r.hasVersion()) d.version = VersionSpec{r.getVersion().getUrl(), r.getVersion().getExpect()};
+  if (r.hasRollback()) {
+    auto w = r.getRollback();
+    RollbackSpec s;
+    s.run = w.getRun();
+    s.on = read_texts(w.getOn());
+    s.max_failed_requests = w.getMaxFailedRequests();
+    s.timeout = milliseconds(w.getTimeoutMs());
+    d.rollback = s;
+  }
+  return d;
+}
+
 void fill(wire::Assign::Builder b, const JobAssignment& a) {
   b.setJobId(a.job_id);
   b.setAttempt(a.attempt);
@@ -176,17 +289,8 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
   b.setCheckoutRepo(a.checkout_repo);
   b.setWorkdir(a.workdir);
   fill(b.initEnv(a.env.size()), a.env);
-  auto steps = b.initSteps(a.steps.size());
-  for (unsigned i = 0; i < a.steps.size(); ++i) {
-    const auto& s = a.steps[i];
-    steps[i].setName(s.name);
-    steps[i].setRun(s.run);
-    fill(steps[i].initEnv(s.env.size()), s.env);
-    steps[i].setTimed(s.timed);
-    steps[i].setTimeoutMs(s.timeout_ms);
-    fill_texts(steps[i].initCollect(s.collect.size()), s.collect);
-    if (s.budget) fill(steps[i].initBudget(), *s.budget);
-  }
+  fill_steps(b.initSteps(a.steps.size()), a.steps);
+  if (a.deploy) fill_deploy(b.initDeploy(), *a.deploy);
   b.setTimeoutMs(a.timeout_ms);
   b.setSlots(a.slots);
   if (a.bench) {
@@ -262,17 +366,8 @@ JobAssignment read(wire::Assign::Reader r) {
   a.checkout_repo = r.getCheckoutRepo();
   a.workdir = r.getWorkdir();
   a.env = read(r.getEnv());
-  for (auto s : r.getSteps()) {
-    StepSpec spec;
-    spec.name = s.getName();
-    spec.run = s.getRun();
-    spec.env = read(s.getEnv());
-    spec.timed = s.getTimed();
-    spec.timeout_ms = s.getTimeoutMs();
-    spec.collect = read_texts(s.getCollect());
-    if (s.hasBudget()) spec.budget = read(s.getBudget());
-    a.steps.push_back(std::move(spec));
-  }
+  a.steps = read_steps(r.getSteps());
+  if (r.hasDeploy()) a.deploy = read_deploy(r.getDeploy());
   a.timeout_ms = r.getTimeoutMs();
   a.slots = r.getSlots() == 0 ? 1 : r.getSlots();
   if (r.hasBench()) {

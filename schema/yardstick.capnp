@@ -184,6 +184,49 @@ struct Assign {
   # The submission this job was expanded from, as its submitter signed it;
   # null when it was not signed. An agent run with --trusted-submitters
   # checks the signature and that this Assign is what the signed file says.
+  deploy @19 :DeploySpec;  # set for kind "deploy"
+}
+
+# A deploy job: its steps, then the health gate (with the version check),
+# the probe from before the first step to the end, and the rollback.
+struct DeploySpec {
+  steps @0 :List(StepSpec);
+  health @1 :HealthSpec;      # null: no health gate
+  probe @2 :ProbeSpec;        # null: no probe
+  version @3 :VersionSpec;    # null: no version check
+  rollback @4 :RollbackSpec;  # null: no rollback
+}
+
+struct HealthSpec {
+  url @0 :Text;   # an HTTP check, or
+  run @1 :Text;   # a command: exit 0 is healthy
+  expect @2 :Text;  # accepted statuses, e.g. "200-399"
+  intervalMs @3 :UInt64;
+  timeoutMs @4 :UInt64;
+  startPeriodMs @5 :UInt64;
+  successThreshold @6 :UInt32;
+  failureThreshold @7 :UInt32;
+  deadlineMs @8 :UInt64;
+  minHealthyMs @9 :UInt64;
+}
+
+struct ProbeSpec {
+  url @0 :Text;
+  intervalUs @1 :UInt64;
+  timeoutMs @2 :UInt64;
+  expect @3 :Text;
+}
+
+struct VersionSpec {
+  url @0 :Text;
+  expect @1 :Text;  # ${YARDSTICK_REVISION} is the job's revision
+}
+
+struct RollbackSpec {
+  run @0 :Text;
+  on @1 :List(Text);  # step_failed, health_deadline, probe_failures
+  maxFailedRequests @2 :UInt64;
+  timeoutMs @3 :UInt64;
 }
 
 struct BenchSpec {

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <capnp/message.h>
+
 #include "common/pipeline.hpp"
+#include "common/wire.hpp"
 
 using namespace yardstick;
 using namespace std::chrono_literals;
@@ -104,4 +107,41 @@ TEST(DeployPipeline, DeployKeysBelongToDeployJobs) {
                       "[{run: x}]\n      rollback: {run: y, on: [probe_failures]}\n")
                 .find("probe_failures needs a probe: key"),
             std::string::npos);
+}
+
+// What the validator makes of a deploy job reaches the agent whole: the
+// assignment the coordinator builds, through the wire and back, is equal.
+TEST(DeployPipeline, TheAssignmentRoundTripsTheWire) {
+  auto r = parse_pipeline(R"(pipeline: web
+jobs:
+  ship:
+    kind: deploy
+    deploy:
+      steps: [ { name: activate, run: ./release.sh, timeout: 2m } ]
+      health: { run: "curl -fs http://127.0.0.1/health", expect: "200,204", interval: 250ms,
+                start_period: 1s, success_threshold: 2, failure_threshold: 4, deadline: 90s,
+                min_healthy: 3s }
+      probe: { url: "https://example.org/", interval: 50ms, timeout: 1s, expect: "200-299" }
+      version: { url: "http://127.0.0.1/version", expect: "v-${YARDSTICK_REVISION}" }
+      rollback: { run: ./rollback.sh, on: [step_failed], max_failed_requests: 3, timeout: 5m }
+)",
+                          "p.yml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  JobAssignment a = assignment_for(*r.pipeline, r.pipeline->jobs[0], "abc123", "main");
+  ASSERT_TRUE(a.deploy);
+  capnp::MallocMessageBuilder b;
+  wire_io::fill(wire_io::start(b, 1).getBody().initAssign(), a);
+  zmq::message_t m = wire_io::to_message(b);
+  auto decoded = wire_io::decode_frame(m.data(), m.size());
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<wire_io::Frame>>(decoded));
+  JobAssignment back = wire_io::read(
+      std::get<std::unique_ptr<wire_io::Frame>>(decoded)->envelope().getBody().getAssign());
+  ASSERT_TRUE(back.deploy);
+  EXPECT_EQ(*back.deploy, *a.deploy);
+  EXPECT_EQ(back, a);
+  EXPECT_EQ(back.deploy->health->interval, 250ms);
+  EXPECT_TRUE(back.deploy->health->expect.contains(204));
+  EXPECT_FALSE(back.deploy->health->expect.contains(201));
+  EXPECT_EQ(back.deploy->probe->interval, 50ms);
+  EXPECT_EQ(back.deploy->rollback->on, std::vector<std::string>{"step_failed"});
 }
