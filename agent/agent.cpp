@@ -333,6 +333,18 @@ void Agent::calibration(const ResultKey& key, const CalibrationTimes& times) {
   enqueue(key, b);
 }
 
+void Agent::deploy_phase(const ResultKey& key, const DeployPhase& phase) {
+  capnp::MallocMessageBuilder b;
+  wire_io::fill(wire_io::start(b, 0).getBody().initDeployPhase(), key, phase);
+  enqueue(key, b);
+}
+
+void Agent::deploy_result(const ResultKey& key, const DeployReport& report) {
+  capnp::MallocMessageBuilder b;
+  wire_io::fill(wire_io::start(b, 0).getBody().initDeployResult(), key, report);
+  enqueue(key, b);
+}
+
 void Agent::refuse(const JobAssignment& job, const std::string& why) {
   const JobRef ref{job.job_id, job.attempt};
   if (!refused_.insert(ref).second) return;  // refused already; its results are spooled

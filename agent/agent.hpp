@@ -92,6 +92,8 @@ class Agent final : public ResultSink {
   void metric(const ResultKey& key, int32_t step_index, const std::string& variant,
               int32_t run_index, const CollectedMetric& metric) override;
   void calibration(const ResultKey& key, const CalibrationTimes& times) override;
+  void deploy_phase(const ResultKey& key, const DeployPhase& phase) override;
+  void deploy_result(const ResultKey& key, const DeployReport& report) override;
 
  private:
   enum class Link { kDown, kHelloSent, kUp };

@@ -10,34 +10,13 @@
 
 namespace yardstick {
 
-std::string with_thousands(uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string ProbeSummary::text() const {
-  std::string s = with_thousands(failed) + " failed request" + (failed == 1 ? "" : "s") + " of " +
-                  with_thousands(sent);
-  if (failed == 0) return s;
-  std::string kinds;
-  for (const auto& [kind, count] : failures) {
-    if (!kinds.empty()) kinds += ", ";
-    kinds += kind + " " + with_thousands(count);
-  }
-  return s + " (" + kinds + "), longest outage " +
-         with_thousands(static_cast<uint64_t>(std::llround(longest_outage_ms))) + " ms";
-}
-
 ProbeSummary summarize_probe(const std::vector<ProbeRecord>& in, int64_t end_us,
                              int64_t interval_us) {
   std::vector<ProbeRecord> records = in;
   std::sort(records.begin(), records.end(),
             [](const ProbeRecord& a, const ProbeRecord& b) { return a.tick < b.tick; });
   ProbeSummary s;
+  s.interval_us = interval_us;
   std::vector<double> latencies;
   int64_t outage_start = -1;
   auto close_outage = [&](int64_t at_us) {

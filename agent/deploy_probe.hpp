@@ -38,21 +38,9 @@ struct ProbeRecord {
   static constexpr size_t kBodyKept = 256;
 };
 
-struct ProbeSummary {
-  uint64_t sent = 0;
-  uint64_t failed = 0;
-  std::map<std::string, uint64_t> failures;  // by kind: status, refused, reset, timeout, other
-  // The longest run of consecutive failed ticks, from the first failed
-  // request's send to the next good request's send (or the probe's end):
-  // within one interval of the real outage.
-  double longest_outage_ms = 0;
-  double p50_ms = 0, p99_ms = 0;  // latency of the good answers
-  uint64_t late = 0;              // ticks sent more than one interval late
+struct ProbeSummary : ProbeCounts {
   double max_late_ms = 0;
-  uint64_t overloaded = 0;
-  // "0 failed requests of 1,843" or "12 failed requests of 1,843 (refused
-  // 10, timeout 2), longest outage 1,205 ms".
-  std::string text() const;
+  uint64_t overloaded = 0;  // ticks not sent: max_in_flight requests were still out
 };
 
 // `end_us`: when the probe stopped, for an outage that lasted to the end.
@@ -90,8 +78,5 @@ class Prober {
   mutable std::mutex mu_;
   std::vector<ProbeRecord> records_;
 };
-
-// "1,843"
-std::string with_thousands(uint64_t n);
 
 }  // namespace yardstick

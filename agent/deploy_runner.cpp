@@ -1,6 +1,7 @@
 #include "agent/deploy_runner.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <thread>
@@ -156,6 +157,19 @@ std::optional<std::pair<int64_t, int64_t>> switch_window(const std::vector<Probe
   return std::make_pair(*first_new, end);
 }
 
+DeployReport DeployResult::report() const {
+  DeployReport r;
+  r.outcome = outcome_name(outcome);
+  r.reason = reason;
+  r.message = message;
+  if (probe) r.probe = static_cast<const ProbeCounts&>(*probe);
+  r.old_version = old_version;
+  r.new_version = new_version;
+  r.switch_old = switch_answers_old;
+  r.switch_new = switch_answers_new;
+  return r;
+}
+
 DeployResult run_deploy(const DeploySpec& spec, const std::string& revision, DeployHooks& hooks) {
   DeployResult result;
   auto add_phase = [&](DeployPhase p) {
@@ -253,14 +267,16 @@ DeployResult run_deploy(const DeploySpec& spec, const std::string& revision, Dep
     const auto records = probe->records();
     const int64_t base = probe->started_at_us();
     if (auto w = switch_window(records, first_step_us - base, new_version, &result)) {
+      const uint64_t n = result.switch_answers_old + result.switch_answers_new;
       add_phase({"switch", base + w->first, base + w->second, true,
-                 std::to_string(result.switch_answers_old + result.switch_answers_new) +
-                     " answers in the switch (" + std::to_string(result.switch_answers_old) +
-                     " old, " + std::to_string(result.switch_answers_new) + " new)"});
+                 std::to_string(n) + (n == 1 ? " answer" : " answers") + " in the switch (" +
+                     std::to_string(result.switch_answers_old) + " " + result.old_version + ", " +
+                     std::to_string(result.switch_answers_new) + " " + result.new_version + ")"});
     }
-    hooks.log("probe: " + result.probe->text() + ", latency p50 " +
-              std::to_string(result.probe->p50_ms) + " ms, p99 " +
-              std::to_string(result.probe->p99_ms) + " ms");
+    char latency[96];
+    std::snprintf(latency, sizeof latency, ", latency p50 %.1f ms, p99 %.1f ms",
+                  result.probe->p50_ms, result.probe->p99_ms);
+    hooks.log("probe: " + result.probe->text() + latency);
   }
   if (result.reason.empty()) result.message = "deployed";
   if (hooks.cancelled() && result.reason.empty()) {

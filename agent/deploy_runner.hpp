@@ -27,14 +27,6 @@
 
 namespace yardstick {
 
-struct DeployPhase {
-  std::string name;  // "step push", "healthy", "stable", "switch", "rollback", "rollback verified"
-  int64_t start_us = 0;  // system clock, microseconds since the epoch
-  int64_t end_us = 0;
-  bool ok = true;
-  std::string detail;
-};
-
 enum class DeployOutcome { kSucceeded, kFailed, kRolledBack, kRollbackFailed };
 const char* outcome_name(
     DeployOutcome o);  // "succeeded", "failed", "rolled back", "rollback failed"
@@ -45,6 +37,8 @@ struct DeployResult {
   std::string message;  // one line for the job: what happened
   std::vector<DeployPhase> phases;
   std::optional<ProbeSummary> probe;
+  // What the agent sends the coordinator.
+  DeployReport report() const;
   std::string old_version, new_version;                     // as the probe saw them
   uint64_t switch_answers_old = 0, switch_answers_new = 0;  // inside the switch window
 };

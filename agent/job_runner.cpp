@@ -15,6 +15,7 @@
 #include <random>
 
 #include "agent/calibration.hpp"
+#include "agent/deploy_process.hpp"
 #include "common/checkout.hpp"
 #include "common/stats.hpp"
 
@@ -151,6 +152,10 @@ void JobRunner::start() {
   }
   if (job_.kind == "calibrate") {
     if (!prepare_calibration()) return;
+  } else if (job_.kind == "deploy") {
+    if (!job_.checkout_repo.empty())
+      steps_.push_back({"checkout", checkout_script(), {}, true, 0, {}, {}});
+    if (!prepare_deploy()) return;
   } else {
     if (!job_.checkout_repo.empty())
       steps_.push_back({"checkout", checkout_script(), {}, true, 0, {}, {}});
@@ -545,8 +550,22 @@ void JobRunner::finish_step(const ExitInfo& exit) {
   sink_.step_finished(next_key(), r);
   finish_collectors(static_cast<int32_t>(step_), "", -1);
 
+  const bool deploy_step = job_.kind == "deploy" && step.name == "deploy";
+  if (deploy_step) {
+    read_deploy_events();
+    if (!deploy_report_) {
+      // Killed or broken before it could say how it ended: say it for it.
+      DeployReport d;
+      d.outcome = "failed";
+      d.message = forced_ ? forced_message_ : "the deploy process ended without a result";
+      deploy_report_ = d;
+      sink_.deploy_result(next_key(), d);
+    }
+  }
   if (forced_) {
     end_job(*forced_, forced_message_);
+  } else if (deploy_step && deploy_report_->outcome != "succeeded") {
+    end_job(JobOutcome::kFailed, deploy_report_->message);
   } else if (r.exit_code != 0) {
     const char* sig = r.signal ? sigabbrev_np(r.signal) : nullptr;
     std::string how = r.signal ? "was killed by " + (sig ? "SIG" + std::string(sig)
@@ -599,6 +618,58 @@ bool JobRunner::prepare_calibration() {
                     {},
                     {}});
   return true;
+}
+
+bool JobRunner::prepare_deploy() {
+  if (!job_.deploy) {
+    const std::string why = "a deploy job without its deploy section";
+    system_log("refused: " + why);
+    end_job(JobOutcome::kFailed, "refused by the agent: " + why);
+    return false;
+  }
+  if (options_.self_exe.empty()) {
+    system_log("this agent does not know its own program: it cannot deploy");
+    end_job(JobOutcome::kFailed, "the agent cannot find its own program to deploy");
+    return false;
+  }
+  const std::string job_file = workspace_ + ".deploy";
+  deploy_events_ = workspace_ + ".deploy-events";
+  std::error_code ec;
+  fs::remove(deploy_events_, ec);
+  std::string error;
+  if (!write_job_file(job_file, job_, &error)) {
+    system_log(error);
+    end_job(JobOutcome::kFailed, "cannot start the deploy: " + error);
+    return false;
+  }
+  steps_.push_back({"deploy",
+                    shell_quote(options_.self_exe) + " deploy --job " + shell_quote(job_file) +
+                        " --events " + shell_quote(deploy_events_),
+                    {},
+                    true,
+                    0,
+                    {},
+                    {}});
+  return true;
+}
+
+void JobRunner::read_deploy_events() {
+  if (deploy_events_.empty()) return;
+  std::vector<std::string> warnings;
+  for (auto& e : yardstick::read_deploy_events(deploy_events_, &deploy_offset_, &warnings)) {
+    if (e.phase) {
+      e.phase->name = masker_.mask(e.phase->name);
+      e.phase->detail = masker_.mask(e.phase->detail);
+      sink_.deploy_phase(next_key(), *e.phase);
+    } else if (e.result && !deploy_report_) {
+      e.result->message = masker_.mask(e.result->message);
+      e.result->old_version = masker_.mask(e.result->old_version);
+      e.result->new_version = masker_.mask(e.result->new_version);
+      deploy_report_ = *e.result;
+      sink_.deploy_result(next_key(), *deploy_report_);
+    }
+  }
+  for (const auto& w : warnings) system_log("warning: " + w);
 }
 
 bool JobRunner::report_calibration() {
@@ -850,6 +921,10 @@ void JobRunner::tick() {
       (!sys_buf_.data.empty() && now - sys_buf_.first_at_ms >= (int64_t)options_.log_flush_ms))
     flush_all();
   if (pid_ < 0) return;
+  if (!deploy_events_.empty() && !action_ && now >= next_events_read_ms_) {
+    next_events_read_ms_ = now + kDeployEventsPollMs;
+    read_deploy_events();
+  }
   if (!forced_ && step_deadline_ms_ && now >= step_deadline_ms_) {
     forced_ = JobOutcome::kTimedOut;
     step_timed_out_ = true;
@@ -875,6 +950,7 @@ int64_t JobRunner::next_deadline_ms() const {
   for (const LogBuffer* b : {&out_buf_, &err_buf_, &sys_buf_})
     if (!b->data.empty()) next = std::min<int64_t>(next, b->first_at_ms + options_.log_flush_ms);
   if (pid_ >= 0) {
+    if (!deploy_events_.empty()) next = std::min(next, next_events_read_ms_);
     if (step_deadline_ms_) next = std::min(next, step_deadline_ms_);
     if (job_deadline_ms_) next = std::min(next, job_deadline_ms_);
     if (kill_at_ms_) next = std::min(next, kill_at_ms_);
@@ -891,6 +967,10 @@ void JobRunner::end_job(JobOutcome outcome, const std::string& message) {
   std::error_code ec;
   if (fresh_workspace_) fs::remove_all(workspace_, ec);
   if (!metrics_file_.empty()) fs::remove(metrics_file_, ec);
+  if (!deploy_events_.empty()) {
+    fs::remove(deploy_events_, ec);
+    fs::remove(workspace_ + ".deploy", ec);
+  }
   flush_all();
   done_ = true;
   sink_.job_finished(next_key(), outcome, masker_.mask(mask_url_credentials(message)),

@@ -17,6 +17,7 @@
 #include "agent/process.hpp"
 #include "common/calibration.hpp"
 #include "common/clock.hpp"
+#include "common/deploy_spec.hpp"
 #include "common/secrets.hpp"
 #include "common/types.hpp"
 
@@ -43,6 +44,10 @@ class ResultSink {
                       int32_t run_index, const CollectedMetric& metric) = 0;
   // One micro-benchmark's times of a job of kind "calibrate".
   virtual void calibration(const ResultKey& key, const CalibrationTimes& times) = 0;
+  // A phase of a job of kind "deploy", once it ended; and how the deploy
+  // ended, sent before the job's end.
+  virtual void deploy_phase(const ResultKey& key, const DeployPhase& phase) = 0;
+  virtual void deploy_result(const ResultKey& key, const DeployReport& report) = 0;
 };
 
 struct RunnerOptions {
@@ -116,6 +121,11 @@ class JobRunner {
   // Reads the calibration step's file and reports each benchmark; false
   // (job failed) when it is missing or bad.
   bool report_calibration();
+  // A job of kind "deploy": its checkout, then one step that runs `SELF
+  // deploy` (agent/deploy_process.hpp); false (job ended) when it cannot.
+  bool prepare_deploy();
+  // Reports the deploy's new phases and its result as its events file grows.
+  void read_deploy_events();
   // Spawns `command`; false (job ended) when it could not start.
   // With `direct`, the program is execve'd without a shell.
   // With `measured`, the process's run context is taken (counters, /proc).
@@ -173,7 +183,12 @@ class JobRunner {
   SecretMasker masker_;               // every value that must not leave the agent
   SecretMasker out_mask_, err_mask_;  // the running process's streams
 
-  std::string metrics_file_;  // $YARDSTICK_METRICS
+  std::string deploy_events_;  // a deploy job's events file
+  size_t deploy_offset_ = 0;
+  int64_t next_events_read_ms_ = 0;
+  static constexpr int64_t kDeployEventsPollMs = 250;
+  std::optional<DeployReport> deploy_report_;  // its result, once read
+  std::string metrics_file_;                   // $YARDSTICK_METRICS
   size_t metrics_offset_ = 0;
   std::vector<std::unique_ptr<Collector>> collectors_;  // of the running step or run
   std::optional<BenchPlan> plan_;

@@ -10,6 +10,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/calibration.hpp"
+#include "agent/deploy_process.hpp"
 #include "agent/environment.hpp"
 #include "agent/fingerprint.hpp"
 #include "agent/process.hpp"
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
   using namespace yardstick;
   // The micro-benchmarks of a calibration job, in a process of their own.
   if (argc >= 2 && std::string(argv[1]) == "calibrate") return calibrate_main(argc, argv);
+  // A deploy job's logic, in a process of its own (agent/deploy_process.hpp).
+  if (argc >= 2 && std::string(argv[1]) == "deploy") return deploy_main(argc, argv);
   CLI::App app{"yardstick-agent: runs build, benchmark and deploy jobs for a coordinator"};
   app.set_version_flag("--version", version_string("yardstick-agent"));
   AgentConfig config;

@@ -623,6 +623,83 @@ JobOutcome from_wire(wire::JobOutcome o) {
   return JobOutcome::kFailed;
 }
 
+void fill(wire::DeployPhase::Builder b, const ResultKey& key, const DeployPhase& p) {
+  fill(b.initKey(), key);
+  b.setName(p.name);
+  b.setStartUs(p.start_us);
+  b.setEndUs(p.end_us);
+  b.setOk(p.ok);
+  b.setDetail(p.detail);
+}
+
+DeployPhase read(wire::DeployPhase::Reader r) {
+  return {r.getName(), r.getStartUs(), r.getEndUs(), r.getOk(), r.getDetail()};
+}
+
+void fill(wire::ProbeCounts::Builder b, const ProbeCounts& c) {
+  auto kind = [&](const char* name) {
+    auto it = c.failures.find(name);
+    return it == c.failures.end() ? uint64_t{0} : it->second;
+  };
+  b.setSent(c.sent);
+  b.setFailed(c.failed);
+  b.setStatus(kind("status"));
+  b.setRefused(kind("refused"));
+  b.setReset(kind("reset"));
+  b.setTimeout(kind("timeout"));
+  b.setOther(kind("other"));
+  b.setLate(c.late);
+  b.setLongestOutageMs(c.longest_outage_ms);
+  b.setP50Ms(c.p50_ms);
+  b.setP99Ms(c.p99_ms);
+  b.setIntervalUs(c.interval_us);
+}
+
+ProbeCounts read(wire::ProbeCounts::Reader r) {
+  ProbeCounts c;
+  c.sent = r.getSent();
+  c.failed = r.getFailed();
+  const std::pair<const char*, uint64_t> kinds[] = {{"status", r.getStatus()},
+                                                    {"refused", r.getRefused()},
+                                                    {"reset", r.getReset()},
+                                                    {"timeout", r.getTimeout()},
+                                                    {"other", r.getOther()}};
+  for (const auto& [name, count] : kinds)
+    if (count) c.failures[name] = count;
+  c.late = r.getLate();
+  c.longest_outage_ms = r.getLongestOutageMs();
+  c.p50_ms = r.getP50Ms();
+  c.p99_ms = r.getP99Ms();
+  c.interval_us = r.getIntervalUs();
+  return c;
+}
+
+void fill(wire::DeployResult::Builder b, const ResultKey& key, const DeployReport& r) {
+  fill(b.initKey(), key);
+  b.setOutcome(r.outcome);
+  b.setReason(r.reason);
+  b.setMessage(r.message);
+  b.setHasProbe(r.probe.has_value());
+  if (r.probe) fill(b.initProbe(), *r.probe);
+  b.setOldVersion(r.old_version);
+  b.setNewVersion(r.new_version);
+  b.setSwitchOld(r.switch_old);
+  b.setSwitchNew(r.switch_new);
+}
+
+DeployReport read(wire::DeployResult::Reader r) {
+  DeployReport out;
+  out.outcome = r.getOutcome();
+  out.reason = r.getReason();
+  out.message = r.getMessage();
+  if (r.getHasProbe()) out.probe = read(r.getProbe());
+  out.old_version = r.getOldVersion();
+  out.new_version = r.getNewVersion();
+  out.switch_old = r.getSwitchOld();
+  out.switch_new = r.getSwitchNew();
+  return out;
+}
+
 std::string to_string(wire::ErrorCode code) {
   switch (code) {
     case wire::ErrorCode::INTERNAL:

@@ -14,6 +14,7 @@
 #include <variant>
 #include <zmq.hpp>
 
+#include "common/deploy_spec.hpp"
 #include "common/types.hpp"
 #include "schema/yardstick.capnp.h"
 
@@ -88,6 +89,14 @@ StepResult read(wire::StepFinished::Reader r);
 void fill(wire::Sample::Builder b, const ResultKey& key, const std::string& variant,
           uint32_t variant_index, uint32_t index, const StepResult& run);
 StepResult read(wire::Sample::Reader r);
+
+// A deploy job's phase, and how it ended with its probe's counts.
+void fill(wire::DeployPhase::Builder b, const ResultKey& key, const DeployPhase& p);
+DeployPhase read(wire::DeployPhase::Reader r);
+void fill(wire::ProbeCounts::Builder b, const ProbeCounts& c);
+ProbeCounts read(wire::ProbeCounts::Reader r);
+void fill(wire::DeployResult::Builder b, const ResultKey& key, const DeployReport& r);
+DeployReport read(wire::DeployResult::Reader r);
 
 wire::JobState to_wire(JobState s);
 JobState from_wire(wire::JobState s);

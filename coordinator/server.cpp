@@ -55,6 +55,10 @@ std::optional<ResultKey> result_key(wire::Envelope::Reader env) {
       return wire_io::read(body.getMetric().getKey());
     case Which::CALIBRATION:
       return wire_io::read(body.getCalibration().getKey());
+    case Which::DEPLOY_PHASE:
+      return wire_io::read(body.getDeployPhase().getKey());
+    case Which::DEPLOY_RESULT:
+      return wire_io::read(body.getDeployResult().getKey());
     default:
       return std::nullopt;
   }
@@ -108,6 +112,23 @@ void fill_job(wire::JobSummary::Builder b, const JobView& j) {
     steps[i].setFinished(j.steps[i].finished);
     steps[i].setSignal(j.steps[i].signal);
   }
+  auto phases = b.initDeployPhases(j.deploy_phases.size());
+  for (unsigned i = 0; i < j.deploy_phases.size(); ++i) {
+    const DeployPhase& p = j.deploy_phases[i];
+    phases[i].setName(p.name);
+    phases[i].setStartUs(p.start_us);
+    phases[i].setEndUs(p.end_us);
+    phases[i].setOk(p.ok);
+    phases[i].setDetail(p.detail);
+  }
+  b.setHasDeploy(j.deploy.has_value());
+  if (j.deploy) {
+    auto d = b.initDeploy();
+    d.setOutcome(j.deploy->outcome);
+    d.setReason(j.deploy->reason);
+    d.setHasProbe(j.deploy->probe.has_value());
+    if (j.deploy->probe) wire_io::fill(d.initProbe(), *j.deploy->probe);
+  }
 }
 }  // namespace
 
@@ -135,6 +156,8 @@ void Coordinator::install_handlers() {
       {Which::SAMPLE, &Coordinator::on_sample},
       {Which::METRIC, &Coordinator::on_metric},
       {Which::CALIBRATION, &Coordinator::on_calibration},
+      {Which::DEPLOY_PHASE, &Coordinator::on_deploy_phase},
+      {Which::DEPLOY_RESULT, &Coordinator::on_deploy_result},
       {Which::ERROR, &Coordinator::on_agent_error},
   };
   client_handlers_ = {
@@ -855,6 +878,62 @@ void Coordinator::on_calibration(const std::string& route, uint64_t req,
   } else if (in == Intake::kStore) {
     store_.record_refusal(s->name, key.job_id, key.attempt, "calibration",
                           "a calibration result for a job of kind " + job->spec.kind);
+  }
+  s->acks.push_back(key);
+}
+
+void Coordinator::on_deploy_phase(const std::string& route, uint64_t req,
+                                  wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getDeployPhase();
+  ResultKey key = wire_io::read(m.getKey());
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "deploy phase", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore && job->spec.kind == "deploy") {
+    DeployPhase p = wire_io::read(m);
+    p.name = clean(p.name);
+    p.detail = clean(p.detail);
+    if (p.name.empty() || p.start_us <= 0 || p.end_us < p.start_us)
+      store_.record_refusal(s->name, key.job_id, key.attempt, "deploy phase",
+                            "a deploy phase without a name or with an end before its start");
+    else
+      store_.record_deploy_phase(key, p);
+  } else if (in == Intake::kStore) {
+    store_.record_refusal(s->name, key.job_id, key.attempt, "deploy phase",
+                          "a deploy phase for a job of kind " + job->spec.kind);
+  }
+  s->acks.push_back(key);
+}
+
+void Coordinator::on_deploy_result(const std::string& route, uint64_t req,
+                                   wire::Envelope::Reader env) {
+  AgentSession* s = session_for(route, req);
+  if (!s) return;
+  auto m = env.getBody().getDeployResult();
+  ResultKey key = wire_io::read(m.getKey());
+  Job* job = nullptr;
+  const Intake in = intake(*s, key, "deploy result", &job);
+  if (in == Intake::kRefuse) return;
+  if (in == Intake::kStore && job->spec.kind == "deploy") {
+    DeployReport r = wire_io::read(m);
+    static const std::set<std::string> kOutcomes = {"succeeded", "failed", "rolled back",
+                                                    "rollback failed"};
+    if (!kOutcomes.count(r.outcome)) {
+      store_.record_refusal(s->name, key.job_id, key.attempt, "deploy result",
+                            "a deploy result with an unknown outcome");
+    } else {
+      for (std::string* t : {&r.reason, &r.message, &r.old_version, &r.new_version}) *t = clean(*t);
+      if (r.probe) {
+        for (double* d : {&r.probe->longest_outage_ms, &r.probe->p50_ms, &r.probe->p99_ms})
+          if (!std::isfinite(*d)) *d = 0;
+      }
+      store_.record_deploy_result(key, r);
+    }
+  } else if (in == Intake::kStore) {
+    store_.record_refusal(s->name, key.job_id, key.attempt, "deploy result",
+                          "a deploy result for a job of kind " + job->spec.kind);
   }
   s->acks.push_back(key);
 }

@@ -118,6 +118,8 @@ class Coordinator {
   void on_sample(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_metric(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_calibration(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  void on_deploy_phase(const std::string& route, uint64_t req, wire::Envelope::Reader env);
+  void on_deploy_result(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   void on_agent_error(const std::string& route, uint64_t req, wire::Envelope::Reader env);
   // Client side.
   void on_submit(const std::string& route, uint64_t req, wire::Envelope::Reader env);

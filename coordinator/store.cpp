@@ -1089,6 +1089,7 @@ std::optional<PipelineView> PgStore::status(uint64_t id) {
       for (const auto& s : steps)
         j.steps.push_back({s[0].as<uint32_t>(), s[1].as<std::string>(), s[2].as<double>(),
                            s[3].as<int32_t>(), s[4].as<bool>(), s[5].as<int32_t>()});
+      load_deploy(j);
       view.jobs.push_back(std::move(j));
     }
     return view;
@@ -1172,6 +1173,94 @@ void PgStore::record_calibration(const ResultKey& key, uint64_t machine_id, uint
         " $9::double precision[]) ON CONFLICT DO NOTHING",
         machine_id, agent_id, key.job_id, key.attempt, summary.benchmark, summary.median_s,
         summary.noise, summary.runs, array);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::load_deploy(JobView& j) {
+  for (const auto& r : tx().exec_params("SELECT name, " + us("started_at") + ", " + us("ended_at") +
+                                            ", ok, detail FROM deploy_phases"
+                                            " WHERE job_id = $1 AND attempt = $2"
+                                            " ORDER BY started_at, seq",
+                                        j.id, j.attempt))
+    j.deploy_phases.push_back({r[0].as<std::string>(), r[1].as<int64_t>(), r[2].as<int64_t>(),
+                               r[3].as<bool>(), r[4].as<std::string>()});
+  auto rows = tx().exec_params(
+      "SELECT outcome, reason, message, old_version, new_version, switch_old, switch_new,"
+      " probe_sent IS NOT NULL, COALESCE(probe_sent, 0), COALESCE(probe_failed, 0),"
+      " COALESCE(probe_failed_status, 0), COALESCE(probe_failed_refused, 0),"
+      " COALESCE(probe_failed_reset, 0), COALESCE(probe_failed_timeout, 0),"
+      " COALESCE(probe_failed_other, 0), COALESCE(probe_late, 0),"
+      " COALESCE(probe_longest_outage_ms, 0), COALESCE(probe_p50_ms, 0),"
+      " COALESCE(probe_p99_ms, 0), COALESCE(probe_interval_ms, 0)"
+      " FROM deploys WHERE job_id = $1 AND attempt = $2",
+      j.id, j.attempt);
+  if (rows.empty()) return;
+  const auto& r = rows[0];
+  DeployReport d;
+  d.outcome = r[0].as<std::string>();
+  d.reason = r[1].as<std::string>();
+  d.message = r[2].as<std::string>();
+  d.old_version = r[3].as<std::string>();
+  d.new_version = r[4].as<std::string>();
+  d.switch_old = r[5].as<uint64_t>();
+  d.switch_new = r[6].as<uint64_t>();
+  if (r[7].as<bool>()) {
+    ProbeCounts c;
+    c.sent = r[8].as<uint64_t>();
+    c.failed = r[9].as<uint64_t>();
+    const char* kinds[] = {"status", "refused", "reset", "timeout", "other"};
+    for (int k = 0; k < 5; ++k)
+      if (uint64_t n = r[10 + k].as<uint64_t>()) c.failures[kinds[k]] = n;
+    c.late = r[15].as<uint64_t>();
+    c.longest_outage_ms = r[16].as<double>();
+    c.p50_ms = r[17].as<double>();
+    c.p99_ms = r[18].as<double>();
+    c.interval_us = static_cast<int64_t>(std::llround(r[19].as<double>() * 1000));
+    d.probe = c;
+  }
+  j.deploy = std::move(d);
+}
+
+void PgStore::record_deploy_phase(const ResultKey& key, const DeployPhase& p) {
+  try {
+    tx().exec_params(
+        "INSERT INTO deploy_phases (job_id, attempt, seq, name, started_at, ended_at, ok, detail)"
+        " VALUES ($1, $2, $3, $4, to_timestamp($5::double precision / 1e6),"
+        " to_timestamp($6::double precision / 1e6), $7, $8) ON CONFLICT DO NOTHING",
+        key.job_id, key.attempt, key.seq, p.name, p.start_us, p.end_us, p.ok, p.detail);
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
+void PgStore::record_deploy_result(const ResultKey& key, const DeployReport& r) {
+  try {
+    const ProbeCounts c = r.probe.value_or(ProbeCounts{});
+    auto kind = [&](const char* name) {
+      auto it = c.failures.find(name);
+      return static_cast<int64_t>(it == c.failures.end() ? 0 : it->second);
+    };
+    tx().exec_params(
+        "INSERT INTO deploys (job_id, attempt, outcome, reason, message, old_version,"
+        " new_version, switch_old, switch_new, probe_interval_ms, probe_sent, probe_failed,"
+        " probe_failed_status, probe_failed_refused, probe_failed_reset, probe_failed_timeout,"
+        " probe_failed_other, probe_late, probe_longest_outage_ms, probe_p50_ms, probe_p99_ms)"
+        " SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9,"
+        " CASE WHEN $10 THEN $11::double precision / 1e3 END, CASE WHEN $10 THEN $12::bigint END,"
+        " CASE WHEN $10 THEN $13::bigint END, CASE WHEN $10 THEN $14::bigint END,"
+        " CASE WHEN $10 THEN $15::bigint END, CASE WHEN $10 THEN $16::bigint END,"
+        " CASE WHEN $10 THEN $17::bigint END, CASE WHEN $10 THEN $18::bigint END,"
+        " CASE WHEN $10 THEN $19::bigint END, CASE WHEN $10 THEN $20::double precision END,"
+        " CASE WHEN $10 THEN $21::double precision END,"
+        " CASE WHEN $10 THEN $22::double precision END"
+        " ON CONFLICT DO NOTHING",
+        key.job_id, key.attempt, r.outcome, r.reason, r.message, r.old_version, r.new_version,
+        static_cast<int64_t>(r.switch_old), static_cast<int64_t>(r.switch_new), r.probe.has_value(),
+        c.interval_us, static_cast<int64_t>(c.sent), static_cast<int64_t>(c.failed), kind("status"),
+        kind("refused"), kind("reset"), kind("timeout"), kind("other"),
+        static_cast<int64_t>(c.late), c.longest_outage_ms, c.p50_ms, c.p99_ms);
   } catch (const std::exception& e) {
     rethrow(e);
   }

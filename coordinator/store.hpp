@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/calibration.hpp"
+#include "common/deploy_spec.hpp"
 #include "common/types.hpp"
 #include "coordinator/evaluate.hpp"
 #include "coordinator/job_table.hpp"
@@ -103,6 +104,8 @@ struct JobView {
   std::vector<std::string> budget_breaches;  // of the current attempt
   uint32_t runs_measured = 0;                // benchmark samples of the current attempt
   uint32_t runs_planned = 0;                 // variants x runs when the count is fixed
+  std::vector<DeployPhase> deploy_phases;    // a deploy: its phases so far, by start
+  std::optional<DeployReport> deploy;        // a deploy: how it ended, once known
 };
 
 struct PipelineView {
@@ -231,6 +234,12 @@ class PgStore final : public JobStore {
   // Idempotent per (job, attempt, benchmark).
   void record_calibration(const ResultKey& key, uint64_t machine_id, uint64_t agent_id,
                           const CalibrationSummary& summary, const std::vector<double>& times_s);
+  // A deploy job's phase (idempotent per result key) and how it ended
+  // (idempotent per job attempt: the first result stays).
+  void record_deploy_phase(const ResultKey& key, const DeployPhase& phase);
+  void record_deploy_result(const ResultKey& key, const DeployReport& report);
+  // A job view's deploy phases and result (none for other kinds).
+  void load_deploy(JobView& j);
   // Whether any calibration of the machine is stored.
   bool machine_calibrated(uint64_t machine_id);
   // Counted runs per variant index with every measure and the contention flag.

@@ -59,6 +59,10 @@ struct Envelope {
     calibrate @31 :CalibrateRequest;
     calibrateReply @32 :CalibrateReply;
     calibration @33 :Calibration;
+
+    # added for deploy jobs
+    deployPhase @34 :DeployPhase;
+    deployResult @35 :DeployResult;
   }
 }
 
@@ -448,6 +452,24 @@ struct JobSummary {
   budgetBreaches @12 :List(Text);  # "wall <= 420s (actual 431.2)", ...
   runsMeasured @13 :UInt32;        # a benchmark: counted runs stored so far (this attempt)
   runsPlanned @14 :UInt32;         # a benchmark with a fixed count: variants x runs; else 0
+  deployPhases @15 :List(DeployPhaseInfo);  # a deploy: its phases so far (this attempt)
+  deploy @16 :DeployInfo;                   # a deploy: its outcome and probe, once known
+  hasDeploy @17 :Bool;                      # false: no deploy result stored (yet)
+}
+
+struct DeployPhaseInfo {
+  name @0 :Text;
+  startUs @1 :Int64;
+  endUs @2 :Int64;
+  ok @3 :Bool;
+  detail @4 :Text;
+}
+
+struct DeployInfo {
+  outcome @0 :Text;   # succeeded, failed, rolled back, rollback failed
+  reason @1 :Text;    # step_failed, health_deadline, probe_failures; empty on success
+  probe @2 :ProbeCounts;
+  hasProbe @3 :Bool;
 }
 
 struct SubmitReply {
@@ -573,4 +595,45 @@ struct CalibrationSummary {
   medianS @1 :Float64;
   noise @2 :Float64;  # robust relative spread (common/calibration.hpp)
   runs @3 :UInt32;
+}
+
+struct ProbeCounts {
+  sent @0 :UInt64;
+  failed @1 :UInt64;
+  status @2 :UInt64;    # answered outside `expect`
+  refused @3 :UInt64;
+  reset @4 :UInt64;
+  timeout @5 :UInt64;
+  other @6 :UInt64;
+  late @7 :UInt64;      # ticks sent later than half an interval
+  longestOutageMs @8 :Float64;
+  p50Ms @9 :Float64;
+  p99Ms @10 :Float64;
+  intervalUs @11 :Int64;
+}
+
+struct DeployPhase {
+  # Agent -> coordinator: one phase of a deploy job, once it ended
+  # (docs/deploy.md, "Phases").
+  key @0 :ResultKey;
+  name @1 :Text;       # "step NAME", healthy, stable, switch, rollback, rollback verified
+  startUs @2 :Int64;   # unix time
+  endUs @3 :Int64;
+  ok @4 :Bool;
+  detail @5 :Text;
+}
+
+struct DeployResult {
+  # Agent -> coordinator: how a deploy job ended, with its probe's counts;
+  # sent once, before its JobFinished.
+  key @0 :ResultKey;
+  outcome @1 :Text;     # succeeded, failed, rolled back, rollback failed
+  reason @2 :Text;
+  message @3 :Text;
+  probe @4 :ProbeCounts;
+  hasProbe @5 :Bool;
+  oldVersion @6 :Text;
+  newVersion @7 :Text;
+  switchOld @8 :UInt64;  # answers inside the switch window, by version
+  switchNew @9 :UInt64;
 }

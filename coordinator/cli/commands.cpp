@@ -157,6 +157,35 @@ json job_json(wire::JobSummary::Reader j) {
                      {"exit_code", s.getExitCode()},
                      {"signal", s.getSignal() ? json(signal_name(s.getSignal())) : json(nullptr)},
                      {"finished", s.getFinished()}});
+  json deploy = nullptr;
+  if (j.getDeployPhases().size() || j.getHasDeploy()) {
+    json phases = json::array();
+    for (auto p : j.getDeployPhases())
+      phases.push_back({{"name", p.getName().cStr()},
+                        {"started_at_us", p.getStartUs()},
+                        {"ended_at_us", p.getEndUs()},
+                        {"duration_s", (p.getEndUs() - p.getStartUs()) / 1e6},
+                        {"ok", p.getOk()},
+                        {"detail", p.getDetail().cStr()}});
+    deploy = {{"phases", phases}, {"outcome", nullptr}, {"reason", nullptr}, {"probe", nullptr}};
+    if (j.getHasDeploy()) {
+      auto d = j.getDeploy();
+      deploy["outcome"] = d.getOutcome().cStr();
+      deploy["reason"] = d.getReason().cStr();
+      if (d.getHasProbe()) {
+        const ProbeCounts c = wire_io::read(d.getProbe());
+        deploy["probe"] = {{"sent", c.sent},
+                           {"failed", c.failed},
+                           {"failures", c.failures},
+                           {"late", c.late},
+                           {"longest_outage_ms", c.longest_outage_ms},
+                           {"p50_ms", c.p50_ms},
+                           {"p99_ms", c.p99_ms},
+                           {"interval_ms", c.interval_us / 1000.0},
+                           {"text", c.text()}};
+      }
+    }
+  }
   return {{"id", j.getId()},
           {"name", j.getName().cStr()},
           {"state", state_name(j.getState())},
@@ -170,7 +199,8 @@ json job_json(wire::JobSummary::Reader j) {
           {"runs_measured", j.getRunsMeasured()},
           {"runs_planned", j.getRunsPlanned()},
           {"budget_breaches", breaches},
-          {"steps", steps}};
+          {"steps", steps},
+          {"deploy", deploy}};
 }
 
 void print_status(wire::StatusReply::Reader r, bool as_json) {
@@ -209,6 +239,12 @@ void print_status(wire::StatusReply::Reader r, bool as_json) {
                                        : "exit " + std::to_string(s.getExitCode()),
                       "", "", "", s.getFinished() ? wall : "-"});
     }
+    for (auto p : j.getDeployPhases()) {
+      char wall[32];
+      std::snprintf(wall, sizeof wall, "%.3fs", (p.getEndUs() - p.getStartUs()) / 1e6);
+      rows.push_back({"", "  phase " + std::string(p.getName().cStr()), p.getOk() ? "ok" : "failed",
+                      "", "", "", wall});
+    }
   }
   print_table(rows);
   for (auto j : r.getJobs()) {
@@ -218,6 +254,25 @@ void print_status(wire::StatusReply::Reader r, bool as_json) {
     for (auto b : j.getBudgetBreaches())
       std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": over budget: " << b.cStr()
                 << "\n";
+    for (auto p : j.getDeployPhases())
+      if (p.getDetail().size())
+        std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": " << p.getName().cStr()
+                  << ": " << p.getDetail().cStr() << "\n";
+    if (j.getHasDeploy()) {
+      auto d = j.getDeploy();
+      std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": deploy "
+                << d.getOutcome().cStr();
+      if (d.getReason().size()) std::cout << " (" << d.getReason().cStr() << ")";
+      std::cout << "\n";
+      if (d.getHasProbe()) {
+        const ProbeCounts c = wire_io::read(d.getProbe());
+        char lat[96];
+        std::snprintf(lat, sizeof lat, "; latency p50 %.1f ms, p99 %.1f ms", c.p50_ms, c.p99_ms);
+        std::cout << "job " << j.getId() << " " << j.getName().cStr() << ": probe: " << c.text()
+                  << (c.sent > c.failed ? lat : "")
+                  << (c.late ? "; " + with_thousands(c.late) + " ticks late" : "") << "\n";
+      }
+    }
   }
 }
 

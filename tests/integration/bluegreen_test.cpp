@@ -3,65 +3,26 @@
 // request, a release that stops the old colour first shows its outage, and
 // a release whose new version never becomes healthy leaves the old one
 // serving.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <random>
 #include <thread>
 
 #include "agent/deploy_probe.hpp"
 #include "agent/deploy_runner.hpp"
 #include "common/http.hpp"
+#include "tests/integration/bluegreen_site.hpp"
 
 using namespace yardstick;
 using namespace std::chrono_literals;
 
 namespace {
 
-bool port_free(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 class BlueGreen : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::mt19937 rng(std::random_device{}());
-    do port_ = 20000 + static_cast<int>(rng() % 30000);
-    while (!port_free(port_) || !port_free(port_ + 1) || !port_free(port_ + 2));
-    dir_ = std::filesystem::temp_directory_path() /
-           ("yardstick-bluegreen-" + std::to_string(getpid()) + "-" + std::to_string(port_));
-    ASSERT_EQ(run("up v1"), 0);
-  }
-  void TearDown() override {
-    run("down");
-    std::filesystem::remove_all(dir_);
-    // The script's output stays for a failed test to be read.
-    if (!HasFailure())
-      std::filesystem::remove(dir_.string() + ".out");
-    else
-      std::fprintf(stderr, "bluegreen.sh output: %s.out\n", dir_.c_str());
-  }
-  int run(const std::string& args, const std::string& env = "") {
-    const std::string cmd = "BLUEGREEN_DIR=" + dir_.string() +
-                            " BLUEGREEN_PORT=" + std::to_string(port_) + " " + env + " " +
-                            YARDSTICK_SOURCE_DIR "/deploy/examples/bluegreen/bluegreen.sh " + args +
-                            " >>" + dir_.string() + ".out 2>&1";
-    const int rc = std::system(cmd.c_str());
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  void SetUp() override { ASSERT_EQ(run("up v1"), 0); }
+  void TearDown() override { site_.down(HasFailure()); }
+  int run(const std::string& args, const std::string& env = "") { return site_.run(args, env); }
+  std::string url() const { return site_.url(); }
   ProbeSpec probe_spec() const {
     ProbeSpec p;
     p.url = url();
@@ -69,8 +30,7 @@ class BlueGreen : public ::testing::Test {
     p.timeout = 2s;
     return p;
   }
-  int port_ = 0;
-  std::filesystem::path dir_;
+  yardstick::testing::BlueGreenSite site_;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "agent/deploy_process.hpp"
 #include "agent/job_runner.hpp"
 
 namespace yardstick {
@@ -63,6 +64,7 @@ class RecordingSink : public ResultSink {
   void job_finished(const ResultKey& k, JobOutcome o, const std::string& m, int64_t) override {
     events.push_back({"job", k, m});
     outcome = o;
+    message = m;
   }
   void sample(const ResultKey& k, const std::string& v, uint32_t vi, uint32_t i,
               const StepResult& r) override {
@@ -78,6 +80,17 @@ class RecordingSink : public ResultSink {
     events.push_back({"calibration", k, t.benchmark});
     calibrations.push_back(t);
   }
+  void deploy_phase(const ResultKey& k, const DeployPhase& p) override {
+    events.push_back({"deploy_phase", k, p.name});
+    phases.push_back(p);
+  }
+  void deploy_result(const ResultKey& k, const DeployReport& r) override {
+    events.push_back({"deploy_result", k, r.outcome});
+    deploys.push_back(r);
+  }
+  std::vector<DeployPhase> phases;
+  std::vector<DeployReport> deploys;
+  std::string message;
   std::vector<Event> events;
   std::vector<CalibrationTimes> calibrations;
   std::vector<StepResult> steps;
@@ -640,6 +653,90 @@ TEST_F(JobRunnerTest, CalibrationJobCarryingACommandIsRefused) {
   r2->start();
   EXPECT_TRUE(launcher.requests.empty());
   EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+TEST_F(JobRunnerTest, DeployJobRunsTheAgentsDeployProcessAndReportsItsPhasesAndResult) {
+  job.kind = "deploy";
+  job.steps.clear();
+  DeploySpec d;
+  d.steps = {{"release", "./release.sh", {}, true, 0, {}, {}}};
+  d.rollback = RollbackSpec{"./rollback.sh"};
+  job.deploy = d;
+  options.self_exe = "/opt/yardstick/bin/yardstick-agent";
+  auto r = make();
+  r->start();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  const std::string work = (home / "work" / "5-2").string();
+  EXPECT_EQ(launcher.requests[0].command, "'/opt/yardstick/bin/yardstick-agent' deploy --job '" +
+                                              work + ".deploy' --events '" + work +
+                                              ".deploy-events'");
+  // The job file holds the whole job, deploy section included.
+  std::string error;
+  auto written = read_job_file(work + ".deploy", &error);
+  ASSERT_TRUE(written) << error;
+  EXPECT_EQ(written->deploy, job.deploy);
+
+  // What `yardstick-agent deploy` writes as it goes: a phase, then (in a
+  // second write, the line cut in two) its result.
+  {
+    std::ofstream(work + ".deploy-events")
+        << event_line(DeployPhase{"step release", 1'000'000, 2'000'000, false, "exit 1"});
+  }
+  clock.advance_ms(1000);
+  r->tick();
+  ASSERT_EQ(sink.phases.size(), 1u);
+  EXPECT_EQ(sink.phases[0].name, "step release");
+  EXPECT_FALSE(sink.phases[0].ok);
+  DeployReport report;
+  report.outcome = "rolled back";
+  report.reason = "step_failed";
+  report.message = "step release failed (exit 1); rolled back";
+  report.probe = ProbeCounts{};
+  report.probe->sent = 1843;
+  const std::string line = event_line(report);
+  { std::ofstream(work + ".deploy-events", std::ios::app) << line.substr(0, 20); }
+  clock.advance_ms(1000);
+  r->tick();
+  EXPECT_TRUE(sink.deploys.empty());  // half a line is not an event yet
+  { std::ofstream(work + ".deploy-events", std::ios::app) << line.substr(20); }
+  EXPECT_TRUE(r->on_exit(exited(1000, 1)));
+  EXPECT_TRUE(r->done());
+  ASSERT_EQ(sink.deploys.size(), 1u);
+  EXPECT_EQ(sink.deploys[0], report);
+  // The job fails with the deploy's own words, not "exited with 1".
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  EXPECT_EQ(sink.message, "step release failed (exit 1); rolled back");
+  EXPECT_FALSE(std::filesystem::exists(work + ".deploy-events"));
+  EXPECT_FALSE(std::filesystem::exists(work + ".deploy"));
+}
+
+TEST_F(JobRunnerTest, ADeployProcessKilledBeforeItsResultStillEndsWithOne) {
+  job.kind = "deploy";
+  job.steps.clear();
+  job.deploy = DeploySpec{{{"release", "./release.sh", {}, true, 0, {}, {}}}, {}, {}, {}, {}};
+  options.self_exe = "/bin/yardstick-agent";
+  auto r = make();
+  r->start();
+  EXPECT_TRUE(r->on_exit(exited(1000, 2)));
+  ASSERT_EQ(sink.deploys.size(), 1u);
+  EXPECT_EQ(sink.deploys[0].outcome, "failed");
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+}
+
+TEST_F(JobRunnerTest, ADeployJobWithoutItsDeploySectionIsRefused) {
+  job.kind = "deploy";
+  options.self_exe = "/bin/yardstick-agent";
+  auto r = make();
+  r->start();
+  EXPECT_TRUE(launcher.requests.empty());
+  EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
+  EXPECT_NE(sink.message.find("without its deploy section"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,176 @@
+// Deploy jobs end to end: a real coordinator, agent, PostgreSQL and CLI
+// drive the blue/green example (a real nginx in front of two instances of
+// a small service) through `kind: deploy`; what the agent's probe and
+// health gate saw is checked in PostgreSQL and in `yardstick status`.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/http.hpp"
+#include "tests/integration/bluegreen_site.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace yardstick::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using yardstick::testing::BlueGreenSite;
+
+class Deploy : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(site_.run("up v1"), 0);
+    c_.add_agent("a", "pool=dep", "box-dep");
+  }
+  void TearDown() override { site_.down(HasFailure()); }
+
+  // A pipeline deploying ${YARDSTICK_REVISION} with the example's release
+  // script; `release_args` go after the version.
+  std::string pipeline(const std::string& release_args = "",
+                       const std::string& rollback = "max_failed_requests: 0") {
+    const std::string port = std::to_string(site_.port());
+    return "pipeline: site\n"
+           "jobs:\n"
+           "  ship:\n"
+           "    kind: deploy\n"
+           "    on: { labels: [pool=dep] }\n"
+           "    env: { BLUEGREEN_DIR: \"" +
+           site_.dir().string() + "\", BLUEGREEN_PORT: \"" + port +
+           "\", BLUEGREEN_HEALTH_TIMEOUT: \"3\" }\n"
+           "    deploy:\n"
+           "      steps:\n"
+           "        - { name: release, run: \"" +
+           BlueGreenSite::script() + " release ${YARDSTICK_REVISION}" + release_args +
+           "\", timeout: 60s }\n"
+           "      health: { url: \"" +
+           site_.url("/health") +
+           "\", interval: 200ms, min_healthy: 1s, deadline: 20s }\n"
+           "      probe: { url: \"" +
+           site_.url("/") +
+           "\", interval: 20ms }\n"
+           "      version: { url: \"" +
+           site_.url("/version") +
+           "\" }\n"
+           "      rollback: { run: \"" +
+           BlueGreenSite::script() + " rollback\", " + rollback + " }\n";
+  }
+
+  BlueGreenSite site_;
+  Cluster c_;
+};
+
+TEST_F(Deploy, AGoodDeployIsHealthyWithoutOneFailedRequestAndEveryPhaseStored) {
+  c_.write_file("p.yml", pipeline());
+  auto r = c_.cli({"submit", "p.yml", "--wait", "--revision", "v2"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err << c_.stored_log(1, 1);
+  EXPECT_EQ(http_get(site_.url("/"), 2s).body, "v2\n");
+
+  auto d = c_.query(
+      "SELECT outcome, reason, probe_sent, probe_failed, probe_longest_outage_ms, old_version,"
+      " new_version, switch_new FROM deploys");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0][0].as<std::string>(), "succeeded");
+  EXPECT_EQ(d[0][1].as<std::string>(), "");
+  EXPECT_GT(d[0][2].as<int64_t>(), 20);  // 20 ms ticks over seconds
+  EXPECT_EQ(d[0][3].as<int64_t>(), 0);
+  EXPECT_EQ(d[0][4].as<double>(), 0.0);
+  EXPECT_EQ(d[0][5].as<std::string>(), "v1");
+  EXPECT_EQ(d[0][6].as<std::string>(), "v2");
+  EXPECT_GT(d[0][7].as<int64_t>(), 0);
+
+  // Every phase, by start, each with a start before its end.
+  auto phases = c_.query(
+      "SELECT name, ok, ended_at >= started_at FROM deploy_phases ORDER BY started_at, seq");
+  std::vector<std::string> names;
+  for (const auto& p : phases) {
+    names.push_back(p[0].as<std::string>());
+    EXPECT_TRUE(p[1].as<bool>()) << p[0].as<std::string>();
+    EXPECT_TRUE(p[2].as<bool>()) << p[0].as<std::string>();
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"step release", "switch", "healthy", "stable"}));
+  // Healthy for min_healthy: the stable phase lasts at least a second.
+  EXPECT_GE(c_.scalar("SELECT (extract(epoch FROM ended_at - started_at) * 1000)::bigint"
+                      " FROM deploy_phases WHERE name = 'stable'"),
+            1000);
+  // The switch happened inside the release step.
+  EXPECT_EQ(c_.scalar("SELECT count(*) FROM deploy_phases s, deploy_phases r"
+                      " WHERE s.name = 'switch' AND r.name = 'step release'"
+                      " AND s.started_at >= r.started_at AND s.ended_at <= r.ended_at"),
+            1);
+
+  auto st = c_.cli({"status", "1"});
+  ASSERT_EQ(st.code, 0) << st.err;
+  EXPECT_NE(st.out.find("phase step release"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("phase switch"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("deploy succeeded"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("probe: 0 failed requests of "), std::string::npos) << st.out;
+  auto js = json::parse(c_.cli({"status", "1", "--json"}).out);
+  const json& dj = js["jobs"][0]["deploy"];
+  EXPECT_EQ(dj["outcome"], "succeeded");
+  EXPECT_EQ(dj["probe"]["failed"], 0);
+  EXPECT_EQ(dj["phases"].size(), 4u);
+}
+
+TEST_F(Deploy, ANewVersionThatNeverBecomesHealthyIsRolledBackAndTheJobFails) {
+  c_.write_file("p.yml", pipeline(" -- --never-ready"));
+  auto r = c_.cli({"submit", "p.yml", "--wait", "--revision", "v2"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_EQ(http_get(site_.url("/"), 2s).body, "v1\n");
+  EXPECT_EQ(c_.text("SELECT outcome || ' ' || reason FROM deploys"), "rolled back step_failed");
+  EXPECT_EQ(c_.scalar("SELECT probe_failed FROM deploys"), 0);
+  EXPECT_EQ(c_.text("SELECT state FROM jobs"), "failed");
+  EXPECT_NE(c_.text("SELECT message FROM jobs").find("rolled back"), std::string::npos);
+  EXPECT_EQ(c_.text("SELECT string_agg(name || ':' || ok, ',' ORDER BY seq) FROM deploy_phases"),
+            "step release:false,rollback:true,rollback verified:true");
+  auto st = c_.cli({"status", "1"});
+  EXPECT_NE(st.out.find("deploy rolled back (step_failed)"), std::string::npos) << st.out;
+}
+
+TEST_F(Deploy, StoppingTheOldVersionFirstIsCountedByTheProbeAndRolledBack) {
+  c_.write_file("p.yml", pipeline(" --stop-old-first -- --ready-after 1"));
+  auto r = c_.cli({"submit", "p.yml", "--wait", "--revision", "v2"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  auto d = c_.query(
+      "SELECT outcome, reason, probe_failed, probe_longest_outage_ms, probe_failed_status"
+      " FROM deploys");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0][0].as<std::string>(), "rolled back");
+  EXPECT_EQ(d[0][1].as<std::string>(), "probe_failures");
+  EXPECT_GT(d[0][2].as<int64_t>(), 5);
+  EXPECT_GT(d[0][3].as<double>(), 300);  // more than a second without the service, in fact
+  EXPECT_GT(d[0][4].as<int64_t>(), 0);   // nginx's 502 while nothing listens
+  EXPECT_EQ(c_.scalar("SELECT count(*) FROM deploy_phases WHERE name = 'rollback' AND ok"), 1);
+  EXPECT_EQ(http_get(site_.url("/"), 2s).body, "v1\n");  // the rollback released v1 again
+  auto st = c_.cli({"status", "1"});
+  EXPECT_NE(st.out.find("failed requests of"), std::string::npos) << st.out;
+  EXPECT_NE(st.out.find("longest outage"), std::string::npos) << st.out;
+}
+
+TEST_F(Deploy, ADeployWhoseBuildFailedIsSkippedAndRunsNothing) {
+  const std::string marker = c_.dir() + "/deployed";
+  c_.write_file("p.yml",
+                "pipeline: site\n"
+                "jobs:\n"
+                "  build:\n"
+                "    on: { labels: [pool=dep] }\n"
+                "    steps: [ { name: compile, run: \"exit 3\" } ]\n"
+                "  ship:\n"
+                "    kind: deploy\n"
+                "    needs: [build]\n"
+                "    on: { labels: [pool=dep] }\n"
+                "    deploy:\n"
+                "      steps: [ { name: release, run: \"touch " +
+                    marker + "\" } ]\n");
+  auto r = c_.cli({"submit", "p.yml", "--wait"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_EQ(c_.text("SELECT state FROM jobs WHERE name = 'ship'"), "skipped");
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  EXPECT_EQ(c_.scalar("SELECT count(*) FROM deploy_phases"), 0);
+  auto st = c_.cli({"status", "1"});
+  EXPECT_NE(st.out.find("need build ended failed"), std::string::npos) << st.out;
+}
+
+}  // namespace
+}  // namespace yardstick::test
