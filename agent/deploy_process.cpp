@@ -75,8 +75,8 @@ std::string event_line(const DeployPhase& p) {
 }
 
 std::string event_line(const DeployReport& r) {
-  json j = {{"outcome", r.outcome},     {"reason", r.reason},
-            {"message", r.message},     {"old_version", r.old_version},
+  json j = {{"outcome", r.outcome},         {"reason", r.reason},
+            {"message", r.message},         {"old_version", r.old_version},
             {"new_version", r.new_version}, {"switch_old", r.switch_old},
             {"switch_new", r.switch_new}};
   if (r.probe) {
@@ -148,7 +148,9 @@ std::vector<DeployEvent> read_deploy_events(const std::string& path, size_t* off
 namespace {
 
 std::atomic<bool> g_cancelled{false};
-void on_term(int) { g_cancelled = true; }
+void on_term(int) {
+  g_cancelled = true;
+}
 
 // Commands in a process group of their own (so that a step's timeout kills
 // its whole tree), output to the deploy process's own: the job's log.
@@ -202,8 +204,9 @@ class ProcessHooks : public DeployHooks {
       if (r < 0 && errno != EINTR) return -1;
       const auto now = std::chrono::steady_clock::now();
       if (!terminated && (now - start >= limit || g_cancelled)) {
-        log(label + (g_cancelled ? ": cancelled" : ": exceeded its timeout of " +
-                                                        std::to_string(step.timeout_ms) + " ms") +
+        log(label +
+            (g_cancelled ? ": cancelled"
+                         : ": exceeded its timeout of " + std::to_string(step.timeout_ms) + " ms") +
             ": sending SIGTERM");
         kill(-pid, SIGTERM);
         terminated = true;

@@ -920,9 +920,17 @@ void Coordinator::on_deploy_result(const std::string& route, uint64_t req,
     DeployReport r = wire_io::read(m);
     static const std::set<std::string> kOutcomes = {"succeeded", "failed", "rolled back",
                                                     "rollback failed"};
-    if (!kOutcomes.count(r.outcome)) {
+    auto too_big = [](uint64_t n) { return n > static_cast<uint64_t>(INT64_MAX); };
+    bool counts_fit = !too_big(r.switch_old) && !too_big(r.switch_new);
+    if (r.probe) {
+      counts_fit = counts_fit && !too_big(r.probe->sent) && !too_big(r.probe->failed) &&
+                   !too_big(r.probe->late);
+      for (const auto& [kind, n] : r.probe->failures) counts_fit = counts_fit && !too_big(n);
+    }
+    if (!kOutcomes.count(r.outcome) || !counts_fit) {
       store_.record_refusal(s->name, key.job_id, key.attempt, "deploy result",
-                            "a deploy result with an unknown outcome");
+                            !counts_fit ? "a deploy result with counts past 2^63"
+                                        : "a deploy result with an unknown outcome");
     } else {
       for (std::string* t : {&r.reason, &r.message, &r.old_version, &r.new_version}) *t = clean(*t);
       if (r.probe) {

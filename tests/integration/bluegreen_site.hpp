@@ -47,9 +47,9 @@ class BlueGreenSite {
       std::fprintf(stderr, "bluegreen.sh output: %s.out\n", dir_.c_str());
   }
   int run(const std::string& args, const std::string& env = "") const {
-    const std::string cmd = "BLUEGREEN_DIR=" + dir_.string() + " BLUEGREEN_PORT=" +
-                            std::to_string(port_) + " " + env + " " + script() + " " + args +
-                            " >>" + dir_.string() + ".out 2>&1";
+    const std::string cmd = "BLUEGREEN_DIR=" + dir_.string() +
+                            " BLUEGREEN_PORT=" + std::to_string(port_) + " " + env + " " +
+                            script() + " " + args + " >>" + dir_.string() + ".out 2>&1";
     const int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   }

@@ -389,6 +389,32 @@ std::string metric(const Ids& ids, const ResultFields& f) {
   });
 }
 
+std::string deploy_phase(const Ids& ids, const ResultFields& f) {
+  return frame(16, [&](wire::Envelope::Body::Builder body) {
+    auto m = body.initDeployPhase();
+    set_key(m.initKey(), ids.job, f.attempt, f.seq);
+    m.setName(text(f.name));
+    const int64_t at = f.at_us ? f.at_us : kAtUs;
+    m.setStartUs(at - 1000000);
+    m.setEndUs(at);
+    m.setOk(true);
+    m.setDetail(text(f.message));
+  });
+}
+
+std::string deploy_result(const Ids& ids, const ResultFields& f, double p50_ms = 1.5) {
+  return frame(17, [&](wire::Envelope::Body::Builder body) {
+    auto m = body.initDeployResult();
+    set_key(m.initKey(), ids.job, f.attempt, f.seq);
+    m.setOutcome(text(f.message));
+    m.setMessage(text(f.command));
+    m.setHasProbe(true);
+    auto p = m.initProbe();
+    p.setSent(f.max_rss_kb);
+    p.setP50Ms(p50_ms);
+  });
+}
+
 std::string submit(const std::string& yaml, const std::string& file, const std::string& revision,
                    const std::string& submitter) {
   return frame(20, [&](wire::Envelope::Body::Builder body) {
@@ -463,6 +489,10 @@ std::vector<Seed> corpus(const Ids& ids) {
   add("jobFinished", To::kAgents, job_finished(ids, r));
   add("sample", To::kAgents, sample(ids, r));
   add("metric", To::kAgents, metric(ids, r));
+  add("deployPhase", To::kAgents, deploy_phase(ids, r));
+  ResultFields rolled = r;
+  rolled.message = "rolled back";
+  add("deployResult", To::kAgents, deploy_result(ids, rolled));
   add("error", To::kAgents, frame(32, [](wire::Envelope::Body::Builder b) {
         auto e = b.initError();
         e.setCode(wire::ErrorCode::INTERNAL);
@@ -589,6 +619,18 @@ std::vector<Seed> odd_frames(const Ids& ids) {
          [&](ResultFields& f) { f.variant_index = kMax32; });
   result("sample maxRssKb 0xFFFFFFFFFFFFFFFF", sampled,
          [&](ResultFields& f) { f.max_rss_kb = kMax64; });
+  auto phased = [](const Ids& i, const ResultFields& f) { return deploy_phase(i, f); };
+  auto deployed = [](const Ids& i, const ResultFields& f) { return deploy_result(i, f); };
+  result("deployPhase name \"st\\xe9p\" (not UTF-8)", phased,
+         [](ResultFields& f) { f.name = "st\xe9p"; });
+  result("deployPhase endUs INT64_MIN (before its start)", phased,
+         [](ResultFields& f) { f.at_us = std::numeric_limits<int64_t>::min(); });
+  result("deployResult outcome \"r\\xf6lled back\" (not UTF-8)", deployed,
+         [](ResultFields& f) { f.message = "r\xf6lled back"; });
+  result("deployResult probe sent 0xFFFFFFFFFFFFFFFF", deployed,
+         [&](ResultFields& f) { f.max_rss_kb = kMax64; });
+  add("deployResult probe p50 NaN", To::kAgents,
+      deploy_result(ids, ResultFields{}, std::numeric_limits<double>::quiet_NaN()));
   add("error message \"\\xff\\xfe\" (not UTF-8)", To::kAgents,
       frame(42, [](wire::Envelope::Body::Builder b) {
         auto e = b.initError();
@@ -1001,7 +1043,7 @@ TEST(FaultFrames, EveryUnknownBodyIsAnsweredNotIgnored) {
   const std::map<To, std::set<std::string>> served = {
       {To::kAgents,
        {"error", "agentHello", "heartbeat", "stepStarted", "stepFinished", "logChunk",
-        "jobFinished", "sample", "metric", "calibration"}},
+        "jobFinished", "sample", "metric", "calibration", "deployPhase", "deployResult"}},
       {To::kClients,
        {"submit", "status", "logs", "agents", "cancelRequest", "report", "drain", "calibrate"}},
   };
