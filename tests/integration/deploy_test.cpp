@@ -111,6 +111,23 @@ TEST_F(Deploy, AGoodDeployIsHealthyWithoutOneFailedRequestAndEveryPhaseStored) {
   EXPECT_EQ(dj["outcome"], "succeeded");
   EXPECT_EQ(dj["probe"]["failed"], 0);
   EXPECT_EQ(dj["phases"].size(), 4u);
+
+  auto rep = c_.cli({"report", "deploy_phases", "--json"});
+  ASSERT_EQ(rep.code, 0) << rep.err;
+  auto rows = json::parse(rep.out);
+  ASSERT_EQ(rows.size(), 1u) << rep.out;
+  EXPECT_EQ(rows[0]["outcome"], "succeeded");
+  EXPECT_TRUE(rows[0]["time_to_healthy_s"].is_number()) << rep.out;
+  EXPECT_GE(rows[0]["stable_s"].get<double>(), 1.0) << rep.out;
+  EXPECT_TRUE(rows[0]["switch_s"].is_number()) << rep.out;
+  EXPECT_TRUE(rows[0]["rollback_s"].is_null()) << rep.out;
+  EXPECT_EQ(rows[0]["failed_requests"], 0);
+  EXPECT_GT(rows[0]["requests"].get<int>(), 20);
+  auto rates = json::parse(c_.cli({"report", "deploy_success_rates", "--json"}).out);
+  ASSERT_EQ(rates.size(), 1u);
+  EXPECT_EQ(rates[0]["succeeded"], 1);
+  EXPECT_DOUBLE_EQ(rates[0]["success_pct"].get<double>(), 100.0);
+  EXPECT_TRUE(rates[0]["median_time_to_healthy_s"].is_number());
 }
 
 TEST_F(Deploy, ANewVersionThatNeverBecomesHealthyIsRolledBackAndTheJobFails) {
@@ -126,6 +143,24 @@ TEST_F(Deploy, ANewVersionThatNeverBecomesHealthyIsRolledBackAndTheJobFails) {
             "step release:false,rollback:true,rollback verified:true");
   auto st = c_.cli({"status", "1"});
   EXPECT_NE(st.out.find("deploy rolled back (step_failed)"), std::string::npos) << st.out;
+
+  // The reports say the same.
+  auto rep = c_.cli({"report", "deploy_phases", "-v", "pipeline_name=site", "--json"});
+  ASSERT_EQ(rep.code, 0) << rep.err;
+  auto rows = json::parse(rep.out);
+  ASSERT_EQ(rows.size(), 1u) << rep.out;
+  EXPECT_EQ(rows[0]["outcome"], "rolled back");
+  EXPECT_EQ(rows[0]["rollback_verified"], true);
+  EXPECT_EQ(rows[0]["failed_requests"], 0);
+  EXPECT_TRUE(rows[0]["time_to_healthy_s"].is_null());  // the new version never got there
+  EXPECT_TRUE(rows[0]["rollback_s"].is_number()) << rep.out;
+  auto rates = c_.cli({"report", "deploy_success_rates", "--json"});
+  ASSERT_EQ(rates.code, 0) << rates.err;
+  auto weeks = json::parse(rates.out);
+  ASSERT_EQ(weeks.size(), 1u) << rates.out;
+  EXPECT_EQ(weeks[0]["deploys"], 1);
+  EXPECT_EQ(weeks[0]["rolled_back"], 1);
+  EXPECT_EQ(weeks[0]["succeeded"], 0);
 }
 
 TEST_F(Deploy, StoppingTheOldVersionFirstIsCountedByTheProbeAndRolledBack) {
