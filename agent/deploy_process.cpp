@@ -245,14 +245,24 @@ class ProcessHooks : public DeployHooks {
 };
 
 // ${NAME} in the URLs and the expected version from the job's environment
-// (YARDSTICK_REVISION among them).
-void expand(DeploySpec& spec, const EnvVars& env) {
-  if (spec.health) spec.health->url = expand_vars(spec.health->url, env);
-  if (spec.probe) spec.probe->url = expand_vars(spec.probe->url, env);
+// (YARDSTICK_REVISION among them). Returns what is wrong with a URL once
+// filled in; empty when nothing is.
+std::string expand(DeploySpec& spec, const EnvVars& env) {
+  std::string wrong;
+  auto url = [&](std::string& u, const char* what) {
+    const std::string given = u;
+    u = expand_vars(u, env);
+    if (!u.empty() && !http_url(u) && wrong.empty())
+      wrong = std::string(what) + " URL \"" + given + "\" is \"" + u +
+              "\", not an http:// or https:// URL";
+  };
+  if (spec.health) url(spec.health->url, "the health");
+  if (spec.probe) url(spec.probe->url, "the probe");
   if (spec.version) {
-    spec.version->url = expand_vars(spec.version->url, env);
+    url(spec.version->url, "the version");
     spec.version->expect = expand_vars(spec.version->expect, env);
   }
+  return wrong;
 }
 
 }  // namespace
@@ -295,7 +305,14 @@ int deploy_main(int argc, char** argv) {
   }
   const EnvVars env = environment_of(environ);
   DeploySpec spec = *job->deploy;
-  expand(spec, env);
+  if (const std::string wrong = expand(spec, env); !wrong.empty()) {
+    DeployReport r;
+    r.outcome = "failed";
+    r.message = "nothing ran: " + wrong;
+    hooks.log(r.message);
+    hooks.write(event_line(r));
+    return 1;
+  }
   auto rev = env.find("YARDSTICK_REVISION");
   const DeployResult result =
       run_deploy(spec, rev == env.end() ? job->revision : rev->second, hooks);

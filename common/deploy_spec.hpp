@@ -48,6 +48,9 @@ struct DeployReport {
   bool operator==(const DeployReport&) const = default;
 };
 
+// True for "http://..." and "https://..." with something after the scheme.
+bool http_url(const std::string& url);
+
 // 1843 -> "1,843".
 std::string with_thousands(uint64_t n);
 
