@@ -1063,7 +1063,8 @@ GateFacts PgStore::gate_facts(uint64_t job_id) {
   try {
     // The job; the verdicts its attempt was given; the counted runs of it
     // and of the same job's latest earlier success on the same machine at
-    // another revision (of a pipeline of the same name).
+    // another revision (of a pipeline of the same name). The machine is
+    // matched by name, as fan-out pins it: a new kernel makes a new row.
     auto rows = tx().exec_params(
         "WITH need AS ("
         "  SELECT j.id, j.name, j.attempt, j.machine_id, j.spec::text AS spec, p.name AS pipeline,"
@@ -1072,8 +1073,8 @@ GateFacts PgStore::gate_facts(uint64_t job_id) {
         "  LEFT JOIN machines m ON m.id = j.machine_id WHERE j.id = $1),"
         " prev AS ("
         "  SELECT j.id, j.attempt, p.revision FROM need, jobs j"
-        "  JOIN pipelines p ON p.id = j.pipeline_id"
-        "  WHERE j.name = need.name AND p.name = need.pipeline AND j.machine_id = need.machine_id"
+        "  JOIN pipelines p ON p.id = j.pipeline_id JOIN machines m ON m.id = j.machine_id"
+        "  WHERE j.name = need.name AND p.name = need.pipeline AND m.name = need.machine"
         "    AND j.id < need.id AND j.state = 'succeeded' AND need.revision <> ''"
         "    AND p.revision <> '' AND p.revision <> need.revision"
         "  ORDER BY j.id DESC LIMIT 1)"
