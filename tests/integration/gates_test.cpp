@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "tests/integration/harness.hpp"
@@ -149,6 +150,42 @@ TEST(Gates, TheRegressionGateHoldsAcrossACoordinatorRestart) {
       << c.text("SELECT string_agg(name || ' ' || state || ' ' || message, '; ') FROM jobs");
   EXPECT_FALSE(fs::exists(marker));
   EXPECT_NE(job_message(c, "ship").find("bench judged slower: variant other"), std::string::npos);
+}
+
+TEST(Gates, AStoreOutageWhenTheBenchEndsNeitherCrashesNorSkipsWrongly) {
+  PrivatePg pg;
+  Cluster::Options options;
+  options.dsn = pg.dsn();
+  Cluster c(options);
+  c.add_agent("a", "", "m1");
+  const std::string marker = c.dir() + "/released", go = c.dir() + "/go";
+  // The bench ends (and is judged) only once `go` exists: after PostgreSQL stopped.
+  std::string yaml = gated_pipeline("sleep 0.1", "sleep 0.05", marker);
+  yaml.replace(yaml.find("runs: 12}"), 9,
+               "runs: 12, cleanup: 'while [ ! -e " + go + " ]; do sleep 0.1; done'}");
+  c.write_file("p.yml", yaml);
+  ASSERT_EQ(c.cli({"submit", "p.yml"}).code, 0);
+  ASSERT_TRUE(wait_for([&] { return c.scalar("SELECT count(*) FROM samples") == 24; }, 30s));
+  pg.stop();
+  std::ofstream(go) << "go\n";
+  std::this_thread::sleep_for(3s);
+  EXPECT_TRUE(c.coordinator().running());
+  pg.start();
+  // Judged once the store is back: the variant is faster, so the job runs.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        try {
+          return c.text("SELECT state FROM jobs WHERE name = 'ship'") == "succeeded";
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      60s))
+      << c.text("SELECT string_agg(name || ' ' || state || ' ' || message, '; ') FROM jobs");
+  EXPECT_TRUE(fs::exists(marker));
+  EXPECT_EQ(c.text("SELECT verdict FROM bench_results WHERE variant = 'other'"
+                   " AND measure = 'wall'"),
+            "faster");
 }
 
 // Two pipelines, one group, an agent with room for both: one at a time.
