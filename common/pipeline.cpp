@@ -32,6 +32,11 @@ const JobDef* PipelineDef::find_job(std::string_view job_name) const {
   return nullptr;
 }
 
+bool needs_no_regression(const JobDef& job, std::string_view need) {
+  return std::find(job.no_regression_needs.begin(), job.no_regression_needs.end(), need) !=
+         job.no_regression_needs.end();
+}
+
 const std::vector<std::string>& known_collectors() {
   static const std::vector<std::string> names = {"cargo-timings", "ninja-log", "sccache", "ccache"};
   return names;
@@ -607,6 +612,58 @@ void parse_on(Validator& v, const YAML::Node& node, const std::string& path, Job
   }
 }
 
+// `needs`: a job name, or a list of job names and {job: NAME, no_regression: true}.
+void parse_needs(Validator& v, const YAML::Node& needs, const std::string& path, JobDef& job) {
+  if (needs.IsScalar()) {
+    if (auto s = v.string(needs, path)) job.needs.push_back(*s);
+    return;
+  }
+  if (!needs.IsSequence()) {
+    v.error(needs, path,
+            "expected a job name or a list of job names and {job: NAME, no_regression: true}");
+    return;
+  }
+  for (size_t i = 0; i < needs.size(); ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    const YAML::Node& n = needs[i];
+    std::optional<std::string> name;
+    bool no_regression = false;
+    if (n.IsMap()) {
+      if (!v.check_map(n, p, {"job", "no_regression"})) continue;
+      if (!n["job"]) {
+        v.error(n, p + ".job", "missing key: the name of the job needed");
+        continue;
+      }
+      name = v.string(n["job"], p + ".job");
+      if (n["no_regression"]) {
+        auto b = v.boolean(n["no_regression"], p + ".no_regression");
+        if (!b) continue;
+        no_regression = *b;
+      }
+    } else {
+      name = v.string(n, p);
+    }
+    if (!name) continue;
+    if (std::find(job.needs.begin(), job.needs.end(), *name) != job.needs.end()) {
+      v.error(n, p, "'" + *name + "' is listed twice");
+      continue;
+    }
+    job.needs.push_back(*name);
+    if (no_regression) job.no_regression_needs.push_back(*name);
+  }
+}
+
+std::string parse_concurrency(Validator& v, const YAML::Node& node, const std::string& path) {
+  auto s = v.string(node, path);
+  if (!s) return "";
+  if (!valid_name(*s)) {
+    v.error(node, path,
+            "a concurrency group is a name of 1 to 100 letters, digits, '-', '_' and '.'");
+    return "";
+  }
+  return *s;
+}
+
 void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node,
                const YAML::Node& node, PipelineDef& pipeline) {
   const std::string path = "jobs." + name;
@@ -615,9 +672,10 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   job.line = key_node.Mark().line + 1;
   if (!valid_name(name))
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
-  if (!v.check_map(node, path,
-                   {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
-                    "env", "secrets", "bench", "variants", "exclusive", "budget", "deploy"}))
+  if (!v.check_map(
+          node, path,
+          {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir", "env",
+           "secrets", "bench", "variants", "exclusive", "budget", "deploy", "concurrency"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
@@ -628,22 +686,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     }
   }
   if (node["on"]) parse_on(v, node["on"], path + ".on", job);
-  if (auto needs = node["needs"]) {
-    if (needs.IsScalar()) {
-      job.needs.push_back(needs.Scalar());
-    } else if (needs.IsSequence()) {
-      for (size_t i = 0; i < needs.size(); ++i)
-        if (auto s = v.string(needs[i], path + ".needs[" + std::to_string(i) + "]")) {
-          if (std::find(job.needs.begin(), job.needs.end(), *s) != job.needs.end())
-            v.error(needs[i], path + ".needs[" + std::to_string(i) + "]",
-                    "'" + *s + "' is listed twice");
-          else
-            job.needs.push_back(*s);
-        }
-    } else {
-      v.error(needs, path + ".needs", "expected a job name or a list of job names");
-    }
-  }
+  if (auto needs = node["needs"]) parse_needs(v, needs, path + ".needs", job);
   const bool bench = job.kind == "bench";
   const bool deploy = job.kind == "deploy";
   if (deploy) {
@@ -735,6 +778,8 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   }
   if (node["env"]) job.env = v.env(node["env"], path + ".env");
   if (node["secrets"]) job.secrets = v.secrets(node["secrets"], path + ".secrets");
+  if (node["concurrency"])
+    job.concurrency = parse_concurrency(v, node["concurrency"], path + ".concurrency");
   pipeline.jobs.push_back(std::move(job));
 }
 
@@ -749,6 +794,11 @@ void check_graph(Validator& v, const YAML::Node& jobs_node, PipelineDef& pipelin
       else if (j.needs[i] == j.name)
         v.error(jobs_node[j.name]["needs"], "jobs." + j.name + ".needs",
                 "a job cannot need itself");
+      else if (needs_no_regression(j, j.needs[i]) && by_name[j.needs[i]]->kind != "bench")
+        v.error(jobs_node[j.name]["needs"][i],
+                "jobs." + j.name + ".needs[" + std::to_string(i) + "].no_regression",
+                "no_regression needs a job of kind: bench, and '" + j.needs[i] + "' is of kind " +
+                    by_name[j.needs[i]]->kind);
     }
   }
   // Depth-first search for a cycle; report it once, naming its members.
@@ -802,7 +852,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
   // A shape the checks did not foresee makes yaml-cpp throw (a subscript of
   // a scalar, say): an error for the file, never an exception out of here.
   try {
-    if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "jobs"})) {
+    if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "concurrency", "jobs"})) {
       if (root["pipeline"]) {
         if (auto s = v.string(root["pipeline"], "pipeline")) {
           pipeline.name = *s;
@@ -815,6 +865,8 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
       }
       if (root["env"]) pipeline.env = v.env(root["env"], "env");
       if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
+      if (root["concurrency"])
+        pipeline.concurrency = parse_concurrency(v, root["concurrency"], "concurrency");
       if (auto checkout = root["checkout"]) {
         if (v.check_map(checkout, "checkout", {"repo"})) {
           if (checkout["repo"]) {
@@ -853,6 +905,8 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
           parse_job(v, it->first.Scalar(), it->first, it->second, pipeline);
         }
         check_graph(v, jobs, pipeline);
+        for (auto& job : pipeline.jobs)
+          if (job.concurrency.empty()) job.concurrency = pipeline.concurrency;
       }
     }
   } catch (const YAML::Exception& e) {

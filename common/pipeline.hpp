@@ -32,6 +32,12 @@ struct JobDef {
   Labels on_labels;
   bool all_machines = false;  // on.machines: all -> one job per matching machine
   std::vector<std::string> needs;
+  // Those of `needs` given as {job: NAME, no_regression: true}: the job is
+  // also skipped when that bench job was judged slower (coordinator).
+  std::vector<std::string> no_regression_needs;
+  // At most one job of this group runs at a time, across all pipelines (the
+  // job's `concurrency`, else the pipeline's); empty: none.
+  std::string concurrency;
   std::vector<StepSpec> steps;
   uint64_t timeout_ms = 0;  // 0: none
   uint32_t retries = 2;     // extra attempts after a lost agent (Buildkite users set 2)
@@ -55,10 +61,14 @@ struct PipelineDef {
   EnvVars env;
   std::vector<std::string> secrets;  // every job's: names only, the values stay on the agents
   std::string checkout_repo;
+  std::string concurrency;   // the group of every job that names none itself
   std::vector<JobDef> jobs;  // in file order
 
   const JobDef* find_job(std::string_view name) const;
 };
+
+// Whether `job` names `need` with no_regression: true.
+bool needs_no_regression(const JobDef& job, std::string_view need);
 
 struct PipelineParseResult {
   std::optional<PipelineDef> pipeline;  // set only when `errors` is empty

@@ -136,6 +136,14 @@ std::string revisions(const std::map<std::string, std::string>& vars, const Repo
   const ReportTable t =
       query("revision_samples",
             {{"job", vars.at("job")}, {"rev_a", vars.at("rev_a")}, {"rev_b", vars.at("rev_b")}});
+  compare_revision_samples(t, measure, alpha, noise_floor, drop, out);
+  return "";
+}
+
+}  // namespace
+
+void compare_revision_samples(const ReportTable& t, const std::string& measure, double alpha,
+                              double noise_floor, bool drop, ReportTable* out) {
   // (machine, benchmark) in the query's order, each with its two sides.
   std::vector<std::pair<std::string, std::string>> order;
   std::map<std::pair<std::string, std::string>, std::vector<VariantRuns>> groups;
@@ -180,8 +188,9 @@ std::string revisions(const std::map<std::string, std::string>& vars, const Repo
     w.text("detail", detail);
     w.end_row();
   }
-  return "";
 }
+
+namespace {
 
 std::string variants(const std::map<std::string, std::string>& vars, const ReportQuery& query,
                      ReportTable* out) {

@@ -25,6 +25,16 @@ struct ReportTable {
 using ReportQuery = std::function<ReportTable(const std::string& report,
                                               const std::map<std::string, std::string>&)>;
 
+// The comparison `compare --revisions` makes, of sample rows shaped as
+// revision_samples.sql's (machine, benchmark, side "a" or "b", wall_s,
+// cpu_s, instructions, contended): one row per machine and benchmark with
+// both sides, B against A (ratio above 1: B is slower), in the query's order.
+// Columns: machine, benchmark, measure, n_a, n_b, median_a_s, median_b_s,
+// ratio, ci_low, ci_high, p_value, verdict, mde_pct, runs_for_2pct,
+// contended, method, detail.
+void compare_revision_samples(const ReportTable& samples, const std::string& measure, double alpha,
+                              double noise_floor, bool drop_contended, ReportTable* out);
+
 // Whether report `name` with `vars` is computed here.
 bool is_computed_report(const std::string& name, const std::map<std::string, std::string>& vars);
 

@@ -37,10 +37,11 @@ void JobTable::add(Job job) {
   (void)inserted;
 }
 
-void JobTable::add_need(uint64_t id, uint64_t need_id) {
+void JobTable::add_need(uint64_t id, uint64_t need_id, bool no_regression) {
   Job* job = find(id);
   assert(job);
   job->needs.push_back(need_id);
+  if (no_regression) job->no_regression_needs.push_back(need_id);
   dependents_[need_id].push_back(id);
 }
 
@@ -76,6 +77,25 @@ void JobTable::settle(Job& job) {
   for (uint64_t need : job.needs) {
     auto s = need_state(need);
     if (!s || *s != JobState::kSucceeded) return;
+  }
+  if (gate_) {
+    for (uint64_t need : job.no_regression_needs) {
+      const GateVerdict v = gate_->judge(job, need);
+      if (v.kind == GateVerdict::kRegressed) {
+        job.gate_undecided = false;
+        transition(job, JobState::kSkipped, "skipped: " + v.why);
+        return;
+      }
+      if (v.kind == GateVerdict::kUndecided) {
+        job.gate_undecided = true;
+        note(job, "waiting: cannot judge need " + std::to_string(need) + " yet: " + v.why);
+        return;
+      }
+    }
+  }
+  if (job.gate_undecided) {
+    job.gate_undecided = false;
+    job.message.clear();  // persisted with the transition
   }
   transition(job, JobState::kQueued);
 }

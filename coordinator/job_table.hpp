@@ -29,7 +29,13 @@ struct Job {
   std::string target_machine;   // that machine's name: what pins it (a new kernel keeps it)
   std::string target_agent;     // set: only this agent may take it (a calibration)
   std::vector<uint64_t> needs;  // job ids
-  JobAssignment spec;           // what the agent runs; job_id/attempt set on assignment
+  // Those of `needs` that must not have regressed (needs: {job: NAME,
+  // no_regression: true}); from the pipeline definition, not stored apart.
+  std::vector<uint64_t> no_regression_needs;
+  std::string concurrency;  // at most one job of this group held at a time; empty: none
+  // The regression gate could not decide (not an outage); settled again later.
+  bool gate_undecided = false;
+  JobAssignment spec;  // what the agent runs; job_id/attempt set on assignment
 
   std::string agent;  // name of the agent holding it (assigned/running)
   uint64_t agent_id = 0;
@@ -68,18 +74,39 @@ class JobStore {
 
 bool transition_allowed(JobState from, JobState to);
 
+// What the regression gate says of one no_regression need that succeeded.
+struct GateVerdict {
+  enum Kind { kPass, kRegressed, kUndecided } kind = kPass;
+  std::string why;  // kRegressed: "bench judged slower: ..."; kUndecided: what went wrong
+};
+
+// Judges a no_regression need: whether the bench job `need_id` that
+// succeeded was judged slower (the coordinator asks its store; tests fake
+// it). Throws (StoreError) when the store is unavailable: the caller's turn
+// is then undone and the job stays pending, to be settled again.
+class NeedGate {
+ public:
+  virtual ~NeedGate() = default;
+  virtual GateVerdict judge(const Job& job, uint64_t need_id) = 0;
+};
+
 class JobTable {
  public:
   JobTable(JobStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   // Adds a job that is already stored. Call settle() once its needs are added.
   void add(Job job);
-  // Records that job `id` needs job `need_id` (both already added).
-  void add_need(uint64_t id, uint64_t need_id);
+  // Records that job `id` needs job `need_id` (both already added), and
+  // whether that need must also not have regressed.
+  void add_need(uint64_t id, uint64_t need_id, bool no_regression = false);
+  // Judges no_regression needs; null: they are plain needs.
+  void set_gate(NeedGate* gate) { gate_ = gate; }
   // Forgets every job (before a reload from the store).
   void clear();
   // A pending job whose needs all succeeded becomes queued; one with a need
-  // that ended otherwise becomes skipped; otherwise nothing changes.
+  // that ended otherwise becomes skipped, and so does one with a
+  // no_regression need the gate finds regressed; otherwise nothing changes
+  // (an undecided gate leaves it pending, with gate_undecided set).
   void settle(Job& job);
   Job* find(uint64_t id);
   const std::map<uint64_t, Job>& jobs() const { return jobs_; }
@@ -127,6 +154,7 @@ class JobTable {
 
   JobStore& store_;
   const Clock& clock_;
+  NeedGate* gate_ = nullptr;
   std::map<uint64_t, Job> jobs_;
   std::map<uint64_t, std::vector<uint64_t>> dependents_;
   std::map<uint64_t, JobState> ended_;  // terminal states of pruned jobs

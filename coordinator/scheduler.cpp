@@ -1,6 +1,7 @@
 #include "coordinator/scheduler.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "coordinator/job_table.hpp"
 
@@ -48,6 +49,48 @@ std::vector<Placement> schedule(const std::vector<Job*>& queued,
     }
     best->free_slots -= std::min(job->spec.slots == 0 ? 1u : job->spec.slots, best->slots);
     out.push_back({job->id, best->name});
+  }
+  return out;
+}
+
+std::vector<Job*> concurrency_filter(const std::vector<Job*>& queued,
+                                     const std::vector<const Job*>& held,
+                                     std::vector<ConcurrencyWait>* waits) {
+  // The job each group waits for: the one held, else the first in line.
+  std::map<std::string, const Job*> holder;
+  for (const Job* job : held)
+    if (!job->concurrency.empty()) holder.emplace(job->concurrency, job);
+  std::map<std::string, const Job*> first;
+  for (const Job* job : queued) {
+    if (job->concurrency.empty() || holder.count(job->concurrency)) continue;
+    auto [it, fresh] = first.emplace(job->concurrency, job);
+    if (!fresh && std::make_pair(job->queued_at_us, job->id) <
+                      std::make_pair(it->second->queued_at_us, it->second->id))
+      it->second = job;
+  }
+  std::vector<Job*> out;
+  for (Job* job : queued) {
+    if (job->concurrency.empty()) {
+      out.push_back(job);
+      continue;
+    }
+    const Job* ahead = nullptr;
+    std::string what;
+    if (auto h = holder.find(job->concurrency); h != holder.end()) {
+      ahead = h->second;
+      what = ahead->state == JobState::kAssigned ? "is assigned" : "is running";
+    } else if (const Job* f = first.at(job->concurrency); f != job) {
+      ahead = f;
+      what = "is first in line";
+    }
+    if (!ahead) {
+      out.push_back(job);
+      continue;
+    }
+    if (waits)
+      waits->push_back({job->id, "waiting for concurrency group " + job->concurrency + " (job " +
+                                     std::to_string(ahead->id) + " of pipeline " +
+                                     std::to_string(ahead->pipeline_id) + " " + what + ")"});
   }
   return out;
 }

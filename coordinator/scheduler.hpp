@@ -36,6 +36,21 @@ struct Placement {
 // that fit elsewhere.
 std::vector<Placement> schedule(const std::vector<Job*>& queued, std::vector<AgentCapacity> agents);
 
+// A queued job that its concurrency group holds back, and why.
+struct ConcurrencyWait {
+  uint64_t job_id = 0;
+  std::string message;  // "waiting for concurrency group G (job N of pipeline P is running)"
+};
+
+// Of `queued` (in placement order), the jobs that may be placed now. Per
+// concurrency group (across all pipelines) at most one job is held: none of
+// a group with a job in `held` (the assigned and running jobs), else only
+// the first in line, the earliest queued (then the lowest id). Jobs without
+// a group all pass. `waits`, when set, gets one entry per job held back.
+std::vector<Job*> concurrency_filter(const std::vector<Job*>& queued,
+                                     const std::vector<const Job*>& held,
+                                     std::vector<ConcurrencyWait>* waits = nullptr);
+
 // Whether `agent` could ever run `job` (labels and machine; slots aside).
 bool agent_matches(const AgentCapacity& agent, const Job& job);
 

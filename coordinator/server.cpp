@@ -15,6 +15,7 @@
 #include "common/text.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/comparisons.hpp"
+#include "coordinator/gate.hpp"
 #include "coordinator/reports.hpp"
 #include "coordinator/scheduler.hpp"
 #include "coordinator/submission.hpp"
@@ -140,9 +141,22 @@ Coordinator::Coordinator(CoordinatorConfig config, zmq::context_t& context, PgSt
       reader_(reader),
       clock_(clock),
       table_(store, clock),
+      gate_(store),
       agents_(context, zmq::socket_type::router),
       clients_(context, zmq::socket_type::router) {
+  table_.set_gate(&gate_);
   install_handlers();
+}
+
+GateVerdict StoreGate::judge(const Job& job, uint64_t need_id) {
+  try {
+    return judge_regression(store_.gate_facts(need_id));
+  } catch (const StoreError& e) {
+    if (e.retryable()) throw;
+    spdlog::warn("job {} {}: cannot judge need {} for regressions: {}", job.id, job.name, need_id,
+                 e.what());
+    return {GateVerdict::kUndecided, e.what()};
+  }
 }
 
 void Coordinator::install_handlers() {
@@ -380,6 +394,7 @@ void Coordinator::turn(int timeout_ms) {
     for (auto& in : incoming) dispatch(in);
     if (lease_due) {
       check_leases();
+      retry_undecided_gates();
       fail_unplaceable_jobs();
       next_lease_check_ms_ = now + 100;
     }
@@ -1161,7 +1176,7 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
       for (const auto& need : jd.needs)
         for (uint64_t need_id : instances[need]) {
           store_.insert_need(id, need_id);
-          table_.add_need(id, need_id);
+          table_.add_need(id, need_id, needs_no_regression(jd, need));
         }
   for (uint64_t id : created)
     if (Job* job = table_.find(id)) {
@@ -1524,11 +1539,53 @@ uint32_t Coordinator::used_slots(const std::string& agent) {
   return used;
 }
 
+void Coordinator::note_concurrency_waits() {
+  std::vector<const Job*> held;
+  for (const auto& [id, job] : table_.jobs())
+    if (job.state == JobState::kAssigned || job.state == JobState::kRunning) held.push_back(&job);
+  std::vector<ConcurrencyWait> waits;
+  const auto queued = table_.queued();
+  concurrency_filter(queued, held, &waits);
+  std::map<uint64_t, std::string> why;
+  for (auto& w : waits) why[w.job_id] = std::move(w.message);
+  static const std::string kPrefix = "waiting for concurrency group ";
+  for (Job* job : queued) {
+    if (auto it = why.find(job->id); it != why.end())
+      table_.note(*job, it->second);
+    else if (job->message.rfind(kPrefix, 0) == 0)
+      table_.note(*job, "");  // its turn came
+  }
+}
+
+void Coordinator::retry_undecided_gates() {
+  const int64_t now = clock_.steady_ms();
+  if (now < next_gate_retry_ms_) return;
+  next_gate_retry_ms_ = now + 5000;
+  std::vector<uint64_t> undecided;
+  for (const auto& [id, job] : table_.jobs())
+    if (job.state == JobState::kPending && job.gate_undecided) undecided.push_back(id);
+  for (uint64_t id : undecided)
+    if (Job* job = table_.find(id)) {
+      table_.settle(*job);
+      if (job->state != JobState::kPending) schedule_dirty_ = true;
+    }
+}
+
 void Coordinator::schedule_jobs() {
   if (!schedule_dirty_) return;
   schedule_dirty_ = false;
-  auto queued = table_.queued();
-  if (queued.empty() || sessions_.empty()) return;
+  auto all_queued = table_.queued();
+  if (all_queued.empty()) return;
+  std::vector<const Job*> held;
+  for (const auto& [id, job] : table_.jobs())
+    if (job.state == JobState::kAssigned || job.state == JobState::kRunning) held.push_back(&job);
+  // One job of a concurrency group at a time; the rest are told why they wait.
+  auto queued = concurrency_filter(all_queued, held);
+  if (!queued.empty() && !sessions_.empty()) place(queued);
+  note_concurrency_waits();
+}
+
+void Coordinator::place(const std::vector<Job*>& queued) {
   std::vector<AgentCapacity> agents;
   for (const auto& [name, s] : sessions_) {
     uint32_t used = used_slots(name);

@@ -58,6 +58,19 @@ struct CoordinatorConfig {
 
 class ZapHandler;
 
+// The no_regression gate of the coordinator: one store query per decision,
+// in the writer's transaction. An outage throws (the turn is undone and the
+// job settled again after recovery); any other store error leaves the job
+// pending, undecided, to be judged again later.
+class StoreGate final : public NeedGate {
+ public:
+  explicit StoreGate(PgStore& store) : store_(store) {}
+  GateVerdict judge(const Job& job, uint64_t need_id) override;
+
+ private:
+  PgStore& store_;
+};
+
 class Coordinator {
  public:
   // `store` is the writer; `reader` a second connection for client reads.
@@ -158,6 +171,12 @@ class Coordinator {
   void send_now(Side side, const std::string& route, capnp::MessageBuilder& builder);
   void check_leases();
   void schedule_jobs();
+  // Places `queued` on the connected agents and sends the assignments.
+  void place(const std::vector<Job*>& queued);
+  // Says why each queued job its concurrency group holds back waits.
+  void note_concurrency_waits();
+  // Settles again the pending jobs whose regression gate could not decide.
+  void retry_undecided_gates();
   void cancel_job(Job& job, const std::string& why);
   uint32_t used_slots(const std::string& agent);
   void send_assign(const AgentSession& session, const Job& job);
@@ -174,6 +193,8 @@ class Coordinator {
   PgStore& reader_;
   const Clock& clock_;
   JobTable table_;
+  StoreGate gate_;
+  int64_t next_gate_retry_ms_ = 0;
   zmq::socket_t agents_;
   zmq::socket_t clients_;
   std::string agents_bound_, clients_bound_;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/job_spec.hpp"
+#include "common/pipeline.hpp"
 #include "common/signing.hpp"
 #include "coordinator/migrations.hpp"
 
@@ -973,12 +974,25 @@ LoadedJobs PgStore::load_active_jobs() {
         " (SELECT " +
         us("min(s.started_at)") +
         " FROM steps s WHERE s.job_id = j.id AND s.attempt = j.attempt),"
-        " COALESCE(j.target_agent, '')"
+        " COALESCE(j.target_agent, ''), p.definition, p.file_name"
         " FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
         " LEFT JOIN agents a ON a.id = j.agent_id"
         " LEFT JOIN machines tm ON tm.id = j.target_machine_id"
         " WHERE j.state NOT IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'skipped')"
         " ORDER BY j.id");
+    // What the stored definition says beyond the spec: the concurrency
+    // group and the no_regression needs (parsed once per pipeline).
+    std::map<uint64_t, std::optional<PipelineDef>> definitions;
+    auto definition = [&](uint64_t pipeline_id, const std::string& text,
+                          const std::string& file) -> const PipelineDef* {
+      auto [it, fresh] = definitions.try_emplace(pipeline_id);
+      if (fresh) {
+        auto parsed = parse_pipeline(text, file.empty() ? "pipeline.yml" : file);
+        it->second = std::move(parsed.pipeline);
+      }
+      return it->second ? &*it->second : nullptr;
+    };
+    std::map<uint64_t, const JobDef*> defs;  // by job id
     for (const auto& r : rows) {
       Job job;
       job.id = r[0].as<uint64_t>();
@@ -1002,20 +1016,115 @@ LoadedJobs PgStore::load_active_jobs() {
       job.agent_started_at_us = r[21].as<int64_t>();
       job.target_agent = r[22].as<std::string>();
       job.spec.pipeline_id = job.pipeline_id;
+      // A calibration's pipeline is no pipeline file: nothing to find there.
+      if (job.spec.kind != "calibrate")
+        if (const PipelineDef* def =
+                definition(job.pipeline_id, r[23].as<std::string>(), r[24].as<std::string>()))
+          if (const JobDef* jd = def->find_job(job.name)) {
+            job.concurrency = jd->concurrency;
+            defs[job.id] = jd;
+          }
       out.jobs.push_back(std::move(job));
     }
     auto needs = tx().exec(
-        "SELECT n.job_id, n.need_id, d.state FROM job_needs n JOIN jobs j ON j.id = n.job_id"
-        " JOIN jobs d ON d.id = n.need_id WHERE j.state = 'pending'");
+        "SELECT n.job_id, n.need_id, d.state, d.name FROM job_needs n"
+        " JOIN jobs j ON j.id = n.job_id JOIN jobs d ON d.id = n.need_id"
+        " WHERE j.state = 'pending'");
     std::map<uint64_t, Job*> by_id;
     for (auto& j : out.jobs) by_id[j.id] = &j;
     for (const auto& r : needs) {
       uint64_t job_id = r[0].as<uint64_t>(), need_id = r[1].as<uint64_t>();
-      if (auto it = by_id.find(job_id); it != by_id.end()) it->second->needs.push_back(need_id);
+      if (auto it = by_id.find(job_id); it != by_id.end()) {
+        it->second->needs.push_back(need_id);
+        if (auto d = defs.find(job_id);
+            d != defs.end() && needs_no_regression(*d->second, r[3].as<std::string>()))
+          it->second->no_regression_needs.push_back(need_id);
+      }
       auto state = parse_job_state(r[2].as<std::string>()).value_or(JobState::kFailed);
       if (is_terminal(state)) out.ended_needs[need_id] = state;
     }
   } catch (const std::exception& e) {
+    rethrow(e);
+  }
+  return out;
+}
+
+GateFacts PgStore::gate_facts(uint64_t job_id) {
+  flush_pending();  // samples of this turn count too
+  GateFacts out;
+  out.samples.columns = {"machine", "benchmark",    "side",     "wall_s",
+                         "cpu_s",   "instructions", "contended"};
+  out.samples.kinds = {"text", "text", "text", "number", "number", "number", "boolean"};
+  try {
+    tx().exec("SAVEPOINT gate");
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+  try {
+    // The job; the verdicts its attempt was given; the counted runs of it
+    // and of the same job's latest earlier success on the same machine at
+    // another revision (of a pipeline of the same name). The machine is
+    // matched by name, as fan-out pins it: a new kernel makes a new row.
+    auto rows = tx().exec_params(
+        "WITH need AS ("
+        "  SELECT j.id, j.name, j.attempt, j.machine_id, j.spec::text AS spec, p.name AS pipeline,"
+        "         p.revision, COALESCE(m.name, '') AS machine"
+        "  FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
+        "  LEFT JOIN machines m ON m.id = j.machine_id WHERE j.id = $1),"
+        " prev AS ("
+        "  SELECT j.id, j.attempt, p.revision FROM need, jobs j"
+        "  JOIN pipelines p ON p.id = j.pipeline_id JOIN machines m ON m.id = j.machine_id"
+        "  WHERE j.name = need.name AND p.name = need.pipeline AND m.name = need.machine"
+        "    AND j.id < need.id AND j.state = 'succeeded' AND need.revision <> ''"
+        "    AND p.revision <> '' AND p.revision <> need.revision"
+        "  ORDER BY j.id DESC LIMIT 1)"
+        " SELECT 0 AS part, need.name, need.spec, need.machine, need.revision,"
+        "  COALESCE((SELECT revision FROM prev), ''), NULL::float8, NULL::float8, NULL::float8,"
+        "  false, 0 AS ord FROM need"
+        " UNION ALL"
+        " SELECT 1, r.variant, r.measure, '', '', '', COALESCE(r.ratio, 1), COALESCE(r.ci_low, 1),"
+        "  COALESCE(r.ci_high, 1), false, r.variant_idx"
+        " FROM need JOIN bench_results r ON r.job_id = need.id AND r.attempt = need.attempt"
+        " WHERE r.verdict = 'slower'"
+        " UNION ALL"
+        " SELECT 2, s.variant, CASE WHEN s.job_id = need.id THEN 'b' ELSE 'a' END, '', '', '',"
+        "  s.wall_s, s.user_s + s.sys_s, s.instructions::float8, s.contended,"
+        "  s.variant_idx * 1000000 + s.idx"
+        " FROM need, samples s"
+        " WHERE s.exit_code = 0 AND ((s.job_id = need.id AND s.attempt = need.attempt)"
+        "  OR (s.job_id, s.attempt) IN (SELECT id, attempt FROM prev))"
+        " ORDER BY 1, 3, 11",
+        job_id);
+    for (const auto& r : rows) {
+      const int part = r[0].as<int>();
+      if (part == 0) {
+        out.found = true;
+        out.name = r[1].as<std::string>();
+        out.spec_json = r[2].as<std::string>();
+        out.machine = r[3].as<std::string>();
+        out.revision = r[4].as<std::string>();
+        out.previous_revision = r[5].as<std::string>();
+      } else if (part == 1) {
+        out.slower.push_back({r[1].as<std::string>(), r[2].as<std::string>(), r[6].as<double>(),
+                              r[7].as<double>(), r[8].as<double>()});
+      } else {
+        const bool no_ins = r[8].is_null();
+        out.samples.rows.push_back({out.machine, "variant " + r[1].as<std::string>(),
+                                    r[2].as<std::string>(), r[6].c_str(), r[7].c_str(),
+                                    no_ins ? "" : r[8].c_str(), r[9].as<bool>() ? "t" : "f"});
+        out.samples.nulls.push_back({false, false, false, false, false, no_ins, false});
+      }
+    }
+    tx().exec("RELEASE SAVEPOINT gate");
+  } catch (const std::exception& e) {
+    try {
+      if (conn_ && conn_->is_open() && tx_) {
+        tx().exec("ROLLBACK TO SAVEPOINT gate");
+        tx().exec("RELEASE SAVEPOINT gate");
+      }
+    } catch (const std::exception&) {
+      // The connection went with it: the original error says so.
+    }
     rethrow(e);
   }
   return out;

@@ -24,6 +24,7 @@
 #include "common/deploy_spec.hpp"
 #include "common/types.hpp"
 #include "coordinator/evaluate.hpp"
+#include "coordinator/gate.hpp"
 #include "coordinator/job_table.hpp"
 
 #include <pqxx/connection>
@@ -261,6 +262,11 @@ class PgStore final : public JobStore {
                   std::vector<std::vector<bool>>* nulls = nullptr);
 
   LoadedJobs load_active_jobs();
+
+  // What the no_regression gate needs to know of bench job `job_id`, in one
+  // query of the open transaction (so it sees the verdicts this turn wrote),
+  // in a savepoint of its own: a refusal leaves the transaction usable.
+  GateFacts gate_facts(uint64_t job_id);
 
   // Queries for the CLI.
   std::optional<PipelineView> status(uint64_t id);  // a pipeline id or a job id

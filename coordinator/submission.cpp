@@ -28,6 +28,7 @@ std::vector<Job> expand_submission(const PipelineDef& def, uint64_t pipeline_id,
       job.retries = jd.retries;
       job.priority = jd.priority;
       job.on_labels = jd.on_labels;
+      job.concurrency = jd.concurrency;
       if (target) {
         job.target_machine_id = target->first;
         job.target_machine = target->second;

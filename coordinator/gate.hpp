@@ -1,0 +1,43 @@
+// The no_regression gate: whether a bench job that succeeded was judged
+// significantly slower, so that a job needing it with `no_regression: true`
+// is skipped. Pure: the facts come from one store query (PgStore::gate_facts).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "coordinator/comparisons.hpp"
+#include "coordinator/job_table.hpp"
+
+namespace yardstick {
+
+// What the store knows of one bench job, for its gate.
+struct GateFacts {
+  bool found = false;
+  std::string name;       // the bench job's
+  std::string spec_json;  // its stored spec (jobs.spec): measure, alpha, noise floor, variants
+  std::string machine;    // where it ran
+  std::string revision;   // its pipeline's revision
+  // The revision of the same job's latest earlier run that succeeded on the
+  // same machine, in a pipeline of the same name, at another revision; empty: none.
+  std::string previous_revision;
+  // The bench_results rows of its current attempt whose verdict is "slower".
+  struct Slower {
+    std::string variant;
+    std::string measure;
+    double ratio = 1, ci_low = 1, ci_high = 1;
+  };
+  std::vector<Slower> slower;
+  // Counted runs of both revisions on that machine, shaped as
+  // revision_samples.sql: side "a" the previous revision, "b" this job.
+  ReportTable samples;
+};
+
+// kRegressed when a variant was judged slower than the baseline in the
+// bench's measure (as stored at job end), or slower than the previous
+// revision (compare --revisions' computation); kUndecided when the facts
+// cannot be read (the job is gone, its spec does not parse).
+GateVerdict judge_regression(const GateFacts& facts);
+
+}  // namespace yardstick
