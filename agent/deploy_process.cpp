@@ -187,9 +187,10 @@ class ProcessHooks : public DeployHooks {
       _exit(127);
     }
     setpgid(pid, pid);
+    // No timeout: no deadline (a duration of milliseconds::max() would
+    // overflow once compared in the clock's nanoseconds).
     const auto start = std::chrono::steady_clock::now();
-    const auto limit = step.timeout_ms ? std::chrono::milliseconds(step.timeout_ms)
-                                       : std::chrono::milliseconds::max();
+    const auto limit = std::chrono::milliseconds(step.timeout_ms);
     bool terminated = false;
     std::chrono::steady_clock::time_point kill_at{};
     for (;;) {
@@ -203,7 +204,7 @@ class ProcessHooks : public DeployHooks {
       }
       if (r < 0 && errno != EINTR) return -1;
       const auto now = std::chrono::steady_clock::now();
-      if (!terminated && (now - start >= limit || g_cancelled)) {
+      if (!terminated && ((step.timeout_ms && now - start >= limit) || g_cancelled)) {
         log(label +
             (g_cancelled ? ": cancelled"
                          : ": exceeded its timeout of " + std::to_string(step.timeout_ms) + " ms") +

@@ -4,7 +4,9 @@
 // health gate saw is checked in PostgreSQL and in `yardstick status`.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/http.hpp"
@@ -205,6 +207,92 @@ TEST_F(Deploy, ADeployWhoseBuildFailedIsSkippedAndRunsNothing) {
   EXPECT_EQ(c_.scalar("SELECT count(*) FROM deploy_phases"), 0);
   auto st = c_.cli({"status", "1"});
   EXPECT_NE(st.out.find("need build ended failed"), std::string::npos) << st.out;
+}
+
+// The example's own pipeline (deploy/examples/bluegreen/pipeline.yml):
+// build, the startup benchmark, and the gated deploy of the checked-out
+// commit, which the site then reports as its version.
+TEST_F(Deploy, TheExamplePipelineBuildsBenchmarksAndDeploysTheCommit) {
+  namespace fs = std::filesystem;
+  const std::string repo = c_.dir() + "/repo";
+  const std::string example = YARDSTICK_SOURCE_DIR "/deploy/examples/bluegreen";
+  fs::create_directories(repo + "/deploy/examples");
+  fs::copy(example, repo + "/deploy/examples/bluegreen", fs::copy_options::recursive);
+  const std::string git = "git -C " + repo + " -c user.name=t -c user.email=t@t ";
+  ASSERT_EQ(
+      std::system((git + "init -q && " + git + "add -A && " + git + "commit -qm example").c_str()),
+      0);
+  std::string head;
+  {
+    FILE* p = popen(("git -C " + repo + " rev-parse HEAD").c_str(), "r");
+    char buf[64] = {};
+    ASSERT_NE(fgets(buf, sizeof buf, p), nullptr);
+    pclose(p);
+    head = std::string(buf, 40);
+  }
+  int bench_port = site_.port() + 3;
+  while (!yardstick::testing::port_free(bench_port)) ++bench_port;
+  std::ifstream in(example + "/pipeline.yml");
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t at = 0; (at = yaml.find(from, at)) != std::string::npos; at += to.size())
+      yaml.replace(at, from.size(), to);
+  };
+  replace("REPO", repo);
+  replace("/tmp/yardstick-bluegreen", site_.dir().string());
+  replace("18080", std::to_string(site_.port()));
+  replace("18093", std::to_string(bench_port));
+  replace("min_healthy: 5s", "min_healthy: 1s");
+  c_.write_file("bluegreen.yml", yaml);
+  auto r = c_.cli({"submit", "bluegreen.yml", "--wait", "--revision", head});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(c_.text("SELECT string_agg(name || ' ' || state, ', ' ORDER BY id) FROM jobs"),
+            "build succeeded, startup succeeded, release succeeded");
+  EXPECT_EQ(http_get(site_.url("/version"), 2s).body, head);
+  EXPECT_EQ(c_.scalar("SELECT count(*) FROM samples"), 10);
+  EXPECT_EQ(c_.text("SELECT outcome || ' ' || probe_failed || ' ' || new_version FROM deploys"),
+            "succeeded 0 " + head);
+}
+
+// Two deploys of one concurrency group, in two pipelines, on an agent with
+// room for both: their phases never overlap.
+TEST(DeployGroups, TwoDeploysOfOneGroupNeverOverlap) {
+  Cluster c;
+  c.add_agent("a", "pool=dep", "box-dep", 2);
+  auto yaml = [](const std::string& name) {
+    return "pipeline: " + name +
+           "\n"
+           "concurrency: site\n"
+           "jobs:\n"
+           "  ship:\n"
+           "    kind: deploy\n"
+           "    on: { labels: [pool=dep] }\n"
+           "    deploy:\n"
+           "      steps: [ { name: push, run: \"sleep 1\" }, { name: activate, run: \"sleep 0.5\" "
+           "} ]\n"
+           "      health: { run: \"true\", interval: 100ms, min_healthy: 200ms }\n";
+  };
+  c.write_file("one.yml", yaml("one"));
+  c.write_file("two.yml", yaml("two"));
+  ASSERT_EQ(c.cli({"submit", "one.yml"}).code, 0);
+  ASSERT_EQ(c.cli({"submit", "two.yml"}).code, 0);
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM deploys WHERE outcome = 'succeeded'") == 2; },
+      30s))
+      << c.text("SELECT string_agg(name || ' ' || state || ' ' || message, '; ') FROM jobs");
+  // Each deploy's span, from its first phase's start to its last phase's end.
+  auto spans = c.query(
+      "SELECT job_id, min(started_at), max(ended_at), count(*) FROM deploy_phases"
+      " GROUP BY job_id ORDER BY 2");
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0][3].as<int>(), 4);  // push, activate, healthy, stable
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM"
+                     " (SELECT job_id, min(started_at) s, max(ended_at) e FROM deploy_phases"
+                     "  GROUP BY job_id) a,"
+                     " (SELECT job_id, min(started_at) s, max(ended_at) e FROM deploy_phases"
+                     "  GROUP BY job_id) b"
+                     " WHERE a.job_id < b.job_id AND a.s < b.e AND b.s < a.e"),
+            0);
 }
 
 }  // namespace
