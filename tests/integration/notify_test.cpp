@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -205,6 +207,36 @@ TEST(Notify, ADeadOrHangingWebhookDelaysNothing) {
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(c.cli({"status", std::to_string(c.scalar("SELECT max(id) FROM pipelines"))}).code, 0);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+// Submitted at a branch, the document names the commit that was checked out.
+TEST(Notify, TheRevisionIsTheCommitTheCheckoutReported) {
+  HttpServer receiver;
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  const std::string repo = c.dir() + "/repo";
+  std::filesystem::create_directories(repo);
+  ASSERT_EQ(std::system(("cd " + repo +
+                         " && git init -q -b trunk && git config user.email t@e && "
+                         "git config user.name t && echo one > f.txt && git add f.txt && "
+                         "git commit -qm one")
+                            .c_str()),
+            0);
+  c.write_file("p.yml", "pipeline: co\ncheckout: { repo: " + repo +
+                            " }\nnotify:\n  - webhook: " + receiver.url(kTokenPath) +
+                            "\njobs:\n  read:\n    steps: [{run: cat f.txt; exit 1}]\n");
+  auto r = c.cli({"submit", "p.yml", "--wait", "--revision", "trunk", "--branch", "trunk"});
+  ASSERT_EQ(r.code, 1) << r.out << r.err;
+  ASSERT_TRUE(wait_for([&] { return receiver.request_count() >= 1; }, 10s));
+  auto bodies = posted(receiver);
+  ASSERT_EQ(bodies.size(), 1u);
+  const std::string commit = c.text("SELECT revision FROM jobs");
+  EXPECT_EQ(commit.size(), 40u) << commit;
+  EXPECT_EQ(bodies[0]["revision"], commit);
+  EXPECT_EQ(bodies[0]["branch"], "trunk");
+  EXPECT_NE(bodies[0]["text"].get<std::string>().find(" at revision " + commit.substr(0, 12) + ":"),
+            std::string::npos)
+      << bodies[0];
 }
 
 // The webhooks are part of the stored pipeline file: a job that ends after
