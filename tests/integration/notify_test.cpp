@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -207,6 +208,51 @@ TEST(Notify, ADeadOrHangingWebhookDelaysNothing) {
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(c.cli({"status", std::to_string(c.scalar("SELECT max(id) FROM pipelines"))}).code, 0);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+// A deploy whose rollback held is `rolled_back` to a webhook that asked for
+// it and `failed` to one that asked for failures only; a rollback that did
+// not hold is a failure to both.
+TEST(Notify, ARolledBackDeployIsRolledBackOnlyWhereAskedFor) {
+  HttpServer both, failures;
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("p.yml", "pipeline: site\nnotify:\n  - webhook: " + both.url(kTokenPath) +
+                            "\n  - webhook: " + failures.url(kTokenPath) +
+                            "\n    on: [failed]\njobs:\n"
+                            "  held:\n    kind: deploy\n    deploy:\n"
+                            "      steps: [{name: release, run: exit 1}]\n"
+                            "      rollback: {run: 'true'}\n"
+                            "  lost:\n    kind: deploy\n    deploy:\n"
+                            "      steps: [{name: release, run: exit 1}]\n"
+                            "      rollback: {run: exit 2}\n");
+  auto r = c.cli({"submit", "p.yml", "--wait"});
+  ASSERT_EQ(r.code, 1) << r.out << r.err;
+  ASSERT_TRUE(wait_for([&] { return both.request_count() >= 2; }, 10s)) << c.coordinator().log();
+  ASSERT_TRUE(wait_for([&] { return failures.request_count() >= 2; }, 10s));
+  std::this_thread::sleep_for(500ms);
+  std::map<std::string, json> to_both, to_failures;
+  for (const auto& b : posted(both)) to_both[b["job"]] = b;
+  for (const auto& b : posted(failures)) to_failures[b["job"]] = b;
+  ASSERT_EQ(to_both.size(), 2u);
+  ASSERT_EQ(to_failures.size(), 2u);
+  EXPECT_EQ(both.request_count(), 2u) << "one POST per webhook per job end";
+  EXPECT_EQ(failures.request_count(), 2u);
+  EXPECT_EQ(to_both["held"]["event"], "rolled_back");
+  EXPECT_EQ(to_both["held"]["events"], json::array({"rolled_back", "failed"}));
+  EXPECT_EQ(to_both["held"]["state"], "failed");
+  EXPECT_EQ(to_both["held"]["kind"], "deploy");
+  EXPECT_EQ(to_both["held"]["message"], c.text("SELECT message FROM jobs WHERE name = 'held'"));
+  EXPECT_NE(to_both["held"]["text"].get<std::string>().find("job held failed (rolled back)"),
+            std::string::npos)
+      << to_both["held"];
+  EXPECT_EQ(to_failures["held"]["event"], "failed");
+  EXPECT_EQ(to_both["lost"]["event"], "failed");
+  EXPECT_EQ(to_both["lost"]["events"], json::array({"failed"}));
+  EXPECT_NE(to_both["lost"]["message"].get<std::string>().find("rollback failed"),
+            std::string::npos)
+      << to_both["lost"];
+  EXPECT_EQ(to_failures["lost"]["event"], "failed");
 }
 
 // Submitted at a branch, the document names the commit that was checked out.
