@@ -3,9 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
@@ -35,6 +37,44 @@ const JobDef* PipelineDef::find_job(std::string_view job_name) const {
 bool needs_no_regression(const JobDef& job, std::string_view need) {
   return std::find(job.no_regression_needs.begin(), job.no_regression_needs.end(), need) !=
          job.no_regression_needs.end();
+}
+
+const std::vector<std::string>& notify_events() {
+  static const std::vector<std::string> events = {"rolled_back", "failed", "over_budget",
+                                                  "succeeded"};
+  return events;
+}
+
+const std::vector<std::string>& default_notify_events() {
+  static const std::vector<std::string> events = {"rolled_back", "failed"};
+  return events;
+}
+
+namespace {
+// `events` in the order of notify_events().
+std::vector<std::string> in_event_order(const std::vector<std::string>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : notify_events())
+    if (std::find(events.begin(), events.end(), e) != events.end()) out.push_back(e);
+  return out;
+}
+}  // namespace
+
+std::vector<Webhook> webhooks_for(const PipelineDef& def, const JobDef& job) {
+  std::vector<Webhook> out;
+  for (const auto* list : {&def.notify, &job.notify})
+    for (const auto& hook : *list) {
+      auto same =
+          std::find_if(out.begin(), out.end(), [&](const Webhook& w) { return w.url == hook.url; });
+      if (same == out.end()) {
+        out.push_back(hook);
+        continue;
+      }
+      std::vector<std::string> both = same->on;
+      both.insert(both.end(), hook.on.begin(), hook.on.end());
+      same->on = in_event_order(both);
+    }
+  return out;
 }
 
 const std::vector<std::string>& known_collectors() {
@@ -269,6 +309,100 @@ std::optional<Budget> parse_budget(Validator& v, const YAML::Node& node, const s
     if (auto f = v.boolean(node["fail"], path + ".fail")) b.fail = *f;
   }
   return b;
+}
+
+// `notify: [{webhook: URL, on: [EVENT, ...]}]`. A webhook's URL usually
+// holds its token, so no message here quotes more of it than
+// mask_webhook_url() shows.
+std::vector<Webhook> parse_notify(Validator& v, const YAML::Node& node, const std::string& path) {
+  std::vector<Webhook> out;
+  if (!node.IsSequence()) {
+    v.error(node, path,
+            "expected a list of webhooks, such as [{webhook: https://..., on: [failed]}]");
+    return out;
+  }
+  std::string events_text;
+  for (const auto& e : notify_events()) events_text += (events_text.empty() ? "" : ", ") + e;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string p = path + "[" + std::to_string(i) + "]";
+    const YAML::Node entry = node[i];
+    if (entry.IsScalar()) {
+      v.error(entry, p, "expected {webhook: URL, on: [EVENT, ...]}, not a bare value");
+      continue;
+    }
+    if (!v.check_map(entry, p, {"webhook", "on"})) continue;
+    Webhook hook;
+    bool ok = true;
+    if (auto url = entry["webhook"]) {
+      auto s = v.string(url, p + ".webhook");
+      ok = s.has_value();
+      if (s) {
+        std::string scheme = s->substr(0, s->find("://"));
+        for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const bool has_scheme = s->find("://") != std::string::npos;
+        const size_t host = has_scheme ? s->find("://") + 3 : 0;
+        const bool has_host = has_scheme && host < s->size() && !std::strchr("/?#", (*s)[host]);
+        const bool blank = std::any_of(s->begin(), s->end(), [](char c) {
+          return std::isspace(static_cast<unsigned char>(c)) ||
+                 std::iscntrl(static_cast<unsigned char>(c));
+        });
+        if (!has_scheme || (scheme != "http" && scheme != "https") || !has_host) {
+          v.error(url, p + ".webhook",
+                  "expected an http:// or https:// URL, not '" + mask_webhook_url(*s) + "'");
+          ok = false;
+        } else if (blank) {
+          v.error(url, p + ".webhook",
+                  "the URL holds a space or a control character (" + mask_webhook_url(*s) +
+                      "); percent-encode it");
+          ok = false;
+        } else if (std::any_of(out.begin(), out.end(),
+                               [&](const Webhook& w) { return w.url == *s; })) {
+          v.error(url, p + ".webhook",
+                  "webhook " + mask_webhook_url(*s) +
+                      " is listed twice; give it one entry whose on: lists every event");
+          ok = false;
+        } else {
+          hook.url = *s;
+        }
+      }
+    } else {
+      v.error(entry, p + ".webhook", "missing key: the URL to POST to");
+      ok = false;
+    }
+    if (auto on = entry["on"]) {
+      if (!on.IsSequence()) {
+        v.error(on, p + ".on", "expected a list of events (" + events_text + ")");
+        ok = false;
+      } else if (on.size() == 0) {
+        v.error(on, p + ".on",
+                "an empty list would never call the webhook (omit on: for [failed, "
+                "rolled_back])");
+        ok = false;
+      } else {
+        for (size_t k = 0; k < on.size(); ++k) {
+          const std::string op = p + ".on[" + std::to_string(k) + "]";
+          auto e = v.string(on[k], op);
+          if (!e) {
+            ok = false;
+          } else if (std::find(notify_events().begin(), notify_events().end(), *e) ==
+                     notify_events().end()) {
+            v.error(on[k], op, "unknown event '" + *e + "' (expected one of: " + events_text + ")");
+            ok = false;
+          } else if (std::find(hook.on.begin(), hook.on.end(), *e) != hook.on.end()) {
+            v.error(on[k], op, "'" + *e + "' is listed twice");
+            ok = false;
+          } else {
+            hook.on.push_back(*e);
+          }
+        }
+        hook.on = in_event_order(hook.on);
+      }
+    } else {
+      hook.on = default_notify_events();
+    }
+    if (ok) out.push_back(std::move(hook));
+  }
+  return out;
 }
 
 void parse_bench(Validator& v, const YAML::Node& node, const std::string& path, JobDef& job) {
@@ -672,10 +806,10 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   job.line = key_node.Mark().line + 1;
   if (!valid_name(name))
     v.error(key_node, path, "job names use letters, digits, '-', '_' and '.' only");
-  if (!v.check_map(
-          node, path,
-          {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir", "env",
-           "secrets", "bench", "variants", "exclusive", "budget", "deploy", "concurrency"}))
+  if (!v.check_map(node, path,
+                   {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
+                    "env", "secrets", "bench", "variants", "exclusive", "budget", "deploy",
+                    "concurrency", "notify"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
@@ -780,6 +914,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   if (node["secrets"]) job.secrets = v.secrets(node["secrets"], path + ".secrets");
   if (node["concurrency"])
     job.concurrency = parse_concurrency(v, node["concurrency"], path + ".concurrency");
+  if (node["notify"]) job.notify = parse_notify(v, node["notify"], path + ".notify");
   pipeline.jobs.push_back(std::move(job));
 }
 
@@ -852,7 +987,8 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
   // A shape the checks did not foresee makes yaml-cpp throw (a subscript of
   // a scalar, say): an error for the file, never an exception out of here.
   try {
-    if (v.check_map(root, "", {"pipeline", "env", "secrets", "checkout", "concurrency", "jobs"})) {
+    if (v.check_map(root, "",
+                    {"pipeline", "env", "secrets", "checkout", "concurrency", "jobs", "notify"})) {
       if (root["pipeline"]) {
         if (auto s = v.string(root["pipeline"], "pipeline")) {
           pipeline.name = *s;
@@ -867,6 +1003,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
       if (root["secrets"]) pipeline.secrets = v.secrets(root["secrets"], "secrets");
       if (root["concurrency"])
         pipeline.concurrency = parse_concurrency(v, root["concurrency"], "concurrency");
+      if (root["notify"]) pipeline.notify = parse_notify(v, root["notify"], "notify");
       if (auto checkout = root["checkout"]) {
         if (v.check_map(checkout, "checkout", {"repo"})) {
           if (checkout["repo"]) {

@@ -26,6 +26,21 @@ struct PipelineError {
   std::string to_string() const;
 };
 
+// `notify: [{webhook: URL, on: [EVENT, ...]}]`: a URL the coordinator POSTs
+// a JSON document to when a job ends with one of the events listed (see
+// docs/pipelines.md, Notifications).
+struct Webhook {
+  std::string url;              // http:// or https://; may carry a token: show it masked
+  std::vector<std::string> on;  // events, in the order of notify_events()
+  bool operator==(const Webhook&) const = default;
+};
+
+// The events a webhook may ask for, most specific first: a job end that
+// matches several of a webhook's events is sent once, as the first of them.
+const std::vector<std::string>& notify_events();
+// What `on` is when omitted.
+const std::vector<std::string>& default_notify_events();
+
 struct JobDef {
   std::string name;
   std::string kind = "build";
@@ -50,6 +65,7 @@ struct JobDef {
   bool exclusive = false;            // take every slot of the agent (default for bench)
   std::optional<DeploySpec> deploy;  // kind deploy
   std::optional<Budget> budget;
+  std::vector<Webhook> notify;  // added to the pipeline's
   int line = 0;
 };
 
@@ -61,14 +77,18 @@ struct PipelineDef {
   EnvVars env;
   std::vector<std::string> secrets;  // every job's: names only, the values stay on the agents
   std::string checkout_repo;
-  std::string concurrency;   // the group of every job that names none itself
-  std::vector<JobDef> jobs;  // in file order
+  std::string concurrency;      // the group of every job that names none itself
+  std::vector<JobDef> jobs;     // in file order
+  std::vector<Webhook> notify;  // for every job
 
   const JobDef* find_job(std::string_view name) const;
 };
 
 // Whether `job` names `need` with no_regression: true.
 bool needs_no_regression(const JobDef& job, std::string_view need);
+// The webhooks of job `job`: the pipeline's, then the job's own. A URL
+// listed at both levels is one webhook with the events of both.
+std::vector<Webhook> webhooks_for(const PipelineDef& def, const JobDef& job);
 
 struct PipelineParseResult {
   std::optional<PipelineDef> pipeline;  // set only when `errors` is empty

@@ -165,6 +165,33 @@ bool url_has_credentials(std::string_view url) {
   return !credentials_in(url).empty();
 }
 
+std::string mask_webhook_url(std::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos || scheme_end == 0) return std::string(kSecretMask);
+  for (size_t i = 0; i < scheme_end; ++i)
+    if (!is_scheme_char(url[i])) return std::string(kSecretMask);
+  const size_t begin = scheme_end + 3;
+  size_t end = begin;
+  while (end < url.size() && !std::strchr("/?#", url[end])) ++end;
+  std::string_view authority = url.substr(begin, end - begin);
+  std::string out(url.substr(0, begin));
+  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    out += kSecretMask;
+    out += '@';
+    authority.remove_prefix(at + 1);
+  }
+  if (authority.empty()) return std::string(kSecretMask);
+  out += authority;
+  const std::string_view rest = url.substr(end);
+  if (!rest.empty() && rest != "/") {
+    out += '/';
+    out += kSecretMask;
+  } else {
+    out += rest;
+  }
+  return out;
+}
+
 std::optional<std::string> url_secret(std::string_view url) {
   auto found = credentials_in(url);
   if (found.empty()) return std::nullopt;

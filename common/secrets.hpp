@@ -63,6 +63,11 @@ class SecretMasker {
 std::string mask_url_credentials(std::string_view url);
 // True when mask_url_credentials would change `url`.
 bool url_has_credentials(std::string_view url);
+// A webhook URL as it may be shown: webhooks carry their token in the path
+// or the query (https://hooks.slack.com/services/T0/B0/XXXX), so only the
+// scheme, host and port stay: "https://hooks.slack.com/***". User
+// information goes too. Text that is not scheme://host... becomes "***".
+std::string mask_webhook_url(std::string_view url);
 // The password (or http(s) token) of `url`, when it has one: to mask where
 // the URL's output might show it.
 std::optional<std::string> url_secret(std::string_view url);

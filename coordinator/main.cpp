@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
+#include "coordinator/notifier.hpp"
 #include "coordinator/server.hpp"
 #include "coordinator/store.hpp"
 #include "coordinator/zap.hpp"
@@ -156,8 +157,10 @@ int main(int argc, char** argv) {
   SystemClock clock;
   PgStore store(db, writer_options);
   PgStore reader(db, reader_options);
+  Notifier notifier;  // webhooks of `notify:`; outlives the coordinator
   Coordinator coordinator(config, context, store, reader, clock);
   coordinator.set_authority(zap.get());
+  coordinator.set_notifier(&notifier);
   try {
     coordinator.start();
   } catch (const StoreError& e) {

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 #include "common/http.hpp"
+#include "common/secrets.hpp"
 
 namespace yardstick {
 
@@ -42,7 +43,8 @@ bool Notifier::post(std::string url, std::string json) {
   {
     std::lock_guard lock(mu_);
     if (incoming_.size() >= options_.max_queued) {
-      spdlog::warn("webhook {}: dropped, {} notifications already queued", url, incoming_.size());
+      spdlog::warn("webhook {}: dropped, {} notifications already queued", mask_webhook_url(url),
+                   incoming_.size());
       ++given_up_;
       return false;
     }
@@ -64,10 +66,11 @@ void Notifier::loop() {
     Outcome o{p->url, ok, p->attempts, p->error};
     if (ok) {
       ++delivered_;
-      spdlog::info("webhook {}: delivered (attempt {})", p->url, p->attempts);
+      spdlog::info("webhook {}: delivered (attempt {})", mask_webhook_url(p->url), p->attempts);
     } else {
       ++given_up_;
-      spdlog::warn("webhook {}: gave up after {} attempts: {}", p->url, p->attempts, p->error);
+      spdlog::warn("webhook {}: gave up after {} attempts: {}", mask_webhook_url(p->url),
+                   p->attempts, p->error);
     }
     if (hook_) hook_(o);
     delete p;
@@ -127,8 +130,8 @@ void Notifier::loop() {
       if (p->due - p->queued > options_.retry_for) {
         finish(p, false);
       } else {
-        spdlog::info("webhook {}: attempt {} failed ({}), again in {} ms", p->url, p->attempts,
-                     p->error, backoff.count());
+        spdlog::warn("webhook {}: attempt {} failed ({}), again in {} ms", mask_webhook_url(p->url),
+                     p->attempts, p->error, backoff.count());
         waiting.emplace(p->due, p);
       }
     }

@@ -3,7 +3,8 @@
 // Notifier's own thread POSTs it (libcurl multi: deliveries run side by
 // side, so a dead or slow webhook never holds up another), retries a failed
 // delivery with exponential backoff (1 s, 2 s, 4 s ... capped at 60 s) until
-// `retry_for` has passed since it was queued, and logs what it gave up on.
+// `retry_for` has passed since it was queued, and logs what it gave up on
+// (URLs masked: a webhook's path usually holds its token).
 // Nothing a webhook does delays or fails a job.
 #pragma once
 

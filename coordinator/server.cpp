@@ -11,11 +11,13 @@
 #include "common/checkout.hpp"
 #include "common/curve.hpp"
 #include "common/pipeline.hpp"
+#include "common/secrets.hpp"
 #include "common/signing.hpp"
 #include "common/text.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/comparisons.hpp"
 #include "coordinator/gate.hpp"
+#include "coordinator/notifier.hpp"
 #include "coordinator/reports.hpp"
 #include "coordinator/scheduler.hpp"
 #include "coordinator/submission.hpp"
@@ -140,7 +142,8 @@ Coordinator::Coordinator(CoordinatorConfig config, zmq::context_t& context, PgSt
       store_(store),
       reader_(reader),
       clock_(clock),
-      table_(store, clock),
+      ended_(store),
+      table_(ended_, clock),
       gate_(store),
       agents_(context, zmq::socket_type::router),
       clients_(context, zmq::socket_type::router) {
@@ -406,6 +409,8 @@ void Coordinator::turn(int timeout_ms) {
     spdlog::error("store failed ({}); nothing of this turn was acted on: {}",
                   e.sqlstate().empty() ? "no SQLSTATE" : e.sqlstate(), e.what());
     outbox_.clear();
+    ended_.clear();
+    over_budget_.clear();
     for (auto& s : sessions_) {
       s.second.acks.clear();
       s.second.abandon.clear();
@@ -421,8 +426,13 @@ void Coordinator::turn(int timeout_ms) {
   }
   turn_clients_.clear();
   send_all();
+  notify_ended_jobs();
   if (turns_ % 64 == 0) {
     table_.prune();
+    std::set<uint64_t> live_pipelines;
+    for (const auto& [id, job] : table_.jobs()) live_pipelines.insert(job.pipeline_id);
+    std::erase_if(hooks_, [&](const auto& h) { return !live_pipelines.count(h.first); });
+    std::erase_if(checked_out_, [&](const auto& c) { return !table_.jobs().count(c.first); });
     for (auto it = log_caps_.begin(); it != log_caps_.end();) {
       const Job* job = table_.find(it->first.job_id);
       it = (!job || job->attempt != it->first.attempt || is_terminal(job->state))
@@ -768,7 +778,10 @@ void Coordinator::on_step_finished(const std::string& route, uint64_t req,
     step.command = clean(step.command);
     store_.record_step_finished(key, step, s->agent_id, s->machine_id);
     step.revision = clean(step.revision);
-    if (!step.revision.empty()) store_.record_revision(job->id, job->pipeline_id, step.revision);
+    if (!step.revision.empty()) {
+      store_.record_revision(job->id, job->pipeline_id, step.revision);
+      checked_out_[job->id] = step.revision;
+    }
   }
   s->acks.push_back(key);
 }
@@ -1080,6 +1093,7 @@ JobState Coordinator::evaluate_ended_job(Job& job, JobState outcome, std::string
   }
   if (breaches.empty()) return outcome;
   store_.save_budget_breaches(job.id, job.attempt, breaches);
+  over_budget_.insert({job.id, job.attempt});
   std::string over;
   bool fail = false;
   for (const auto& b : breaches) {
@@ -1155,6 +1169,7 @@ void Coordinator::on_submit(const std::string& route, uint64_t req, wire::Envelo
   }
   uint64_t pipeline_id =
       store_.insert_pipeline(def.name, revision, branch, submitter, file, text, signed_submission);
+  hooks_[pipeline_id] = pipeline_hooks(def);
 
   std::vector<ConnectedMachine> machines;
   for (const auto& [name, s] : sessions_)
@@ -1633,6 +1648,78 @@ void Coordinator::flush_acks() {
     reply(Side::kAgents, s.route, b);
     s.abandon.clear();
   }
+}
+
+void Coordinator::notify_ended_jobs() {
+  std::vector<Job> ended = ended_.take();
+  std::set<JobRef> over_budget;
+  over_budget.swap(over_budget_);
+  for (const Job& job : ended) {
+    JobEnd end;
+    end.pipeline = job.spec.pipeline_name;
+    end.pipeline_id = job.pipeline_id;
+    end.job = job.name;
+    end.job_id = job.id;
+    end.attempt = job.attempt;
+    end.kind = job.spec.kind;
+    end.state = job.state;
+    end.message = job.message;
+    end.agent = job.agent;
+    if (auto s = sessions_.find(job.agent); s != sessions_.end() && !job.agent.empty())
+      end.machine = s->second.machine_name;
+    end.revision = job.spec.revision;
+    if (auto c = checked_out_.find(job.id); c != checked_out_.end()) {
+      end.revision = c->second;
+      checked_out_.erase(c);
+    }
+    end.branch = job.spec.branch;
+    end.started_at_us = job.started_at_us;
+    end.ended_at_us = job.ended_at_us;
+    end.over_budget = over_budget.count({job.id, job.attempt}) > 0;
+    if (!notifier_) continue;
+    const auto events = job_end_events(end);
+    if (events.empty()) continue;
+    const std::vector<Webhook>* hooks = hooks_for(job.pipeline_id, job.name);
+    if (!hooks) continue;
+    for (const Webhook& hook : *hooks)
+      if (auto event = event_for(hook, events))
+        if (notifier_->post(hook.url, notification_json(end, *event)))
+          spdlog::info("job {} {}: {} notified to webhook {}", job.id, job.name, *event,
+                       mask_webhook_url(hook.url));
+  }
+}
+
+const std::vector<Webhook>* Coordinator::hooks_for(uint64_t pipeline_id,
+                                                   const std::string& job_name) {
+  auto it = hooks_.find(pipeline_id);
+  if (it == hooks_.end()) {
+    // Submitted before this coordinator started: its stored file says.
+    std::optional<std::pair<std::string, std::string>> file;
+    try {
+      reader_.begin();
+      file = reader_.pipeline_file(pipeline_id);
+      reader_.commit();
+    } catch (const StoreError& e) {
+      reader_.rollback();
+      spdlog::warn(
+          "pipeline {}: cannot read its file for its webhooks ({}); this job end is not "
+          "notified",
+          pipeline_id, e.what());
+      return nullptr;  // not remembered: the next job end tries again
+    }
+    PipelineHooks hooks;
+    if (file) {
+      std::string error;
+      if (auto h = pipeline_hooks(file->second, file->first, &error))
+        hooks = std::move(*h);
+      else
+        spdlog::warn("pipeline {}: its stored file no longer parses ({}); its jobs notify nobody",
+                     pipeline_id, error);
+    }
+    it = hooks_.emplace(pipeline_id, std::move(hooks)).first;
+  }
+  auto hooks = it->second.find(job_name);
+  return hooks == it->second.end() ? nullptr : &hooks->second;
 }
 
 void Coordinator::send_now(Side side, const std::string& route, capnp::MessageBuilder& builder) {

@@ -37,6 +37,7 @@
 #include "coordinator/intake.hpp"
 #include "coordinator/job_table.hpp"
 #include "coordinator/log_cap.hpp"
+#include "coordinator/notifications.hpp"
 #include "coordinator/store.hpp"
 
 namespace yardstick {
@@ -57,6 +58,7 @@ struct CoordinatorConfig {
 };
 
 class ZapHandler;
+class Notifier;
 
 // The no_regression gate of the coordinator: one store query per decision,
 // in the writer's transaction. An outage throws (the turn is undone and the
@@ -86,6 +88,10 @@ class Coordinator {
   // Who may connect, checked again on every message (a key removed on
   // SIGHUP stops working at once). Null: --insecure, everyone may.
   void set_authority(const ZapHandler* authority) { authority_ = authority; }
+  // Where job ends go for the webhooks of `notify:` (see
+  // coordinator/notifications.hpp); handed over after the turn that ended
+  // the job commits, never waited for. Null: nobody is notified.
+  void set_notifier(Notifier* notifier) { notifier_ = notifier; }
 
   const std::string& agents_endpoint() const { return agents_bound_; }
   const std::string& clients_endpoint() const { return clients_bound_; }
@@ -181,6 +187,11 @@ class Coordinator {
   uint32_t used_slots(const std::string& agent);
   void send_assign(const AgentSession& session, const Job& job);
   void flush_acks();
+  // Posts the notifications of the jobs that ended in the turn just committed.
+  void notify_ended_jobs();
+  // The webhooks of job `job_name` of pipeline `pipeline_id` (read from the
+  // stored pipeline file after a restart); nullptr: none.
+  const std::vector<Webhook>* hooks_for(uint64_t pipeline_id, const std::string& job_name);
 
   void reply(Side side, const std::string& route, capnp::MessageBuilder& builder);
   void reply_error(Side side, const std::string& route, uint64_t request_id, wire::ErrorCode code,
@@ -192,6 +203,7 @@ class Coordinator {
   PgStore& store_;
   PgStore& reader_;
   const Clock& clock_;
+  EndedJobs ended_;  // the table's store: passes every write on to store_, keeps the job ends
   JobTable table_;
   StoreGate gate_;
   int64_t next_gate_retry_ms_ = 0;
@@ -215,6 +227,10 @@ class Coordinator {
   std::set<std::string> admin_draining_;  // agents drained with `yardstick drain`
   const ZapHandler* authority_ = nullptr;
   std::string peer_name_;  // the key name of the message being handled; empty when --insecure
+  Notifier* notifier_ = nullptr;
+  std::map<uint64_t, PipelineHooks> hooks_;      // by pipeline id, while it has jobs in the table
+  std::set<JobRef> over_budget_;                 // attempts judged over budget in this turn
+  std::map<uint64_t, std::string> checked_out_;  // by job id: the commit its checkout reported
 };
 
 }  // namespace yardstick

@@ -1143,6 +1143,17 @@ std::optional<uint64_t> PgStore::pipeline_of(uint64_t id) {
   }
 }
 
+std::optional<std::pair<std::string, std::string>> PgStore::pipeline_file(uint64_t pipeline_id) {
+  try {
+    auto r =
+        tx().exec_params("SELECT file_name, definition FROM pipelines WHERE id = $1", pipeline_id);
+    if (r.empty()) return std::nullopt;
+    return std::pair{r[0][0].as<std::string>(), r[0][1].as<std::string>()};
+  } catch (const std::exception& e) {
+    rethrow(e);
+  }
+}
+
 std::optional<PipelineView> PgStore::status(uint64_t id) {
   try {
     auto p = tx().exec_params(

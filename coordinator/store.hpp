@@ -275,6 +275,9 @@ class PgStore final : public JobStore {
   std::set<std::string> draining_agents();
   // The pipeline id `id` names (itself, or the pipeline of job `id`).
   std::optional<uint64_t> pipeline_of(uint64_t id);
+  // The file pipeline `pipeline_id` was submitted as: its name and its text
+  // (pipelines.file_name, definition); nullopt when there is no such pipeline.
+  std::optional<std::pair<std::string, std::string>> pipeline_file(uint64_t pipeline_id);
 
  private:
   pqxx::dbtransaction& tx();

@@ -109,3 +109,12 @@ TEST(Notifier, ADeadWebhookDoesNotDelayAnother) {
   EXPECT_EQ(seen[0].url, live.url("/hook"));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);  // well before the dead one's timeout
 }
+
+// docs/pipelines.md (Notifications) states these.
+TEST(Notifier, DefaultsAreTheDocumentedOnes) {
+  const Notifier::Options o;
+  EXPECT_EQ(o.timeout, 5s);
+  EXPECT_EQ(o.first_backoff, 1s);
+  EXPECT_EQ(o.max_backoff, 60s);
+  EXPECT_EQ(o.retry_for, 10min);
+}
