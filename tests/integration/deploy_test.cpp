@@ -209,6 +209,38 @@ TEST_F(Deploy, ADeployWhoseBuildFailedIsSkippedAndRunsNothing) {
   EXPECT_NE(st.out.find("need build ended failed"), std::string::npos) << st.out;
 }
 
+// A deploy gated on a benchmark that got slower is skipped: its step never
+// runs, and status says which variant and by how much.
+TEST_F(Deploy, ADeployGatedOnABenchJudgedSlowerIsSkippedAndStatusSaysWhy) {
+  const std::string marker = c_.dir() + "/deployed";
+  c_.write_file("p.yml",
+                "pipeline: site\n"
+                "jobs:\n"
+                "  bench:\n"
+                "    kind: bench\n"
+                "    on: { labels: [pool=dep] }\n"
+                "    bench: {warmup: 1, runs: 12}\n"
+                "    variants:\n"
+                "      - {name: current, run: 'sleep 0.05'}\n"
+                "      - {name: candidate, run: 'sleep 0.1'}\n"
+                "  ship:\n"
+                "    kind: deploy\n"
+                "    needs: [{job: bench, no_regression: true}]\n"
+                "    on: { labels: [pool=dep] }\n"
+                "    deploy:\n"
+                "      steps: [ { name: release, run: \"touch " +
+                    marker + "\" } ]\n");
+  auto r = c_.cli({"submit", "p.yml", "--wait"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_EQ(c_.text("SELECT state FROM jobs WHERE name = 'bench'"), "succeeded");
+  EXPECT_EQ(c_.text("SELECT state FROM jobs WHERE name = 'ship'"), "skipped");
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  EXPECT_EQ(c_.scalar("SELECT count(*) FROM deploys"), 0);
+  auto st = c_.cli({"status", "1"});
+  EXPECT_NE(st.out.find("skipped: bench judged slower: variant candidate"), std::string::npos)
+      << st.out;
+}
+
 // The example's own pipeline (deploy/examples/bluegreen/pipeline.yml):
 // build, the startup benchmark, and the gated deploy of the checked-out
 // commit, which the site then reports as its version.
