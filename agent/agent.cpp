@@ -91,7 +91,7 @@ void Agent::recover() {
       }
     const std::string work = JobRunner::workspace_path(config_.home, job, attempt);
     fs::remove_all(work, ec);
-    fs::remove(work + ".metrics", ec);
+    for (const char* left : {".metrics", ".deploy", ".deploy-events"}) fs::remove(work + left, ec);
     spdlog::warn(
         "job {} attempt {} was running when this agent last stopped: {} processes stopped, "
         "workspace removed, reported lost",

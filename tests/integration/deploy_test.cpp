@@ -241,6 +241,50 @@ TEST_F(Deploy, ADeployGatedOnABenchJudgedSlowerIsSkippedAndStatusSaysWhy) {
       << st.out;
 }
 
+// An agent killed with SIGKILL in the middle of a deploy: its deploy
+// process and the step it ran are stopped when the agent comes back, the
+// phases it had reported stay with attempt 1, and attempt 2 deploys again
+// from the start.
+TEST_F(Deploy, AnAgentKilledMidDeployLosesNoPhaseAndTheDeployRunsAgain) {
+  const std::string gate = c_.dir() + "/go";
+  c_.write_file("p.yml",
+                "pipeline: site\n"
+                "jobs:\n"
+                "  ship:\n"
+                "    kind: deploy\n"
+                "    on: { labels: [pool=dep] }\n"
+                "    deploy:\n"
+                "      steps:\n"
+                "        - { name: push, run: \"true\" }\n"
+                "        - { name: activate, run: \"[ $YARDSTICK_ATTEMPT = 2 ] || sleep 300\" }\n"
+                "      health: { run: \"true\", interval: 100ms, min_healthy: 200ms }\n"
+                "      probe: { url: \"" +
+                    site_.url("/") + "\", interval: 50ms }\n");
+  ASSERT_EQ(c_.cli({"submit", "p.yml"}).code, 0);
+  ASSERT_TRUE(wait_for(
+      [&] { return c_.scalar("SELECT count(*) FROM deploy_phases WHERE name = 'step push'") == 1; },
+      20s));
+  c_.agent("a").signal(SIGKILL);
+  c_.agent("a").wait(5s);
+  c_.restart_agent("a");
+  ASSERT_TRUE(wait_for([&] { return c_.text("SELECT state FROM jobs") == "succeeded"; }, 30s))
+      << c_.text("SELECT state || ' ' || message FROM jobs");
+  EXPECT_EQ(c_.scalar("SELECT attempt FROM jobs"), 2);
+  EXPECT_EQ(c_.text("SELECT string_agg(name, ',' ORDER BY seq) FROM deploy_phases"
+                    " WHERE attempt = 1"),
+            "step push");
+  EXPECT_EQ(c_.text("SELECT string_agg(name, ',' ORDER BY seq) FROM deploy_phases"
+                    " WHERE attempt = 2"),
+            "step push,step activate,healthy,stable");
+  EXPECT_EQ(c_.text("SELECT attempt || ' ' || outcome FROM deploys"), "2 succeeded");
+  EXPECT_EQ(c_.scalar("SELECT probe_failed FROM deploys"), 0);
+  // Nothing of attempt 1 runs on: not its deploy process, not its step.
+  EXPECT_NE(std::system("pgrep -f '^sleep 300$' >/dev/null"), 0);
+  const std::string work = c_.agent_home("a") + "/work/";
+  EXPECT_FALSE(std::filesystem::exists(work + std::to_string(c_.scalar("SELECT id FROM jobs")) +
+                                       "-1.deploy-events"));
+}
+
 // The example's own pipeline (deploy/examples/bluegreen/pipeline.yml):
 // build, the startup benchmark, and the gated deploy of the checked-out
 // commit, which the site then reports as its version.
