@@ -279,9 +279,10 @@ DeployResult run_deploy(const DeploySpec& spec, const std::string& revision, Dep
     hooks.log("probe: " + result.probe->text() + latency);
   }
   if (result.reason.empty()) result.message = "deployed";
-  if (hooks.cancelled() && result.reason.empty()) {
+  if (hooks.cancelled()) {
+    // Whatever failed on the way failed because of the cancel: no rollback ran.
     result.outcome = DeployOutcome::kFailed;
-    result.message = "cancelled";
+    result.message = result.reason.empty() ? "cancelled" : "cancelled: " + result.message;
   }
   return result;
 }

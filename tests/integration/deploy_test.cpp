@@ -285,6 +285,38 @@ TEST_F(Deploy, AnAgentKilledMidDeployLosesNoPhaseAndTheDeployRunsAgain) {
                                        "-1.deploy-events"));
 }
 
+// `yardstick cancel` in the middle of a deploy step: the step is stopped,
+// the deploy reports how far it got (its probe included), and the job ends
+// cancelled, not rolled back.
+TEST_F(Deploy, ACancelledDeployStopsItsStepAndStillReportsItsProbe) {
+  c_.write_file("p.yml",
+                "pipeline: site\n"
+                "jobs:\n"
+                "  ship:\n"
+                "    kind: deploy\n"
+                "    on: { labels: [pool=dep] }\n"
+                "    deploy:\n"
+                "      steps: [ { name: push, run: \"sleep 300\" } ]\n"
+                "      probe: { url: \"" +
+                    site_.url("/") +
+                    "\", interval: 50ms }\n"
+                    "      rollback: { run: \"touch " +
+                    c_.dir() + "/rolled-back\" }\n");
+  ASSERT_EQ(c_.cli({"submit", "p.yml"}).code, 0);
+  ASSERT_TRUE(wait_for([&] { return std::system("pgrep -f '^sleep 300$' >/dev/null") == 0; }, 20s));
+  ASSERT_EQ(c_.cli({"cancel", "1"}).code, 0);
+  ASSERT_TRUE(wait_for([&] { return c_.text("SELECT state FROM jobs") == "cancelled"; }, 20s))
+      << c_.text("SELECT state || ' ' || message FROM jobs");
+  ASSERT_TRUE(wait_for([&] { return c_.scalar("SELECT count(*) FROM deploys") == 1; }, 10s));
+  EXPECT_EQ(c_.text("SELECT outcome FROM deploys"), "failed");
+  EXPECT_EQ(c_.text("SELECT message FROM deploys").rfind("cancelled", 0), 0u)
+      << c_.text("SELECT message FROM deploys");
+  EXPECT_GT(c_.scalar("SELECT probe_sent FROM deploys"), 0);
+  EXPECT_EQ(c_.text("SELECT name || ' ' || ok FROM deploy_phases"), "step push false");
+  EXPECT_FALSE(std::filesystem::exists(c_.dir() + "/rolled-back"));
+  EXPECT_NE(std::system("pgrep -f '^sleep 300$' >/dev/null"), 0);
+}
+
 // The example's own pipeline (deploy/examples/bluegreen/pipeline.yml):
 // build, the startup benchmark, and the gated deploy of the checked-out
 // commit, which the site then reports as its version.
