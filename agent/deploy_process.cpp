@@ -19,6 +19,7 @@
 #include "agent/deploy_runner.hpp"
 #include "agent/environment.hpp"
 #include "common/command.hpp"
+#include "common/deploy_json.hpp"
 #include "common/http.hpp"
 #include "common/wire.hpp"
 
@@ -79,17 +80,7 @@ std::string event_line(const DeployReport& r) {
             {"message", r.message},         {"old_version", r.old_version},
             {"new_version", r.new_version}, {"switch_old", r.switch_old},
             {"switch_new", r.switch_new}};
-  if (r.probe) {
-    const ProbeCounts& c = *r.probe;
-    j["probe"] = {{"sent", c.sent},
-                  {"failed", c.failed},
-                  {"failures", c.failures},
-                  {"late", c.late},
-                  {"longest_outage_ms", c.longest_outage_ms},
-                  {"p50_ms", c.p50_ms},
-                  {"p99_ms", c.p99_ms},
-                  {"interval_us", c.interval_us}};
-  }
+  if (r.probe) j["probe"] = probe_json(*r.probe);
   return json{{"result", j}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -121,19 +112,7 @@ std::vector<DeployEvent> read_deploy_events(const std::string& path, size_t* off
         d.new_version = r.at("new_version").get<std::string>();
         d.switch_old = r.at("switch_old").get<uint64_t>();
         d.switch_new = r.at("switch_new").get<uint64_t>();
-        if (r.contains("probe")) {
-          const json& p = r.at("probe");
-          ProbeCounts c;
-          c.sent = p.at("sent").get<uint64_t>();
-          c.failed = p.at("failed").get<uint64_t>();
-          c.failures = p.at("failures").get<std::map<std::string, uint64_t>>();
-          c.late = p.at("late").get<uint64_t>();
-          c.longest_outage_ms = p.at("longest_outage_ms").get<double>();
-          c.p50_ms = p.at("p50_ms").get<double>();
-          c.p99_ms = p.at("p99_ms").get<double>();
-          c.interval_us = p.at("interval_us").get<int64_t>();
-          d.probe = c;
-        }
+        if (r.contains("probe")) d.probe = probe_from_json(r.at("probe"));
         e.result = std::move(d);
       }
       out.push_back(std::move(e));

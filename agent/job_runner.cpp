@@ -312,9 +312,9 @@ void JobRunner::start_step(size_t index) {
   // SIGTERM reaches it first and it can report how far it got.
   std::optional<DirectCommand> direct;
   if (job_.kind == "deploy" && index + 1 == steps_.size())
-    direct = DirectCommand{options_.self_exe,
-                           {options_.self_exe, "deploy", "--job", workspace_ + ".deploy",
-                            "--events", deploy_events_}};
+    direct = DirectCommand{
+        options_.self_exe,
+        {options_.self_exe, "deploy", "--job", workspace_ + ".deploy", "--events", deploy_events_}};
   if (!spawn(step.run, std::move(env), cwd, "step " + step.name, std::move(direct), step.timed))
     return;
   step_deadline_ms_ = step.timeout_ms ? clock_.steady_ms() + step.timeout_ms : 0;

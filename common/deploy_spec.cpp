@@ -1,5 +1,7 @@
 #include "common/deploy_spec.hpp"
 
+#include "common/deploy_json.hpp"
+
 #include <cmath>
 
 namespace yardstick {
@@ -30,6 +32,31 @@ std::string ProbeCounts::text() const {
   }
   return s + " (" + kinds + "), longest outage " +
          with_thousands(static_cast<uint64_t>(std::llround(longest_outage_ms))) + " ms";
+}
+
+nlohmann::json probe_json(const ProbeCounts& c) {
+  return {{"sent", c.sent},
+          {"failed", c.failed},
+          {"failures", c.failures},
+          {"late", c.late},
+          {"longest_outage_ms", c.longest_outage_ms},
+          {"p50_ms", c.p50_ms},
+          {"p99_ms", c.p99_ms},
+          {"interval_ms", c.interval_us / 1000.0},
+          {"text", c.text()}};
+}
+
+ProbeCounts probe_from_json(const nlohmann::json& j) {
+  ProbeCounts c;
+  c.sent = j.at("sent").get<uint64_t>();
+  c.failed = j.at("failed").get<uint64_t>();
+  c.failures = j.at("failures").get<std::map<std::string, uint64_t>>();
+  c.late = j.at("late").get<uint64_t>();
+  c.longest_outage_ms = j.at("longest_outage_ms").get<double>();
+  c.p50_ms = j.at("p50_ms").get<double>();
+  c.p99_ms = j.at("p99_ms").get<double>();
+  c.interval_us = std::llround(j.at("interval_ms").get<double>() * 1000);
+  return c;
 }
 
 }  // namespace yardstick

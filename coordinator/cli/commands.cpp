@@ -18,6 +18,7 @@
 
 #include "common/checkout.hpp"
 #include "common/curve.hpp"
+#include "common/deploy_json.hpp"
 #include "common/pipeline.hpp"
 #include "common/signing.hpp"
 #include "common/version.hpp"
@@ -173,16 +174,7 @@ json job_json(wire::JobSummary::Reader j) {
       deploy["outcome"] = d.getOutcome().cStr();
       deploy["reason"] = d.getReason().cStr();
       if (d.getHasProbe()) {
-        const ProbeCounts c = wire_io::read(d.getProbe());
-        deploy["probe"] = {{"sent", c.sent},
-                           {"failed", c.failed},
-                           {"failures", c.failures},
-                           {"late", c.late},
-                           {"longest_outage_ms", c.longest_outage_ms},
-                           {"p50_ms", c.p50_ms},
-                           {"p99_ms", c.p99_ms},
-                           {"interval_ms", c.interval_us / 1000.0},
-                           {"text", c.text()}};
+        deploy["probe"] = probe_json(wire_io::read(d.getProbe()));
       }
     }
   }
