@@ -12,7 +12,7 @@ packages=(
   # Ed25519 signatures of submissions
   libsodium-dev
   # HTTP of deploy jobs (health checks, the probe) and webhooks; nginx for the blue/green tests
-  libcurl4-openssl-dev nginx-light curl
+  libcurl4-openssl-dev nginx-light curl openssl
   # the database (server for tests and the quick start; psql for reports)
   postgresql postgresql-client
   # benchmarks compare against it

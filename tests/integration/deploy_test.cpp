@@ -403,5 +403,88 @@ TEST(DeployGroups, TwoDeploysOfOneGroupNeverOverlap) {
             0);
 }
 
+// HTTPS through a real nginx with a certificate of a private CA: trusted
+// through CURL_CA_BUNDLE in the job's env, the deploy's health, probe and
+// version checks pass; without it, every request fails as "other" (the
+// certificate) and the health gate says so.
+TEST(DeployTls, HttpsChecksVerifyTheCertificateAgainstTheJobsCaBundle) {
+  Cluster c;
+  c.add_agent("a", "pool=tls", "box-tls");
+  const std::string dir = c.dir() + "/tls";
+  std::filesystem::create_directories(dir + "/tmp");
+  int port = 0;
+  for (int p = 21000 + getpid() % 20000; !port; ++p)
+    if (yardstick::testing::port_free(p)) port = p;
+  const std::string make_certs =
+      "cd " + dir +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=yardstick-test-ca"
+      " -keyout ca.key -out ca.pem"
+      " && openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr"
+      " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext"
+      " && openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2"
+      " -extfile ext -out srv.pem";
+  ASSERT_EQ(std::system((make_certs + " >" + dir + "/openssl.out 2>&1").c_str()), 0);
+  c.write_file(
+      "tls/nginx.conf",
+      "daemon on;\nworker_processes 1;\npid " + dir + "/nginx.pid;\nerror_log " + dir +
+          "/error.log;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n"
+          "  client_body_temp_path " +
+          dir + "/tmp/body;\n  proxy_temp_path " + dir + "/tmp/proxy;\n  fastcgi_temp_path " + dir +
+          "/tmp/fastcgi;\n  uwsgi_temp_path " + dir + "/tmp/uwsgi;\n  scgi_temp_path " + dir +
+          "/tmp/scgi;\n  server {\n    listen 127.0.0.1:" + std::to_string(port) +
+          " ssl;\n    ssl_certificate " + dir + "/srv.pem;\n    ssl_certificate_key " + dir +
+          "/srv.key;\n    location = /version { return 200 \"v2\"; }\n"
+          "    location / { return 200 \"v2\\n\"; }\n  }\n}\n");
+  const std::string nginx = "nginx -p " + dir + " -c " + dir + "/nginx.conf";
+  ASSERT_EQ(std::system((nginx + " >" + dir + "/nginx.out 2>&1").c_str()), 0);
+  struct Stop {
+    std::string cmd;
+    ~Stop() { (void)std::system(cmd.c_str()); }
+  } stop{nginx + " -s quit >/dev/null 2>&1"};
+
+  const std::string url = "https://127.0.0.1:" + std::to_string(port);
+  auto yaml = [&](const std::string& name, const std::string& env) {
+    return "pipeline: " + name +
+           "\n"
+           "jobs:\n"
+           "  ship:\n"
+           "    kind: deploy\n"
+           "    on: { labels: [pool=tls] }\n"
+           "    env: { " +
+           env +
+           " }\n"
+           "    deploy:\n"
+           "      steps: [ { name: release, run: \"true\" } ]\n"
+           "      health: { url: \"" +
+           url +
+           "/health\", interval: 100ms, min_healthy: 300ms, deadline: 2s }\n"
+           "      probe: { url: \"" +
+           url +
+           "/\", interval: 50ms }\n"
+           "      version: { url: \"" +
+           url + "/version\" }\n";
+  };
+  c.write_file("trusted.yml", yaml("trusted", "CURL_CA_BUNDLE: \"" + dir + "/ca.pem\""));
+  auto r = c.cli({"submit", "trusted.yml", "--wait", "--revision", "v2"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err << std::ifstream(dir + "/error.log").rdbuf();
+  EXPECT_EQ(c.text("SELECT outcome || ' ' || probe_failed FROM deploys"), "succeeded 0");
+  EXPECT_GT(c.scalar("SELECT probe_sent FROM deploys"), 5);
+
+  c.write_file("untrusted.yml", yaml("untrusted", "UNUSED: x"));
+  auto u = c.cli({"submit", "untrusted.yml", "--wait", "--revision", "v2"});
+  EXPECT_EQ(u.code, 1) << u.out << u.err;
+  auto d = c.query(
+      "SELECT d.outcome, d.reason, d.probe_failed, d.probe_failed_other, d.probe_sent, j.message"
+      " FROM deploys d JOIN jobs j ON j.id = d.job_id JOIN pipelines p ON p.id = j.pipeline_id"
+      " WHERE p.name = 'untrusted'");
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0][0].as<std::string>(), "failed");
+  EXPECT_EQ(d[0][1].as<std::string>(), "health_deadline");
+  EXPECT_EQ(d[0][2].as<int64_t>(), d[0][4].as<int64_t>());  // every request
+  EXPECT_EQ(d[0][3].as<int64_t>(), d[0][4].as<int64_t>());  // of kind other
+  EXPECT_NE(d[0][5].as<std::string>().find("certificate"), std::string::npos)
+      << d[0][5].as<std::string>();
+}
+
 }  // namespace
 }  // namespace yardstick::test
