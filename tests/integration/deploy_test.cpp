@@ -20,6 +20,29 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using yardstick::testing::BlueGreenSite;
 
+// Processes running `program` (argv[0], its last path part) with agent
+// `agent` in their environment: a job's processes on that agent, and no
+// other test's.
+int processes_of(const std::string& agent, const std::string& program) {
+  int n = 0;
+  const std::string want = "YARDSTICK_AGENT=" + agent;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmd(e.path() / "cmdline");
+    std::string argv0;
+    std::getline(cmd, argv0, '\0');
+    if (std::filesystem::path(argv0).filename() != program) continue;
+    std::ifstream env(e.path() / "environ");
+    for (std::string var; std::getline(env, var, '\0');)
+      if (var == want) {
+        ++n;
+        break;
+      }
+  }
+  return n;
+}
+
 class Deploy : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -279,7 +302,8 @@ TEST_F(Deploy, AnAgentKilledMidDeployLosesNoPhaseAndTheDeployRunsAgain) {
   EXPECT_EQ(c_.text("SELECT attempt || ' ' || outcome FROM deploys"), "2 succeeded");
   EXPECT_EQ(c_.scalar("SELECT probe_failed FROM deploys"), 0);
   // Nothing of attempt 1 runs on: not its deploy process, not its step.
-  EXPECT_NE(std::system("pgrep -f '^sleep 300$' >/dev/null"), 0);
+  EXPECT_EQ(processes_of(c_.agent_name("a"), "sleep"), 0);
+  EXPECT_EQ(processes_of(c_.agent_name("a"), "yardstick-agent"), 0);
   const std::string work = c_.agent_home("a") + "/work/";
   EXPECT_FALSE(std::filesystem::exists(work + std::to_string(c_.scalar("SELECT id FROM jobs")) +
                                        "-1.deploy-events"));
@@ -303,7 +327,7 @@ TEST_F(Deploy, ACancelledDeployStopsItsStepAndStillReportsItsProbe) {
                     "      rollback: { run: \"touch " +
                     c_.dir() + "/rolled-back\" }\n");
   ASSERT_EQ(c_.cli({"submit", "p.yml"}).code, 0);
-  ASSERT_TRUE(wait_for([&] { return std::system("pgrep -f '^sleep 300$' >/dev/null") == 0; }, 20s));
+  ASSERT_TRUE(wait_for([&] { return processes_of(c_.agent_name("a"), "sleep") == 1; }, 20s));
   ASSERT_EQ(c_.cli({"cancel", "1"}).code, 0);
   ASSERT_TRUE(wait_for([&] { return c_.text("SELECT state FROM jobs") == "cancelled"; }, 20s))
       << c_.text("SELECT state || ' ' || message FROM jobs");
@@ -314,7 +338,8 @@ TEST_F(Deploy, ACancelledDeployStopsItsStepAndStillReportsItsProbe) {
   EXPECT_GT(c_.scalar("SELECT probe_sent FROM deploys"), 0);
   EXPECT_EQ(c_.text("SELECT name || ' ' || ok FROM deploy_phases"), "step push false");
   EXPECT_FALSE(std::filesystem::exists(c_.dir() + "/rolled-back"));
-  EXPECT_NE(std::system("pgrep -f '^sleep 300$' >/dev/null"), 0);
+  EXPECT_EQ(processes_of(c_.agent_name("a"), "sleep"), 0);
+  EXPECT_EQ(processes_of(c_.agent_name("a"), "yardstick-agent"), 0);
 }
 
 // The example's own pipeline (deploy/examples/bluegreen/pipeline.yml):
