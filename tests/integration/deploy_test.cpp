@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/http.hpp"
 #include "tests/integration/bluegreen_site.hpp"
@@ -307,6 +308,49 @@ TEST_F(Deploy, AnAgentKilledMidDeployLosesNoPhaseAndTheDeployRunsAgain) {
   const std::string work = c_.agent_home("a") + "/work/";
   EXPECT_FALSE(std::filesystem::exists(work + std::to_string(c_.scalar("SELECT id FROM jobs")) +
                                        "-1.deploy-events"));
+}
+
+// The coordinator killed with SIGKILL in the middle of a deploy: the agent
+// goes on, spools what the deploy reports while nobody listens, and
+// delivers it once to the restarted coordinator. The deploy runs once.
+TEST_F(Deploy, ACoordinatorKilledMidDeployLosesNothingAndTheDeployRunsOnce) {
+  const std::string go = c_.dir() + "/go";
+  c_.write_file("p.yml",
+                "pipeline: site\n"
+                "jobs:\n"
+                "  ship:\n"
+                "    kind: deploy\n"
+                "    on: { labels: [pool=dep] }\n"
+                "    deploy:\n"
+                "      steps:\n"
+                "        - { name: push, run: \"echo push >> " +
+                    c_.dir() +
+                    "/ran\" }\n"
+                    "        - { name: activate, run: \"while [ ! -e " +
+                    go +
+                    " ]; do sleep 0.05; done\" }\n"
+                    "      health: { run: \"true\", interval: 100ms, min_healthy: 300ms }\n"
+                    "      probe: { url: \"" +
+                    site_.url("/") + "\", interval: 50ms }\n");
+  ASSERT_EQ(c_.cli({"submit", "p.yml"}).code, 0);
+  ASSERT_TRUE(wait_for(
+      [&] { return c_.scalar("SELECT count(*) FROM deploy_phases WHERE name = 'step push'") == 1; },
+      20s));
+  c_.kill_coordinator();
+  { std::ofstream(go) << "go\n"; }
+  // The deploy ends while the coordinator is gone; its results wait in the spool.
+  std::this_thread::sleep_for(2500ms);
+  c_.start_coordinator();
+  ASSERT_TRUE(wait_for([&] { return c_.text("SELECT state FROM jobs") == "succeeded"; }, 30s))
+      << c_.text("SELECT state || ' ' || message FROM jobs");
+  EXPECT_EQ(c_.scalar("SELECT attempt FROM jobs"), 1);
+  EXPECT_EQ(c_.text("SELECT string_agg(name, ',' ORDER BY seq) FROM deploy_phases"),
+            "step push,step activate,healthy,stable");
+  EXPECT_EQ(c_.text("SELECT attempt || ' ' || outcome || ' ' || probe_failed FROM deploys"),
+            "1 succeeded 0");
+  std::ifstream ran(c_.dir() + "/ran");
+  std::string all((std::istreambuf_iterator<char>(ran)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "push\n");  // released once
 }
 
 // `yardstick cancel` in the middle of a deploy step: the step is stopped,

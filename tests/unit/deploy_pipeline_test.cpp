@@ -2,6 +2,10 @@
 
 #include <capnp/message.h>
 
+#include <cstdio>
+#include <fstream>
+
+#include "agent/deploy_process.hpp"
 #include "common/pipeline.hpp"
 #include "common/wire.hpp"
 
@@ -144,4 +148,59 @@ jobs:
   EXPECT_FALSE(back.deploy->health->expect.contains(201));
   EXPECT_EQ(back.deploy->probe->interval, 50ms);
   EXPECT_EQ(back.deploy->rollback->on, std::vector<std::string>{"step_failed"});
+}
+
+// Every field of what an agent reports of a deploy, with no field left at
+// its default, survives the wire and the deploy process's events file.
+TEST(DeployPipeline, PhasesAndResultsRoundTripTheWireAndTheEventsFile) {
+  const DeployPhase phase{"rollback verified", 1'700'000'000'123'456, 1'700'000'004'654'321, false,
+                          "health check: HTTP 503, expected 200-399"};
+  DeployReport report;
+  report.outcome = "rollback failed";
+  report.reason = "probe_failures";
+  report.message = "the probe saw 3 failed requests; rollback failed";
+  report.old_version = "v1";
+  report.new_version = "v2";
+  report.switch_old = 7;
+  report.switch_new = 11;
+  ProbeCounts c;
+  c.sent = 1843;
+  c.failed = 15;
+  c.failures = {{"status", 1}, {"refused", 2}, {"reset", 3}, {"timeout", 4}, {"other", 5}};
+  c.late = 6;
+  c.longest_outage_ms = 1205.5;
+  c.p50_ms = 1.25;
+  c.p99_ms = 9.75;
+  c.interval_us = 50'000;
+  report.probe = c;
+  const ResultKey key{42, 3, 99};
+
+  capnp::MallocMessageBuilder pb;
+  wire_io::fill(pb.initRoot<wire::DeployPhase>(), key, phase);
+  EXPECT_EQ(wire_io::read(pb.getRoot<wire::DeployPhase>().asReader()), phase);
+  EXPECT_EQ(wire_io::read(pb.getRoot<wire::DeployPhase>().asReader().getKey()), key);
+  capnp::MallocMessageBuilder rb;
+  wire_io::fill(rb.initRoot<wire::DeployResult>(), key, report);
+  EXPECT_EQ(wire_io::read(rb.getRoot<wire::DeployResult>().asReader()), report);
+  EXPECT_EQ(wire_io::read(rb.getRoot<wire::DeployResult>().asReader().getKey()), key);
+  DeployReport no_probe = report;
+  no_probe.probe.reset();
+  capnp::MallocMessageBuilder nb;
+  wire_io::fill(nb.initRoot<wire::DeployResult>(), key, no_probe);
+  EXPECT_EQ(wire_io::read(nb.getRoot<wire::DeployResult>().asReader()), no_probe);
+
+  const std::string path = ::testing::TempDir() + "/deploy-events-roundtrip";
+  { std::ofstream(path) << event_line(phase) << event_line(report) << event_line(no_probe); }
+  size_t offset = 0;
+  std::vector<std::string> warnings;
+  auto events = read_deploy_events(path, &offset, &warnings);
+  EXPECT_TRUE(warnings.empty());
+  ASSERT_EQ(events.size(), 3u);
+  ASSERT_TRUE(events[0].phase);
+  EXPECT_EQ(*events[0].phase, phase);
+  ASSERT_TRUE(events[1].result);
+  EXPECT_EQ(*events[1].result, report);
+  ASSERT_TRUE(events[2].result);
+  EXPECT_EQ(*events[2].result, no_probe);
+  std::remove(path.c_str());
 }
