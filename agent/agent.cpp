@@ -55,20 +55,22 @@ Agent::Agent(AgentConfig config, zmq::context_t& context, ProcessLauncher& launc
       launcher_(launcher),
       clock_(clock),
       sigchld_fd_(sigchld_fd),
-      incarnation_(random_hex()) {
+      incarnation_(random_hex()),
+      host_lock_(config_.lock_dir) {
   SpoolOptions options;
   options.dir = config_.spool_in_memory ? "" : config_.home + "/spool";
   options.max_bytes = config_.spool_max_bytes;
   spool_ = std::make_unique<Spool>(options);
+  outbox_ = std::make_unique<ResultOutbox>(
+      *spool_, clock_, config_.window_bytes,
+      [this](std::string_view frame) { return send(zmq::message_t(frame.data(), frame.size())); });
 }
 
 Agent::~Agent() = default;
 
 void Agent::recover() {
-  for (const auto& key : spool_->recover()) unsent_.push_back(key);
-  if (!unsent_.empty())
-    spdlog::info("the spool holds {} results of a previous life: they are sent first",
-                 unsent_.size());
+  if (const size_t left = outbox_->recover())
+    spdlog::info("the spool holds {} results of a previous life: they are sent first", left);
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(config_.home + kRunning, ec);
@@ -129,10 +131,8 @@ void Agent::remove_running_marker(const JobRef& ref) {
 }
 
 std::vector<JobRef> Agent::held_jobs() const {
-  std::set<JobRef> held;
+  std::set<JobRef> held = outbox_->held();
   for (const auto& [ref, runner] : runners_) held.insert(ref);
-  for (const auto& key : spool_->keys()) held.insert({key.job_id, key.attempt});
-  for (const auto& [key, bytes] : overflow_) held.insert({key.job_id, key.attempt});
   for (const auto& ref : abandoned_) held.erase(ref);
   return {held.begin(), held.end()};
 }
@@ -147,11 +147,7 @@ void Agent::connect() {
   watch_ = std::make_unique<HandshakeWatch>(context_, *socket_, config_.coordinator);
   socket_->connect(config_.coordinator);
   // A new connection: whatever was in flight on the old one may be gone.
-  for (const auto& [key, f] : inflight_) unsent_.push_back(key);
-  std::sort(unsent_.begin(), unsent_.end());
-  unsent_.erase(std::unique(unsent_.begin(), unsent_.end()), unsent_.end());
-  inflight_.clear();
-  inflight_bytes_ = 0;
+  outbox_->requeue_in_flight();
   send_hello();
 }
 
@@ -164,6 +160,8 @@ void Agent::send_hello() {
   wire_io::fill(hello.initMachine(), config_.machine);
   hello.setAgentVersion(kVersion);
   hello.setIncarnation(incarnation_);
+  hello.setHost(config_.host);
+  hello.setHourlyCost(config_.hourly_cost);
   hello.setDraining(draining_);
   const auto held = held_jobs();
   wire_io::fill(hello.initHeldJobs(held.size()), held);
@@ -188,73 +186,8 @@ void Agent::enqueue(const ResultKey& key, capnp::MessageBuilder& builder, bool h
   if (abandoned_.count({key.job_id, key.attempt})) return;  // the coordinator does not want it
   auto words = capnp::messageToFlatArray(builder);
   auto bytes = words.asBytes();
-  std::string_view data(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-  if (!spool_->append(key, data)) {
-    // The spool is full or the disk failed. Output is throttled before the
-    // spool fills, so this is a step or job event: kept in memory instead,
-    // never dropped.
-    spdlog::error("could not spool result {}/{}/{} ({} bytes); kept in memory", key.job_id,
-                  key.attempt, key.seq, data.size());
-    overflow_.emplace(key, std::string(data));
-  } else if (cache_bytes_ + data.size() <= config_.window_bytes) {
-    cache_.emplace(key, std::string(data));
-    cache_bytes_ += data.size();
-  }
-  unsent_.push_back(key);
-  if (hold) {
-    if (!hold_until_ms_) hold_until_ms_ = clock_.steady_ms() + kHoldMs;
-  } else {
-    send_now_ = true;
-  }
-}
-
-void Agent::pump() {
-  if (unsent_.empty()) return;
-  const int64_t now = clock_.steady_ms();
-  if (!send_now_ && hold_until_ms_ && now < hold_until_ms_) return;
-  spool_->sync();  // durable before it leaves
-  if (link_ != Link::kUp) return;
-  while (!unsent_.empty() && inflight_bytes_ < config_.window_bytes) {
-    const ResultKey key = unsent_.front();
-    std::optional<std::string> bytes;
-    if (auto c = cache_.find(key); c != cache_.end()) {
-      bytes = std::move(c->second);
-      cache_bytes_ -= bytes->size();
-      cache_.erase(c);
-    } else if (auto o = overflow_.find(key); o != overflow_.end()) {
-      bytes = o->second;
-    } else {
-      bytes = spool_->read(key);
-    }
-    if (!bytes || inflight_.count(key)) {  // acknowledged or dropped meanwhile
-      unsent_.pop_front();
-      continue;
-    }
-    const uint64_t size = bytes->size();
-    if (!send(zmq::message_t(bytes->data(), bytes->size()))) {
-      if (!overflow_.count(key) && !cache_.count(key)) {  // keep it at hand for the retry
-        cache_bytes_ += size;
-        cache_.emplace(key, std::move(*bytes));
-      }
-      break;
-    }
-    inflight_[key] = {now, size};
-    inflight_bytes_ += size;
-    unsent_.pop_front();
-  }
-  send_now_ = false;
-  hold_until_ms_ = 0;
-}
-
-void Agent::resend_all() {
-  if (inflight_.empty() && unsent_.empty()) return;
-  for (const auto& [key, f] : inflight_) unsent_.push_back(key);
-  inflight_.clear();
-  inflight_bytes_ = 0;
-  std::sort(unsent_.begin(), unsent_.end());
-  unsent_.erase(std::unique(unsent_.begin(), unsent_.end()), unsent_.end());
-  spdlog::info("sending {} unacknowledged results again", unsent_.size());
-  send_now_ = true;
+  outbox_->enqueue(
+      key, std::string_view(reinterpret_cast<const char*>(bytes.begin()), bytes.size()), hold);
 }
 
 void Agent::step_started(const ResultKey& key, uint32_t index, const std::string& name,
@@ -376,7 +309,7 @@ void Agent::on_assign(const JobAssignment& job) {
   }
   // A calibration job runs nothing but this agent's own micro-benchmarks
   // (the runner refuses one that carries anything else): no signature to check.
-  if (config_.trusted_submitters && job.kind != "calibrate") {
+  if (config_.trusted_submitters && job.kind != JobKind::kCalibrate) {
     std::string signer;
     if (std::string why =
             check_signed_job(job, *config_.trusted_submitters, config_.labels, &signer);
@@ -396,6 +329,7 @@ void Agent::on_assign(const JobAssignment& job) {
   opts.secrets_file = config_.secrets_file;
   opts.environment = config_.environment;
   opts.self_exe = config_.self_exe;
+  opts.host_lock = &host_lock_;
   auto runner = std::make_unique<JobRunner>(job, opts, launcher_, clock_, *this);
   JobRunner* raw = runner.get();
   write_running_marker(*raw);
@@ -409,18 +343,7 @@ void Agent::abandon(const JobRef& ref, const std::string& why) {
       "the coordinator abandoned job {} attempt {} ({}): stopping it, dropping its results",
       ref.job_id, ref.attempt, why);
   if (auto it = runners_.find(ref); it != runners_.end()) it->second->cancel("abandoned: " + why);
-  spool_->drop(ref.job_id, ref.attempt);
-  for (auto it = overflow_.begin(); it != overflow_.end();)
-    it = (it->first.job_id == ref.job_id && it->first.attempt == ref.attempt) ? overflow_.erase(it)
-                                                                              : std::next(it);
-  for (auto it = inflight_.begin(); it != inflight_.end();) {
-    if (it->first.job_id == ref.job_id && it->first.attempt == ref.attempt) {
-      inflight_bytes_ -= it->second.bytes;
-      it = inflight_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  outbox_->drop(ref);
 }
 
 void Agent::handle(zmq::message_t& frame) {
@@ -448,7 +371,7 @@ void Agent::handle(zmq::message_t& frame) {
         rejections_ = 0;
         backoff_ms_ = 250;
         next_heartbeat_ms_ = clock_.steady_ms() + heartbeat_ms_;
-        resend_all();
+        outbox_->resend_all();
         break;
       }
       case wire::Envelope::Body::REJECT:
@@ -479,15 +402,7 @@ void Agent::handle(zmq::message_t& frame) {
         break;
       }
       case wire::Envelope::Body::ACK:
-        for (auto k : body.getAck().getKeys()) {
-          const ResultKey key = wire_io::read(k);
-          spool_->ack(key);
-          overflow_.erase(key);
-          if (auto it = inflight_.find(key); it != inflight_.end()) {
-            inflight_bytes_ -= it->second.bytes;
-            inflight_.erase(it);
-          }
-        }
+        for (auto k : body.getAck().getKeys()) outbox_->ack(wire_io::read(k));
         break;
       case wire::Envelope::Body::ERROR: {
         auto e = body.getError();
@@ -540,10 +455,7 @@ void Agent::tick() {
     next_resend_check_ms_ = now + 500;
     // Sent long ago and never acknowledged: lost on the way, or the
     // coordinator lost its turn. Sent again, in order.
-    bool stale = false;
-    for (const auto& [key, f] : inflight_)
-      if (now - f.sent_at_ms > static_cast<int64_t>(config_.resend_ms)) stale = true;
-    if (stale && link_ == Link::kUp) resend_all();
+    if (outbox_->stale(config_.resend_ms) && link_ == Link::kUp) outbox_->resend_all();
   }
   switch (link_) {
     case Link::kDown:
@@ -565,6 +477,7 @@ void Agent::tick() {
         auto hb = wire_io::start(b, next_request_++).getBody().initHeartbeat();
         hb.setSentAtUs(clock_.unix_us());
         hb.setDraining(draining_);
+        hb.setSpoolBacklog(unacknowledged());
         const auto held = held_jobs();
         wire_io::fill(hb.initHeldJobs(held.size()), held);
         send(wire_io::to_message(b));
@@ -599,10 +512,10 @@ void Agent::run(const std::atomic<bool>& drain, const std::atomic<bool>& stop) {
       // Done: give the last results a moment to be acknowledged; whatever
       // is not stays in the spool for the next start.
       if (!idle_since) idle_since = now;
-      if (spool_->size() == 0 && overflow_.empty()) break;
+      if (outbox_->unacknowledged() == 0) break;
       if (now - idle_since > static_cast<int64_t>(config_.drain_ack_wait_ms)) {
         spdlog::warn("exiting with {} results not acknowledged; they stay in the spool",
-                     spool_->size() + overflow_.size());
+                     outbox_->unacknowledged());
         break;
       }
     }
@@ -624,7 +537,8 @@ void Agent::run(const std::atomic<bool>& drain, const std::atomic<bool>& stop) {
           fd_owner.emplace_back(runner.get(), fd);
         }
     int64_t timeout = 50;
-    if (hold_until_ms_) timeout = std::min(timeout, std::max<int64_t>(0, hold_until_ms_ - now));
+    if (const int64_t hold = outbox_->hold_until_ms())
+      timeout = std::min(timeout, std::max<int64_t>(0, hold - now));
     for (auto& [ref, runner] : runners_)
       timeout = std::min(timeout, std::max<int64_t>(0, runner->next_deadline_ms() - now));
     yardstick::poll(items.data(), items.size(), std::chrono::milliseconds(timeout));
@@ -652,7 +566,7 @@ void Agent::run(const std::atomic<bool>& drain, const std::atomic<bool>& stop) {
         }
       }
     tick();
-    pump();
+    outbox_->pump(link_ == Link::kUp);
   }
   spool_->sync();
 }

@@ -1,15 +1,15 @@
 // The agent daemon: registers with the coordinator, heartbeats, runs the
 // jobs it is assigned, and sends every result until it is acknowledged.
 //
-// Every result is appended to the spool under --home (fsync'd once per loop
-// turn, before it is sent) and removed when the coordinator acknowledges
-// that it committed it. What is not acknowledged is sent again after every
-// welcome and on a timer; the coordinator drops duplicates by (jobId,
-// attempt, seq). At most window_bytes are in flight; when the spool is full
-// the jobs' output is no longer read (their writes block): throttled, not
-// lost. An agent that restarts delivers what its previous life spooled,
-// reports that life's jobs lost, stops their processes (by run tag) and
-// removes their workspaces.
+// Every result is appended to the spool under --home (synced once per loop
+// turn; nothing is sent before the sync succeeded) and removed when the
+// coordinator acknowledges that it committed it. What is not acknowledged is
+// sent again after every welcome and on a timer; the coordinator drops
+// duplicates by (jobId, attempt, seq). At most window_bytes are in flight;
+// when the spool is full the jobs' output is no longer read (their writes
+// block): throttled, not lost. An agent that restarts delivers what its
+// previous life spooled, reports that life's jobs lost, stops their
+// processes (by run tag) and removes their workspaces.
 //
 // Lifecycle: drain (SIGTERM) finishes the running jobs and takes no new
 // one; stop (a second SIGTERM, or SIGQUIT) ends the running jobs as lost,
@@ -27,7 +27,9 @@
 #include <string>
 #include <zmq.hpp>
 
+#include "agent/host_lock.hpp"
 #include "agent/job_runner.hpp"
+#include "agent/outbox.hpp"
 #include "agent/process.hpp"
 #include "agent/spool.hpp"
 #include "common/clock.hpp"
@@ -63,6 +65,11 @@ struct AgentConfig {
   std::shared_ptr<const signing::TrustedSubmitters> trusted_submitters;
   // This program, run as `SELF calibrate ...` by jobs of kind "calibrate".
   std::string self_exe;
+  // The folder of the host's lock, shared by every agent of the host
+  // (agent/host_lock.hpp); empty: no lock (--no-host-lock).
+  std::string lock_dir;
+  std::string host;         // who the host is (host_identity()), told in the hello
+  double hourly_cost = -1;  // --hourly-cost, told in the hello; -1: not said
 };
 
 class Agent final : public ResultSink {
@@ -101,16 +108,9 @@ class Agent final : public ResultSink {
   void connect();
   void send_hello();
   bool send(zmq::message_t message);
-  // Spools the result and sends it at the end of this loop turn, or -
-  // `hold` - with the next batch: samples and metrics of a running benchmark
-  // go out at most once a second (kHoldMs), so that the coordinator and
-  // PostgreSQL do not work between every two runs being measured. Anything
-  // else sends the held results too, so their order is kept.
+  // Hands the result to the outbox (agent/outbox.hpp), unless the
+  // coordinator abandoned its job attempt; `hold`: with the next batch.
   void enqueue(const ResultKey& key, capnp::MessageBuilder& builder, bool hold = false);
-  // Syncs the spool, then sends what waits, within the window.
-  void pump();
-  // Everything sent and not acknowledged is sent again (after a welcome).
-  void resend_all();
   void handle(zmq::message_t& frame);
   void on_assign(const JobAssignment& job);
   // Ends an assigned job as failed before anything of it ran, with `why`
@@ -148,22 +148,11 @@ class Agent final : public ResultSink {
   uint32_t rejections_ = 0;  // hellos rejected in a row
   std::string rejected_;     // set: the coordinator keeps refusing; run() ends
 
+  HostLock host_lock_;
   std::unique_ptr<Spool> spool_;
-  std::deque<ResultKey> unsent_;  // spooled, waiting to be sent, in order
-  struct InFlight {
-    int64_t sent_at_ms;
-    uint64_t bytes;
-  };
-  std::map<ResultKey, InFlight> inflight_;  // sent, not yet acknowledged
-  uint64_t inflight_bytes_ = 0;
-  std::map<ResultKey, std::string> cache_;  // bytes of unsent results, to spare a read
-  uint64_t cache_bytes_ = 0;
-  std::map<ResultKey, std::string> overflow_;  // could not be spooled (disk error)
-  std::set<JobRef> abandoned_;                 // their results are dropped
-  std::set<JobRef> refused_;                   // refused assignments (a repeat is ignored)
-  static constexpr int64_t kHoldMs = 1000;
-  int64_t hold_until_ms_ = 0;  // held results wait until then...
-  bool send_now_ = false;      // ...unless another result was enqueued
+  std::unique_ptr<ResultOutbox> outbox_;  // results on their way out, through spool_
+  std::set<JobRef> abandoned_;            // their results are dropped
+  std::set<JobRef> refused_;              // refused assignments (a repeat is ignored)
   int64_t next_resend_check_ms_ = 0;
 };
 

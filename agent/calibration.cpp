@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
 #include <memory>
+
+#include "common/atomic_file.hpp"
 
 extern char** environ;
 
@@ -140,10 +142,25 @@ std::vector<CalibrationTimes> run_calibration(const std::string& dir, uint32_t r
 }
 
 int calibrate_main(int argc, char** argv) {
+  static const char* const kUsage =
+      "usage: yardstick-agent calibrate --dir DIR --out FILE [--repetitions 3..1000]\n";
   std::string dir, out;
   uint32_t repetitions = kCalibrationRepetitions;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "%s\n"
+          "Runs the machine's calibration micro-benchmarks (cpu, memory, spawn, io) once:\n"
+          "one warm-up repetition, then the counted ones, and prints each benchmark's\n"
+          "median and noise. A job of kind \"calibrate\" runs this; run by hand, it\n"
+          "measures the machine without a coordinator.\n\n"
+          "  --dir DIR           folder for the io benchmark's files (made when missing)\n"
+          "  --out FILE          where every time is written (common/calibration.hpp's format)\n"
+          "  --repetitions N     counted repetitions, 3 to 1000 (default %u)\n",
+          kUsage, kCalibrationRepetitions);
+      return 0;
+    }
     if (i + 1 < argc && arg == "--dir") {
       dir = argv[++i];
     } else if (i + 1 < argc && arg == "--out") {
@@ -151,13 +168,21 @@ int calibrate_main(int argc, char** argv) {
     } else if (i + 1 < argc && arg == "--repetitions") {
       repetitions = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
     } else {
-      std::fprintf(stderr, "yardstick-agent calibrate: unknown argument '%s'\n", arg.c_str());
-      return 1;
+      std::fprintf(stderr, "yardstick-agent calibrate: unknown argument '%s'\n%s", arg.c_str(),
+                   kUsage);
+      return 2;
     }
   }
   if (dir.empty() || out.empty() || repetitions < 3 || repetitions > 1000) {
-    std::fprintf(stderr,
-                 "usage: yardstick-agent calibrate --dir DIR --out FILE [--repetitions 3..1000]\n");
+    std::fprintf(stderr, "%s", kUsage);
+    return 2;
+  }
+  // The io benchmark's folder is made when missing, as `mkdir -p` would.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir)) {
+    std::fprintf(stderr, "yardstick-agent calibrate: --dir %s: cannot make the folder: %s\n",
+                 dir.c_str(), ec ? ec.message().c_str() : "it is not a folder");
     return 1;
   }
   std::string error;
@@ -166,16 +191,8 @@ int calibrate_main(int argc, char** argv) {
     std::fprintf(stderr, "calibration failed: %s\n", error.c_str());
     return 1;
   }
-  {
-    std::ofstream file(out + ".tmp");
-    file << format_calibration_file(times);
-    if (!file.flush()) {
-      std::fprintf(stderr, "cannot write %s.tmp\n", out.c_str());
-      return 1;
-    }
-  }
-  if (std::rename((out + ".tmp").c_str(), out.c_str()) != 0) {
-    std::fprintf(stderr, "cannot rename %s.tmp: %s\n", out.c_str(), std::strerror(errno));
+  if (!write_file_atomically(out, format_calibration_file(times), &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
   for (const auto& b : times)

@@ -32,9 +32,11 @@ constexpr uint32_t kCalibrationRepetitions = 15;
 std::vector<CalibrationTimes> run_calibration(const std::string& dir, uint32_t repetitions,
                                               std::string* error);
 
-// `yardstick-agent calibrate --dir DIR --out FILE [--repetitions N]`: runs
-// them, writes FILE (common/calibration.hpp's format) and a summary on
-// stdout. Returns the process exit code (0, or 1 with a message on stderr).
+// `yardstick-agent calibrate --dir DIR --out FILE [--repetitions N]`: makes
+// DIR when missing, runs them, writes FILE (common/calibration.hpp's format)
+// and a summary on stdout; `--help` prints its usage. Returns the process
+// exit code: 0; 1 when a benchmark or a file failed; 2 for a usage error
+// (each with a message on stderr).
 int calibrate_main(int argc, char** argv);
 
 }  // namespace yardstick

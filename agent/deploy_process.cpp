@@ -76,9 +76,12 @@ std::string event_line(const DeployPhase& p) {
 }
 
 std::string event_line(const DeployReport& r) {
-  json j = {{"outcome", r.outcome},         {"reason", r.reason},
-            {"message", r.message},         {"old_version", r.old_version},
-            {"new_version", r.new_version}, {"switch_old", r.switch_old},
+  json j = {{"outcome", to_string(r.outcome)},
+            {"reason", r.reason},
+            {"message", r.message},
+            {"old_version", r.old_version},
+            {"new_version", r.new_version},
+            {"switch_old", r.switch_old},
             {"switch_new", r.switch_new}};
   if (r.probe) j["probe"] = probe_json(*r.probe);
   return json{{"result", j}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
@@ -105,7 +108,9 @@ std::vector<DeployEvent> read_deploy_events(const std::string& path, size_t* off
       } else {
         const json& r = j.at("result");
         DeployReport d;
-        d.outcome = r.at("outcome").get<std::string>();
+        const auto outcome = parse_deploy_outcome(r.at("outcome").get<std::string>());
+        if (!outcome) throw std::invalid_argument("unknown deploy outcome");
+        d.outcome = *outcome;
         d.reason = r.at("reason").get<std::string>();
         d.message = r.at("message").get<std::string>();
         d.old_version = r.at("old_version").get<std::string>();
@@ -248,20 +253,33 @@ std::string expand(DeploySpec& spec, const EnvVars& env) {
 }  // namespace
 
 int deploy_main(int argc, char** argv) {
+  static const char* const kUsage = "usage: yardstick-agent deploy --job FILE --events FILE\n";
   std::string job_path, events_path;
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf(
+          "%s\n"
+          "Runs one deploy job's phases (steps, health, version, probe, rollback) in a\n"
+          "process of its own. The agent starts it for every job of kind \"deploy\"; it is\n"
+          "not meant to be run by hand.\n\n"
+          "  --job FILE      the job, as the agent stored it\n"
+          "  --events FILE   where each phase and the result are appended, one line each\n",
+          kUsage);
+      return 0;
+    }
     if (i + 1 < argc && arg == "--job") {
       job_path = argv[++i];
     } else if (i + 1 < argc && arg == "--events") {
       events_path = argv[++i];
     } else {
-      std::fprintf(stderr, "yardstick-agent deploy: unknown argument '%s'\n", arg.c_str());
+      std::fprintf(stderr, "yardstick-agent deploy: unknown argument '%s'\n%s", arg.c_str(),
+                   kUsage);
       return 2;
     }
   }
   if (job_path.empty() || events_path.empty()) {
-    std::fprintf(stderr, "usage: yardstick-agent deploy --job FILE --events FILE\n");
+    std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
   std::string error;
@@ -287,7 +305,7 @@ int deploy_main(int argc, char** argv) {
   DeploySpec spec = *job->deploy;
   if (const std::string wrong = expand(spec, env); !wrong.empty()) {
     DeployReport r;
-    r.outcome = "failed";
+    r.outcome = DeployOutcome::kFailed;
     r.message = "nothing ran: " + wrong;
     hooks.log(r.message);
     hooks.write(event_line(r));

@@ -7,21 +7,12 @@
 #include <thread>
 
 #include "agent/health.hpp"
+#include "common/text.hpp"
 
 namespace yardstick {
 
 const char* outcome_name(DeployOutcome o) {
-  switch (o) {
-    case DeployOutcome::kSucceeded:
-      return "succeeded";
-    case DeployOutcome::kFailed:
-      return "failed";
-    case DeployOutcome::kRolledBack:
-      return "rolled back";
-    case DeployOutcome::kRollbackFailed:
-      return "rollback failed";
-  }
-  return "failed";
+  return to_string(o).data();  // the names are literals: NUL-terminated
 }
 
 int64_t DeployHooks::now_us() {
@@ -31,13 +22,6 @@ int64_t DeployHooks::now_us() {
 }
 
 namespace {
-
-std::string trim(std::string s) {
-  const char* ws = " \t\r\n";
-  s.erase(s.find_last_not_of(ws) + 1);
-  s.erase(0, s.find_first_not_of(ws) == std::string::npos ? s.size() : s.find_first_not_of(ws));
-  return s;
-}
 
 std::string expand_revision(std::string s, const std::string& revision) {
   const std::string key = "${YARDSTICK_REVISION}";
@@ -159,7 +143,7 @@ std::optional<std::pair<int64_t, int64_t>> switch_window(const std::vector<Probe
 
 DeployReport DeployResult::report() const {
   DeployReport r;
-  r.outcome = outcome_name(outcome);
+  r.outcome = outcome;
   r.reason = reason;
   r.message = message;
   if (probe) r.probe = static_cast<const ProbeCounts&>(*probe);

@@ -27,7 +27,6 @@
 
 namespace yardstick {
 
-enum class DeployOutcome { kSucceeded, kFailed, kRolledBack, kRollbackFailed };
 const char* outcome_name(
     DeployOutcome o);  // "succeeded", "failed", "rolled back", "rollback failed"
 

@@ -9,16 +9,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/text.hpp"
+
 namespace yardstick {
 
 namespace {
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
 bool on_path(const std::string& tool) {
   const char* path = std::getenv("PATH");
   std::stringstream ss(path ? path : "/usr/bin:/bin");
@@ -109,6 +104,11 @@ MachineInfo collect_machine(const std::string& name) {
     m.arch = u.machine;
   }
   if (m.cpu_model.empty()) m.cpu_model = m.arch;
+  {
+    std::ifstream gov("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+    std::getline(gov, m.governor);
+    m.governor = trim(m.governor);
+  }
   for (const auto& tool : fingerprint_tools())
     if (on_path(tool)) m.tools.push_back({tool, tool_version(tool)});
   std::string mhz_source;

@@ -13,6 +13,7 @@
 #include "agent/deploy_process.hpp"
 #include "agent/environment.hpp"
 #include "agent/fingerprint.hpp"
+#include "agent/host_lock.hpp"
 #include "agent/process.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -42,6 +43,14 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "deploy") return deploy_main(argc, argv);
   CLI::App app{"yardstick-agent: runs build, benchmark and deploy jobs for a coordinator"};
   app.set_version_flag("--version", version_string("yardstick-agent"));
+  // The subcommands are dispatched above, before these flags are parsed.
+  app.footer(
+      "Subcommands (each answers --help):\n"
+      "  calibrate   run this machine's calibration micro-benchmarks once\n"
+      "              (yardstick-agent calibrate --dir DIR --out FILE)\n"
+      "  deploy      run one deploy job's phases; the agent starts it for each deploy job\n"
+      "              (yardstick-agent deploy --job FILE --events FILE)\n"
+      "Without one, yardstick-agent connects to --coordinator and runs its jobs.");
   AgentConfig config;
   std::string labels, machine_name, log_level = "info", secrets_file, pass_env;
   char host[256] = {};
@@ -61,6 +70,11 @@ int main(int argc, char** argv) {
       ->envname("YARDSTICK_AGENT_SLOTS")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1024u));
+  app.add_option("--hourly-cost", config.hourly_cost,
+                 "what an hour of this agent costs, in your currency, for `yardstick report "
+                 "cost` (default: not said)")
+      ->envname("YARDSTICK_AGENT_HOURLY_COST")
+      ->check(CLI::Range(0.0, 1e6));
   app.add_option("--home", config.home, "workspaces and repository cache")
       ->envname("YARDSTICK_AGENT_HOME")
       ->capture_default_str();
@@ -80,6 +94,17 @@ int main(int argc, char** argv) {
   app.add_flag("--spool-in-memory", config.spool_in_memory,
                "keep unacknowledged results in memory only (for measuring the spool's cost; "
                "results are lost when the agent dies)");
+  std::string lock_dir;
+  bool no_host_lock = false;
+  app.add_option("--lock-dir", lock_dir,
+                 "folder of the host's lock, shared by every agent of this host: an exclusive "
+                 "bench, a calibration and a deploy's probe hold it, so that no two measure at "
+                 "once (default: /run/yardstick, else /tmp/yardstick)")
+      ->envname("YARDSTICK_LOCK_DIR");
+  app.add_flag("--no-host-lock", no_host_lock,
+               "do not take the host's lock (measurements of agents sharing this host may then "
+               "run side by side; the foreign-load share flags such runs as contended)")
+      ->envname("YARDSTICK_NO_HOST_LOCK");
   app.add_flag("--allow-absolute-workdir", config.allow_absolute_workdir,
                "let jobs run in an absolute workdir (by default a job's workdir must stay inside "
                "its workspace)")
@@ -118,6 +143,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "unknown log level '%s'\n", log_level.c_str());
     return 2;
   }
+  config.lock_dir = no_host_lock ? "" : lock_dir.empty() ? HostLock::default_dir() : lock_dir;
+  config.host = host_identity();
   // First: a secrets file others may read is reported whatever else is wrong.
   std::string pass_env_error;
   std::vector<std::string> pass = parse_pass_env(pass_env, &pass_env_error);
@@ -159,7 +186,15 @@ int main(int argc, char** argv) {
   config.home = std::filesystem::canonical(config.home).string();
   config.machine = collect_machine(machine_name);
   config.labels = automatic_labels(config.machine);
-  for (const auto& l : parse_labels(labels)) config.labels.insert(l);
+  for (const auto& l : parse_labels(labels)) {
+    const size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == l.size()) {
+      // A pipeline asks only for key=value labels: this one would match none.
+      spdlog::critical("--labels: '{}' is not key=value (as in pool=ci,gpu=yes)", l);
+      return 2;
+    }
+    config.labels.insert(l);
+  }
   if (config.security.insecure) {
     if (!key_file.empty() || !coordinator_key.empty()) {
       spdlog::critical("--insecure turns CURVE off: drop it, or drop --key and --coordinator-key");

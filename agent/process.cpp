@@ -21,11 +21,6 @@
 namespace yardstick {
 
 namespace {
-int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // What the child of gated_spawn needs, prepared by the parent: the child
 // shares the parent's memory and allocates nothing.

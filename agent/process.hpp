@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,13 @@
 #include "agent/run_probe.hpp"
 
 namespace yardstick {
+
+// The monotonic clock in nanoseconds: what every measured wall time is read from.
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 struct SpawnRequest {
   std::string command;           // run with /bin/sh -c, unless `program` is set

@@ -143,6 +143,18 @@ std::optional<CpuTimes> read_cpu_times() {
   return parse_proc_stat(read_text("/proc/stat"));
 }
 
+std::optional<uint64_t> read_cpu_pressure_us() {
+  return parse_pressure_total(read_text("/proc/pressure/cpu"));
+}
+
+double stat_ticks_per_second() {
+  static const double hz = [] {
+    const long v = sysconf(_SC_CLK_TCK);
+    return v > 0 ? static_cast<double>(v) : 100.0;
+  }();
+  return hz;
+}
+
 std::optional<double> read_load1() {
   return parse_loadavg(read_text("/proc/loadavg"));
 }

@@ -53,6 +53,10 @@ class TreeCounters {
 
 // The aggregate line of /proc/stat, now.
 std::optional<CpuTimes> read_cpu_times();
+// /proc/pressure/cpu's "some" total, microseconds; nullopt without PSI.
+std::optional<uint64_t> read_cpu_pressure_us();
+// The kernel's USER_HZ: the ticks of /proc/stat in a second.
+double stat_ticks_per_second();
 // The 1-minute load average, now.
 std::optional<double> read_load1();
 // The CPU frequency now, mean over CPUs, and where it came from:

@@ -375,9 +375,17 @@ bool Spool::append(const ResultKey& key, std::string_view bytes) {
     spdlog::error("spool: a result of {} bytes is over the 4 GiB record limit", bytes.size());
     return false;
   }
+  auto where = write_record(key, bytes);
+  if (!where) return false;
+  index_[key] = *where;
+  live_bytes_ += bytes.size();
+  return true;
+}
+
+std::optional<Spool::Location> Spool::write_record(const ResultKey& key, std::string_view bytes) {
   if (current_fd_ >= 0 && segments_.at(current_id_).end_bytes >= options_.segment_bytes)
     retire_current();
-  if (current_fd_ < 0 && !open_current()) return false;
+  if (current_fd_ < 0 && !open_current()) return std::nullopt;
 
   Segment& segment = segments_.at(current_id_);
   char header[kHeaderBytes];
@@ -393,17 +401,45 @@ bool Spool::append(const ResultKey& key, std::string_view bytes) {
       spdlog::warn("spool: cannot truncate {}: {}", path_of(current_id_, ".log"),
                    std::strerror(errno));
     retire_current();
-    return false;
+    return std::nullopt;
   }
   if (failing_) spdlog::info("spool: writing works again");
   failing_ = false;
+  const Location where{current_id_, segment.end_bytes};
   segment.slots.push_back(Slot{key, segment.end_bytes, static_cast<uint32_t>(bytes.size()), true});
-  index_[key] = Location{current_id_, segment.end_bytes};
   segment.end_bytes += kHeaderBytes + bytes.size();
   ++segment.live_count;
-  live_bytes_ += bytes.size();
   current_dirty_ = true;
-  return true;
+  unsynced_keys_.push_back(key);
+  return where;
+}
+
+bool Spool::rewrite_at_risk() {
+  // In key order: within a job attempt, the order they were made in.
+  std::sort(at_risk_keys_.begin(), at_risk_keys_.end());
+  size_t done = 0;
+  for (; done < at_risk_keys_.size(); ++done) {
+    const ResultKey& key = at_risk_keys_[done];
+    auto it = index_.find(key);
+    if (it == index_.end()) continue;  // acknowledged or dropped meanwhile
+    const Location old = it->second;
+    auto bytes = read(key);  // checksummed: bytes the kernel lost do not pass
+    if (!bytes) continue;    // logged by read(); nothing left to write again
+    auto where = write_record(key, *bytes);
+    if (!where) break;
+    Segment& segment = segments_.at(old.segment_id);
+    Slot* slot = find_slot(segment, old.offset_bytes);
+    if (slot && slot->live) {
+      // No ack entry: should the old copy survive too, recover() keeps one of the two.
+      slot->live = false;
+      --segment.live_count;
+    }
+    index_[key] = *where;
+    const bool current = current_fd_ >= 0 && old.segment_id == current_id_;
+    if (segment.live_count == 0 && !current) delete_segment(old.segment_id);
+  }
+  at_risk_keys_.erase(at_risk_keys_.begin(), at_risk_keys_.begin() + done);
+  return at_risk_keys_.empty();
 }
 
 bool Spool::open_current() {
@@ -436,12 +472,18 @@ void Spool::retire_current() {
   if (it != segments_.end() && it->second.live_count == 0) delete_segment(current_id_);
 }
 
+int Spool::sync_fd(int fd, bool dir) const {
+  if (options_.sync_fd) return options_.sync_fd(fd);
+  return dir ? ::fsync(fd) : ::fdatasync(fd);
+}
+
 bool Spool::sync() {
   if (in_memory()) return true;
-  bool ok = true;
+  // What a failed sync left in doubt is written again first, to a new segment.
+  bool ok = at_risk_keys_.empty() || rewrite_at_risk();
   if (current_dirty_) {
     current_dirty_ = false;
-    if (fdatasync(current_fd_) != 0) {
+    if (sync_fd(current_fd_, false) != 0) {
       // After a failed fdatasync the kernel may have dropped the pages: write no more here.
       spdlog::error("spool: fdatasync {}: {}", path_of(current_id_, ".log"), std::strerror(errno));
       ok = false;
@@ -449,7 +491,7 @@ bool Spool::sync() {
     }
   }
   for (int& fd : unsynced_fds_) {
-    if (fdatasync(fd) != 0) {
+    if (sync_fd(fd, false) != 0) {
       spdlog::error("spool: fdatasync of a finished segment: {}", std::strerror(errno));
       ok = false;
     }
@@ -458,12 +500,24 @@ bool Spool::sync() {
   unsynced_fds_.clear();
   if (dir_dirty_) {
     dir_dirty_ = false;
-    if (dir_fd_ >= 0 && fsync(dir_fd_) != 0) {
+    if (dir_fd_ >= 0 && sync_fd(dir_fd_, true) != 0) {
       spdlog::error("spool: fsync {}: {}", options_.dir, std::strerror(errno));
       ok = false;
     }
   }
-  return ok;
+  if (ok) {
+    unsynced_keys_.clear();
+    return true;
+  }
+  // After a failed fdatasync the kernel may have dropped the pages, and
+  // another fdatasync of the file may succeed without writing them: every
+  // record appended since the last good sync waits to be written again,
+  // and no more goes to these files.
+  retire_current();
+  at_risk_keys_.insert(at_risk_keys_.end(), unsynced_keys_.begin(), unsynced_keys_.end());
+  unsynced_keys_.clear();
+  dir_dirty_ = true;  // the new segment's name must reach the disk too
+  return false;
 }
 
 void Spool::ack(const ResultKey& key) {

@@ -32,6 +32,10 @@
 //
 // Durability: append() writes through to the kernel at once (a crash of the
 // agent process loses nothing); sync() fdatasyncs, which survives a power loss.
+// A failed fdatasync is not retried on the same file (the kernel may have
+// dropped its pages and report the next one as a success): the records
+// appended since the last good sync are written again, to a new segment,
+// by the next sync(), which succeeds only once they are durable.
 // Ack entries are written at once but never fdatasynced: after a power loss an
 // acknowledged record may come back and be sent again, which is harmless.
 //
@@ -39,6 +43,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +62,10 @@ struct SpoolOptions {
   uint64_t max_bytes = 1ull << 30;
   // A new segment file starts once the current one reaches this size.
   uint64_t segment_bytes = 8ull << 20;
+  // How sync() makes an open file durable, returning 0 or -1 with errno set;
+  // empty: fdatasync(2) for segments, fsync(2) for the dir. Tests put a
+  // failing one here, as a disk that fails would.
+  std::function<int(int fd)> sync_fd;
 };
 
 class Spool {
@@ -87,7 +96,9 @@ class Spool {
 
   // Makes every append so far durable: fdatasync of the segment(s) written since the
   // last sync, and of the dir when a segment file was created. A no-op when nothing
-  // was appended. Returns false (logged) when a sync failed; the records stay live.
+  // was appended. Returns false (logged) when a sync failed; the records stay live,
+  // and every later sync() writes them again first, returning true only once
+  // everything appended since the last good sync is durable.
   bool sync();
 
   // The coordinator committed it: forget it, and persist that in the ack log. When
@@ -129,8 +140,17 @@ class Spool {
   };
 
   bool in_memory() const { return options_.dir.empty(); }
+  // options_.sync_fd, or fdatasync (fsync for the dir).
+  int sync_fd(int fd, bool dir) const;
   std::string path_of(uint64_t segment_id, const char* extension) const;
   void load_segment(uint64_t id, bool has_ack_log);
+  // Writes one record at the end of the current segment (starting a new one when
+  // needed) and adds its slot; nullopt when the write failed (logged; the segment is
+  // retired). The caller indexes it.
+  std::optional<Location> write_record(const ResultKey& key, std::string_view bytes);
+  // Writes the records a failed sync left in doubt again, each moving to the
+  // current segment; false when a write failed (the rest stay at risk).
+  bool rewrite_at_risk();
   bool open_current();
   void retire_current();
   // The slot whose record starts at `offset_bytes`, or nullptr.
@@ -160,9 +180,11 @@ class Spool {
   // The segment appends go to (-1: none open yet; the next append creates one).
   int current_fd_ = -1;
   uint64_t current_id_ = 0;
-  bool current_dirty_ = false;     // appended since the last sync
-  std::vector<int> unsynced_fds_;  // retired segments written since the last sync
-  bool dir_dirty_ = false;         // a segment file was created since the last sync
+  bool current_dirty_ = false;            // appended since the last sync
+  std::vector<int> unsynced_fds_;         // retired segments written since the last sync
+  bool dir_dirty_ = false;                // a segment file was created since the last sync
+  std::vector<ResultKey> unsynced_keys_;  // appended (or written again) since the last sync
+  std::vector<ResultKey> at_risk_keys_;   // left in doubt by a failed sync: to write again
 
   // One cached read-only fd (reads mostly walk one segment) and one ack log fd
   // (acks mostly arrive in append order, so they hit one segment at a time).

@@ -117,7 +117,7 @@ void throughput(Cluster& c, int jobs, int agents) {
     auto labels = h.initLabels(1);
     labels[0].setKey("sim");
     labels[0].setValue("yes");
-    MachineInfo m{"sim-machine-" + std::to_string(i), "sim", 1, 1, "sim", "sim", "sim", {}};
+    MachineInfo m{"sim-machine-" + std::to_string(i), "sim", 1, 1, "sim", "sim", "sim", {}, ""};
     wire_io::fill(h.initMachine(), m);
     s->send(wire_io::to_message(b), zmq::send_flags::none);
     socks.push_back(std::move(s));

@@ -37,12 +37,19 @@ inline IngestResult ingest_samples(Cluster& c, int samples,
     auto labels = h.initLabels(1);
     labels[0].setKey("ingest");
     labels[0].setValue("yes");
-    wire_io::fill(h.initMachine(), MachineInfo{"ingest-machine", "sim", 1, 1, "", "", "", {}});
+    wire_io::fill(h.initMachine(), MachineInfo{"ingest-machine", "sim", 1, 1, "", "", "", {}, ""});
     s.send(wire_io::to_message(b), zmq::send_flags::none);
   }
-  c.write_file("ingest.yml",
-               "pipeline: ingest\njobs:\n  b:\n    kind: bench\n    on: { labels: [ingest=yes] }\n"
-               "    bench: { run: \"true\", runs: 1 }\n");
+  // A bench with room for every sample: variants of up to 100,000 runs
+  // each (the pipeline's limit), so that none is past its bound.
+  const int variants = (samples + 99'999) / 100'000;
+  const int runs = (samples + variants - 1) / variants;
+  std::string yaml =
+      "pipeline: ingest\njobs:\n  b:\n    kind: bench\n    on: { labels: [ingest=yes] }\n"
+      "    bench: { run: \"true\", runs: " +
+      std::to_string(runs) + " }\n    variants:\n";
+  for (int v = 0; v < variants; ++v) yaml += "      - name: v" + std::to_string(v) + "\n";
+  c.write_file("ingest.yml", yaml);
   if (c.cli({"submit", "ingest.yml"}).code != 0) throw std::runtime_error("submit failed");
   uint64_t job = 0;
   uint32_t attempt = 0;
@@ -72,8 +79,9 @@ inline IngestResult ingest_samples(Cluster& c, int samples,
       capnp::MallocMessageBuilder b;
       auto m = wire_io::start(b, 0).getBody().initSample();
       wire_io::fill(m.initKey(), {job, attempt, static_cast<uint64_t>(sent + 1)});
-      m.setVariant("default");
-      m.setIndex(sent);
+      m.setVariant("v" + std::to_string(sent % variants));
+      m.setVariantIndex(sent % variants);
+      m.setIndex(sent / variants);
       m.setWallNs(1'000'000 + sent);
       m.setAtUs(1'700'000'000'000'000);
       if (!s.send(wire_io::to_message(b), zmq::send_flags::dontwait)) break;

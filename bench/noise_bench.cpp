@@ -73,8 +73,9 @@ uint64_t calibrate(double ms) {
   return n;
 }
 
+// "faster" or "slower": a verdict of change ("within noise" is none).
 bool judged(Verdict v) {
-  return v != Verdict::kNoChange;
+  return v == Verdict::kFaster || v == Verdict::kSlower;
 }
 
 struct Trial {

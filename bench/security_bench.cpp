@@ -69,7 +69,7 @@ zmq::socket_t sim_agent(zmq::context_t& ctx, Cluster& c, const CurveKeyPair& key
   auto labels = h.initLabels(1);
   labels[0].setKey("sim");
   labels[0].setValue(name);
-  wire_io::fill(h.initMachine(), MachineInfo{name, "sim", 1, 1, "", "", "", {}});
+  wire_io::fill(h.initMachine(), MachineInfo{name, "sim", 1, 1, "", "", "", {}, ""});
   s.send(wire_io::to_message(b), zmq::send_flags::none);
   for (;;) {
     zmq::message_t m;

@@ -43,6 +43,17 @@ std::string repository_problem(std::string_view repo) {
   return "";
 }
 
+bool is_relative_local_path(std::string_view repo) {
+  if (repo.empty() || repo.front() == '/') return false;
+  if (repo.find("://") != std::string_view::npos || !helper_transport(repo).empty()) return false;
+  // git: "host:path" is ssh unless a '/' comes before the first ':'.
+  const size_t colon = repo.find(':');
+  const size_t slash = repo.find('/');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon < slash))
+    return false;
+  return true;
+}
+
 std::string revision_problem(std::string_view revision) {
   if (revision.empty()) return "";
   if (revision.front() == '-')

@@ -14,6 +14,12 @@ namespace yardstick {
 // fd::).
 std::string repository_problem(std::string_view repo);
 
+// Whether git would read `repo` as a local path that is not absolute
+// (".", "../app", "~/src/app": git expands no '~'), which means nothing on
+// an agent. URLs ("https://", "file:///"), scp-like "host:path" and
+// absolute paths are not.
+bool is_relative_local_path(std::string_view repo);
+
 // A revision (branch, tag, commit, HEAD~1, ...; empty: the default branch):
 // no leading '-', no space or control character.
 std::string revision_problem(std::string_view revision);

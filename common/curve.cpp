@@ -1,34 +1,30 @@
 #include "common/curve.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "common/key_file.hpp"
+#include "common/text.hpp"
 
 namespace yardstick {
 namespace {
 
 constexpr size_t kZ85KeyChars = 40;
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw KeyFileError(path + ": cannot read: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The text of a key file (at most `max_bytes`), or KeyFileError.
+KeyFileText read_whole(const std::string& path, size_t max_bytes) {
+  std::string error;
+  auto file = read_key_file(path, max_bytes, &error);
+  if (!file) throw KeyFileError(error);
+  return std::move(*file);
 }
 
 // `name = "value"` lines of a key file, by name.
@@ -109,18 +105,19 @@ void write_curve_keypair(const std::string& base, const CurveKeyPair& pair) {
 }
 
 CurveKeyPair read_secret_key_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw KeyFileError(path + ": cannot read: " + std::strerror(errno));
-  if (st.st_mode & 077) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    throw KeyFileError(path + ": a secret key must not be readable by others (mode " + mode +
-                       "; chmod 600 it)");
+  const KeyFileText file = read_whole(path, kMaxKeyFileBytes);
+  auto keys = key_lines(file.text, path);
+  // Said before any advice on the mode: no chmod makes a public key secret.
+  if (!keys.count("secret-key")) {
+    const bool pub = path.size() > 4 && path.compare(path.size() - 4, 4, ".pub") == 0;
+    throw KeyFileError(path + ": holds no secret key" +
+                       (keys.count("public-key")
+                            ? std::string(" but a public one (a .pub file); give the secret key "
+                                          "file made beside it") +
+                                  (pub ? " (" + path.substr(0, path.size() - 4) + ")" : "")
+                            : std::string(" (no secret-key line)")));
   }
-  auto keys = key_lines(read_whole(path), path);
-  if (!keys.count("secret-key"))
-    throw KeyFileError(path + ": no secret-key line (is this the .pub file?)");
+  if (std::string why = secret_key_problem(path, file); !why.empty()) throw KeyFileError(why);
   if (!keys.count("public-key")) throw KeyFileError(path + ": no public-key line");
   // The public key must be the secret key's own: a mismatch would fail
   // every handshake with no clue why.
@@ -131,8 +128,15 @@ CurveKeyPair read_secret_key_file(const std::string& path) {
 }
 
 std::string read_public_key(const std::string& key_or_path) {
-  if (is_z85_key(key_or_path)) return key_or_path;
-  auto keys = key_lines(read_whole(key_or_path), key_or_path);
+  // A file wins: a path can be 40 characters of the Z85 alphabet too
+  // (mktemp -d under a TMPDIR of 9 characters makes such a coordinator.pub).
+  std::error_code ec;
+  if (is_z85_key(key_or_path) && !std::filesystem::exists(key_or_path, ec)) return key_or_path;
+  auto keys = key_lines(read_whole(key_or_path, kMaxKeyFileBytes).text, key_or_path);
+  if (keys.count("secret-key"))
+    throw KeyFileError(key_or_path +
+                       ": holds a secret key, where a public key belongs: give the .pub file "
+                       "made beside it (and keep the secret one on its host)");
   if (!keys.count("public-key")) throw KeyFileError(key_or_path + ": no public-key line");
   return keys["public-key"];
 }
@@ -186,7 +190,7 @@ AuthorizedKeys parse_authorized_keys(const std::string& text, const std::string&
 }
 
 AuthorizedKeys read_authorized_keys(const std::string& path, bool with_role) {
-  return parse_authorized_keys(read_whole(path), path, with_role);
+  return parse_authorized_keys(read_whole(path, kMaxKeyListBytes).text, path, with_role);
 }
 
 void apply_client_security(zmq::socket_t& socket, const ClientSecurity& security) {
@@ -201,16 +205,6 @@ void apply_server_security(zmq::socket_t& socket, const std::string& secret_key,
   socket.set(zmq::sockopt::curve_server, 1);
   set_binary_key(socket, ZMQ_CURVE_SECRETKEY, secret_key);
   socket.set(zmq::sockopt::zap_domain, zap_domain);
-}
-
-std::string peer_user_id(const std::string& role, const std::string& name) {
-  return role + ":" + name;
-}
-
-std::pair<std::string, std::string> split_user_id(const std::string& user_id) {
-  size_t colon = user_id.find(':');
-  if (colon == std::string::npos) return {"", user_id};
-  return {user_id.substr(0, colon), user_id.substr(colon + 1)};
 }
 
 namespace {

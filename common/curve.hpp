@@ -89,11 +89,6 @@ void apply_client_security(zmq::socket_t& socket, const ClientSecurity& security
 void apply_server_security(zmq::socket_t& socket, const std::string& secret_key,
                            const std::string& zap_domain);
 
-// The ZAP user id the coordinator gives an admitted peer: "ROLE:NAME",
-// with role "agent" on the agents socket. Splits it back.
-std::string peer_user_id(const std::string& role, const std::string& name);
-std::pair<std::string, std::string> split_user_id(const std::string& user_id);
-
 // Watches a connecting socket's handshakes (a ZeroMQ socket monitor) so a
 // peer can say why it cannot talk to the coordinator: its key refused, or
 // the coordinator not the one whose public key it was given.

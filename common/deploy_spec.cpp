@@ -6,6 +6,27 @@
 
 namespace yardstick {
 
+std::string_view to_string(DeployOutcome outcome) {
+  switch (outcome) {
+    case DeployOutcome::kSucceeded:
+      return "succeeded";
+    case DeployOutcome::kFailed:
+      return "failed";
+    case DeployOutcome::kRolledBack:
+      return "rolled back";
+    case DeployOutcome::kRollbackFailed:
+      return "rollback failed";
+  }
+  return "failed";
+}
+
+std::optional<DeployOutcome> parse_deploy_outcome(std::string_view text) {
+  for (auto o : {DeployOutcome::kSucceeded, DeployOutcome::kFailed, DeployOutcome::kRolledBack,
+                 DeployOutcome::kRollbackFailed})
+    if (to_string(o) == text) return o;
+  return std::nullopt;
+}
+
 bool http_url(const std::string& url) {
   return (url.rfind("http://", 0) == 0 && url.size() > 7) ||
          (url.rfind("https://", 0) == 0 && url.size() > 8);

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/types.hpp"
 
@@ -37,10 +38,16 @@ struct ProbeCounts {
   bool operator==(const ProbeCounts&) const = default;
 };
 
+// How a deploy ended.
+enum class DeployOutcome { kSucceeded, kFailed, kRolledBack, kRollbackFailed };
+// "succeeded", "failed", "rolled back", "rollback failed": as stored (deploys.outcome).
+std::string_view to_string(DeployOutcome outcome);
+std::optional<DeployOutcome> parse_deploy_outcome(std::string_view text);
+
 // How a deploy job ended: sent by the agent once, before its job ends.
 struct DeployReport {
-  std::string outcome;  // succeeded, failed, rolled back, rollback failed
-  std::string reason;   // step_failed, health_deadline, probe_failures; empty on success
+  DeployOutcome outcome = DeployOutcome::kFailed;
+  std::string reason;  // step_failed, health_deadline, probe_failures; empty on success
   std::string message;
   std::optional<ProbeCounts> probe;
   std::string old_version, new_version;     // as the probe saw them

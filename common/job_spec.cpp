@@ -114,7 +114,7 @@ JobAssignment legacy_from_json(const json& j) {
   JobAssignment a;
   a.pipeline_name = j.value("pipeline_name", "");
   a.job_name = j.value("job_name", "");
-  a.kind = j.value("kind", "build");
+  a.kind = parse_job_kind(j.value("kind", "build")).value_or(JobKind::kBuild);
   a.revision = j.value("revision", "");
   a.branch = j.value("branch", "");
   a.checkout_repo = j.value("checkout_repo", "");

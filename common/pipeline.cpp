@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -14,6 +15,7 @@
 
 #include "common/checkout.hpp"
 #include "common/secrets.hpp"
+#include "common/stats.hpp"
 #include "common/text.hpp"
 
 namespace yardstick {
@@ -41,7 +43,7 @@ bool needs_no_regression(const JobDef& job, std::string_view need) {
 
 const std::vector<std::string>& notify_events() {
   static const std::vector<std::string> events = {"rolled_back", "failed", "over_budget",
-                                                  "succeeded"};
+                                                  "succeeded", "pipeline_over_budget"};
   return events;
 }
 
@@ -122,14 +124,23 @@ class Validator {
   explicit Validator(std::string file) : file_(std::move(file)) {}
 
   std::vector<PipelineError> errors;
+  std::vector<PipelineError> warnings;
+  size_t visited_ = 0;  // nodes check_duplicate_keys() has looked at
 
   void error(const YAML::Node& node, const std::string& key, const std::string& message) {
+    errors.push_back(at(node, key, message));
+  }
+  void warning(const YAML::Node& node, const std::string& key, const std::string& message) {
+    warnings.push_back(at(node, key, message));
+  }
+  PipelineError at(const YAML::Node& node, const std::string& key,
+                   const std::string& message) const {
     PipelineError e{file_, 0, 0, key, message};
     if (node.IsDefined() && node.Mark().line >= 0) {
       e.line = node.Mark().line + 1;
       e.column = node.Mark().column + 1;
     }
-    errors.push_back(std::move(e));
+    return e;
   }
 
   // Checks that `node` is a map and has only `allowed` keys.
@@ -144,10 +155,39 @@ class Validator {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        error(it->first, join(path, key), "unknown key (expected one of: " + list + ")");
+        const std::string near = closest(key, allowed);
+        error(it->first, join(path, key),
+              "unknown key (" + (near.empty() ? "" : "did you mean '" + near + "'? ") +
+                  "expected one of: " + list + ")");
       }
     }
     return true;
+  }
+
+  // A key given twice in one mapping, anywhere under `node`: YAML keeps one
+  // of the values and drops the other without a word (`timeout: 5m` then
+  // `timeout: 1s`; `runs: 20` turned into a second `run: 20`).
+  void check_duplicate_keys(const YAML::Node& node, const std::string& path, int depth = 0) {
+    // Deeper than any pipeline, or past a bound on the nodes visited: an
+    // alias repeated inside aliases ("billion laughs") is a tree far larger
+    // than its file, and the other checks refuse such a file anyway.
+    if (depth > 64 || ++visited_ > 100'000) return;
+    if (node.IsMap()) {
+      std::map<std::string, int> first_line;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!it->first.IsScalar()) continue;
+        const std::string key = it->first.Scalar();
+        const int line = it->first.Mark().line + 1;
+        if (auto [at, added] = first_line.emplace(key, line); !added)
+          error(it->first, join(path, key),
+                "given twice in one mapping (first on line " + std::to_string(at->second) +
+                    "): YAML keeps one value and drops the other; remove one");
+        check_duplicate_keys(it->second, join(path, key), depth + 1);
+      }
+    } else if (node.IsSequence()) {
+      for (size_t i = 0; i < node.size(); ++i)
+        check_duplicate_keys(node[i], path + "[" + std::to_string(i) + "]", depth + 1);
+    }
   }
 
   std::optional<std::string> string(const YAML::Node& node, const std::string& path) {
@@ -309,6 +349,23 @@ std::optional<Budget> parse_budget(Validator& v, const YAML::Node& node, const s
     if (auto f = v.boolean(node["fail"], path + ".fail")) b.fail = *f;
   }
   return b;
+}
+
+// The pipeline's `budget: {wall: 7m}`: its wall time in ms (0 after an
+// error). Only `wall`: metrics belong to a job or a step, and nothing is
+// left to fail when the last job has ended.
+uint64_t parse_pipeline_budget(Validator& v, const YAML::Node& node) {
+  if (!v.check_map(node, "budget", {"wall"})) return 0;
+  if (!node["wall"]) {
+    v.error(node, "budget.wall", "missing key: a pipeline's budget is its wall time, e.g. 7m");
+    return 0;
+  }
+  auto ms = v.duration(node["wall"], "budget.wall");
+  if (ms && *ms == 0) {
+    v.error(node["wall"], "budget.wall", "a pipeline's wall budget must be more than 0");
+    return 0;
+  }
+  return ms.value_or(0);
 }
 
 // `notify: [{webhook: URL, on: [EVENT, ...]}]`. A webhook's URL usually
@@ -630,7 +687,7 @@ void parse_deploy(Validator& v, const YAML::Node& node, const std::string& path,
   }
   if (auto p = node["probe"]) {
     const std::string pp = path + ".probe";
-    if (v.check_map(p, pp, {"url", "interval", "expect", "timeout"})) {
+    if (v.check_map(p, pp, {"url", "interval", "expect", "timeout", "host_lock"})) {
       ProbeSpec ps;
       if (p["url"]) {
         if (auto u = parse_url(v, p["url"], pp + ".url")) ps.url = *u;
@@ -641,6 +698,8 @@ void parse_deploy(Validator& v, const YAML::Node& node, const std::string& path,
         if (auto e = parse_expect(v, p["expect"], pp + ".expect")) ps.expect = *e;
       parse_duration_key(v, p, pp, "interval", &ps.interval, 1);
       parse_duration_key(v, p, pp, "timeout", &ps.timeout, 1);
+      if (p["host_lock"])
+        if (auto b = v.boolean(p["host_lock"], pp + ".host_lock")) ps.host_lock = *b;
       d.probe = ps;
     }
   }
@@ -722,7 +781,21 @@ void parse_on(Validator& v, const YAML::Node& node, const std::string& path, Job
             v.error(labels[i], lpath, "empty label");
             continue;
           }
-          for (auto& l : parse_labels(*s)) job.on_labels.insert(l);
+          for (auto& l : parse_labels(*s)) {
+            const size_t eq = l.find('=');
+            if (eq == std::string::npos || eq == 0 || eq + 1 == l.size()) {
+              // Agents' labels are key=value: this one could never match.
+              const size_t sep = l.find_first_of(":, ");
+              v.error(
+                  labels[i], lpath + "[" + std::to_string(i) + "]",
+                  "label '" + l + "' is not key=value, so no agent can have it" +
+                      (eq == std::string::npos && sep != std::string::npos && sep > 0
+                           ? " (did you mean '" + l.substr(0, sep) + "=" + l.substr(sep + 1) + "'?)"
+                           : ""));
+              continue;
+            }
+            job.on_labels.insert(l);
+          }
         }
       }
     } else if (labels.IsMap()) {
@@ -813,16 +886,18 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
-      job.kind = *s;
-      if (job.kind != "build" && job.kind != "bench" && job.kind != "deploy")
+      const auto kind = parse_job_kind(*s);
+      if (kind && *kind != JobKind::kCalibrate)
+        job.kind = *kind;
+      else
         v.error(node["kind"], path + ".kind",
-                "unknown job kind '" + job.kind + "' (this version runs: build, bench, deploy)");
+                "unknown job kind '" + *s + "' (this version runs: build, bench, deploy)");
     }
   }
   if (node["on"]) parse_on(v, node["on"], path + ".on", job);
   if (auto needs = node["needs"]) parse_needs(v, needs, path + ".needs", job);
-  const bool bench = job.kind == "bench";
-  const bool deploy = job.kind == "deploy";
+  const bool bench = job.kind == JobKind::kBench;
+  const bool deploy = job.kind == JobKind::kDeploy;
   if (deploy) {
     if (node["deploy"])
       parse_deploy(v, node["deploy"], path + ".deploy", job);
@@ -929,11 +1004,11 @@ void check_graph(Validator& v, const YAML::Node& jobs_node, PipelineDef& pipelin
       else if (j.needs[i] == j.name)
         v.error(jobs_node[j.name]["needs"], "jobs." + j.name + ".needs",
                 "a job cannot need itself");
-      else if (needs_no_regression(j, j.needs[i]) && by_name[j.needs[i]]->kind != "bench")
+      else if (needs_no_regression(j, j.needs[i]) && by_name[j.needs[i]]->kind != JobKind::kBench)
         v.error(jobs_node[j.name]["needs"][i],
                 "jobs." + j.name + ".needs[" + std::to_string(i) + "].no_regression",
                 "no_regression needs a job of kind: bench, and '" + j.needs[i] + "' is of kind " +
-                    by_name[j.needs[i]]->kind);
+                    std::string(to_string(by_name[j.needs[i]]->kind)));
     }
   }
   // Depth-first search for a cycle; report it once, naming its members.
@@ -966,6 +1041,34 @@ void check_graph(Validator& v, const YAML::Node& jobs_node, PipelineDef& pipelin
     if (mark[j.name] == kNew) visit(j);
 }
 
+// A bench whose fixed run count (or max_runs) no test can decide at its
+// alpha, when its runs are compared: its variants with the baseline, or its
+// revision with the previous one through a no_regression gate. Warned at
+// submit, before the runs are paid for; the pipeline is still valid.
+void check_decidable(Validator& v, const YAML::Node& jobs_node, const PipelineDef& pipeline) {
+  for (const auto& job : pipeline.jobs) {
+    if (job.kind != JobKind::kBench || !job.bench) continue;
+    bool gated = false;
+    for (const auto& other : pipeline.jobs) gated |= needs_no_regression(other, job.name);
+    if (job.variants.size() < 2 && !gated) continue;
+    const BenchSpec& b = *job.bench;
+    const char* key = b.runs ? "runs" : "max_runs";
+    const uint32_t runs = b.runs ? b.runs : b.max_runs;
+    if (runs == 0 || can_decide(runs, runs, b.alpha)) continue;
+    const size_t enough = runs_to_decide(b.alpha);
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  "%s %u: no test can tell %s apart with %u run%s each at alpha %g (the smallest "
+                  "possible p-value is %.3g), so the verdict will be \"no change\" whatever the "
+                  "times; %s",
+                  key, runs, job.variants.size() >= 2 ? "its variants" : "two revisions", runs,
+                  runs == 1 ? "" : "s", b.alpha, smallest_p_value(runs, runs),
+                  enough ? ("give it at least " + std::to_string(enough) + " runs").c_str()
+                         : "no run count can at this alpha");
+    v.warning(jobs_node[job.name]["bench"][key], "jobs." + job.name + ".bench." + key, buf);
+  }
+}
+
 }  // namespace
 
 PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string& file_name) {
@@ -987,8 +1090,10 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
   // A shape the checks did not foresee makes yaml-cpp throw (a subscript of
   // a scalar, say): an error for the file, never an exception out of here.
   try {
+    v.check_duplicate_keys(root, "");
     if (v.check_map(root, "",
-                    {"pipeline", "env", "secrets", "checkout", "concurrency", "jobs", "notify"})) {
+                    {"pipeline", "env", "secrets", "checkout", "concurrency", "jobs", "notify",
+                     "budget"})) {
       if (root["pipeline"]) {
         if (auto s = v.string(root["pipeline"], "pipeline")) {
           pipeline.name = *s;
@@ -1004,6 +1109,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
       if (root["concurrency"])
         pipeline.concurrency = parse_concurrency(v, root["concurrency"], "concurrency");
       if (root["notify"]) pipeline.notify = parse_notify(v, root["notify"], "notify");
+      if (root["budget"]) pipeline.budget_wall_ms = parse_pipeline_budget(v, root["budget"]);
       if (auto checkout = root["checkout"]) {
         if (v.check_map(checkout, "checkout", {"repo"})) {
           if (checkout["repo"]) {
@@ -1017,6 +1123,13 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
                             "GIT_ASKPASS (see docs/pipelines.md)");
               else if (auto problem = repository_problem(*s); !problem.empty())
                 v.error(checkout["repo"], "checkout.repo", problem);
+              else if (is_relative_local_path(*s))
+                v.error(checkout["repo"], "checkout.repo",
+                        "'" + *s +
+                            "' is a path relative to where you are, which no agent can "
+                            "follow: give a URL the agents can fetch, or an absolute path of a "
+                            "repository on their hosts (such as the output of `git rev-parse "
+                            "--show-toplevel`)");
               else
                 pipeline.checkout_repo = *s;
             }
@@ -1042,6 +1155,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
           parse_job(v, it->first.Scalar(), it->first, it->second, pipeline);
         }
         check_graph(v, jobs, pipeline);
+        if (v.errors.empty()) check_decidable(v, jobs, pipeline);
         for (auto& job : pipeline.jobs)
           if (job.concurrency.empty()) job.concurrency = pipeline.concurrency;
       }
@@ -1050,6 +1164,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
     v.error(root, "", "unexpected structure: " + e.msg);
   }
   result.errors = std::move(v.errors);
+  result.warnings = std::move(v.warnings);
   if (result.errors.empty()) result.pipeline = std::move(pipeline);
   return result;
 }

@@ -43,7 +43,7 @@ const std::vector<std::string>& default_notify_events();
 
 struct JobDef {
   std::string name;
-  std::string kind = "build";
+  JobKind kind = JobKind::kBuild;
   Labels on_labels;
   bool all_machines = false;  // on.machines: all -> one job per matching machine
   std::vector<std::string> needs;
@@ -80,6 +80,9 @@ struct PipelineDef {
   std::string concurrency;      // the group of every job that names none itself
   std::vector<JobDef> jobs;     // in file order
   std::vector<Webhook> notify;  // for every job
+  // `budget: {wall: 7m}`: from submission to the last job's end, in ms; 0:
+  // none. Judged by the coordinator when the pipeline's last job ends.
+  uint64_t budget_wall_ms = 0;
 
   const JobDef* find_job(std::string_view name) const;
 };
@@ -93,6 +96,11 @@ std::vector<Webhook> webhooks_for(const PipelineDef& def, const JobDef& job);
 struct PipelineParseResult {
   std::optional<PipelineDef> pipeline;  // set only when `errors` is empty
   std::vector<PipelineError> errors;
+  // What is valid but will not do what it is for, said before anything runs:
+  // a bench whose run count no test can decide at its alpha (its variants, or
+  // its revisions when a no_regression gate compares them), with the count
+  // that would (can_decide, runs_to_decide in common/stats.hpp).
+  std::vector<PipelineError> warnings;
   bool ok() const { return errors.empty(); }
 };
 

@@ -27,6 +27,21 @@ struct RunContext {
   // How far /proc/stat advanced over the run, in clock ticks summed over
   // all CPUs (USER_HZ, 100 a second each): the resolution of the two above.
   uint64_t stat_ticks = 0;
+  // What OTHER processes did over the run, whatever the tree's parallelism:
+  // the machine's busy CPU time (/proc/stat, all CPUs: user, nice, system,
+  // irq, softirq) minus the tree's own (cpu_us), as a share of the whole
+  // machine (0..1). Absent over fewer than min_stat_ticks_for_foreign ticks.
+  std::optional<double> foreign_share;
+  // How far foreign_share can be off by counting alone (0..1): /proc/stat
+  // counts each CPU's time by the tick and prints each field truncated to
+  // whole ticks, so over a window of `stat_ticks` the busy time can be off
+  // by one tick per CPU at each end and one per busy field:
+  // (2 x CPUs + 5) / stat_ticks. Judged on the agent, not stored.
+  double foreign_resolution = 0;
+  // CPU pressure over the run (/proc/pressure/cpu, "some" total): the share
+  // of wall time in which some task, the tree's own included, waited for a
+  // CPU, in percent; absent where the kernel has no PSI.
+  std::optional<double> cpu_pressure_pct;
   std::optional<double> load1;    // 1-minute load average just before the run
   std::optional<double> cpu_mhz;  // mean over CPUs, just before the run
   // perf_event_open counters of the whole tree, counted from its exec.
@@ -44,14 +59,21 @@ struct ContentionThresholds {
   double max_cpu_share = 0.8;              // ...and CPU time at most 80 % of wall
   double min_steal_pct = 10;               // or: the hypervisor took 10 % or more
   uint64_t min_stat_ticks_for_steal = 20;  // ...measured over at least 20 ticks
+  // or: other processes took 10 % of the machine or more (foreign_share)
+  // beyond what counting by the tick could explain (foreign_resolution),
+  // measured over at least 20 ticks (docs/benchmarks.md: the figures).
+  double min_foreign_share = 0.10;
+  uint64_t min_stat_ticks_for_foreign = 20;
 };
 constexpr ContentionThresholds kContention{};
 
-// True when the run competed for a CPU and lost: its process tree was
-// preempted often (involuntary switches per CPU-second of the tree) and was
-// off the CPU for a good part of its wall time; or the hypervisor stole a
-// large share of the machine over the run. CPU time is the task-clock when
-// known, else user + sys.
+// True when the run competed for a CPU and lost: other processes used a
+// good share of the machine over the run (foreign_share: what any tree,
+// parallel or not, can see); or its process tree was preempted often
+// (involuntary switches per CPU-second of the tree) and was off the CPU for
+// a good part of its wall time (what a single-threaded tree shows); or the
+// hypervisor stole a large share of the machine. CPU time is the
+// task-clock when known, else user + sys.
 bool under_contention(const RunContext& context);
 // One line describing the rule, for the docs and the job log.
 std::string contention_rule();
@@ -64,11 +86,18 @@ struct CpuTimes {
   uint64_t total = 0;  // user + nice + system + idle + iowait + irq + softirq + steal
   uint64_t iowait = 0;
   uint64_t steal = 0;
+  uint64_t idle = 0;
+  uint32_t cpus = 0;  // the "cpuN" lines: CPUs online (0: not listed)
 };
 std::optional<CpuTimes> parse_proc_stat(std::string_view text);
 // Steal and iowait of `after - before`, as percentages, and the ticks
-// between them; absent percentages when no tick passed.
-void apply_cpu_times(const CpuTimes& before, const CpuTimes& after, RunContext* context);
+// between them; absent percentages when no tick passed. With the tree's own
+// CPU time in context->cpu_us, the foreign share too (`ticks_per_s`: the
+// kernel's USER_HZ).
+void apply_cpu_times(const CpuTimes& before, const CpuTimes& after, RunContext* context,
+                     double ticks_per_s = 100);
+// The "some" line's total (microseconds) of /proc/pressure/cpu.
+std::optional<uint64_t> parse_pressure_total(std::string_view text);
 // The first field of /proc/loadavg.
 std::optional<double> parse_loadavg(std::string_view text);
 // The mean of the "cpu MHz" lines of /proc/cpuinfo.

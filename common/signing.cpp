@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/key_file.hpp"
 #include "common/text.hpp"
 
 namespace yardstick::signing {
@@ -18,7 +19,6 @@ namespace {
 constexpr std::string_view kDomain{"yardstick-signed-submission-v1\0", 31};
 constexpr std::string_view kPublicPrefix = "ed25519:";
 constexpr std::string_view kSecretPrefix = "ed25519-secret:";
-constexpr size_t kMaxKeyFileBytes = 1 << 20;
 
 void need_sodium() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
@@ -48,14 +48,6 @@ std::string unbase64(std::string_view text, size_t size) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  const char* ws = " \t\r";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
-}
-
 std::string errno_text() {
   return std::strerror(errno);
 }
@@ -67,40 +59,12 @@ void append_field(std::string& out, std::string_view field) {
   out.append(field);
 }
 
-// The whole of a regular file, at most kMaxKeyFileBytes; `mode` gets its permission bits.
-std::string read_key_file(const std::string& path, mode_t* mode) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw KeyFileError(path + ": cannot open: " + errno_text());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw KeyFileError(path + ": not a regular file");
-  }
-  if (st.st_size > static_cast<off_t>(kMaxKeyFileBytes)) {
-    ::close(fd);
-    throw KeyFileError(path + ": too large for a key file (" + std::to_string(st.st_size) +
-                       " bytes)");
-  }
-  if (mode) *mode = st.st_mode & 07777;
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      std::string why = errno_text();
-      ::close(fd);
-      throw KeyFileError(path + ": cannot read: " + why);
-    }
-    if (n == 0) break;
-    text.append(buf, n);
-    if (text.size() > kMaxKeyFileBytes) {
-      ::close(fd);
-      throw KeyFileError(path + ": too large for a key file");
-    }
-  }
-  ::close(fd);
-  return text;
+// The text of a key file (at most `max_bytes`), or KeyFileError.
+KeyFileText read_whole(const std::string& path, size_t max_bytes) {
+  std::string error;
+  auto file = read_key_file(path, max_bytes, &error);
+  if (!file) throw KeyFileError(error);
+  return std::move(*file);
 }
 
 // Calls `each(line_number, line)` for every line that is not blank or a comment.
@@ -219,14 +183,9 @@ std::string write_signing_key_files(const std::string& name) {
 
 SigningKey read_signing_key(const std::string& path) {
   need_sodium();
-  mode_t mode = 0;
-  const std::string text = read_key_file(path, &mode);
-  if (mode & 077) {
-    char octal[16];
-    std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
-    throw KeyFileError(path + ": a secret key that group or others may read or write (mode " +
-                       octal + "); run chmod 600 " + path);
-  }
+  const KeyFileText file = read_whole(path, kMaxKeyFileBytes);
+  if (std::string why = secret_key_problem(path, file); !why.empty()) throw KeyFileError(why);
+  const std::string& text = file.text;
   std::string seed;
   int key_line = 0;
   for_each_key_line(text, [&](int number, const std::string& line) {
@@ -330,7 +289,7 @@ TrustedSubmitters parse_trusted_submitters(std::string_view text, const std::str
 }
 
 TrustedSubmitters read_trusted_submitters(const std::string& path) {
-  return parse_trusted_submitters(read_key_file(path, nullptr), path);
+  return parse_trusted_submitters(read_whole(path, kMaxKeyListBytes).text, path);
 }
 
 }  // namespace yardstick::signing

@@ -152,51 +152,213 @@ bool exact_is_cheap(size_t n1, size_t n2) {
 }
 }  // namespace
 
-MannWhitney mann_whitney(const std::vector<double>& a, const std::vector<double>& b) {
-  MannWhitney r;
-  const size_t n1 = a.size(), n2 = b.size();
-  if (n1 == 0 || n2 == 0) return r;
+namespace {
+
+// The null distribution of a two-sided rank statistic S (U of the first
+// sample of Mann-Whitney, or T+ of the signed-rank test), symmetric about
+// `mean`, as the p-value of each value of S: from a table of counts by
+// integer value (exact), or the normal approximation with continuity
+// correction, never below `floor`. One function gives the test's p and, by
+// its inversion, the interval: they cannot disagree.
+struct RankNull {
+  double mean = 0;
+  std::vector<double> cum;  // exact: cum[k] = arrangements with S <= k; empty: normal
+  double sd = 0;            // normal
+  double floor = 0;         // normal: the exact test's smallest p at these counts
+
+  // P(|S - mean| >= |s - mean|), capped at 1. A mid-rank s (ties) between
+  // two values of the table counts as the less extreme one.
+  double p(double s) const {
+    const double dev = std::fabs(s - mean);
+    if (!cum.empty()) {
+      const double at = std::ceil(mean - dev - 1e-9);
+      if (at < 0) return 0;
+      const size_t k = std::min(static_cast<size_t>(at), cum.size() - 1);
+      return std::min(1.0, 2 * cum[k] / cum.back());
+    }
+    if (!(sd > 0)) return 1;
+    const double z = std::max(0.0, (dev - 0.5) / sd);
+    return std::clamp(2 * (1 - normal_cdf(z)), floor, 1.0);
+  }
+};
+
+std::vector<double> cumulative(std::vector<double> counts) {
+  for (size_t k = 1; k < counts.size(); ++k) counts[k] += counts[k - 1];
+  return counts;
+}
+
+// Mann-Whitney's U of samples of n1 and n2 values; `tie_term` the sum of
+// t^3 - t over the groups of equal values in the pooled data.
+RankNull rank_sum_null(size_t n1, size_t n2, bool exact, double tie_term) {
+  RankNull null;
+  null.mean = n1 * n2 / 2.0;
+  if (exact) {
+    null.cum = cumulative(u_distribution(std::min(n1, n2), std::max(n1, n2)));
+    return null;
+  }
+  const double n = static_cast<double>(n1 + n2);
+  null.sd = std::sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term / (n * (n - 1))));
+  null.floor = smallest_p_value(n1, n2);
+  return null;
+}
+
+// Wilcoxon's T+ of n differences (none zero); `tie_term` the sum of t^3 - t
+// over the groups of equal absolute values.
+RankNull signed_rank_null(size_t n, bool exact, double tie_term) {
+  RankNull null;
+  null.mean = n * (n + 1) / 4.0;
+  if (exact) {
+    null.cum = cumulative(signed_rank_distribution(n));
+    return null;
+  }
+  const double var = n * (n + 1.0) * (2 * n + 1.0) / 24.0 - tie_term / 48.0;
+  null.sd = var > 0 ? std::sqrt(var) : 0;
+  // No arrangement of n signs, tied or not, is rarer than 2 / 2^n: the
+  // approximation may not claim more (all ties at n = 5 would give 0.037).
+  null.floor = smallest_paired_p_value(n);
+  return null;
+}
+
+// The largest integer s in [0, mean] whose p is below alpha; -1 when none
+// (no value of the statistic is significant). p rises towards the mean.
+long rejection_bound(const RankNull& null, double alpha) {
+  if (!(null.p(0) < alpha)) return -1;
+  long lo = 0, hi = static_cast<long>(std::floor(null.mean));  // p(lo) < alpha <= p(hi)
+  if (null.p(static_cast<double>(hi)) < alpha) return hi;
+  while (hi - lo > 1) {
+    const long mid = lo + (hi - lo) / 2;
+    (null.p(static_cast<double>(mid)) < alpha ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+// Sum of t^3 - t over the groups of equal values of sorted `x`.
+double tie_term_of(const std::vector<double>& sorted) {
+  double term = 0;
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    while (j + 1 < sorted.size() && sorted[j + 1] == sorted[i]) ++j;
+    const double t = static_cast<double>(j - i + 1);
+    term += t * t * t - t;
+    i = j + 1;
+  }
+  return term;
+}
+
+// U of `a` (ties count one half) and the pooled tie term.
+struct RankSumStatistic {
+  double u = 0;
+  double tie_term = 0;
+};
+RankSumStatistic rank_sum_statistic(const std::vector<double>& a, const std::vector<double>& b) {
+  RankSumStatistic r;
+  const size_t n1 = a.size();
   std::vector<std::pair<double, int>> all;
   for (double x : a) all.push_back({x, 0});
   for (double x : b) all.push_back({x, 1});
   std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   const size_t n = all.size();
-  std::vector<double> rank(n);
-  double tie_term = 0;
-  bool ties = false;
+  double r1 = 0;
   for (size_t i = 0; i < n;) {
     size_t j = i;
     while (j + 1 < n && all[j + 1].first == all[i].first) ++j;
-    double avg = (i + j) / 2.0 + 1;
-    for (size_t k = i; k <= j; ++k) rank[k] = avg;
-    double t = j - i + 1;
-    if (t > 1) ties = true;
-    tie_term += t * t * t - t;
+    const double avg = (i + j) / 2.0 + 1;
+    for (size_t k = i; k <= j; ++k)
+      if (all[k].second == 0) r1 += avg;
+    const double t = static_cast<double>(j - i + 1);
+    r.tie_term += t * t * t - t;
     i = j + 1;
   }
-  double r1 = 0;
-  for (size_t i = 0; i < n; ++i)
-    if (all[i].second == 0) r1 += rank[i];
   r.u = r1 - n1 * (n1 + 1) / 2.0;
-  const double mu = n1 * n2 / 2.0;
-  if (std::min(n1, n2) <= 8 && std::max(n1, n2) <= kExactMax && !ties) {
-    auto dist = u_distribution(std::min(n1, n2), std::max(n1, n2));
-    double total = std::accumulate(dist.begin(), dist.end(), 0.0);
-    // Two-sided: twice the smaller tail, capped at 1.
-    double u_hi = std::max(r.u, n1 * n2 - r.u);
-    double tail = 0;
-    for (size_t u = static_cast<size_t>(std::llround(u_hi)); u < dist.size(); ++u) tail += dist[u];
-    r.p = std::min(1.0, 2 * tail / total);
-    return r;
+  return r;
+}
+
+// scipy's method='auto': the exact distribution for a sample of at most 8
+// (the other bounded) without ties.
+bool mann_whitney_exact(size_t n1, size_t n2, bool ties) {
+  return std::min(n1, n2) <= 8 && std::max(n1, n2) <= kExactMax && !ties;
+}
+
+// A shift of log times with its interval at 1 - alpha, in logs: -infinity
+// and infinity when no shift is significant. `p` is the test's at shift 0.
+struct ShiftInterval {
+  double estimate = 0, low = 0, high = 0, p = 1;
+};
+
+// Mann-Whitney on the log times of sorted `la`, `lb` and its inversion. At
+// a shift d not among the n1 n2 differences lb[j] - la[i], U of la is the
+// count of differences below d and the pooled ties are those within each
+// sample: the test's null there is one and the same, so the shifts it does
+// not reject are those between the (c + 1)-th smallest difference and the
+// (c + 1)-th largest, c the rejection bound. `always_exact`: the exact
+// table even with ties (mid-ranks: conservative), where it is cheap.
+ShiftInterval rank_sum_shift(const std::vector<double>& la, const std::vector<double>& lb,
+                             bool always_exact, double alpha) {
+  ShiftInterval r;
+  const size_t n1 = la.size(), n2 = lb.size();
+  const auto at_zero = rank_sum_statistic(la, lb);
+  const double within = tie_term_of(la) + tie_term_of(lb);
+  const bool cheap = exact_is_cheap(n1, n2);
+  const bool exact_at_zero =
+      always_exact ? cheap : mann_whitney_exact(n1, n2, at_zero.tie_term > 0);
+  const bool exact_between = always_exact ? cheap : mann_whitney_exact(n1, n2, within > 0);
+  r.p = rank_sum_null(n1, n2, exact_at_zero, at_zero.tie_term).p(at_zero.u);
+  const long pairs = static_cast<long>(n1 * n2);
+  r.estimate =
+      pairs % 2 ? kth_difference(la, lb, pairs / 2)
+                : (kth_difference(la, lb, pairs / 2 - 1) + kth_difference(la, lb, pairs / 2)) / 2;
+  const long c = rejection_bound(rank_sum_null(n1, n2, exact_between, within), alpha);
+  r.low = c < 0 ? -INFINITY : kth_difference(la, lb, c);
+  r.high = c < 0 ? INFINITY : kth_difference(la, lb, pairs - 1 - c);
+  return r;
+}
+
+std::vector<double> sorted_logs(const std::vector<double>& x) {
+  std::vector<double> out;
+  for (double v : x)
+    if (v > 0) out.push_back(std::log(v));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The comparison's ratio, interval and verdict from a shift in logs. The
+// interval is the set of shifts the test does not reject, closed; when zero
+// is itself one of the differences (two runs of the same time), the test at
+// zero sees that tie and the shifts around it do not, so zero is added to
+// the interval if the test does not reject it, and a change is reported
+// only when the interval excludes zero and the test rejects it.
+void judge(const ShiftInterval& s, double alpha, double noise_floor, Comparison* c) {
+  double low = s.low, high = s.high;
+  if (!(s.p < alpha)) {
+    low = std::min(low, 0.0);
+    high = std::max(high, 0.0);
   }
-  double sigma = std::sqrt(n1 * n2 / 12.0 * ((n + 1) - tie_term / (double(n) * (n - 1))));
-  if (sigma == 0) {
-    r.p = 1;
-    return r;
-  }
-  double z = (std::fabs(r.u - mu) - 0.5) / sigma;  // continuity correction
-  if (z < 0) z = 0;
-  r.p = std::min(1.0, 2 * (1 - normal_cdf(z)));
+  const bool seen = s.p < alpha && (low > 0 || high < 0);
+  c->p = s.p;
+  c->ratio = std::exp(s.estimate);
+  c->ci_low = std::exp(low);
+  c->ci_high = std::exp(high);
+  // exp may round a shift of 1e-17 to a ratio of exactly 1: keep the side.
+  if (low > 0 && c->ci_low <= 1) c->ci_low = std::nextafter(1.0, 2.0);
+  if (high < 0 && c->ci_high >= 1) c->ci_high = std::nextafter(1.0, 0.0);
+  if (!seen)
+    c->verdict = Verdict::kNoChange;
+  else if (std::fabs(c->ratio - 1) <= noise_floor)
+    c->verdict = Verdict::kWithinNoise;
+  else
+    c->verdict = s.estimate < 0 ? Verdict::kFaster : Verdict::kSlower;
+}
+
+}  // namespace
+
+MannWhitney mann_whitney(const std::vector<double>& a, const std::vector<double>& b) {
+  MannWhitney r;
+  const size_t n1 = a.size(), n2 = b.size();
+  if (n1 == 0 || n2 == 0) return r;
+  const auto stat = rank_sum_statistic(a, b);
+  r.u = stat.u;
+  const bool exact = mann_whitney_exact(n1, n2, stat.tie_term > 0);
+  r.p = rank_sum_null(n1, n2, exact, stat.tie_term).p(r.u);
   return r;
 }
 
@@ -206,8 +368,36 @@ std::string to_string(Verdict v) {
       return "faster";
     case Verdict::kSlower:
       return "slower";
+    case Verdict::kWithinNoise:
+      return "within noise";
     default:
       return "no change";
+  }
+}
+
+std::string to_string(Method m) {
+  switch (m) {
+    case Method::kSignedRank:
+      return "wilcoxon-signed-rank";
+    case Method::kRankSumOfRounds:
+      return "mann-whitney-exact";
+    case Method::kNone:
+      return "none";
+    default:
+      return "mann-whitney";
+  }
+}
+
+std::string describe(Method m) {
+  switch (m) {
+    case Method::kSignedRank:
+      return "paired by round";
+    case Method::kRankSumOfRounds:
+      return "Mann-Whitney, exact, rounds unpaired";
+    case Method::kNone:
+      return "no test: too few runs";
+    default:
+      return "Mann-Whitney";
   }
 }
 
@@ -218,81 +408,81 @@ double smallest_p_value(size_t n1, size_t n2) {
   return std::min(1.0, 2 / c);
 }
 
-std::string too_few_runs_warning(size_t n1, size_t n2, double alpha) {
-  const double floor_p = smallest_p_value(n1, n2);
-  if (floor_p < alpha) return "";
-  size_t enough = 2;
-  while (enough < 64 && smallest_p_value(enough, enough) >= alpha) ++enough;
-  char buf[200];
-  std::snprintf(buf, sizeof buf,
-                "too few runs to tell: with %zu and %zu runs the smallest possible p-value is "
-                "%.3g, not below alpha %.3g; give both at least %zu runs",
-                n1, n2, floor_p, alpha, enough);
-  return buf;
-}
-
 double smallest_paired_p_value(size_t n) {
   return std::min(1.0, 2 / std::ldexp(1.0, static_cast<int>(std::min<size_t>(n, 1000))));
 }
 
-std::string too_few_pairs_warning(size_t n, double alpha) {
-  const double floor_p = smallest_paired_p_value(n);
-  if (floor_p < alpha) return "";
-  size_t enough = 2;
-  while (enough < 64 && smallest_paired_p_value(enough) >= alpha) ++enough;
-  char buf[200];
+bool can_decide(size_t n1, size_t n2, double alpha) {
+  return smallest_p_value(n1, n2) < alpha;
+}
+
+size_t runs_to_decide(double alpha) {
+  for (size_t n = 1; n <= 64; ++n)
+    if (can_decide(n, n, alpha)) return n;
+  return 0;
+}
+
+Method choose_method(size_t n_baseline, size_t n_variant, bool interleaved, double alpha) {
+  if (!can_decide(n_baseline, n_variant, alpha)) return Method::kNone;
+  if (!interleaved || n_baseline != n_variant) return Method::kRankSum;
+  return smallest_paired_p_value(n_baseline) < alpha ? Method::kSignedRank
+                                                     : Method::kRankSumOfRounds;
+}
+
+std::string too_few_runs_warning(size_t n1, size_t n2, bool interleaved, double alpha) {
+  if (can_decide(n1, n2, alpha)) return "";
+  const size_t enough = runs_to_decide(alpha);
+  char counts[80];
+  if (interleaved && n1 == n2)
+    std::snprintf(counts, sizeof counts, "%zu interleaved round%s", n1, n1 == 1 ? "" : "s");
+  else
+    std::snprintf(counts, sizeof counts, "%zu and %zu runs", n1, n2);
+  char buf[300];
   std::snprintf(buf, sizeof buf,
-                "too few runs to tell: with %zu interleaved rounds the smallest possible p-value "
-                "is %.3g, not below alpha %.3g; give both at least %zu runs",
-                n, floor_p, alpha, enough);
+                "too few runs to tell: with %s no test can decide at alpha %.3g (the smallest "
+                "possible p-value is %.3g); %s",
+                counts, alpha, smallest_p_value(n1, n2),
+                enough ? ("give both at least " + std::to_string(enough) + " runs").c_str()
+                       : "no run count can at this alpha");
   return buf;
 }
 
+std::string interval_label(double alpha) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g%% CI", 100 * (1 - alpha));
+  return buf;
+}
+
+namespace {
+Comparison compare_unpaired(const std::vector<double>& baseline, const std::vector<double>& variant,
+                            double alpha, double noise_floor, Method method) {
+  Comparison c;
+  c.method = to_string(method);
+  const auto la = sorted_logs(baseline), lb = sorted_logs(variant);
+  if (la.empty() || lb.empty()) return c;
+  judge(rank_sum_shift(la, lb, method == Method::kRankSumOfRounds, alpha), alpha, noise_floor, &c);
+  c.detectable = detectable(baseline, variant, alpha, noise_floor);
+  return c;
+}
+}  // namespace
+
 Comparison compare(const std::vector<double>& baseline, const std::vector<double>& variant,
                    double alpha, double noise_floor) {
-  Comparison c;
-  if (baseline.empty() || variant.empty()) return c;
-  Summary sa = summarize(baseline), sb = summarize(variant);
-  c.ratio = sa.median > 0 ? sb.median / sa.median : 1;
-  c.p = mann_whitney(baseline, variant).p;
-  // Moses interval: order statistics of the pairwise differences of log
-  // times, as R's wilcox.test(conf.int = TRUE): with qu the 2.5 % quantile
-  // of U (the smallest q with P(U <= q) >= 0.025), the qu-th smallest and
-  // the qu-th largest difference. qu from the exact distribution where it
-  // is cheap, else from the normal approximation with continuity correction.
-  std::vector<double> la, lb;
-  for (double x : baseline)
-    if (x > 0) la.push_back(std::log(x));
-  for (double y : variant)
-    if (y > 0) lb.push_back(std::log(y));
-  if (!la.empty() && !lb.empty()) {
-    std::sort(la.begin(), la.end());
-    std::sort(lb.begin(), lb.end());
-    const size_t n1 = la.size(), n2 = lb.size();
-    long qu = 0;
-    if (exact_is_cheap(n1, n2)) {
-      auto dist = u_distribution(std::min(n1, n2), std::max(n1, n2));
-      const double total = std::accumulate(dist.begin(), dist.end(), 0.0);
-      double cum = 0;
-      for (qu = 0; qu < static_cast<long>(dist.size()); ++qu) {
-        cum += dist[qu];
-        if (cum / total >= 0.025) break;
-      }
-    } else {
-      const double z = 1.959963984540054;  // 97.5 % quantile of the normal
-      const double k = n1 * n2 / 2.0 - z * std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12.0);
-      qu = static_cast<long>(std::ceil(k - 0.5));
-    }
-    const long pairs = static_cast<long>(n1 * n2);
-    qu = std::clamp(qu, 1L, pairs);
-    long lo = qu - 1, hi = pairs - qu;
-    if (lo > hi) std::swap(lo, hi);
-    c.ci_low = std::exp(kth_difference(la, lb, lo));
-    c.ci_high = std::exp(kth_difference(la, lb, hi));
-  }
-  if (c.p < alpha && std::fabs(c.ratio - 1) > noise_floor)
-    c.verdict = c.ratio < 1 ? Verdict::kFaster : Verdict::kSlower;
-  c.detectable = detectable(baseline, variant, alpha, noise_floor);
+  const size_t n1 = sorted_logs(baseline).size(), n2 = sorted_logs(variant).size();
+  return compare_unpaired(baseline, variant, alpha, noise_floor,
+                          choose_method(n1, n2, false, alpha));
+}
+
+Comparison compare_runs(const std::vector<double>& baseline, const std::vector<double>& variant,
+                        double alpha, double noise_floor, bool interleaved) {
+  const Method m = choose_method(baseline.size(), variant.size(), interleaved, alpha);
+  if (m == Method::kSignedRank) return compare_paired(baseline, variant, alpha, noise_floor);
+  Comparison c = compare_unpaired(baseline, variant, alpha, noise_floor, m);
+  // Rounds: more of them would be judged paired, so the runs that would see
+  // 2 % are the paired test's.
+  if (interleaved && baseline.size() == variant.size())
+    c.detectable.runs_for_2pct =
+        detectable_paired(baseline, variant, alpha, noise_floor).runs_for_2pct;
   return c;
 }
 
@@ -332,44 +522,48 @@ double kth_walsh_average(const std::vector<double>& d, long k) {
 }  // namespace
 
 namespace {
-// The interval of the pseudo-median of sorted `d` at 1 - alpha, as R: qu
-// the alpha / 2 quantile of the signed-rank statistic (the smallest q with
-// P(T <= q) >= alpha / 2), at least 1; exp of the qu-th smallest and the
-// qu-th largest Walsh average.
-std::pair<double, double> walsh_interval(const std::vector<double>& d, double alpha) {
+// The signed-rank test of `d` (differences of logs, any order) and its
+// inversion, as R's wilcox.test(paired = TRUE, conf.int = TRUE). At a shift
+// t that is not a Walsh average, no difference is t and no two are the same
+// distance from it on either side, so T+ is the count of Walsh averages
+// above t and the only ties are equal differences: the test's null there is
+// one and the same, and the shifts it does not reject are those between the
+// (c + 1)-th smallest Walsh average and the (c + 1)-th largest.
+ShiftInterval signed_rank_shift(std::vector<double> d, double alpha) {
+  ShiftInterval r;
+  r.p = wilcoxon_signed_rank(d).p;
+  std::sort(d.begin(), d.end());
   const size_t n = d.size();
   const long walsh = static_cast<long>(n * (n + 1) / 2);
-  long qu = 0;
-  if (n <= kSignedRankExactMax) {
-    auto f = signed_rank_distribution(n);
-    const double all = std::ldexp(1.0, static_cast<int>(n));
-    double cum = 0;
-    for (qu = 0; qu < static_cast<long>(f.size()); ++qu) {
-      cum += f[qu];
-      if (cum / all >= alpha / 2) break;
-    }
-  } else {
-    const double z = alpha == 0.05 ? 1.959963984540054 : normal_quantile(1 - alpha / 2);
-    const double k = walsh / 2.0 - z * std::sqrt(n * (n + 1.0) * (2 * n + 1.0) / 24.0);
-    qu = static_cast<long>(std::ceil(k - 0.5));
-  }
-  qu = std::clamp(qu, 1L, walsh);
-  long lo = qu - 1, hi = walsh - qu;
-  if (lo > hi) std::swap(lo, hi);
-  return {std::exp(kth_walsh_average(d, lo)), std::exp(kth_walsh_average(d, hi))};
+  r.estimate = walsh % 2
+                   ? kth_walsh_average(d, walsh / 2)
+                   : (kth_walsh_average(d, walsh / 2 - 1) + kth_walsh_average(d, walsh / 2)) / 2;
+  const double ties = tie_term_of(d);
+  const long c =
+      rejection_bound(signed_rank_null(n, n <= kSignedRankExactMax && ties == 0, ties), alpha);
+  r.low = c < 0 ? -INFINITY : kth_walsh_average(d, c);
+  r.high = c < 0 ? INFINITY : kth_walsh_average(d, walsh - 1 - c);
+  return r;
+}
+
+std::vector<double> round_log_ratios(const std::vector<double>& baseline,
+                                     const std::vector<double>& variant) {
+  std::vector<double> d;
+  for (size_t i = 0; i < std::min(baseline.size(), variant.size()); ++i)
+    if (baseline[i] > 0 && variant[i] > 0)
+      d.push_back(std::log(variant[i]) - std::log(baseline[i]));
+  return d;
 }
 }  // namespace
 
 std::optional<std::pair<double, double>> paired_ratio_interval(const std::vector<double>& baseline,
                                                                const std::vector<double>& variant,
                                                                double alpha) {
-  std::vector<double> d;
-  for (size_t i = 0; i < std::min(baseline.size(), variant.size()); ++i)
-    if (baseline[i] > 0 && variant[i] > 0)
-      d.push_back(std::log(variant[i]) - std::log(baseline[i]));
+  const auto d = round_log_ratios(baseline, variant);
   if (d.empty()) return std::nullopt;
-  std::sort(d.begin(), d.end());
-  return walsh_interval(d, alpha);
+  Comparison c;
+  judge(signed_rank_shift(d, alpha), alpha, 0, &c);
+  return std::make_pair(c.ci_low, c.ci_high);
 }
 
 SignedRank wilcoxon_signed_rank(const std::vector<double>& d) {
@@ -398,48 +592,18 @@ SignedRank wilcoxon_signed_rank(const std::vector<double>& d) {
     tie_term += t * t * t - t;
     i = j + 1;
   }
-  const double total = n * (n + 1) / 2.0;
-  if (n <= kSignedRankExactMax && !ties && !zeros) {
-    r.exact = true;
-    auto f = signed_rank_distribution(n);
-    const double all = std::ldexp(1.0, static_cast<int>(n));
-    const size_t t = static_cast<size_t>(std::llround(std::min(r.t_plus, r.t_minus)));
-    double tail = 0;  // P(T <= t), t the smaller sum; the distribution is symmetric
-    for (size_t k = 0; k <= t; ++k) tail += f[k];
-    r.p = std::min(1.0, 2 * tail / all);
-    return r;
-  }
-  const double mean = total / 2;
-  const double var = n * (n + 1.0) * (2 * n + 1.0) / 24.0 - tie_term / 48.0;
-  if (var <= 0) return r;
-  double z = (std::fabs(r.t_plus - mean) - 0.5) / std::sqrt(var);  // continuity correction
-  if (z < 0) z = 0;
-  // No arrangement of n signs, tied or not, is rarer than 2 / 2^n: the
-  // approximation may not claim more (all ties at n = 5 would give 0.037).
-  r.p = std::clamp(2 * (1 - normal_cdf(z)), smallest_paired_p_value(n), 1.0);
+  r.exact = n <= kSignedRankExactMax && !ties && !zeros;
+  r.p = signed_rank_null(n, r.exact, tie_term).p(r.t_plus);
   return r;
 }
 
 Comparison compare_paired(const std::vector<double>& baseline, const std::vector<double>& variant,
                           double alpha, double noise_floor) {
   Comparison c;
-  c.method = "wilcoxon-signed-rank";
-  std::vector<double> d;
-  for (size_t i = 0; i < std::min(baseline.size(), variant.size()); ++i)
-    if (baseline[i] > 0 && variant[i] > 0)
-      d.push_back(std::log(variant[i]) - std::log(baseline[i]));
+  c.method = to_string(Method::kSignedRank);
+  const auto d = round_log_ratios(baseline, variant);
   if (d.empty()) return c;
-  c.p = wilcoxon_signed_rank(d).p;
-  std::sort(d.begin(), d.end());
-  const size_t n = d.size();
-  const long walsh = static_cast<long>(n * (n + 1) / 2);
-  const double hl =
-      walsh % 2 ? kth_walsh_average(d, walsh / 2)
-                : (kth_walsh_average(d, walsh / 2 - 1) + kth_walsh_average(d, walsh / 2)) / 2;
-  c.ratio = std::exp(hl);
-  std::tie(c.ci_low, c.ci_high) = walsh_interval(d, 0.05);
-  if (c.p < alpha && std::fabs(c.ratio - 1) > noise_floor)
-    c.verdict = c.ratio < 1 ? Verdict::kFaster : Verdict::kSlower;
+  judge(signed_rank_shift(d, alpha), alpha, noise_floor, &c);
   c.detectable = detectable_paired(baseline, variant, alpha, noise_floor);
   return c;
 }
@@ -524,12 +688,11 @@ Detectable detectable(const std::vector<double>& baseline, const std::vector<dou
   if (la.empty() || lb.empty()) return d;
   const double sa = robust_sd(la), sb = robust_sd(lb);
   d.spread = std::sqrt((sa * sa + sb * sb) / 2);
-  size_t smallest = 2;
-  while (smallest < 64 && smallest_p_value(smallest, smallest) >= alpha) ++smallest;
+  const size_t smallest = std::max<size_t>(runs_to_decide(alpha), 2);
   // Equal counts n: the shift is shift(1, 1) / sqrt(n).
   d.runs_for_2pct =
       runs_for(detectable_log_shift(d.spread, 1, 1, alpha, power), smallest, noise_floor);
-  if (smallest_p_value(la.size(), lb.size()) >= alpha) return d;
+  if (!can_decide(la.size(), lb.size(), alpha)) return d;
   const double shift = detectable_log_shift(d.spread, la.size(), lb.size(), alpha, power);
   d.mde = std::max(std::expm1(shift), noise_floor);
   return d;

@@ -1,3 +1,5 @@
+// Text: what peers send, and small helpers for text read from files.
+//
 // Text that peers send: PostgreSQL's text columns take only valid UTF-8
 // without NUL, so every name, label, message and metric from a peer passes
 // through valid_text() before it is stored. Log bytes are stored as bytes
@@ -6,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace yardstick {
 
@@ -17,5 +20,15 @@ std::string valid_text(std::string_view text);
 
 // True when valid_text(text) would return it unchanged.
 bool is_valid_text(std::string_view text);
+
+// `text` without the ASCII whitespace (space, \t, \n, \v, \f, \r) at its
+// start and end.
+std::string trim(std::string_view text);
+
+// The candidate closest to `word` for a "did you mean": the fewest single
+// edits (insert, delete, substitute, swap two neighbours), at most a third
+// of the word's length and at least 1 (2 from 4 letters); "" when none is
+// that close, or when `word` is itself a candidate. Ties go to the first.
+std::string closest(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace yardstick

@@ -1,5 +1,7 @@
 #include "common/types.hpp"
 
+#include "common/numbers.hpp"
+
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -55,6 +57,51 @@ uint64_t fnv1a(std::string_view data, uint64_t hash = 1469598103934665603ull) {
 }
 }  // namespace
 
+std::string_view to_string(JobKind kind) {
+  switch (kind) {
+    case JobKind::kBuild:
+      return "build";
+    case JobKind::kBench:
+      return "bench";
+    case JobKind::kDeploy:
+      return "deploy";
+    case JobKind::kCalibrate:
+      return "calibrate";
+  }
+  return "build";
+}
+
+std::optional<JobKind> parse_job_kind(std::string_view text) {
+  for (auto k : {JobKind::kBuild, JobKind::kBench, JobKind::kDeploy, JobKind::kCalibrate})
+    if (to_string(k) == text) return k;
+  return std::nullopt;
+}
+
+std::string_view to_string(JobNote note) {
+  switch (note) {
+    case JobNote::kNone:
+      return "";
+    case JobNote::kNoAgent:
+      return "no_agent";
+    case JobNote::kConcurrency:
+      return "concurrency";
+    case JobNote::kNeedEnded:
+      return "need_ended";
+    case JobNote::kRegressed:
+      return "regressed";
+    case JobNote::kUnjudgeable:
+      return "unjudgeable";
+  }
+  return "";
+}
+
+JobNote parse_job_note(std::string_view text) {
+  for (auto n : {JobNote::kNoAgent, JobNote::kConcurrency, JobNote::kNeedEnded, JobNote::kRegressed,
+                 JobNote::kUnjudgeable})
+    if (to_string(n) == text) return n;
+  return JobNote::kNone;
+}
+
 std::string_view to_string(JobState state) {
   for (const auto& [s, name] : kStateNames)
     if (s == state) return name;
@@ -81,9 +128,7 @@ bool is_terminal(JobState state) {
 }
 
 std::string MetricBound::text() const {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%g", value);
-  return metric + " " + op + " " + buf;
+  return metric + " " + op + " " + exact_number(value);
 }
 
 bool MetricBound::holds(double actual) const {
@@ -134,6 +179,7 @@ std::string MachineInfo::fingerprint() const {
   std::string all = name + '\0' + cpu_model + '\0' + std::to_string(logical_cores) + '\0' +
                     std::to_string(memory_bytes) + '\0' + os_release + '\0' + kernel + '\0' + arch;
   for (const auto& t : tools) all += '\0' + t.name + '=' + t.version;
+  if (!governor.empty()) all += std::string("\0governor=", 10) + governor;
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(all)));
   return buf;

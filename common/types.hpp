@@ -41,6 +41,28 @@ std::string_view to_string(JobState state);
 std::optional<JobState> parse_job_state(std::string_view text);
 bool is_terminal(JobState state);
 
+// What a job is. Stored and shown as its name (build, bench, deploy,
+// calibrate); a calibration is never written in a pipeline file.
+enum class JobKind { kBuild, kBench, kDeploy, kCalibrate };
+std::string_view to_string(JobKind kind);
+std::optional<JobKind> parse_job_kind(std::string_view text);
+
+// Why a job is where it is, beside its message (which says it in words):
+// the contract between the coordinator's units, the store and the CLI,
+// never read back from the message's text.
+enum class JobNote {
+  kNone,
+  kNoAgent,      // queued: no connected agent can take it now
+  kConcurrency,  // queued: its concurrency group holds another job
+  kNeedEnded,    // skipped: a need ended other than succeeded
+  kRegressed,    // skipped: a no_regression need was judged slower
+  kUnjudgeable,  // skipped: a no_regression need cannot be judged (its facts do not decode)
+};
+// "" for kNone, else no_agent, concurrency, need_ended, regressed, unjudgeable.
+std::string_view to_string(JobNote note);
+// kNone for "" and for any text this version does not know.
+JobNote parse_job_note(std::string_view text);
+
 struct Tool {
   std::string name;
   std::string version;
@@ -57,6 +79,10 @@ struct MachineInfo {
   std::string kernel;
   std::string arch;
   std::vector<Tool> tools;
+  // The CPU frequency governor (cpufreq's scaling_governor): a change of it
+  // changes speeds, so it is part of the fingerprint; "" where there is
+  // none (most VMs), which leaves their fingerprints as they were.
+  std::string governor;
 
   // A stable hex digest of every field: equal fingerprints, same machine row.
   std::string fingerprint() const;
@@ -181,6 +207,9 @@ struct ProbeSpec {
   std::chrono::milliseconds timeout{2'000};
   StatusRange expect;
   size_t max_in_flight = 512;
+  // The deploy holds its host's lock while it probes (agent/host_lock.hpp),
+  // so that no benchmark of the host runs beside the measurement.
+  bool host_lock = true;
   bool operator==(const ProbeSpec&) const = default;
 };
 
@@ -221,7 +250,7 @@ struct JobAssignment {
   uint64_t pipeline_id = 0;
   std::string pipeline_name;
   std::string job_name;
-  std::string kind = "build";
+  JobKind kind = JobKind::kBuild;
   std::string revision;
   std::string branch;
   std::string checkout_repo;

@@ -111,6 +111,7 @@ void fill(wire::Machine::Builder b, const MachineInfo& m) {
   b.setOsRelease(m.os_release);
   b.setKernel(m.kernel);
   b.setArch(m.arch);
+  b.setGovernor(m.governor);
   auto tools = b.initTools(m.tools.size());
   for (unsigned i = 0; i < m.tools.size(); ++i) {
     tools[i].setName(m.tools[i].name);
@@ -127,6 +128,7 @@ MachineInfo read(wire::Machine::Reader r) {
   m.os_release = r.getOsRelease();
   m.kernel = r.getKernel();
   m.arch = r.getArch();
+  m.governor = r.getGovernor();
   for (auto t : r.getTools()) m.tools.push_back({t.getName(), t.getVersion()});
   return m;
 }
@@ -220,6 +222,7 @@ static void fill_deploy(wire::DeploySpec::Builder b, const DeploySpec& d) {
     p.setIntervalUs(d.probe->interval.count());
     p.setTimeoutMs(d.probe->timeout.count());
     p.setExpect(d.probe->expect.text());
+    p.setNoHostLock(!d.probe->host_lock);
   }
   if (d.version) {
     auto v = b.initVersion();
@@ -262,6 +265,7 @@ static DeploySpec read_deploy(wire::DeploySpec::Reader r) {
     s.interval = microseconds(p.getIntervalUs());
     s.timeout = milliseconds(p.getTimeoutMs());
     s.expect = read_status_range(p.getExpect());
+    s.host_lock = !p.getNoHostLock();
     d.probe = s;
   }
   if (r.hasVersion()) d.version = VersionSpec{r.getVersion().getUrl(), r.getVersion().getExpect()};
@@ -283,7 +287,8 @@ void fill(wire::Assign::Builder b, const JobAssignment& a) {
   b.setPipelineId(a.pipeline_id);
   b.setPipelineName(a.pipeline_name);
   b.setJobName(a.job_name);
-  b.setKind(a.kind);
+  b.setKind(std::string(to_string(a.kind)));
+  b.setJobKind(to_wire(a.kind));
   b.setRevision(a.revision);
   b.setBranch(a.branch);
   b.setCheckoutRepo(a.checkout_repo);
@@ -360,7 +365,7 @@ JobAssignment read(wire::Assign::Reader r) {
   a.pipeline_id = r.getPipelineId();
   a.pipeline_name = r.getPipelineName();
   a.job_name = r.getJobName();
-  a.kind = r.getKind();
+  a.kind = read_kind(r);
   a.revision = r.getRevision();
   a.branch = r.getBranch();
   a.checkout_repo = r.getCheckoutRepo();
@@ -437,6 +442,8 @@ void fill_context(Builder b, const RunContext& c) {
   b.setHasHardwareCounters(hardware);
   b.setInstructions(hardware ? *c.instructions : 0);
   b.setCycles(hardware ? *c.cycles : 0);
+  b.setForeignShare(c.foreign_share.value_or(std::nan("")));
+  b.setCpuPressure(c.cpu_pressure_pct.value_or(std::nan("")));
 }
 
 std::optional<double> known(double v) {
@@ -459,6 +466,8 @@ RunContext read_context(Reader r, const StepResult& s) {
     c.instructions = r.getInstructions();
     c.cycles = r.getCycles();
   }
+  c.foreign_share = known(r.getForeignShare());
+  c.cpu_pressure_pct = known(r.getCpuPressure());
   return c;
 }
 }  // namespace
@@ -591,6 +600,72 @@ JobState from_wire(wire::JobState s) {
   return JobState::kFailed;
 }
 
+wire::JobKind to_wire(JobKind k) {
+  switch (k) {
+    case JobKind::kBuild:
+      return wire::JobKind::BUILD;
+    case JobKind::kBench:
+      return wire::JobKind::BENCH;
+    case JobKind::kDeploy:
+      return wire::JobKind::DEPLOY;
+    case JobKind::kCalibrate:
+      return wire::JobKind::CALIBRATE;
+  }
+  return wire::JobKind::BUILD;
+}
+
+JobKind read_kind(wire::Assign::Reader r) {
+  switch (r.getJobKind()) {
+    case wire::JobKind::BUILD:
+      return JobKind::kBuild;
+    case wire::JobKind::BENCH:
+      return JobKind::kBench;
+    case wire::JobKind::DEPLOY:
+      return JobKind::kDeploy;
+    case wire::JobKind::CALIBRATE:
+      return JobKind::kCalibrate;
+    default:
+      break;
+  }
+  const auto text = r.getKind();
+  return parse_job_kind(std::string_view(text.cStr(), text.size())).value_or(JobKind::kBuild);
+}
+
+wire::JobNote to_wire(JobNote n) {
+  switch (n) {
+    case JobNote::kNone:
+      return wire::JobNote::NONE;
+    case JobNote::kNoAgent:
+      return wire::JobNote::NO_AGENT;
+    case JobNote::kConcurrency:
+      return wire::JobNote::CONCURRENCY;
+    case JobNote::kNeedEnded:
+      return wire::JobNote::NEED_ENDED;
+    case JobNote::kRegressed:
+      return wire::JobNote::REGRESSED;
+    case JobNote::kUnjudgeable:
+      return wire::JobNote::UNJUDGEABLE;
+  }
+  return wire::JobNote::NONE;
+}
+
+JobNote from_wire(wire::JobNote n) {
+  switch (n) {
+    case wire::JobNote::NO_AGENT:
+      return JobNote::kNoAgent;
+    case wire::JobNote::CONCURRENCY:
+      return JobNote::kConcurrency;
+    case wire::JobNote::NEED_ENDED:
+      return JobNote::kNeedEnded;
+    case wire::JobNote::REGRESSED:
+      return JobNote::kRegressed;
+    case wire::JobNote::UNJUDGEABLE:
+      return JobNote::kUnjudgeable;
+    default:
+      return JobNote::kNone;
+  }
+}
+
 wire::JobOutcome to_wire(JobOutcome o) {
   switch (o) {
     case JobOutcome::kSucceeded:
@@ -676,7 +751,7 @@ ProbeCounts read(wire::ProbeCounts::Reader r) {
 
 void fill(wire::DeployResult::Builder b, const ResultKey& key, const DeployReport& r) {
   fill(b.initKey(), key);
-  b.setOutcome(r.outcome);
+  fill_outcome(b, r.outcome);
   b.setReason(r.reason);
   b.setMessage(r.message);
   b.setHasProbe(r.probe.has_value());
@@ -687,9 +762,58 @@ void fill(wire::DeployResult::Builder b, const ResultKey& key, const DeployRepor
   b.setSwitchNew(r.switch_new);
 }
 
+namespace {
+wire::DeployOutcome outcome_to_wire(DeployOutcome o) {
+  switch (o) {
+    case DeployOutcome::kSucceeded:
+      return wire::DeployOutcome::SUCCEEDED;
+    case DeployOutcome::kFailed:
+      return wire::DeployOutcome::FAILED;
+    case DeployOutcome::kRolledBack:
+      return wire::DeployOutcome::ROLLED_BACK;
+    case DeployOutcome::kRollbackFailed:
+      return wire::DeployOutcome::ROLLBACK_FAILED;
+  }
+  return wire::DeployOutcome::FAILED;
+}
+
+std::optional<DeployOutcome> outcome_from_wire(wire::DeployOutcome o, capnp::Text::Reader text) {
+  switch (o) {
+    case wire::DeployOutcome::SUCCEEDED:
+      return DeployOutcome::kSucceeded;
+    case wire::DeployOutcome::FAILED:
+      return DeployOutcome::kFailed;
+    case wire::DeployOutcome::ROLLED_BACK:
+      return DeployOutcome::kRolledBack;
+    case wire::DeployOutcome::ROLLBACK_FAILED:
+      return DeployOutcome::kRollbackFailed;
+    default:
+      return parse_deploy_outcome(std::string_view(text.cStr(), text.size()));
+  }
+}
+}  // namespace
+
+void fill_outcome(wire::DeployResult::Builder b, DeployOutcome outcome) {
+  b.setOutcome(std::string(to_string(outcome)));
+  b.setOutcomeKind(outcome_to_wire(outcome));
+}
+
+void fill_outcome(wire::DeployInfo::Builder b, DeployOutcome outcome) {
+  b.setOutcome(std::string(to_string(outcome)));
+  b.setOutcomeKind(outcome_to_wire(outcome));
+}
+
+std::optional<DeployOutcome> read_outcome(wire::DeployResult::Reader r) {
+  return outcome_from_wire(r.getOutcomeKind(), r.getOutcome());
+}
+
+std::optional<DeployOutcome> read_outcome(wire::DeployInfo::Reader r) {
+  return outcome_from_wire(r.getOutcomeKind(), r.getOutcome());
+}
+
 DeployReport read(wire::DeployResult::Reader r) {
   DeployReport out;
-  out.outcome = r.getOutcome();
+  out.outcome = read_outcome(r).value_or(DeployOutcome::kFailed);
   out.reason = r.getReason();
   out.message = r.getMessage();
   if (r.getHasProbe()) out.probe = read(r.getProbe());

@@ -96,12 +96,25 @@ DeployPhase read(wire::DeployPhase::Reader r);
 void fill(wire::ProbeCounts::Builder b, const ProbeCounts& c);
 ProbeCounts read(wire::ProbeCounts::Reader r);
 void fill(wire::DeployResult::Builder b, const ResultKey& key, const DeployReport& r);
+// The outcome as an enum and as text (older peers read the text).
+void fill_outcome(wire::DeployResult::Builder b, DeployOutcome outcome);
+void fill_outcome(wire::DeployInfo::Builder b, DeployOutcome outcome);
+// The enum when the peer sent it, else its text; nullopt for neither.
+std::optional<DeployOutcome> read_outcome(wire::DeployResult::Reader r);
+std::optional<DeployOutcome> read_outcome(wire::DeployInfo::Reader r);
+// Every field; an outcome that is neither known enum nor text reads as failed.
 DeployReport read(wire::DeployResult::Reader r);
 
 wire::JobState to_wire(JobState s);
 JobState from_wire(wire::JobState s);
 wire::JobOutcome to_wire(JobOutcome o);
 JobOutcome from_wire(wire::JobOutcome o);
+wire::JobKind to_wire(JobKind k);
+// The enum when the peer sent it; else the text (an older peer); build for
+// a text this version does not know.
+JobKind read_kind(wire::Assign::Reader r);
+wire::JobNote to_wire(JobNote n);
+JobNote from_wire(wire::JobNote n);
 
 std::string to_string(wire::ErrorCode code);
 

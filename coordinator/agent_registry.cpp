@@ -42,6 +42,19 @@ AgentSession* AgentRegistry::find(const std::string& name) {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
+const AgentSession* AgentRegistry::find(const std::string& name) const {
+  auto it = sessions_.find(name);
+  return it == sessions_.end() ? nullptr : &it->second;
+}
+
+void AgentRegistry::set_admin_draining(const std::string& name, bool draining) {
+  if (draining)
+    admin_draining_.insert(name);
+  else
+    admin_draining_.erase(name);
+  if (AgentSession* s = find(name)) s->draining_admin = draining;
+}
+
 AgentSession* AgentRegistry::by_route(const std::string& route) {
   auto r = routes_.find(route);
   if (r == routes_.end()) return nullptr;

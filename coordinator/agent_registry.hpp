@@ -29,6 +29,9 @@ struct AgentSession {
   int64_t last_touched_ms = 0;  // last_seen written to the store
   std::vector<ResultKey> acks;  // committed this turn, sent after commit
   std::set<JobRef> abandon;     // attempts to tell it to drop, after commit
+  // Results the agent holds that are not acknowledged yet, as its last
+  // heartbeat said (bounded at intake: bounds.hpp).
+  uint64_t spool_backlog = 0;
 };
 
 class AgentRegistry {
@@ -51,6 +54,7 @@ class AgentRegistry {
   void clear();
 
   AgentSession* find(const std::string& name);
+  const AgentSession* find(const std::string& name) const;
   AgentSession* by_route(const std::string& route);
   // The name registered from `route`, or `fallback`.
   std::string name_of(const std::string& route, const std::string& fallback) const;
@@ -60,12 +64,19 @@ class AgentRegistry {
   // The coordinator did not serve for `gap_ms`: nobody is judged on it.
   void extend(int64_t gap_ms);
 
+  // Agents drained with `yardstick drain` (kept in the store; they may be
+  // connected or not). A session of such an agent is draining_admin.
+  void set_admin_draining(std::set<std::string> names) { admin_draining_ = std::move(names); }
+  void set_admin_draining(const std::string& name, bool draining);
+  bool admin_draining(const std::string& name) const { return admin_draining_.count(name) > 0; }
+
   std::map<std::string, AgentSession>& sessions() { return sessions_; }
   const std::map<std::string, AgentSession>& sessions() const { return sessions_; }
 
  private:
   std::map<std::string, AgentSession> sessions_;  // by agent name
   std::map<std::string, std::string> routes_;     // route -> agent name
+  std::set<std::string> admin_draining_;
 };
 
 }  // namespace yardstick

@@ -1,9 +1,13 @@
 #include "coordinator/comparisons.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
+#include "common/numbers.hpp"
 #include "common/stats.hpp"
 #include "coordinator/evaluate.hpp"
 
@@ -18,10 +22,13 @@ class RowWriter {
   void text(const std::string& column, const std::string& value, bool null = false) {
     put(column, "text", null ? "" : value, null);
   }
-  void number(const std::string& column, double value, int digits, bool null = false) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, value);
-    put(column, "number", null ? "" : buf, null);
+  // At full precision, as PostgreSQL writes a float8 (an interval no test
+  // could bound is "Infinity"): the CLI rounds for people.
+  void number(const std::string& column, double value, bool null = false) {
+    put(column, "number", null ? "" : exact_number(value), null);
+  }
+  void list(const std::string& column, const std::vector<std::string>& items) {
+    put(column, "json", nlohmann::json(items).dump(), false);
   }
   void integer(const std::string& column, long long value, bool null = false) {
     put(column, "integer", null ? "" : std::to_string(value), null);
@@ -108,23 +115,24 @@ RunValues run_of(const ReportTable& t, const std::vector<std::string>& row,
 
 void comparison_cells(RowWriter& w, const std::optional<Comparison>& c) {
   const bool has = c.has_value();
-  w.number("ratio", has ? c->ratio : 0, 4, !has);
-  w.number("ci_low", has ? c->ci_low : 0, 4, !has);
-  w.number("ci_high", has ? c->ci_high : 0, 4, !has);
-  w.number("p_value", has ? c->p : 0, 6, !has);
+  w.number("ratio", has ? c->ratio : 0, !has);
+  w.number("ci_low", has ? c->ci_low : 0, !has);
+  w.number("ci_high", has ? c->ci_high : 0, !has);
+  w.number("p_value", has ? c->p : 0, !has);
 }
 
 void detectable_cells(RowWriter& w, const std::optional<Comparison>& c) {
   const bool mde = c && c->detectable.mde, runs = c && c->detectable.runs_for_2pct;
-  w.number("mde_pct", mde ? 100 * *c->detectable.mde : 0, 2, !mde);
+  w.number("mde_pct", mde ? 100 * *c->detectable.mde : 0, !mde);
   w.integer("runs_for_2pct", runs ? *c->detectable.runs_for_2pct : 0, !runs);
 }
 
 std::string revisions(const std::map<std::string, std::string>& vars, const ReportQuery& query,
                       ReportTable* out) {
-  if (auto e = check_vars(
-          vars, {"job", "rev_a", "rev_b", "alpha", "noise_floor", "measure", "drop_contended"},
-          {"job", "rev_a", "rev_b"});
+  if (auto e = check_vars(vars,
+                          {"job", "rev_a", "rev_b", "pipeline_name", "alpha", "noise_floor",
+                           "measure", "drop_contended"},
+                          {"job", "rev_a", "rev_b"});
       !e.empty())
     return e;
   double alpha = 0.05, noise_floor = 0.01;
@@ -133,9 +141,10 @@ std::string revisions(const std::map<std::string, std::string>& vars, const Repo
   const std::string measure =
       vars.count("measure") && !vars.at("measure").empty() ? vars.at("measure") : "wall";
   const bool drop = vars.count("drop_contended") && truthy(vars.at("drop_contended"));
-  const ReportTable t =
-      query("revision_samples",
-            {{"job", vars.at("job")}, {"rev_a", vars.at("rev_a")}, {"rev_b", vars.at("rev_b")}});
+  std::map<std::string, std::string> scope = {
+      {"job", vars.at("job")}, {"rev_a", vars.at("rev_a")}, {"rev_b", vars.at("rev_b")}};
+  if (vars.count("pipeline_name")) scope["pipeline_name"] = vars.at("pipeline_name");
+  const ReportTable t = query("revision_samples", scope);
   compare_revision_samples(t, measure, alpha, noise_floor, drop, out);
   return "";
 }
@@ -175,8 +184,8 @@ void compare_revision_samples(const ReportTable& t, const std::string& measure, 
     w.integer("n_a", values ? (*values)[0].size() : sides[0].runs.size());
     w.integer("n_b", values ? (*values)[1].size() : sides[1].runs.size());
     const bool med = values && c;
-    w.number("median_a_s", med ? summarize((*values)[0]).median : 0, 4, !med);
-    w.number("median_b_s", med ? summarize((*values)[1]).median : 0, 4, !med);
+    w.number("median_a_s", med ? summarize((*values)[0]).median : 0, !med);
+    w.number("median_b_s", med ? summarize((*values)[1]).median : 0, !med);
     comparison_cells(w, c);
     w.text("verdict", c ? to_string(c->verdict) : "", !c);
     detectable_cells(w, c);
@@ -259,14 +268,14 @@ std::string variants(const std::map<std::string, std::string>& vars, const Repor
       w.text("variant", r.variant);
       w.integer("n", static_cast<long long>(s.n));
       const bool any = s.n > 0;
-      w.number("median_s", s.median, 4, !any);
-      w.number("mean_s", s.mean, 4, !any);
-      w.number("stddev_s", s.stddev, 4, !any);
-      w.number("mad_s", s.mad, 4, !any);
-      w.number("min_s", s.min, 4, !any);
-      w.number("q1_s", s.q1, 4, !any);
-      w.number("q3_s", s.q3, 4, !any);
-      w.number("max_s", s.max, 4, !any);
+      w.number("median_s", s.median, !any);
+      w.number("mean_s", s.mean, !any);
+      w.number("stddev_s", s.stddev, !any);
+      w.number("mad_s", s.mad, !any);
+      w.number("min_s", s.min, !any);
+      w.number("q1_s", s.q1, !any);
+      w.number("q3_s", s.q3, !any);
+      w.number("max_s", s.max, !any);
       comparison_cells(w, r.vs_baseline);
       w.text("verdict", r.vs_baseline ? to_string(r.vs_baseline->verdict) : "baseline");
       detectable_cells(w, r.vs_baseline);
@@ -277,9 +286,9 @@ std::string variants(const std::map<std::string, std::string>& vars, const Repor
       w.text("method", r.vs_baseline ? r.vs_baseline->method : "", !r.vs_baseline);
       w.text("measure", measure);
       w.text("stop_reason", "", true);
-      std::string warnings = recomputed;
-      for (const auto& x : r.warnings) warnings += "; " + x;
-      w.text("warnings", warnings);
+      std::vector<std::string> warnings = {recomputed};
+      warnings.insert(warnings.end(), r.warnings.begin(), r.warnings.end());
+      w.list("warnings", warnings);
       w.end_row();
     }
   }

@@ -12,6 +12,11 @@
 
 namespace yardstick {
 
+// A breach as people read it, one way everywhere (the job's message,
+// `status`): "wall <= 0.011s (actual 0.0110423)", the actual value exact,
+// so that a breach never looks like none.
+std::string breach_text(const std::string& budget, std::optional<double> actual);
+
 struct BudgetBreach {
   std::optional<int> step_index;  // nullopt: the job's budget
   std::string subject;            // "wall" or the metric's name
@@ -40,10 +45,13 @@ std::vector<BudgetBreach> check_bench_wall_budget(const Budget& budget,
                                                   const std::vector<VariantResult>& results);
 
 // `walls[i]` are the counted runs of variant i in run order; variant 0 is the
-// baseline. `interleaved`: run i of every variant was taken in round i, so a
-// variant with as many runs as the baseline is compared run by run
-// (compare_paired: the rounds' drift cancels); otherwise, or when the counts
-// differ, as two independent samples (compare, Mann-Whitney).
+// baseline. Each variant is compared with the baseline by compare_runs, the
+// test chosen from the counts and alpha alone: `interleaved` (run i of every
+// variant was taken in round i, in a shuffled order) with as many runs as
+// the baseline, round by round where the rounds let the paired test reach
+// alpha, else the exact unpaired test; otherwise, or when the counts
+// differ, as two independent samples (Mann-Whitney). A count at which no
+// test can decide gets a warning saying which would.
 std::vector<VariantResult> evaluate_bench(const std::vector<std::string>& names,
                                           const std::vector<std::vector<double>>& walls,
                                           double alpha, double noise_floor,

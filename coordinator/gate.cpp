@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/job_spec.hpp"
+#include "common/stats.hpp"
 
 namespace yardstick {
 
@@ -25,21 +26,22 @@ std::string percent(double ratio) {
 }  // namespace
 
 GateVerdict judge_regression(const GateFacts& facts) {
-  if (!facts.found) return {GateVerdict::kUndecided, "the bench job is not in the store"};
+  if (!facts.found) return {GateVerdict::kUnjudgeable, "the bench job is not in the store"};
   JobAssignment spec;
   try {
     spec = job_spec::from_json(facts.spec_json);
   } catch (const std::exception& e) {
-    return {GateVerdict::kUndecided, e.what()};
+    return {GateVerdict::kUnjudgeable, std::string("its stored spec does not decode: ") + e.what()};
   }
   const BenchSpec bench = spec.bench.value_or(BenchSpec{});
   const std::string baseline = spec.variants.empty() ? "the baseline" : spec.variants[0].name;
   const std::string head = facts.name + " judged slower: ";
   for (const auto& s : facts.slower) {
     if (s.measure != bench.measure) continue;
-    return {GateVerdict::kRegressed,
-            head + "variant " + s.variant + " " + times(s.ratio) + " slower than " + baseline +
-                " (95% CI " + times(s.ci_low) + "-" + times(s.ci_high) + ", " + s.measure + ")"};
+    return {GateVerdict::kRegressed, head + "variant " + s.variant + " " + times(s.ratio) +
+                                         " slower than " + baseline + " (" +
+                                         interval_label(bench.alpha) + " " + times(s.ci_low) + "-" +
+                                         times(s.ci_high) + ", " + s.measure + ")"};
   }
   if (facts.previous_revision.empty() || facts.samples.rows.empty()) return {};
   ReportTable compared;
@@ -58,9 +60,10 @@ GateVerdict judge_regression(const GateFacts& facts) {
     const double r = std::strtod(row[ratio].c_str(), nullptr);
     return {GateVerdict::kRegressed,
             head + row[what] + " " + percent(r) + " slower than revision " +
-                facts.previous_revision.substr(0, 12) + " on machine " + facts.machine +
-                " (95% CI " + percent(std::strtod(row[lo].c_str(), nullptr)) + " to " +
-                percent(std::strtod(row[hi].c_str(), nullptr)) + ", " + bench.measure + ")"};
+                facts.previous_revision.substr(0, 12) + " on machine " + facts.machine + " (" +
+                interval_label(bench.alpha) + " " + percent(std::strtod(row[lo].c_str(), nullptr)) +
+                " to " + percent(std::strtod(row[hi].c_str(), nullptr)) + ", " + bench.measure +
+                ")"};
   }
   return {};
 }

@@ -36,8 +36,9 @@ struct GateFacts {
 
 // kRegressed when a variant was judged slower than the baseline in the
 // bench's measure (as stored at job end), or slower than the previous
-// revision (compare --revisions' computation); kUndecided when the facts
-// cannot be read (the job is gone, its spec does not parse).
+// revision (compare --revisions' computation); kUnjudgeable when the facts
+// cannot be read (the job is gone, its spec does not parse): asking again
+// would not change that.
 GateVerdict judge_regression(const GateFacts& facts);
 
 }  // namespace yardstick

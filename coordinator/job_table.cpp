@@ -70,7 +70,7 @@ void JobTable::settle(Job& job) {
       std::string need_name = std::to_string(need);
       if (auto* n = find(need)) need_name = n->name;
       transition(job, JobState::kSkipped,
-                 "need " + need_name + " ended " + std::string(to_string(*s)));
+                 "need " + need_name + " ended " + std::string(to_string(*s)), JobNote::kNeedEnded);
       return;
     }
   }
@@ -82,25 +82,23 @@ void JobTable::settle(Job& job) {
     for (uint64_t need : job.no_regression_needs) {
       const GateVerdict v = gate_->judge(job, need);
       if (v.kind == GateVerdict::kRegressed) {
-        job.gate_undecided = false;
-        transition(job, JobState::kSkipped, "skipped: " + v.why);
+        transition(job, JobState::kSkipped, v.why, JobNote::kRegressed);
         return;
       }
-      if (v.kind == GateVerdict::kUndecided) {
-        job.gate_undecided = true;
-        note(job, "waiting: cannot judge need " + std::to_string(need) + " yet: " + v.why);
+      if (v.kind == GateVerdict::kUnjudgeable) {
+        std::string need_name = std::to_string(need);
+        if (auto* n = find(need)) need_name = n->name;
+        transition(job, JobState::kSkipped,
+                   "cannot judge need " + need_name + " for regressions: " + v.why,
+                   JobNote::kUnjudgeable);
         return;
       }
     }
   }
-  if (job.gate_undecided) {
-    job.gate_undecided = false;
-    job.message.clear();  // persisted with the transition
-  }
   transition(job, JobState::kQueued);
 }
 
-bool JobTable::transition(Job& job, JobState to, const std::string& message) {
+bool JobTable::transition(Job& job, JobState to, const std::string& message, JobNote note) {
   const JobState from = job.state;
   if (!transition_allowed(from, to)) {
     spdlog::debug("job {} ({}): ignored {} -> {}", job.id, job.name, to_string(from),
@@ -110,11 +108,15 @@ bool JobTable::transition(Job& job, JobState to, const std::string& message) {
   const int64_t now_us = clock_.unix_us();
   job.state = to;
   if (!message.empty()) job.message = message;
+  job.note = note;
   switch (to) {
     case JobState::kQueued:
       if (from == JobState::kLost) {
         ++job.attempt;
         job.started_at_us = 0;
+        job.checked_out.clear();
+        job.rolled_back = false;
+        job.over_budget = false;
       }
       job.agent.clear();
       job.agent_id = 0;
@@ -140,10 +142,15 @@ bool JobTable::transition(Job& job, JobState to, const std::string& message) {
   return true;
 }
 
-void JobTable::note(Job& job, const std::string& message) {
-  if (job.message == message) return;
+void JobTable::note(Job& job, JobNote note, const std::string& message) {
+  if (job.note == note && job.message == message) return;
+  job.note = note;
   job.message = message;
   store_.persist_message(job);
+}
+
+void JobTable::clear_note(Job& job, JobNote note) {
+  if (job.note == note) this->note(job, JobNote::kNone, "");
 }
 
 void JobTable::request_cancel(Job& job) {

@@ -33,9 +33,7 @@ struct Job {
   // no_regression: true}); from the pipeline definition, not stored apart.
   std::vector<uint64_t> no_regression_needs;
   std::string concurrency;  // at most one job of this group held at a time; empty: none
-  // The regression gate could not decide (not an outage); settled again later.
-  bool gate_undecided = false;
-  JobAssignment spec;  // what the agent runs; job_id/attempt set on assignment
+  JobAssignment spec;       // what the agent runs; job_id/attempt set on assignment
 
   std::string agent;  // name of the agent holding it (assigned/running)
   uint64_t agent_id = 0;
@@ -44,6 +42,13 @@ struct Job {
   int64_t started_at_us = 0;
   int64_t ended_at_us = 0;
   std::string message;
+  JobNote note = JobNote::kNone;  // why it is where it is; the message says it in words
+
+  // Of the current attempt: the commit its checkout step checked out; its
+  // deploy rolled back (the deploy result said so); a budget was breached.
+  std::string checked_out;
+  bool rolled_back = false;
+  bool over_budget = false;
 
   // The agent's own clock: when the attempt's first step started there (for
   // wall budgets, free of queueing and of the coordinator's turns).
@@ -66,7 +71,7 @@ class JobStore {
  public:
   virtual ~JobStore() = default;
   virtual void persist_transition(const Job& job, JobState from, const std::string& message) = 0;
-  // The job's message changed without a transition (why a queued job waits).
+  // The job's message and note changed without a transition (why a queued job waits).
   virtual void persist_message(const Job& job) { (void)job; }
   // A cancel was asked of the agent running the job; kept until it ends.
   virtual void persist_cancel_request(const Job& job) { (void)job; }
@@ -75,9 +80,12 @@ class JobStore {
 bool transition_allowed(JobState from, JobState to);
 
 // What the regression gate says of one no_regression need that succeeded.
+// kUnjudgeable: its facts cannot be read (the bench job is gone, its stored
+// spec does not decode, the store refused the query); that does not change
+// by asking again, so the gated job is skipped, as for a regression.
 struct GateVerdict {
-  enum Kind { kPass, kRegressed, kUndecided } kind = kPass;
-  std::string why;  // kRegressed: "bench judged slower: ..."; kUndecided: what went wrong
+  enum Kind { kPass, kRegressed, kUnjudgeable } kind = kPass;
+  std::string why;  // "bench judged slower: ..." or what cannot be read
 };
 
 // Judges a no_regression need: whether the bench job `need_id` that
@@ -105,20 +113,25 @@ class JobTable {
   void clear();
   // A pending job whose needs all succeeded becomes queued; one with a need
   // that ended otherwise becomes skipped, and so does one with a
-  // no_regression need the gate finds regressed; otherwise nothing changes
-  // (an undecided gate leaves it pending, with gate_undecided set).
+  // no_regression need the gate finds regressed or cannot judge (each with
+  // its note); otherwise nothing changes.
   void settle(Job& job);
   Job* find(uint64_t id);
   const std::map<uint64_t, Job>& jobs() const { return jobs_; }
 
   // The one place a job's state changes. Returns false, changing nothing,
-  // when the change is not allowed from the job's current state.
-  // lost -> queued starts a new attempt.
-  bool transition(Job& job, JobState to, const std::string& message = {});
+  // when the change is not allowed from the job's current state. The job's
+  // note becomes `note` (a transition ends any wait). lost -> queued starts
+  // a new attempt.
+  bool transition(Job& job, JobState to, const std::string& message = {},
+                  JobNote note = JobNote::kNone);
 
   // Says why a job is where it is (a queued job waiting for an agent with
-  // some labels); persisted, shown by `status`. No-op when unchanged.
-  void note(Job& job, const std::string& message);
+  // some labels): the note and the message in words; persisted, shown by
+  // `status`. No-op when unchanged.
+  void note(Job& job, JobNote note, const std::string& message);
+  // Clears a note of kind `note` (with its message); other notes stay.
+  void clear_note(Job& job, JobNote note);
   // Marks a running job's cancel as asked of its agent (persisted; the
   // coordinator resends it until the job ends).
   void request_cancel(Job& job);

@@ -9,9 +9,10 @@
 #include "common/log.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
+#include "coordinator/coordinator.hpp"
 #include "coordinator/notifier.hpp"
-#include "coordinator/server.hpp"
-#include "coordinator/store.hpp"
+#include "coordinator/store/pg_store.hpp"
+#include "coordinator/web/server.hpp"
 #include "coordinator/zap.hpp"
 
 namespace {
@@ -92,6 +93,21 @@ int main(int argc, char** argv) {
                "calibrate a machine whose fingerprint was never calibrated when its first agent "
                "registers (default: on)")
       ->envname("YARDSTICK_CALIBRATE_NEW_MACHINES");
+  std::string http = "127.0.0.1:7480", http_token_file;
+  WebOptions web_options;
+  app.add_option("--http", http,
+                 "the dashboard, /healthz and /metrics: HOST:PORT, or off (any address but "
+                 "loopback needs --http-token-file)")
+      ->envname("YARDSTICK_HTTP")
+      ->capture_default_str();
+  app.add_option("--http-token-file", http_token_file,
+                 "a file (mode 0600) whose first line is the bearer token every HTTP request but "
+                 "/healthz must carry")
+      ->envname("YARDSTICK_HTTP_TOKEN_FILE");
+  app.add_option("--http-threads", web_options.threads, "HTTP requests served at once")
+      ->envname("YARDSTICK_HTTP_THREADS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -140,6 +156,27 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  bool http_on = false;
+  if (auto problem = parse_http_address(http, &http_on, &web_options); !problem.empty()) {
+    spdlog::error("--http: {}", problem);
+    return 2;
+  }
+  if (http_on && !http_token_file.empty()) {
+    std::string error;
+    web_options.token = read_token_file(http_token_file, &error);
+    if (web_options.token.empty()) {
+      spdlog::error("--http-token-file {}", error);
+      return 2;
+    }
+  }
+  if (http_on && web_options.token.empty() && !is_loopback_host(web_options.host)) {
+    spdlog::error(
+        "--http {}: the dashboard listens beyond this host only with a bearer token: give "
+        "--http-token-file FILE (mode 0600, one line), or bind 127.0.0.1 and put a TLS reverse "
+        "proxy in front (docs/dashboard.md)",
+        http);
+    return 2;
+  }
   if (config.lease_ms <= config.heartbeat_interval_ms) {
     spdlog::error("--lease-ms ({}) must be longer than --heartbeat-ms ({})", config.lease_ms,
                   config.heartbeat_interval_ms);
@@ -155,13 +192,33 @@ int main(int argc, char** argv) {
   }
 
   SystemClock clock;
-  PgStore store(db, writer_options);
-  PgStore reader(db, reader_options);
+  CoordinatorMetrics metrics;  // outlives the dashboard and the coordinator, which use it
+  std::unique_ptr<WebServer> web;
+  if (http_on) {
+    web_options.dsn = db;
+    web = std::make_unique<WebServer>(web_options, metrics);
+    try {
+      web->start();
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot start: {}", e.what());
+      return 3;
+    }
+    config.http_address = web->address();
+  }
+  PgWriter writer(db, writer_options);
+  PgReader reader(db, reader_options);
   Notifier notifier;  // webhooks of `notify:`; outlives the coordinator
-  Coordinator coordinator(config, context, store, reader, clock);
-  coordinator.set_authority(zap.get());
+  Coordinator coordinator(config, context, writer.store(), reader.reader(), clock, zap.get());
   coordinator.set_notifier(&notifier);
+  coordinator.set_metrics(&metrics);
   try {
+    writer.session.connect();
+    spdlog::info("database schema at version {}", migrate(writer.session));
+    try {
+      reader.session.connect();
+    } catch (const StoreError& e) {
+      spdlog::warn("read connection: {} (reads connect again on demand)", e.what());
+    }
     coordinator.start();
   } catch (const StoreError& e) {
     spdlog::critical("cannot start: {}", e.what());
@@ -170,8 +227,18 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot listen on {} (agents) and {} (clients): {}", config.agents_endpoint,
                      config.clients_endpoint, e.what());
     return 3;
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 3;
   }
-  coordinator.run(g_stop);
+  try {
+    coordinator.run(g_stop);
+  } catch (const std::exception& e) {
+    // Every message has a boundary of its own; what reaches here is the
+    // loop's own failure (a socket): said, and a restart recovers from the store.
+    spdlog::critical("the coordinator stopped: {}", e.what());
+    return 5;
+  }
   g_zap = nullptr;
   return 0;
 }

@@ -17,9 +17,7 @@ using json = nlohmann::json;
 constexpr size_t kTextMessageChars = 300;  // of the message, in the one-line text
 
 bool rolled_back(const JobEnd& end) {
-  if (end.kind != "deploy") return false;
-  const std::string_view m = end.message;
-  return m == "rolled back" || m.ends_with("; rolled back");
+  return end.kind == JobKind::kDeploy && end.rolled_back;
 }
 
 json time_or_null(int64_t unix_us) {
@@ -83,7 +81,7 @@ std::string outcome_words(const JobEnd& end) {
 }  // namespace
 
 std::vector<std::string> job_end_events(const JobEnd& end) {
-  if (end.kind == "calibrate") return {};
+  if (end.kind == JobKind::kCalibrate) return {};
   std::vector<std::string> events;
   switch (end.state) {
     case JobState::kSucceeded:
@@ -133,7 +131,7 @@ std::string notification_json(const JobEnd& end, const std::string& event) {
       {"job", valid_text(end.job)},
       {"job_id", end.job_id},
       {"attempt", end.attempt},
-      {"kind", valid_text(end.kind)},
+      {"kind", std::string(to_string(end.kind))},
       {"event", event},
       {"events", job_end_events(end)},
       {"state", std::string(to_string(end.state))},
@@ -147,6 +145,41 @@ std::string notification_json(const JobEnd& end, const std::string& event) {
       {"duration_s", d ? json(*d) : json(nullptr)},
       {"over_budget", end.over_budget},
       {"status_command", "yardstick status " + std::to_string(end.pipeline_id)},
+  };
+  return doc.dump();
+}
+
+std::string pipeline_notification_json(const PipelineBudgetBreach& breach) {
+  char took[64];
+  std::snprintf(took, sizeof took, "%.1f s", breach.actual_s);
+  const std::string text =
+      "yardstick: pipeline " + breach.pipeline + " #" + std::to_string(breach.pipeline_id) +
+      " over budget: " + breach.budget + ", took " + took +
+      (breach.revision.empty() ? std::string() : " at revision " + breach.revision.substr(0, 12));
+  json doc = {
+      {"text", slack_escape(valid_text(text))},
+      {"pipeline", valid_text(breach.pipeline)},
+      {"pipeline_id", breach.pipeline_id},
+      {"job", nullptr},
+      {"job_id", nullptr},
+      {"attempt", nullptr},
+      {"kind", nullptr},
+      {"event", kPipelineOverBudget},
+      {"events", json::array({kPipelineOverBudget})},
+      {"state", "over_budget"},
+      {"message", "over budget: " + breach.budget},
+      {"agent", nullptr},
+      {"machine", nullptr},
+      {"revision", valid_text(breach.revision)},
+      {"branch", valid_text(breach.branch)},
+      {"started_at", nullptr},
+      {"ended_at", nullptr},
+      {"duration_s", std::round(breach.actual_s * 1e3) / 1e3},
+      {"over_budget", true},
+      {"budget", breach.budget},
+      {"budget_s", breach.budget_ms / 1000.0},
+      {"actual_s", breach.actual_s},
+      {"status_command", "yardstick status " + std::to_string(breach.pipeline_id)},
   };
   return doc.dump();
 }

@@ -5,7 +5,7 @@
 //
 // Events of a job end, most specific first:
 //   rolled_back  a deploy job that failed and whose rollback ran and held
-//                (its message ends with "; rolled back")
+//                (JobEnd::rolled_back, from its deploy result)
 //   failed       failed or timed out (a rolled-back deploy too)
 //   over_budget  a budget of the job or of a step was exceeded (whatever
 //                the outcome)
@@ -23,6 +23,7 @@
 
 #include "common/pipeline.hpp"
 #include "coordinator/job_table.hpp"
+#include "coordinator/store/store.hpp"
 
 namespace yardstick {
 
@@ -33,7 +34,7 @@ struct JobEnd {
   std::string job;
   uint64_t job_id = 0;
   uint32_t attempt = 1;
-  std::string kind;
+  JobKind kind = JobKind::kBuild;
   JobState state = JobState::kSucceeded;
   std::string message;
   std::string agent;
@@ -43,6 +44,7 @@ struct JobEnd {
   int64_t started_at_us = 0;  // unix time; 0: never started
   int64_t ended_at_us = 0;
   bool over_budget = false;
+  bool rolled_back = false;  // a deploy whose rollback ran and held (its deploy result said so)
 };
 
 // The events of `end`, in the order of notify_events(); empty for a job end
@@ -64,6 +66,16 @@ std::string notification_text(const JobEnd& end);
 // started), over_budget and status_command.
 std::string notification_json(const JobEnd& end, const std::string& event);
 
+// The event of a pipeline over its own wall budget (`budget:` at the top of
+// its file): not a job end, so not in job_end_events(); sent once to each
+// webhook of the pipeline (its own or any job's) that lists it.
+inline constexpr const char* kPipelineOverBudget = "pipeline_over_budget";
+
+// The JSON document of a pipeline over its budget: the job end's shape,
+// with the job's fields null, event and events "pipeline_over_budget",
+// state "over_budget", budget (its text), actual_s and budget_s.
+std::string pipeline_notification_json(const PipelineBudgetBreach& breach);
+
 // The webhooks of each job of a pipeline, by job name.
 using PipelineHooks = std::map<std::string, std::vector<Webhook>>;
 PipelineHooks pipeline_hooks(const PipelineDef& def);
@@ -84,6 +96,8 @@ class EndedJobs final : public JobStore {
 
   // The jobs that ended since the last take() or clear(), in order.
   std::vector<Job> take();
+  // The same, left in place.
+  const std::vector<Job>& ended() const { return ended_; }
   // Forgets them (their transitions were rolled back).
   void clear() { ended_.clear(); }
 

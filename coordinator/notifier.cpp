@@ -42,12 +42,13 @@ Notifier::~Notifier() {
 bool Notifier::post(std::string url, std::string json) {
   {
     std::lock_guard lock(mu_);
-    if (incoming_.size() >= options_.max_queued) {
-      spdlog::warn("webhook {}: dropped, {} notifications already queued", mask_webhook_url(url),
-                   incoming_.size());
+    if (held_ >= options_.max_queued) {
+      spdlog::warn("webhook {}: dropped, {} notifications already held", mask_webhook_url(url),
+                   held_.load());
       ++given_up_;
       return false;
     }
+    ++held_;
     auto* p = new Pending;
     p->url = std::move(url);
     p->json = std::move(json);
@@ -74,6 +75,7 @@ void Notifier::loop() {
     }
     if (hook_) hook_(o);
     delete p;
+    --held_;
   };
   while (true) {
     {
@@ -83,7 +85,8 @@ void Notifier::loop() {
     }
     if (stop_) break;
     const auto now = Clock::now();
-    while (!waiting.empty() && waiting.begin()->first <= now) {
+    while (!waiting.empty() && waiting.begin()->first <= now &&
+           flying.size() < options_.max_in_flight) {
       Pending* p = waiting.begin()->second;
       waiting.erase(waiting.begin());
       p->handle = curl_easy_init();
@@ -102,6 +105,8 @@ void Notifier::loop() {
       curl_easy_setopt(p->handle, CURLOPT_PRIVATE, p);
       curl_multi_add_handle(multi, p->handle);
       flying.insert(p);
+      in_flight_ = flying.size();
+      if (flying.size() > most_in_flight_) most_in_flight_ = flying.size();
     }
     int running = 0;
     curl_multi_perform(multi, &running);
@@ -119,6 +124,7 @@ void Notifier::loop() {
       p->handle = nullptr;
       p->headers = nullptr;
       flying.erase(p);
+      in_flight_ = flying.size();
       if (code == CURLE_OK && status >= 200 && status < 300) {
         finish(p, true);
         continue;
@@ -136,7 +142,7 @@ void Notifier::loop() {
       }
     }
     int wait_ms = 1000;
-    if (!waiting.empty())
+    if (!waiting.empty() && flying.size() < options_.max_in_flight)
       wait_ms = static_cast<int>(std::clamp<int64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(waiting.begin()->first -
                                                                 Clock::now())

@@ -4,7 +4,9 @@
 // side, so a dead or slow webhook never holds up another), retries a failed
 // delivery with exponential backoff (1 s, 2 s, 4 s ... capped at 60 s) until
 // `retry_for` has passed since it was queued, and logs what it gave up on
-// (URLs masked: a webhook's path usually holds its token).
+// (URLs masked: a webhook's path usually holds its token). What it holds is
+// bounded: at most `max_queued` notifications in all (new, in flight or
+// waiting to retry) and `max_in_flight` requests open at once.
 // Nothing a webhook does delays or fails a job.
 #pragma once
 
@@ -27,7 +29,10 @@ class Notifier {
     std::chrono::milliseconds first_backoff{1'000};
     std::chrono::milliseconds max_backoff{60'000};
     std::chrono::milliseconds retry_for{600'000};  // then give up
-    size_t max_queued = 10'000;                    // beyond: dropped, and logged
+    // Notifications held at once: new, in flight and waiting to retry.
+    // Beyond: a new one is dropped, and logged.
+    size_t max_queued = 10'000;
+    size_t max_in_flight = 64;  // requests open at once (curl handles, sockets)
   };
   // What happened to a delivery, for the log and for tests.
   struct Outcome {
@@ -49,6 +54,11 @@ class Notifier {
 
   uint64_t delivered() const { return delivered_; }
   uint64_t given_up() const { return given_up_; }
+  // Held now (new, in flight, waiting to retry), and of them in flight;
+  // the most ever in flight.
+  size_t held() const { return held_; }
+  size_t in_flight() const { return in_flight_; }
+  size_t most_in_flight() const { return most_in_flight_; }
 
  private:
   struct Pending;
@@ -60,6 +70,7 @@ class Notifier {
   std::deque<Pending*> incoming_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> delivered_{0}, given_up_{0};
+  std::atomic<size_t> held_{0}, in_flight_{0}, most_in_flight_{0};
   void* multi_ = nullptr;
   std::thread thread_;
 };

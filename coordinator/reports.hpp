@@ -1,7 +1,9 @@
-// Reports: the files of sql/reports, built into the coordinator, and the
-// translation of their psql variables into query parameters, so that one
-// file runs unchanged in psql (`psql -v name=value -f`) and through
-// `yardstick report` / `yardstick compare`.
+// Reports: the files of sql/reports, built in, and the translation of
+// their psql variables into query parameters, so that one file runs
+// unchanged in psql (`psql -v name=value -f`) and through `yardstick
+// report` / `yardstick compare`. The library yardstick_reports: the
+// coordinator runs them, the CLI lists and explains them; it needs nothing
+// but the standard library.
 #pragma once
 
 #include <map>

@@ -20,7 +20,8 @@ ZapVerdict judge_handshake(const AuthorizedKeys& agents, const AuthorizedKeys& c
   const AuthorizedKeys& other = on_agents ? clients : agents;
   if (auto it = own.by_key.find(key); it != own.by_key.end()) {
     const AuthorizedKey& k = it->second;
-    return {true, peer_user_id(on_agents ? "agent" : role_name(k.role), k.name), ""};
+    (void)k;
+    return {true, key, ""};
   }
   if (auto it = other.by_key.find(key); it != other.by_key.end())
     return {false, "",
@@ -84,16 +85,17 @@ bool ZapHandler::reload() {
   }
 }
 
-std::string ZapHandler::current_role(const std::string& domain, const std::string& user_id) const {
-  auto [role, name] = split_user_id(user_id);
+std::optional<PeerIdentity> ZapHandler::current(const std::string& domain,
+                                                const std::string& user_id) const {
   std::shared_ptr<const AuthorizedKeys> keys;
   {
     std::lock_guard lock(mu_);
     keys = domain == kAgentsDomain ? agents_ : clients_;
   }
-  const AuthorizedKey* k = keys->find_name(name);
-  if (!k) return "";
-  return domain == kAgentsDomain ? "agent" : role_name(k->role);
+  auto it = keys->by_key.find(user_id);
+  if (it == keys->by_key.end()) return std::nullopt;
+  return PeerIdentity{domain == kAgentsDomain ? "agent" : role_name(it->second.role),
+                      it->second.name};
 }
 
 void ZapHandler::answer(zmq::socket_t& rep) {

@@ -7,8 +7,10 @@
 //   --authorized-agents; each is bound to one agent name.
 // - The clients socket (domain "clients") admits the keys of
 //   --authorized-clients, each with a role: read or submit.
-// - An admitted peer's ZAP user id is "ROLE:NAME" ("agent:NAME" on the
-//   agents socket); ZeroMQ attaches it to each of its messages.
+// - An admitted peer's ZAP user id is its public key (Z85); ZeroMQ
+//   attaches it to each of its messages, and the coordinator finds the
+//   key's name and role in the lists as they are NOW (current()): a key
+//   removed, or replaced under the same name, stops working at once.
 // - SIGHUP (reload()) reads both files again; a file with an error keeps
 //   the previous lists and logs the file and line.
 #pragma once
@@ -30,8 +32,25 @@ inline constexpr const char* kClientsDomain = "clients";
 
 struct ZapVerdict {
   bool admitted = false;
-  std::string user_id;  // admitted: "ROLE:NAME"
+  std::string user_id;  // admitted: the peer's public key, Z85
   std::string reason;   // refused: why, in words for the log
+};
+
+// Who a connected peer is now.
+struct PeerIdentity {
+  std::string role;  // "agent", "read" or "submit"
+  std::string name;
+};
+
+// Who may do what, asked for every message. ZapHandler answers from its
+// lists; unit tests fake it.
+class Authority {
+ public:
+  virtual ~Authority() = default;
+  // The name and role of the key `user_id` (as the ZAP handler gave it) in
+  // `domain` now; nullopt when the key is no longer listed there.
+  virtual std::optional<PeerIdentity> current(const std::string& domain,
+                                              const std::string& user_id) const = 0;
 };
 
 // The decision for one handshake: a pure function of the lists.
@@ -39,7 +58,7 @@ ZapVerdict judge_handshake(const AuthorizedKeys& agents, const AuthorizedKeys& c
                            const std::string& domain, const std::string& mechanism,
                            const std::string& public_key_z85);
 
-class ZapHandler {
+class ZapHandler final : public Authority {
  public:
   // Reads both files; throws KeyFileError naming the file and line.
   ZapHandler(zmq::context_t& context, std::string agents_file, std::string clients_file);
@@ -56,10 +75,8 @@ class ZapHandler {
   // handler.
   void request_reload() { reload_requested_ = true; }
 
-  // The role a peer's user id has NOW: "agent" for a listed agent key,
-  // "read"/"submit" for a listed client key; empty when its key was
-  // removed since its handshake.
-  std::string current_role(const std::string& domain, const std::string& user_id) const;
+  std::optional<PeerIdentity> current(const std::string& domain,
+                                      const std::string& user_id) const override;
   uint64_t refused() const { return refused_.load(); }
 
  private:

@@ -13,12 +13,22 @@ packages=(
   libsodium-dev
   # HTTP of deploy jobs (health checks, the probe) and webhooks; nginx for the blue/green tests
   libcurl4-openssl-dev nginx-light curl openssl
+  # the coordinator's dashboard, /healthz and /metrics (HTTP server); its tests drive
+  # headless Chromium with Selenium and check /metrics with promtool
+  libcpp-httplib-dev chromium chromium-driver python3-selenium prometheus
   # the database (server for tests and the quick start; psql for reports)
   postgresql postgresql-client
   # benchmarks compare against it
   hyperfine
+  # the linker deploy/examples/build-speed.yml compares with the default one
+  # (agents get the label tool=mold when it is on PATH)
+  mold
   # the fuzz targets (tests/fuzz/run.sh): clang with libFuzzer and the sanitizers
   clang-14 libclang-rt-14-dev
+  # the Debian packages' test (tests/package/run.sh): dpkg-shlibdeps, lintian,
+  # systemd-analyze, strace, the maintainer scripts' adduser, zsh for the
+  # completion's syntax, and python3-yaml for the deploy/ manifests
+  dpkg-dev lintian systemd strace adduser zsh python3-yaml
 )
 
 missing=()

@@ -124,6 +124,7 @@ if [ $keep = 1 ]; then
   $bin_cli agents
   $bin_cli submit $state/quickstart.yml --wait   # the example, with REPO filled in
   psql "$dsn"
+  dashboard: http://$(sed -n 's/^http=//p' "$state/ready")/
   agents connect to: $agents (keys: $keys; agents run only jobs signed with you.sign)
   logs: $state/*.log
   stop: deploy/quickstart.sh --stop

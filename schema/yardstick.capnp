@@ -116,6 +116,7 @@ struct Machine {
   kernel @5 :Text;
   arch @6 :Text;
   tools @7 :List(Tool);
+  governor @8 :Text;  # the CPU frequency governor (cpufreq); "" where there is none
 }
 
 struct AgentHello {
@@ -131,6 +132,12 @@ struct AgentHello {
   # incarnation is a repeat (harmless); a new one means the agent restarted.
   draining @7 :Bool;
   # The agent finishes what it runs and takes no new job.
+  host @8 :Text;
+  # Who its host is (/etc/machine-id, else the host name): agents with the
+  # same host share its lock (agent/host_lock.hpp), whatever their machines.
+  hourlyCost @9 :Float64 = -1;
+  # What an hour of this agent costs (--hourly-cost), for the cost report;
+  # -1: not said.
 }
 
 struct Welcome {
@@ -151,6 +158,9 @@ struct Heartbeat {
   # From an agent: every job attempt it runs. The coordinator answers with
   # an abandon for any that is not that job's current attempt there.
   draining @2 :Bool;
+  spoolBacklog @3 :UInt64;
+  # From an agent: results it holds that are not acknowledged yet (its
+  # spool). Shown by the coordinator's /metrics; 0 from older agents.
 }
 
 struct StepSpec {
@@ -189,6 +199,16 @@ struct Assign {
   # null when it was not signed. An agent run with --trusted-submitters
   # checks the signature and that this Assign is what the signed file says.
   deploy @19 :DeploySpec;  # set for kind "deploy"
+  jobKind @20 :JobKind;    # the kind as an enum; `kind` (text) still says it for older peers
+}
+
+# What a job is. unknown: a peer that sent only the text (`Assign.kind`).
+enum JobKind {
+  unknown @0;
+  build @1;
+  bench @2;
+  deploy @3;
+  calibrate @4;
 }
 
 # A deploy job: its steps, then the health gate (with the version check),
@@ -219,6 +239,7 @@ struct ProbeSpec {
   intervalUs @1 :UInt64;
   timeoutMs @2 :UInt64;
   expect @3 :Text;
+  noHostLock @4 :Bool;  # true: the deploy does not hold its host's lock while it probes
 }
 
 struct VersionSpec {
@@ -292,6 +313,8 @@ struct Sample {
   cycles @21 :UInt64;
   hasHardwareCounters @22 :Bool;
   contended @23 :Bool;           # under contention by the agent's rule
+  foreignShare @24 :Float64 = nan;  # other processes' CPU time over the run, share of the machine
+  cpuPressure @25 :Float64 = nan;   # /proc/pressure/cpu "some" over the run, percent of wall
 }
 
 struct Metric {
@@ -312,7 +335,7 @@ struct ReportRequest {
 struct ReportReply {
   columns @0 :List(Text);
   rows @1 :List(List(Text));  # NULL is the empty string
-  kinds @2 :List(Text);       # per column: "integer", "number", "boolean" or "text"
+  kinds @2 :List(Text);       # per column: "integer", "number", "boolean", "json" or "text"
   nulls @3 :List(List(Bool)); # per row and column: true where the value is NULL
 }
 
@@ -351,6 +374,8 @@ struct StepFinished {
   instructions @22 :UInt64;
   cycles @23 :UInt64;
   hasHardwareCounters @24 :Bool;
+  foreignShare @25 :Float64 = nan;  # as Sample's
+  cpuPressure @26 :Float64 = nan;
 }
 
 enum Stream {
@@ -455,6 +480,25 @@ struct JobSummary {
   deployPhases @15 :List(DeployPhaseInfo);  # a deploy: its phases so far (this attempt)
   deploy @16 :DeployInfo;                   # a deploy: its outcome and probe, once known
   hasDeploy @17 :Bool;                      # false: no deploy result stored (yet)
+  note @18 :JobNote;                        # why it is where it is (the message says it in words)
+  earlierAttempts @19 :List(AttemptEnd);    # attempts before `attempt`, and how each ended
+}
+
+struct AttemptEnd {
+  attempt @0 :UInt32;
+  agent @1 :Text;
+  state @2 :JobState;
+  message @3 :Text;
+}
+
+# common/types.hpp JobNote.
+enum JobNote {
+  none @0;
+  noAgent @1;      # queued: no connected agent can take it now
+  concurrency @2;  # queued: its concurrency group holds another job
+  needEnded @3;    # skipped: a need ended other than succeeded
+  regressed @4;    # skipped: a no_regression need was judged slower
+  unjudgeable @5;  # skipped: a no_regression need cannot be judged
 }
 
 struct DeployPhaseInfo {
@@ -470,11 +514,16 @@ struct DeployInfo {
   reason @1 :Text;    # step_failed, health_deadline, probe_failures; empty on success
   probe @2 :ProbeCounts;
   hasProbe @3 :Bool;
+  outcomeKind @4 :DeployOutcome;
 }
 
 struct SubmitReply {
   pipelineId @0 :UInt64;
   jobs @1 :List(JobSummary);
+  warnings @2 :List(Text);
+  # What in the pipeline is valid but will not do what it is for, each as
+  # "file:line:column: key: message" (a bench whose runs no test can decide
+  # at its alpha). The pipeline was accepted all the same.
 }
 
 struct StatusRequest {
@@ -489,6 +538,9 @@ struct StatusReply {
   submitter @4 :Text;
   submittedAtUs @5 :Int64;
   jobs @6 :List(JobSummary);
+  budgetWallMs @7 :UInt64;  # the pipeline's own wall budget (budget: at its top); 0: none
+  wallS @8 :Float64;        # submission to the last job's end; -1 while a job has not ended
+  overBudget @9 :Bool;      # its wall budget was judged breached
 }
 
 struct LogsRequest {
@@ -502,6 +554,10 @@ struct LogLine {
   attempt @1 :UInt32;
   stream @2 :Stream;
   data @3 :Data;
+  stepIndex @4 :Int32;   # -1 outside any step
+  stepName @5 :Text;     # "" outside any step
+  agent @6 :Text;        # the agent of the attempt
+  machine @7 :Text;      # its machine
 }
 
 struct LogsReply {
@@ -528,6 +584,8 @@ struct AgentInfo {
   calibratedAtUs @9 :Int64;  # the machine's latest calibration; 0: not calibrated
   calibration @10 :List(CalibrationSummary);
   noise @11 :Float64;        # the machine's noise level (median of the benchmarks' noise)
+  host @12 :Text;            # who its host is: agents with the same host share its lock
+  calibrationStale @13 :Text;  # why the calibration shown is of an earlier state of the machine; "" if not
 }
 
 struct AgentsReply {
@@ -636,4 +694,14 @@ struct DeployResult {
   newVersion @7 :Text;
   switchOld @8 :UInt64;  # answers inside the switch window, by version
   switchNew @9 :UInt64;
+  outcomeKind @10 :DeployOutcome;  # the outcome as an enum; `outcome` (text) still says it
+}
+
+# How a deploy ended. unknown: a peer that sent only the text.
+enum DeployOutcome {
+  unknown @0;
+  succeeded @1;
+  failed @2;
+  rolledBack @3;
+  rollbackFailed @4;
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # yardstick's test command: installs the Debian 12 packages it needs (when
 # missing), builds, starts a throw-away PostgreSQL, and runs every test —
-# unit and integration — then the unit tests again under ASan + UBSan, then
+# unit and integration, the runnable blocks of README.md and docs/ and the
+# examples of deploy/examples/ among them (tests/docs/run_docs.py) — then
+# the Debian packages' test (tests/package/run.sh),
+# then the unit tests again under ASan + UBSan, then
 # the fuzz targets for a bounded time each (tests/fuzz/run.sh).
 #
 #   tests/run.sh                 everything
@@ -26,6 +29,10 @@ fi
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# One cache for every build folder of this tree (build/, build-package/):
+# paths hashed relative to the tree, so the packages' build reuses the
+# objects of the main one.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 
 echo "== build ($build)"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
@@ -49,10 +56,13 @@ fi
 echo "== tests"
 (cd "$build" && ctest -j "$jobs" --output-on-failure --timeout 300)
 
+# The Debian packages, installed and run as a user gets them (build-package/).
+"$root/tests/package/run.sh"
+
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer ($asan_build)"
 cmake -S "$root" -B "$asan_build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DYARDSTICK_SANITIZE=ON \
   -DYARDSTICK_UNIT_ONLY=ON "${launcher[@]}" >/dev/null
-ninja -C "$asan_build" -j "$jobs" unit_tests
+ninja -C "$asan_build" -j "$jobs" unit_tests web_unit_tests
 (cd "$asan_build" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -j "$jobs" --output-on-failure -L unit)
 

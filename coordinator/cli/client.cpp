@@ -39,10 +39,22 @@ std::unique_ptr<wire_io::Frame> Client::call(capnp::MallocMessageBuilder& builde
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     for (auto& problem : watch_->poll()) handshake_problem_ = std::move(problem);
-    if (watch_->key_refused())
+    if (watch_->key_refused()) {
+      // The agents' socket refuses every client key, listed or not: on the
+      // agents' default port, that is the likelier cause.
+      const bool agents_port =
+          endpoint_.size() > 5 && endpoint_.substr(endpoint_.size() - 5) == ":7401";
       throw RemoteError(
           wire::ErrorCode::FORBIDDEN,
-          handshake_problem_ + " (ask its operator to add your .pub to --authorized-clients)");
+          handshake_problem_ +
+              (agents_port
+                   ? " — 7401 is the coordinator's default port for agents, which takes only "
+                     "agents' keys; the CLI talks to its client port (default 7400): "
+                     "--coordinator tcp://HOST:7400"
+                   : " (ask its operator to add your .pub to --authorized-clients; if it is "
+                     "there already, check that --coordinator names the client port, not the "
+                     "agents' port)"));
+    }
     // A failed handshake is no passing network fault: it fails again.
     if (watch_->dropped_in_handshake() >= 1) throw Unreachable(handshake_problem_);
     if (left.count() <= 0 && !handshake_problem_.empty()) throw Unreachable(handshake_problem_);

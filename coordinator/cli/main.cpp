@@ -1,4 +1,4 @@
-#include "coordinator/cli/commands.hpp"
+#include "coordinator/cli/app.hpp"
 
 int main(int argc, char** argv) {
   return yardstick::run_cli(argc, argv);

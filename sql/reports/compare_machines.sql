@@ -3,8 +3,12 @@
 -- geometric mean of its ratios over every benchmark that both machines ran
 -- (below 1: faster than the reference).
 --
--- A benchmark is a variant of a bench job or a timed step of a build job;
--- its value per machine is the median over the last N pipelines.
+-- A benchmark is a variant of a bench job or a timed step of a build job
+-- (a bench job's setup steps are not benchmarks); its value per machine is
+-- the median over the last N pipelines of the job's name, of one pipeline
+-- name when pipeline_name is set (jobs of unrelated pipelines often share
+-- a name such as "build"). runs counts the runs behind each value (a
+-- variant's counted runs, a step's executions), pipelines the pipelines.
 --
 -- The speed index carries a 95 % interval (speed_low, speed_high): the
 -- Student t-interval of the mean of the log ratios machine / reference,
@@ -24,7 +28,12 @@
 --
 --   psql "$DSN" -v job=cold-build -f sql/reports/compare_machines.sql
 --   psql "$DSN" -v job=cold-build -v reference=ci-runner -v last=20 -f ...
---   yardstick compare --machines --job cold-build [--reference ci-runner] [--last 20]
+--   psql "$DSN" -v job=cold-build -v pipeline_name=build-speed -f sql/reports/compare_machines.sql
+--   yardstick compare --machines --job cold-build [--pipeline build-speed] [--reference ci-runner] [--last 20]
+\if :{?pipeline_name}
+\else
+  \set pipeline_name ''
+\endif
 \if :{?reference}
 \else
   \set reference ''
@@ -38,28 +47,29 @@ WITH recent AS (
   SELECT DISTINCT p.id, p.submitted_at
   FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id
   WHERE j.name = :'job' AND j.kind <> 'calibrate'
+    AND (:'pipeline_name' = '' OR p.name = :'pipeline_name')
   ORDER BY p.submitted_at DESC, p.id DESC
   LIMIT (:last)::int
 ),
 values_ AS (
   SELECT m.name AS machine, j.pipeline_id, 'variant ' || r.variant AS benchmark,
-         r.median_s AS value
+         r.median_s AS value, r.n AS runs
   FROM bench_results r
   JOIN jobs j ON j.id = r.job_id AND j.attempt = r.attempt
   JOIN recent p ON p.id = j.pipeline_id
   JOIN machines m ON m.id = j.machine_id
   WHERE j.name = :'job' AND j.state = 'succeeded' AND r.measure = 'wall'
   UNION ALL
-  SELECT m.name, j.pipeline_id, 'step ' || s.name, s.wall_s
+  SELECT m.name, j.pipeline_id, 'step ' || s.name, s.wall_s, 1
   FROM steps s
   JOIN jobs j ON j.id = s.job_id AND j.attempt = s.attempt
   JOIN recent p ON p.id = j.pipeline_id
   JOIN machines m ON m.id = s.machine_id
   WHERE j.name = :'job' AND s.timed AND s.exit_code = 0 AND s.name <> 'checkout'
-    AND j.kind <> 'calibrate'
+    AND j.kind NOT IN ('calibrate', 'bench')
 ),
 medians AS (
-  SELECT machine, benchmark, count(*) AS runs,
+  SELECT machine, benchmark, sum(runs) AS runs, count(DISTINCT pipeline_id) AS pipelines,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median_s
   FROM values_ GROUP BY machine, benchmark
 ),
@@ -67,7 +77,7 @@ reference AS (
   SELECT COALESCE(NULLIF(:'reference', ''), (SELECT min(machine) FROM medians)) AS machine
 ),
 ratios AS (
-  SELECT m.machine, m.benchmark, m.runs, m.median_s, m.median_s / NULLIF(r.median_s, 0) AS ratio
+  SELECT m.machine, m.benchmark, m.runs, m.pipelines, m.median_s, m.median_s / NULLIF(r.median_s, 0) AS ratio
   FROM medians m
   JOIN medians r ON r.benchmark = m.benchmark AND r.machine = (SELECT machine FROM reference)
 ),
@@ -140,15 +150,16 @@ SELECT x.machine,
        (SELECT machine FROM reference)                                       AS reference,
        x.benchmark,
        x.runs,
-       round(x.median_s::numeric, 4)                                         AS median_s,
-       round(x.ratio::numeric, 4)                                            AS ratio,
-       round(x.speed_index::numeric, 4)                                      AS speed_index,
-       round(pm.low::numeric, 4)                                             AS speed_low,
-       round(pm.high::numeric, 4)                                            AS speed_high,
+       x.pipelines,
+       x.median_s                                                            AS median_s,
+       x.ratio                                                               AS ratio,
+       x.speed_index                                                         AS speed_index,
+       pm.low                                                                AS speed_low,
+       pm.high                                                               AS speed_high,
        pm.units,
-       round(pm.noise::numeric, 4)                                           AS noise,
-       round(pm.reference_noise::numeric, 4)                                 AS reference_noise,
-       round(pm.calibration_ratio::numeric, 4)                               AS calibration_ratio,
+       pm.noise                                                              AS noise,
+       pm.reference_noise                                                    AS reference_noise,
+       pm.calibration_ratio                                                  AS calibration_ratio,
        CASE
          WHEN x.machine = (SELECT machine FROM reference) THEN 'reference'
          WHEN pm.low IS NULL THEN 'no clear difference (one measurement: no interval)'

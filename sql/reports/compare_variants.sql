@@ -4,7 +4,8 @@
 -- its 95 % interval, the p-value, the verdict, what it could have seen (the
 -- minimum detectable effect at the job's alpha and power 0.8, in %, and the
 -- runs that would see 2 %), how it was judged (method), how many samples
--- were taken under contention, what stopped the runs, and warnings.
+-- were taken under contention, what stopped the runs, and warnings (a
+-- JSON list). Numbers at full precision: the CLI rounds them for people.
 --
 -- measure: wall, cpu or instructions (default: each job's own); the
 -- summary columns are in its unit (seconds, or instructions).
@@ -45,20 +46,20 @@ SELECT j.name                              AS job,
        m.name                              AS machine,
        r.variant,
        r.n,
-       round(r.median_s::numeric, 4)       AS median_s,
-       round(r.mean_s::numeric, 4)         AS mean_s,
-       round(r.stddev_s::numeric, 4)       AS stddev_s,
-       round(r.mad_s::numeric, 4)          AS mad_s,
-       round(r.min_s::numeric, 4)          AS min_s,
-       round(r.q1_s::numeric, 4)           AS q1_s,
-       round(r.q3_s::numeric, 4)           AS q3_s,
-       round(r.max_s::numeric, 4)          AS max_s,
-       round(r.ratio::numeric, 4)          AS ratio,
-       round(r.ci_low::numeric, 4)         AS ci_low,
-       round(r.ci_high::numeric, 4)        AS ci_high,
-       r.p_value::numeric(12, 6)           AS p_value,
+       r.median_s                          AS median_s,
+       r.mean_s                            AS mean_s,
+       r.stddev_s                          AS stddev_s,
+       r.mad_s                             AS mad_s,
+       r.min_s                             AS min_s,
+       r.q1_s                              AS q1_s,
+       r.q3_s                              AS q3_s,
+       r.max_s                             AS max_s,
+       r.ratio                             AS ratio,
+       r.ci_low                            AS ci_low,
+       r.ci_high                           AS ci_high,
+       r.p_value                           AS p_value,
        COALESCE(r.verdict, 'baseline')     AS verdict,
-       round((100 * r.mde)::numeric, 2)    AS mde_pct,
+       100 * r.mde                         AS mde_pct,
        r.runs_for_2pct,
        -- The words of common/stats.cpp verdict_phrase.
        CASE WHEN r.verdict IS NULL THEN 'baseline'
@@ -73,7 +74,7 @@ SELECT j.name                              AS job,
        r.method,
        r.measure,
        r.stop_reason,
-       array_to_string(r.warnings, '; ')   AS warnings
+       to_jsonb(COALESCE(r.warnings, '{}')) AS warnings
 FROM rows_ r
 JOIN jobs j     ON j.id = r.job_id AND j.attempt = r.attempt
 JOIN machines m ON m.id = j.machine_id

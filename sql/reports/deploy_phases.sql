@@ -44,23 +44,23 @@ SELECT r.pipeline_id                                          AS pipeline,
        to_char(r.at, 'YYYY-MM-DD HH24:MI:SS')                 AS at,
        r.outcome,
        r.reason,
-       (SELECT round(sum(s)::numeric, 3) FROM phase
+       (SELECT sum(s) FROM phase
          WHERE job_id = r.job_id AND attempt = r.attempt AND name LIKE 'step %') AS steps_s,
-       (SELECT round(max(s)::numeric, 3) FROM phase
+       (SELECT max(s) FROM phase
          WHERE job_id = r.job_id AND attempt = r.attempt AND name = 'healthy')   AS time_to_healthy_s,
-       (SELECT round(max(s)::numeric, 3) FROM phase
+       (SELECT max(s) FROM phase
          WHERE job_id = r.job_id AND attempt = r.attempt AND name = 'stable')    AS stable_s,
-       (SELECT round(max(s)::numeric, 3) FROM phase
+       (SELECT max(s) FROM phase
          WHERE job_id = r.job_id AND attempt = r.attempt AND name = 'switch')    AS switch_s,
-       (SELECT round(max(s)::numeric, 3) FROM phase
+       (SELECT max(s) FROM phase
          WHERE job_id = r.job_id AND attempt = r.attempt AND name = 'rollback')  AS rollback_s,
        (SELECT bool_and(ok) FROM phase
          WHERE job_id = r.job_id AND attempt = r.attempt
            AND name = 'rollback verified')                    AS rollback_verified,
        r.probe_sent                                           AS requests,
        r.probe_failed                                         AS failed_requests,
-       round(r.probe_longest_outage_ms::numeric, 1)           AS longest_outage_ms,
-       round(r.probe_p99_ms::numeric, 2)                      AS p99_ms
+       r.probe_longest_outage_ms           AS longest_outage_ms,
+       r.probe_p99_ms                      AS p99_ms
 FROM recent r
 LEFT JOIN machines m ON m.id = r.machine_id
 ORDER BY r.at DESC, r.job_id DESC;

@@ -36,7 +36,7 @@ SELECT to_char(d.week, 'YYYY-MM-DD')                                   AS week,
        count(*) FILTER (WHERE d.outcome IN ('failed', 'rollback failed')) AS failed,
        round(100.0 * count(*) FILTER (WHERE d.outcome = 'succeeded') / count(*), 1)
                                                                        AS success_pct,
-       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY h.s))::numeric, 3)
+       (percentile_cont(0.5) WITHIN GROUP (ORDER BY h.s))
                                                                        AS median_time_to_healthy_s
 FROM d
 LEFT JOIN healthy h ON h.job_id = d.job_id AND h.attempt = d.attempt

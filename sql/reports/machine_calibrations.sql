@@ -34,8 +34,8 @@ SELECT m.name                                        AS machine,
        c.job_id                                      AS job,
        to_char(k.at, 'YYYY-MM-DD HH24:MI:SS')        AS at,
        c.benchmark,
-       round((c.median_s * 1000)::numeric, 3)        AS median_ms,
-       round(c.noise::numeric, 4)                    AS noise,
+       (c.median_s * 1000)        AS median_ms,
+       c.noise                    AS noise,
        c.runs
 FROM calibrations k
 JOIN machine_calibrations c ON c.job_id = k.job_id

@@ -23,7 +23,7 @@ SELECT r.id                                   AS pipeline,
        COALESCE(m.name, '')                   AS machine,
        COALESCE(s.name, '')                   AS step,
        b.budget,
-       round(b.actual::numeric, 4)            AS actual,
+       b.actual            AS actual,
        b.fails_job,
        to_char(b.at, 'YYYY-MM-DD HH24:MI:SS') AS at
 FROM recent r

@@ -7,9 +7,16 @@
 --
 -- A benchmark is a variant of a bench job (every counted run is a sample)
 -- or a timed step of a build job (every pipeline run is a sample; no
--- instructions, never contended). Revisions match by prefix.
+-- instructions, never contended; a bench job's setup steps are not
+-- benchmarks). Revisions match by prefix; pipeline_name, when set, keeps
+-- the pipelines of that name (jobs of unrelated pipelines share names).
 --
 --   psql "$DSN" -v job=cold-build -v rev_a=1a2b3c -v rev_b=4d5e6f -f sql/reports/revision_samples.sql
+--   psql "$DSN" -v job=cold-build -v rev_a=1a2b3c -v rev_b=4d5e6f -v pipeline_name=build-speed -f ...
+\if :{?pipeline_name}
+\else
+  \set pipeline_name ''
+\endif
 SELECT m.name AS machine, 'variant ' || s.variant AS benchmark,
        CASE WHEN p.revision LIKE :'rev_a' || '%' THEN 'a' ELSE 'b' END AS side,
        s.wall_s, s.user_s + s.sys_s AS cpu_s, s.instructions, s.contended
@@ -18,6 +25,7 @@ JOIN jobs j ON j.id = s.job_id AND j.attempt = s.attempt
 JOIN pipelines p ON p.id = j.pipeline_id
 JOIN machines m ON m.id = j.machine_id
 WHERE j.name = :'job' AND s.exit_code = 0
+  AND (:'pipeline_name' = '' OR p.name = :'pipeline_name')
   AND (p.revision LIKE :'rev_a' || '%' OR p.revision LIKE :'rev_b' || '%')
 UNION ALL
 SELECT m.name, 'step ' || st.name,
@@ -28,5 +36,7 @@ JOIN jobs j ON j.id = st.job_id AND j.attempt = st.attempt
 JOIN pipelines p ON p.id = j.pipeline_id
 JOIN machines m ON m.id = st.machine_id
 WHERE j.name = :'job' AND st.timed AND st.exit_code = 0 AND st.name <> 'checkout'
+  AND j.kind NOT IN ('calibrate', 'bench')
+  AND (:'pipeline_name' = '' OR p.name = :'pipeline_name')
   AND (p.revision LIKE :'rev_a' || '%' OR p.revision LIKE :'rev_b' || '%')
 ORDER BY 1, 2, 3;

@@ -4,7 +4,11 @@
 --
 --   psql "$DSN" -v job=cold-build -f sql/reports/slowest_units.sql
 --   psql "$DSN" -v job=cold-build -v top=20 -f sql/reports/slowest_units.sql
---   yardstick report slowest_units -v job=cold-build [-v top=20]
+--   yardstick report slowest_units -v job=cold-build [-v top=20] [-v pipeline_name=build-speed]
+\if :{?pipeline_name}
+\else
+  \set pipeline_name ''
+\endif
 \if :{?top}
 \else
   \set top 10
@@ -12,8 +16,9 @@
 
 WITH latest AS (
   SELECT DISTINCT ON (j.machine_id) j.id, j.attempt, j.machine_id
-  FROM jobs j
+  FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
   WHERE j.name = :'job' AND j.state = 'succeeded' AND j.machine_id IS NOT NULL
+    AND (:'pipeline_name' = '' OR p.name = :'pipeline_name')
   ORDER BY j.machine_id, j.id DESC
 ),
 units AS (
@@ -31,7 +36,7 @@ SELECT mc.name AS machine,
        r.job_id AS job,
        r.rank,
        regexp_replace(r.name, '^(cargo\.crate|ninja\.target)\.', '') AS unit,
-       round(r.seconds::numeric, 3) AS seconds,
+       r.seconds AS seconds,
        r.runs
 FROM ranked r
 JOIN machines mc ON mc.id = r.machine_id

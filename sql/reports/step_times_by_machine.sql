@@ -21,10 +21,10 @@ WITH recent AS (
 SELECT m.name                                                          AS machine,
        m.cpu_model                                                     AS cpu,
        count(*)                                                        AS runs,
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s.wall_s)::numeric, 3) AS median_s,
-       round(min(s.wall_s)::numeric, 3)                                AS min_s,
-       round(max(s.wall_s)::numeric, 3)                                AS max_s,
-       round(avg(s.user_s + s.sys_s)::numeric, 3)                      AS mean_cpu_s,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY s.wall_s) AS median_s,
+       min(s.wall_s)                                AS min_s,
+       max(s.wall_s)                                AS max_s,
+       avg(s.user_s + s.sys_s)                      AS mean_cpu_s,
        max(s.max_rss_kb)                                               AS max_rss_kb
 FROM steps s
 JOIN jobs j     ON j.id = s.job_id AND j.attempt = s.attempt

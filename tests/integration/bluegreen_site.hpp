@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -31,8 +32,14 @@ inline bool port_free(int port) {
 class BlueGreenSite {
  public:
   BlueGreenSite() {
+    // Below the kernel's ephemeral range: the new colour's port is bound
+    // only at the release, and a client socket of any other test may take
+    // an ephemeral port meanwhile (it did: green never came up).
+    int low = 32768, high = 60999;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+    const int top = low > 11000 ? low - 3 : 40000;
     std::mt19937 rng(std::random_device{}());
-    do port_ = 20000 + static_cast<int>(rng() % 30000);
+    do port_ = 10000 + static_cast<int>(rng() % static_cast<unsigned>(top - 10000));
     while (!port_free(port_) || !port_free(port_ + 1) || !port_free(port_ + 2));
     dir_ = std::filesystem::temp_directory_path() /
            ("yardstick-bluegreen-" + std::to_string(getpid()) + "-" + std::to_string(port_));

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -62,8 +63,12 @@ TEST(Calibration, ANewMachineIsCalibratedWhenItsAgentRegisters) {
   c.add_agent("b", "pool=cal", "box-a");
   c.agent("a").signal(SIGKILL);
   c.agent("a").wait(10s);
+  const size_t from = c.coordinator().log().size();
   c.restart_agent("a");
-  std::this_thread::sleep_for(1500ms);
+  // Once it registered again, a request answered after that turn: any
+  // calibration the registration made would be stored by now.
+  EXPECT_TRUE(c.wait_registered("a", from));
+  EXPECT_EQ(c.cli({"agents"}).code, 0);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs WHERE kind = 'calibrate'"), 1);
 
   // `yardstick agents` shows the machine's noise level and speed.
@@ -118,7 +123,10 @@ jobs:
   EXPECT_NE(r.out.find("calibration of agent " + c.agent_name("a")), std::string::npos) << r.out;
   for (const char* b : {"cpu", "memory", "spawn", "io"})
     EXPECT_NE(r.out.find(b), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("MEDIAN_MS"), std::string::npos) << r.out;
+  // Medians for people: a MEDIAN column in ms or µs, not MEDIAN_MS.
+  EXPECT_NE(r.out.find("MEDIAN "), std::string::npos) << r.out;
+  EXPECT_TRUE(r.out.find(" ms") != std::string::npos || r.out.find(" µs") != std::string::npos)
+      << r.out;
   EXPECT_EQ(calibration_rows(c, "box-c"), 4);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs j, jobs n WHERE j.kind = 'calibrate' AND "
                      "n.name = 'nap' AND j.started_at >= n.ended_at"),
@@ -313,6 +321,89 @@ jobs:
     EXPECT_NE(slow["verdict"].get<std::string>().find("not the machine's speed"), std::string::npos)
         << slow.dump();
   }
+}
+
+}  // namespace
+}  // namespace yardstick::test
+
+namespace yardstick::test {
+namespace {
+
+// Two agents of one host (the harness gives a cluster's agents one lock
+// folder, as agents of one box share /run/yardstick): asked at once, their
+// calibrations take turns, and the second says that it waited.
+TEST(Calibration, CalibrationsOfAgentsSharingAHostTakeTurns) {
+  Cluster c;
+  c.add_agent("a", "", "twin-1");
+  c.add_agent("b", "", "twin-2");
+  ASSERT_EQ(c.cli({"calibrate", c.agent_name("a")}).code, 0);
+  ASSERT_EQ(c.cli({"calibrate", c.agent_name("b")}).code, 0);
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return c.scalar(
+                   "SELECT count(*) FROM jobs WHERE kind = 'calibrate' AND state = "
+                   "'succeeded'") == 2;
+      },
+      90s))
+      << c.text("SELECT string_agg(state || ' ' || message, '; ') FROM jobs");
+  auto spans = c.query(
+      "SELECT extract(epoch FROM s.started_at), extract(epoch FROM s.ended_at) FROM steps s JOIN"
+      " jobs j ON j.id = s.job_id WHERE j.kind = 'calibrate' ORDER BY s.started_at");
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_LE(spans[0][1].as<double>(), spans[1][0].as<double>())
+      << "calibrations overlapped: the first ended at " << spans[0][1].as<double>()
+      << ", the second started at " << spans[1][0].as<double>();
+  std::string logs;
+  for (const auto& row : c.query("SELECT id FROM jobs WHERE kind = 'calibrate'"))
+    logs += c.stored_log(row[0].as<int64_t>(), 1);
+  EXPECT_EQ(count_of(logs, "waiting for the host: another measurement holds"), 1u) << logs;
+  EXPECT_EQ(count_of(logs, "the host is free after"), 1u) << logs;
+}
+
+// A calibration measured under an earlier fingerprint of the machine (here
+// an earlier kernel, written into the stored row as an upgrade would leave
+// it) is shown stale, with what changed, until the machine is calibrated
+// again.
+TEST(Calibration, ACalibrationOfAnEarlierKernelIsShownStaleUntilMeasuredAgain) {
+  Cluster c;
+  c.add_agent("a", "", "upgraded-box");
+  auto first = c.cli({"calibrate", c.agent_name("a"), "--wait"});
+  ASSERT_EQ(first.code, 0) << first.out << first.err;
+  auto fresh = c.cli({"agents"});
+  EXPECT_EQ(fresh.out.find("(stale)"), std::string::npos) << fresh.out;
+  EXPECT_EQ(fresh.out.find("calibrated before"), std::string::npos) << fresh.out;
+
+  c.agent("a").signal(SIGTERM);
+  c.agent("a").wait(10s);
+  const std::string kernel = c.text("SELECT kernel FROM machines WHERE name = 'upgraded-box'");
+  c.query(
+      "UPDATE machines SET fingerprint = 'before the upgrade', kernel = '5.10.0-old' WHERE name "
+      "= 'upgraded-box'");
+  c.restart_agent("a");
+  // Registered on a new row for the machine's new fingerprint.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return c.scalar(
+                   "SELECT count(*) FROM agents a JOIN machines m ON m.id = a.machine_id"
+                   " WHERE m.fingerprint <> 'before the upgrade'") == 1;
+      },
+      20s));
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM machines WHERE name = 'upgraded-box'"), 2);
+  auto stale = c.cli({"agents"});
+  ASSERT_EQ(stale.code, 0) << stale.err;
+  EXPECT_NE(stale.out.find("(stale)"), std::string::npos) << stale.out;
+  EXPECT_NE(stale.out.find("machine upgraded-box (agent " + c.agent_name("a") +
+                           "): calibrated before kernel 5.10.0-old -> " + kernel +
+                           "; `yardstick calibrate " + c.agent_name("a") + "` measures it again"),
+            std::string::npos)
+      << stale.out;
+  auto js = json::parse(c.cli({"agents", "--json"}).out);
+  EXPECT_EQ(js[0]["calibration"]["stale"], "kernel 5.10.0-old -> " + kernel) << js.dump();
+
+  ASSERT_EQ(c.cli({"calibrate", c.agent_name("a"), "--wait"}).code, 0);
+  auto again = c.cli({"agents"});
+  EXPECT_EQ(again.out.find("(stale)"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("calibrated before"), std::string::npos) << again.out;
 }
 
 }  // namespace

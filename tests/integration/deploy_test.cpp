@@ -261,7 +261,7 @@ TEST_F(Deploy, ADeployGatedOnABenchJudgedSlowerIsSkippedAndStatusSaysWhy) {
   EXPECT_FALSE(std::filesystem::exists(marker));
   EXPECT_EQ(c_.scalar("SELECT count(*) FROM deploys"), 0);
   auto st = c_.cli({"status", "1"});
-  EXPECT_NE(st.out.find("skipped: bench judged slower: variant candidate"), std::string::npos)
+  EXPECT_NE(st.out.find("ship: bench judged slower: variant candidate"), std::string::npos)
       << st.out;
 }
 

@@ -206,14 +206,6 @@ std::string message_of(const std::string& line, size_t max = 240) {
   return m.size() > max ? m.substr(0, max) + "..." : m;
 }
 
-size_t count_of(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1))
-    ++n;
-  return n;
-}
-
 constexpr const char* kRolledBack = "store failed; nothing of this turn was acted on";
 
 // ---------------------------------------------------------------------------

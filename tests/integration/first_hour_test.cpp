@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -82,6 +84,54 @@ TEST(FirstHour, WrongInputGetsAUsageErrorNotEmptyOutput) {
   EXPECT_NE(r.err.find("--timeout-ms"), std::string::npos) << r.err;
 }
 
+// Typing errors are usage errors (exit 2) that name the nearest right word,
+// and input that could never work is refused before anything is stored.
+TEST(FirstHour, TyposAndInputsThatCannotWorkAreUsageErrorsNamingTheNearestWord) {
+  Cluster c;
+  c.add_agent("a", "pool=x", "m1");
+  auto r = c.cli({"stauts", "8"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown command 'stauts'; did you mean 'status'?"), std::string::npos)
+      << r.err;
+  r = c.cli({"report", "comapre_machines"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no report named 'comapre_machines'; did you mean 'compare_machines'?"),
+            std::string::npos)
+      << r.err;
+  // A key given twice, a label that is not key=value, a relative checkout:
+  // each with its file, line and column; nothing stored.
+  c.write_file("twice.yml",
+               "pipeline: p\njobs:\n  j:\n    timeout: 5m\n    steps: [{run: x}]\n    timeout: "
+               "1s\n");
+  r = c.cli({"submit", "twice.yml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("twice.yml:6:5: jobs.j.timeout: given twice in one mapping (first on line "
+                       "4)"),
+            std::string::npos)
+      << r.err;
+  c.write_file("label.yml",
+               "pipeline: p\njobs:\n  j:\n    on: { labels: [role:laptop] }\n    steps: [{run: "
+               "x}]\n");
+  r = c.cli({"submit", "label.yml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("label.yml:4:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'role=laptop'?"), std::string::npos) << r.err;
+  c.write_file("here.yml",
+               "pipeline: p\ncheckout: { repo: . }\njobs:\n  j:\n    steps: [{run: x}]\n");
+  r = c.cli({"submit", "here.yml"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("here.yml:2:19: checkout.repo: '.' is a path relative to where you are"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), 0);
+  // A public key given as the CLI's secret key is named as such.
+  r = c.cli({"--key", c.coordinator_public_key_file(), "agents"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("holds no secret key but a public one (a .pub file)"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("chmod"), std::string::npos) << r.err;
+}
+
 TEST(FirstHour, SubmitWaitJsonPrintsOnlyJsonOnStdout) {
   Cluster c;
   c.add_agent("a", "", "m1");
@@ -94,6 +144,106 @@ TEST(FirstHour, SubmitWaitJsonPrintsOnlyJsonOnStdout) {
   // --wait shows progress on standard error: each state as the job reaches it.
   EXPECT_NE(r.err.find(" j@m1 running on "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(" j@m1 succeeded on "), std::string::npos) << r.err;
+}
+
+// --follow with --json: the logs go to standard error, and standard output
+// is the JSON alone.
+TEST(FirstHour, SubmitFollowJsonPrintsOnlyJsonOnStdoutAndTheLogsOnStderr) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("p.yml",
+               "pipeline: p\njobs:\n  j:\n    steps:\n      - { name: greet, run: \"echo hello "
+               "from the step; sleep 0.5\" }\n");
+  auto r = c.cli({"submit", "p.yml", "--follow", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto parsed = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << r.out;
+  EXPECT_EQ(parsed["jobs"][0]["state"], "succeeded") << r.out;
+  EXPECT_EQ(r.out.find("hello from the step"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("[j@m1] hello from the step"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("[j@m1] ── step greet · attempt 1 on " + c.agent_name("a") + " ──"),
+            std::string::npos)
+      << r.err;
+  // Without --json the logs are the output.
+  auto text = c.cli({"submit", "p.yml", "--follow"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("[j@m1] hello from the step"), std::string::npos) << text.out;
+}
+
+// A job retried after its agent was stopped: `logs` prints attempt after
+// attempt, never interleaved, each step and attempt under a header;
+// --attempt and --step pick one; `status` says how the first attempt ended.
+TEST(FirstHour, LogsAreHeadedByStepAndAttemptAndStatusListsEarlierAttempts) {
+  Cluster c;
+  c.add_agent("a", "pool=x", "m1");
+  c.write_file("p.yml", R"(pipeline: retried
+jobs:
+  work:
+    on: { labels: [pool=x] }
+    retries: 1
+    steps:
+      - { name: prepare, run: "echo prepared $YARDSTICK_ATTEMPT" }
+      - name: count
+        run: for i in 1 2 3; do echo "tick $i of attempt $YARDSTICK_ATTEMPT"; if [ "$YARDSTICK_ATTEMPT" = 1 ] && [ $i = 2 ]; then sleep 60; fi; done
+)");
+  ASSERT_EQ(c.cli({"submit", "p.yml"}).code, 0);
+  const int64_t job = c.scalar("SELECT max(id) FROM jobs");
+  ASSERT_TRUE(wait_for(
+      [&] { return c.stored_log(job, 1).find("tick 2 of attempt 1") != std::string::npos; }, 20s));
+  c.add_agent("b", "pool=x", "m2");
+  c.agent("a").signal(SIGTERM);
+  std::this_thread::sleep_for(300ms);
+  c.agent("a").signal(SIGTERM);  // the second ends the job lost: it runs again on b
+  c.agent("a").wait(20s);
+  ASSERT_TRUE(wait_for([&] { return c.text("SELECT state FROM jobs") == "succeeded"; }, 20s))
+      << c.text("SELECT state || ' ' || message FROM jobs");
+  ASSERT_EQ(c.scalar("SELECT attempt FROM jobs"), 2);
+
+  auto logs = c.cli({"logs", std::to_string(job)});
+  ASSERT_EQ(logs.code, 0) << logs.err;
+  const std::string a = c.agent_name("a"), b = c.agent_name("b");
+  const std::vector<std::string> in_order = {"── step prepare · attempt 1 on " + a + " ──",
+                                             "prepared 1",
+                                             "── step count · attempt 1 on " + a + " ──",
+                                             "tick 1 of attempt 1",
+                                             "tick 2 of attempt 1",
+                                             "── step prepare · attempt 2 on " + b + " ──",
+                                             "prepared 2",
+                                             "── step count · attempt 2 on " + b + " ──",
+                                             "tick 1 of attempt 2",
+                                             "tick 3 of attempt 2"};
+  size_t at = 0;
+  for (const auto& part : in_order) {
+    const size_t found = logs.out.find(part, at);
+    ASSERT_NE(found, std::string::npos) << "'" << part << "' not after byte " << at << ":\n"
+                                        << logs.out;
+    at = found + part.size();
+  }
+  EXPECT_EQ(logs.out.find("tick 3 of attempt 1"), std::string::npos) << logs.out;
+
+  auto second = c.cli({"logs", std::to_string(job), "--attempt", "2", "--step", "count"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.out.find("tick 3 of attempt 2"), std::string::npos) << second.out;
+  EXPECT_EQ(second.out.find("attempt 1"), std::string::npos) << second.out;
+  EXPECT_EQ(second.out.find("prepared"), std::string::npos) << second.out;
+  auto typo = c.cli({"logs", std::to_string(job), "--step", "cuont"});
+  EXPECT_EQ(typo.code, 4) << typo.out;
+  EXPECT_NE(typo.err.find("has no log of a step named 'cuont' (steps: count, prepare); did you "
+                          "mean 'count'?"),
+            std::string::npos)
+      << typo.err;
+  auto none = c.cli({"logs", std::to_string(job), "--attempt", "3"});
+  EXPECT_EQ(none.code, 4);
+  EXPECT_NE(none.err.find("has no log of attempt 3 (attempts with a log: 1, 2)"), std::string::npos)
+      << none.err;
+
+  auto status = c.cli({"status", std::to_string(job)});
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_NE(status.out.find("work: attempt 1 on " + a + " lost"), std::string::npos) << status.out;
+  auto js = nlohmann::json::parse(c.cli({"status", std::to_string(job), "--json"}).out);
+  ASSERT_EQ(js["jobs"][0]["earlier_attempts"].size(), 1u) << js.dump(2);
+  EXPECT_EQ(js["jobs"][0]["earlier_attempts"][0]["agent"], a);
+  EXPECT_EQ(js["jobs"][0]["earlier_attempts"][0]["state"], "lost");
 }
 
 std::string capture(const std::string& cmd) {
@@ -173,8 +323,9 @@ TEST(FirstHour, CompareWithUnknownNamesSaysSoInsteadOfPrintingNoRows) {
   EXPECT_EQ(r.code, 2);
   r = c.cli({"report", "slowest_units", "-v", "job=x", "-v", "bogus=1"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("the report has no variable 'bogus' (its variables: job, top)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("the report has no variable 'bogus' (its variables: job, pipeline_name, top)"),
+      std::string::npos)
       << r.err;
 }
 
@@ -187,7 +338,8 @@ TEST(FirstHour, ReportHelpListsTheReportsVariables) {
   EXPECT_NE(r.out.find("Machines side by side"), std::string::npos) << r.out;
   r = c.cli({"report", "nope", "--help"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("reports: compare_machines"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(reports: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" compare_machines "), std::string::npos) << r.err;
 }
 
 TEST(FirstHour, WaitingOnABenchmarkShowsTheRunsMeasured) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -22,10 +23,13 @@ namespace yardstick::test {
 namespace fs = std::filesystem;
 
 std::string binary(const std::string& name) {
-  if (name == "yardstick") return std::string(YARDSTICK_BUILD_DIR) + "/coordinator/cli/yardstick";
-  if (name == "yardstick-coordinator")
-    return std::string(YARDSTICK_BUILD_DIR) + "/coordinator/yardstick-coordinator";
-  return std::string(YARDSTICK_BUILD_DIR) + "/agent/" + name;
+  // YARDSTICK_BIN_DIR: the binaries of another build laid out as a build
+  // tree, so that a benchmark compares two builds side by side in one run.
+  const char* other = std::getenv("YARDSTICK_BIN_DIR");
+  const std::string dir = other && *other ? other : YARDSTICK_BUILD_DIR;
+  if (name == "yardstick") return dir + "/coordinator/cli/yardstick";
+  if (name == "yardstick-coordinator") return dir + "/coordinator/yardstick-coordinator";
+  return dir + "/agent/" + name;
 }
 
 std::string source_dir() {
@@ -93,6 +97,22 @@ std::string with_dbname(const std::string& dsn, const std::string& db) {
 }
 }  // namespace
 
+void drop_test_database(const std::string& dsn) {
+  // Hundreds of databases left behind keep autovacuum busy on the shared
+  // server: load that the timed tests at the end of a run then measure as
+  // a neighbour (it is one).
+  const size_t at = dsn.find("dbname=ys_test_");
+  if (at == std::string::npos || std::getenv("YARDSTICK_KEEP_TEST_DIRS")) return;
+  const std::string name = dsn.substr(at + 7, dsn.find(' ', at) - at - 7);
+  try {
+    pqxx::connection c(pg().base_dsn);
+    pqxx::nontransaction w(c);
+    w.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+  } catch (const std::exception&) {
+    // A test that stopped the server leaves it; the next run's server is new.
+  }
+}
+
 std::string create_test_database() {
   PgServer& server = pg();
   std::string name = "ys_test_" + std::to_string(getpid()) + "_" + std::to_string(server.counter++);
@@ -141,13 +161,14 @@ void Process::signal(int sig) {
 }
 
 int Process::wait(std::chrono::milliseconds timeout) {
-  if (reaped_) return 0;
+  if (reaped_) return status_;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     int status = 0;
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       reaped_ = true;
+      status_ = status;
       return status;
     }
     if (std::chrono::steady_clock::now() > deadline) return -1;
@@ -160,6 +181,7 @@ bool Process::running() {
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
     reaped_ = true;
+    status_ = status;
     return false;
   }
   return true;
@@ -170,6 +192,12 @@ std::string Process::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
 }
 
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
@@ -316,6 +344,7 @@ Cluster::~Cluster() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (!std::getenv("YARDSTICK_KEEP_TEST_DIRS")) fs::remove_all(dir_);
+  if (options_.dsn.empty()) drop_test_database(dsn_);
 }
 
 void Cluster::start_coordinator() {
@@ -346,6 +375,13 @@ void Cluster::start_coordinator() {
       argv.push_back(a);
   }
   if (!options_.calibrate_new_machines) argv.push_back("--no-calibrate-new-machines");
+  // The dashboard only where a test asks for it (--http 127.0.0.1:0):
+  // coordinators of tests running side by side would share its port.
+  if (std::find(options_.coordinator_args.begin(), options_.coordinator_args.end(), "--http") ==
+      options_.coordinator_args.end()) {
+    argv.push_back("--http");
+    argv.push_back("off");
+  }
   for (const auto& a : options_.coordinator_args) argv.push_back(a);
   coordinator_ = std::make_unique<Process>(argv, dir_ + "/coordinator.log");
   if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
@@ -355,6 +391,7 @@ void Cluster::start_coordinator() {
   while (std::getline(in, line)) {
     if (line.rfind("agents=", 0) == 0) agents_ep_ = line.substr(7);
     if (line.rfind("clients=", 0) == 0) clients_ = line.substr(8);
+    if (line.rfind("http=", 0) == 0) http_ = line.substr(5);
   }
 }
 
@@ -386,6 +423,16 @@ Process& Cluster::add_agent(const std::string& name, const std::string& labels,
                                    dir_ + "/home-" + name,
                                    "--log-level",
                                    "debug"};
+  // One cluster is one host: its agents share a host lock, and other
+  // clusters (tests running at the same time) do not wait for it. A test
+  // that gives its own --lock-dir or --no-host-lock decides for itself.
+  const bool own_lock = std::any_of(extra.begin(), extra.end(), [](const std::string& a) {
+    return a == "--no-host-lock" || a.rfind("--lock-dir", 0) == 0;
+  });
+  if (!own_lock) {
+    argv.push_back("--lock-dir");
+    argv.push_back(dir_ + "/host-lock");
+  }
   if (options_.insecure) {
     argv.push_back("--insecure");
   } else {
@@ -401,7 +448,20 @@ Process& Cluster::add_agent(const std::string& name, const std::string& labels,
 }
 
 Process& Cluster::restart_agent(const std::string& name) {
-  return launch_agent(name, agent_argv_.at(name));
+  // The coordinator may still hold the stopped agent's session (its lease
+  // not yet out) and report it connected: wait for this process's hello.
+  const size_t log_from = coordinator().log().size();
+  Process& p = launch_agent(name, agent_argv_.at(name));
+  if (!wait_registered(name, log_from, std::chrono::seconds(30)))
+    throw std::runtime_error("agent " + name + " did not register again:\n" + p.log());
+  return p;
+}
+
+bool Cluster::wait_registered(const std::string& name, size_t log_from,
+                              std::chrono::milliseconds timeout) {
+  const std::string line = "agent " + agent_name(name) + " registered";
+  return wait_for([&] { return coordinator().log().find(line, log_from) != std::string::npos; },
+                  timeout);
 }
 
 Process& Cluster::launch_agent(const std::string& name, const std::vector<std::string>& argv) {
@@ -436,16 +496,23 @@ CliResult Cluster::cli(std::vector<std::string> args, const std::string& cwd) {
     for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
     cmd += " " + q + "'";
   }
-  const std::string err_file = dir_ + "/cli.err";
+  // A file of its own per call: calls from two threads (a waiting submit
+  // and a status meanwhile) must not truncate each other's standard error.
+  static std::atomic<uint64_t> calls{0};
+  const std::string err_file = dir_ + "/cli-" + std::to_string(++calls) + ".err";
   cmd += " 2>'" + err_file + "'";
   CliResult r;
   int status = 0;
   r.out = run_capture(cmd, &status);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream e(err_file);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
+  {
+    std::ifstream e(err_file);
+    std::stringstream ss;
+    ss << e.rdbuf();
+    r.err = ss.str();
+  }
+  std::error_code ec;
+  fs::remove(err_file, ec);
   return r;
 }
 

@@ -27,6 +27,9 @@ std::string make_temp_dir(const std::string& prefix);
 // set, else a throw-away cluster (tests/support/pg.sh) stopped at exit.
 // Each call makes a new, empty database and returns its DSN.
 std::string create_test_database();
+// Drops a database create_test_database() made (kept with
+// YARDSTICK_KEEP_TEST_DIRS, as the test folders are).
+void drop_test_database(const std::string& dsn);
 
 // A child process in its own process group, output to a log file.
 class Process {
@@ -36,8 +39,11 @@ class Process {
   ~Process();
   pid_t pid() const { return pid_; }
   void signal(int sig);
-  // Waits for exit; returns the exit status, or -1 on timeout.
+  // Waits for exit; returns the status waitpid() gave (WIFEXITED,
+  // WEXITSTATUS... apply; 0 for exit 0), also when running() or an earlier
+  // wait() reaped it; -1 on timeout.
   int wait(std::chrono::milliseconds timeout);
+  // False once it exited (it is then reaped and its status kept for wait()).
   bool running();
   const std::string& log_path() const { return log_; }
   std::string log() const;
@@ -46,6 +52,7 @@ class Process {
   pid_t pid_ = -1;
   std::string log_;
   bool reaped_ = false;
+  int status_ = 0;  // waitpid()'s status, once reaped
 };
 
 struct CliResult {
@@ -69,6 +76,9 @@ class PrivatePg {
 
 // Peak resident memory of a live process (VmHWM), in KiB; -1 when unknown.
 long peak_rss_kb(pid_t pid);
+
+// How often `needle` occurs in `text`.
+size_t count_of(const std::string& text, const std::string& needle);
 
 // Waits until `pred` holds; false on timeout.
 bool wait_for(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
@@ -101,6 +111,11 @@ class Cluster {
   Process& agent(const std::string& name) { return *agents_.at(name); }
   // Starts agent `name` again (same home and flags) after it stopped; waits for its registration.
   Process& restart_agent(const std::string& name);
+  // Waits until the coordinator's log, from byte `log_from` on, says agent
+  // `name` registered (a hello handled: its turn committed before the
+  // welcome was sent); false on timeout.
+  bool wait_registered(const std::string& name, size_t log_from,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
   std::string agent_home(const std::string& name) const { return dir_ + "/home-" + name; }
   std::string agent_name(const std::string& short_name) const { return prefix_ + short_name; }
 
@@ -147,11 +162,14 @@ class Cluster {
   const std::string& dsn() const { return dsn_; }
   const std::string& clients_endpoint() const { return clients_; }
   const std::string& agents_endpoint() const { return agents_ep_; }
+  // The dashboard's HOST:PORT (with --http in coordinator_args); "" when off.
+  const std::string& http_address() const { return http_; }
 
  private:
   Options options_;
   std::string dir_, dsn_, prefix_;
   std::string clients_ = "tcp://127.0.0.1:*", agents_ep_ = "tcp://127.0.0.1:*";
+  std::string http_;
   std::unique_ptr<Process> coordinator_;
   std::map<std::string, std::unique_ptr<Process>> agents_;
   std::map<std::string, std::vector<std::string>> agent_argv_;

@@ -34,6 +34,20 @@ std::vector<json> posted(const HttpServer& server) {
   return out;
 }
 
+// Every job end the coordinator handed to its notifier was delivered or
+// given up: nothing else is on its way (the jobs all ended before
+// `submit --wait` returned, so no other hand-over will come).
+void wait_until_every_notification_settled(Cluster& c) {
+  EXPECT_TRUE(wait_for(
+      [&] {
+        const std::string log = c.coordinator().log();
+        return count_of(log, "notified to webhook") ==
+               count_of(log, ": delivered (attempt") + count_of(log, ": gave up after");
+      },
+      20s))
+      << c.coordinator().log();
+}
+
 // Seconds from the first job's start to the last job's end, as stored.
 double span_s(Cluster& c, int64_t pipeline_id) {
   return std::stod(c.text(
@@ -53,7 +67,7 @@ TEST(Notify, AFailedJobIsPostedToItsWebhookWithTheResult) {
   ASSERT_EQ(r.code, 1) << r.out << r.err;
   ASSERT_TRUE(wait_for([&] { return receiver.request_count() >= 1; }, 10s))
       << c.coordinator().log();
-  std::this_thread::sleep_for(1s);  // anything else would have come by now
+  wait_until_every_notification_settled(c);
   auto bodies = posted(receiver);
   ASSERT_EQ(bodies.size(), 1u) << "the default is [failed, rolled_back]: 'fine' is not sent";
   const json& b = bodies[0];
@@ -127,7 +141,7 @@ TEST(Notify, EachWebhookHearsOnlyOfTheEventsItAskedFor) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   for (HttpServer* s : {&on_success, &on_both, &on_budget})
     ASSERT_TRUE(wait_for([&] { return s->request_count() >= 1; }, 10s)) << c.coordinator().log();
-  std::this_thread::sleep_for(1s);  // anything else would have come by now
+  wait_until_every_notification_settled(c);
   auto got = posted(on_success);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0]["event"], "succeeded");
@@ -230,7 +244,7 @@ TEST(Notify, ARolledBackDeployIsRolledBackOnlyWhereAskedFor) {
   ASSERT_EQ(r.code, 1) << r.out << r.err;
   ASSERT_TRUE(wait_for([&] { return both.request_count() >= 2; }, 10s)) << c.coordinator().log();
   ASSERT_TRUE(wait_for([&] { return failures.request_count() >= 2; }, 10s));
-  std::this_thread::sleep_for(500ms);
+  wait_until_every_notification_settled(c);
   std::map<std::string, json> to_both, to_failures;
   for (const auto& b : posted(both)) to_both[b["job"]] = b;
   for (const auto& b : posted(failures)) to_failures[b["job"]] = b;

@@ -57,12 +57,6 @@ bool cpu_frequency_exposed() {
 // About 30 ms of CPU time on the machine the tests were written on.
 constexpr const char* kBurn = "awk 'BEGIN{for(i=0;i<700000;i++)s+=i}'";
 
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 TEST(RunContext, EveryCountedRunAndTimedStepIsMeasuredAndMissingCountersAreSaidOnce) {
   const bool task_clock = task_clock_allowed();
   const bool hardware = hardware_counters_allowed();
@@ -161,73 +155,6 @@ jobs:
   ASSERT_EQ(agents.code, 0) << agents.err;
   EXPECT_EQ(agents.out.find("perf=task-clock") != std::string::npos, task_clock) << agents.out;
   EXPECT_EQ(agents.out.find("perf=hardware") != std::string::npos, hardware) << agents.out;
-}
-
-// Whether a process may run under SCHED_FIFO here (root, or CAP_SYS_NICE).
-bool realtime_allowed() {
-  return std::system("chrt -f 1 true >/dev/null 2>&1") == 0;
-}
-
-int64_t contended_runs(Cluster& c, const std::string& job) {
-  return c.scalar(
-      "SELECT count(*) FROM samples s JOIN jobs j ON j.id = s.job_id WHERE s.contended AND j.name "
-      "= '" +
-      job + "'");
-}
-
-TEST(RunContext, ARunBesideABusyLoopOnItsCpuIsMarkedContended) {
-  Cluster c;
-  c.add_agent("a", "", "pinned-box");
-  const std::string pinned = std::string("taskset -c 0 ") + kBurn;
-  // Without the competitor, the command must have CPU 0 to itself, which a
-  // machine shared with other work does not promise: under SCHED_FIFO (when
-  // allowed) no ordinary process takes it from it.
-  const bool fifo = realtime_allowed();
-  const std::string alone = fifo ? "chrt -f 1 " + pinned : pinned;
-  c.write_file("busy.yml",
-               "pipeline: busy\njobs:\n  busy:\n    kind: bench\n    bench:\n"
-               "      run: \"" +
-                   pinned + "\"\n      warmup: 1\n      runs: 10\n");
-  c.write_file("alone.yml",
-               "pipeline: alone\njobs:\n  alone:\n    kind: bench\n    bench:\n"
-               "      run: \"" +
-                   alone + "\"\n      warmup: 1\n      runs: 10\n");
-  {
-    // Process execs without a PATH search.
-    Process loop({"/usr/bin/taskset", "-c", "0", "/bin/sh", "-c", "while :; do :; done"},
-                 c.dir() + "/busy-loop.log");
-    std::this_thread::sleep_for(200ms);
-    ASSERT_TRUE(loop.running()) << loop.log();
-    auto r = c.cli({"submit", "busy.yml", "--wait"});
-    loop.signal(SIGKILL);
-    loop.wait(5s);
-    ASSERT_EQ(r.code, 0) << r.out << r.err;
-  }
-  auto r = c.cli({"submit", "alone.yml", "--wait"});
-  ASSERT_EQ(r.code, 0) << r.out << r.err;
-  ASSERT_EQ(c.scalar("SELECT count(*) FROM samples"), 20);
-  const int64_t busy = contended_runs(c, "busy"), quiet = contended_runs(c, "alone");
-  const std::string figures = c.text(
-      "SELECT string_agg(j.name || ' ' || round(s.wall_s * 1000) || ' ms wall, ' ||"
-      " round(coalesce(s.task_clock_s, s.user_s + s.sys_s) * 1000) || ' ms cpu, ' || s.invol_ctx ||"
-      " ' invol' || CASE WHEN s.contended THEN ' CONTENDED' ELSE '' END, E'\\n' ORDER BY j.id, "
-      "s.idx)"
-      " FROM samples s JOIN jobs j ON j.id = s.job_id");
-  std::cout << "contended runs: " << busy << " of 10 beside the busy loop, " << quiet
-            << " of 10 alone" << (fifo ? " (SCHED_FIFO)" : "") << "\n"
-            << figures << "\n";
-  EXPECT_GE(busy, 9) << figures;
-  // Even under SCHED_FIFO this VM now and then takes a quarter of a run's
-  // wall away from it (2-3 involuntary switches: kernel work that cannot be
-  // preempted, the hypervisor); the rule marks those runs, truly. 0 to 3 of
-  // 10 were seen; a rule that marked everything would mark 10.
-  EXPECT_LT(quiet, busy) << figures;
-  if (fifo) {
-    EXPECT_LE(quiet, 5) << figures;
-  }
-  // The job log says how many, and by which rule.
-  const std::string log = c.stored_log(c.scalar("SELECT id FROM jobs WHERE name = 'busy'"), 1);
-  EXPECT_NE(log.find(" runs under contention: at least 2 involuntary"), std::string::npos) << log;
 }
 
 TEST(RunContext, RoundAndPositionAreStoredAndFollowTheOrderSeed) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "tests/integration/harness.hpp"
 
@@ -128,6 +129,99 @@ TEST(Verdicts, SlowdownSixRunsCannotSeeIsNoChangeWithAnMdeLargerThanIt) {
   auto md = c.cli({"compare", pipeline, "--markdown"});
   EXPECT_NE(md.out.find("| mde_pct | runs_for_2pct | detail |"), std::string::npos) << md.out;
   EXPECT_NE(md.out.find(said), std::string::npos) << md.out;
+}
+
+// A pipeline of one bench job: the spinning command as `base` and as `slow`
+// with twice the work, `runs` interleaved rounds, judged on CPU time (which a
+// loaded machine's waiting does not inflate). Runs of some 40 and 75 ms: the
+// command's start-up (about 7 ms of CPU here) would make shorter ones less
+// than twice apart, and a brief disturbance weighs less in a longer run.
+std::string twofold(const std::string& name, int runs) {
+  return "pipeline: " + name +
+         "\njobs:\n  spin:\n    kind: bench\n    bench:\n      run: " + spin() + " " +
+         std::to_string(kIterations * 4) +
+         "\n      warmup: 1\n      runs: " + std::to_string(runs) +
+         "\n      measure: cpu\n    variants:\n      - name: base\n" +
+         "      - name: slow\n        run: " + spin() + " " + std::to_string(kIterations * 8) +
+         "\n";
+}
+
+TEST(Verdicts, FiveRoundsOfATwofoldSlowdownAreSlowerByTheExactUnpairedTestSixArePaired) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  for (auto [runs, method, words] :
+       {std::tuple{5, "mann-whitney-exact", "Mann-Whitney, exact, rounds unpaired"},
+        std::tuple{6, "wilcoxon-signed-rank", "paired by round"}}) {
+    c.write_file("twice.yml", twofold("twice" + std::to_string(runs), runs));
+    auto r = c.cli({"submit", "twice.yml", "--wait"});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;  // these runs can decide
+    const std::string pipeline = std::to_string(c.scalar("SELECT max(id) FROM pipelines"));
+    auto row = c.query(
+        "SELECT r.verdict, r.method, r.ci_low, r.ci_high, r.ratio, r.p_value, r.n FROM "
+        "bench_results r JOIN jobs j ON j.id = r.job_id WHERE j.pipeline_id = " +
+        pipeline + " AND r.measure = 'cpu' AND r.variant = 'slow'");
+    ASSERT_EQ(row.size(), 1u);
+    const std::string log = only_job_log(c);
+    EXPECT_EQ(row[0][0].as<std::string>(), "slower") << log;
+    EXPECT_EQ(row[0][1].as<std::string>(), method);
+    EXPECT_EQ(row[0][6].as<int>(), runs);
+    // The interval agrees with the verdict: above 1, around the ratio.
+    const double low = row[0][2].as<double>(), high = row[0][3].as<double>();
+    const double ratio = row[0][4].as<double>();
+    EXPECT_GT(low, 1.0) << log;
+    EXPECT_LE(low, ratio);
+    EXPECT_GE(high, ratio);
+    EXPECT_GT(ratio, 1.4) << log;  // twice the work, less on a loaded machine
+    EXPECT_LT(row[0][5].as<double>(), 0.05);
+    EXPECT_NE(log.find(words), std::string::npos) << log;
+    EXPECT_NE(log.find("slower (could see "), std::string::npos) << log;
+    EXPECT_EQ(log.find("too few runs"), std::string::npos) << log;
+    json rows = json::parse(c.cli({"compare", pipeline, "--json"}).out);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1]["verdict"], "slower");
+    EXPECT_EQ(rows[1]["method"], method);
+    EXPECT_GT(rows[1]["ci_low"].get<double>(), 1.0);
+  }
+}
+
+TEST(Verdicts, ThreeRoundsAreWarnedAtSubmitAndJudgedNoChangeWithAnUnboundedInterval) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.write_file("three.yml", twofold("three", 3));
+  auto r = c.cli({"submit", "three.yml", "--wait"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;  // accepted all the same
+  EXPECT_NE(r.err.find("yardstick: warning: three.yml:8:13: jobs.spin.bench.runs: runs 3: no test "
+                       "can tell its variants apart with 3 runs each at alpha 0.05"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("give it at least 4 runs"), std::string::npos) << r.err;
+  auto row = c.query(
+      "SELECT verdict, method, ci_low, ci_high = 'Infinity'::float8, p_value, mde, "
+      "array_to_string(warnings, '; ') FROM bench_results WHERE measure = 'cpu' AND variant = "
+      "'slow'");
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0][0].as<std::string>(), "no change");
+  EXPECT_EQ(row[0][1].as<std::string>(), "none");
+  EXPECT_DOUBLE_EQ(row[0][2].as<double>(), 0);  // no bound at 95 %: the interval holds 1
+  EXPECT_TRUE(row[0][3].as<bool>());
+  EXPECT_GE(row[0][4].as<double>(), 0.05);
+  EXPECT_TRUE(row[0][5].is_null());
+  EXPECT_NE(row[0][6].as<std::string>().find("too few runs to tell: with 3 interleaved rounds no "
+                                             "test can decide at alpha 0.05"),
+            std::string::npos);
+  const std::string pipeline = std::to_string(c.scalar("SELECT max(id) FROM pipelines"));
+  auto j = c.cli({"compare", pipeline, "--json"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  json rows = json::parse(j.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1]["ci_high"], "Infinity") << j.out;
+  EXPECT_EQ(rows[1]["method"], "none");
+  EXPECT_EQ(rows[1]["detail"].get<std::string>().rfind(
+                "no change (could not have seen any change with 3 runs", 0),
+            0u)
+      << j.out;
+  EXPECT_EQ(c.cli({"compare", pipeline}).code, 0);
 }
 
 TEST(Verdicts, PrecisionKeepsRunningUntilItSeesTheSlowdown) {
@@ -285,8 +379,11 @@ TEST(Verdicts, MeasureRevisionsAndContendedSamplesInCompare) {
   EXPECT_EQ(rows[0]["n"], 6);
   EXPECT_EQ(rows[0]["contended"], 2);
   EXPECT_EQ(rows[0]["measure"], "cpu");
-  EXPECT_NE(rows[1]["warnings"].get<std::string>().find("recomputed from the samples without the 4 "
-                                                        "contended one(s)"),
+  // Warnings are a list; the first says the verdict was recomputed.
+  ASSERT_TRUE(rows[1]["warnings"].is_array()) << dropped.out;
+  ASSERT_FALSE(rows[1]["warnings"].empty()) << dropped.out;
+  EXPECT_NE(rows[1]["warnings"][0].get<std::string>().find(
+                "recomputed from the samples without the 4 contended one(s)"),
             std::string::npos)
       << dropped.out;
   EXPECT_NE(rows[1]["detail"].get<std::string>().find("with 6 runs"), std::string::npos);

@@ -46,6 +46,22 @@ TEST_F(KeyFiles, WrittenPairReadsBackAndTheSecretIsPrivate) {
   EXPECT_EQ(text.find(pair.secret_key), std::string::npos);
 }
 
+// A path of 40 characters of the Z85 alphabet is still a path when the
+// file exists (mktemp -d under a TMPDIR of 9 characters makes one): taken
+// for a key, the handshake failed with "not its public key".
+TEST_F(KeyFiles, AFileWhosePathLooksLikeAKeyIsReadAsAFile) {
+  auto pair = generate_curve_keypair();
+  write_curve_keypair(path("k"), pair);
+  const std::string name = "abcdefghijklmnopqrstuvwxyz0123456789.pub";
+  ASSERT_TRUE(is_z85_key(name));
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(path(""));
+  std::filesystem::copy_file("k.pub", name);
+  const std::string read = read_public_key(name);
+  std::filesystem::current_path(cwd);
+  EXPECT_EQ(read, pair.public_key);
+}
+
 TEST_F(KeyFiles, AnExistingKeyIsNeverOverwritten) {
   write_curve_keypair(path("a"), generate_curve_keypair());
   const auto first = read_secret_key_file(path("a.key"));
@@ -87,6 +103,33 @@ TEST_F(KeyFiles, APublicFileIsNotASecretKeyAndMismatchedHalvesAreRefused) {
   }
   EXPECT_THROW(read_public_key(path("missing.pub")), KeyFileError);
   EXPECT_THROW(read_public_key("not-a-key"), KeyFileError);
+}
+
+// Each file given where the other belongs is told what it is: no advice to
+// chmod a public key, no secret key taken as a server's public one.
+TEST_F(KeyFiles, APublicKeyGivenAsSecretAndASecretGivenAsPublicAreEachNamed) {
+  write_curve_keypair(path("you"), generate_curve_keypair());
+  chmod(path("you.pub").c_str(), 0644);  // as keygen leaves it
+  try {
+    read_secret_key_file(path("you.pub"));
+    FAIL();
+  } catch (const KeyFileError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("you.pub: holds no secret key but a public one (a .pub file); give the "
+                        "secret key file made beside it (" +
+                        path("you") + ")"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("chmod"), std::string::npos) << what;
+  }
+  try {
+    read_public_key(path("you.key"));
+    FAIL();
+  } catch (const KeyFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("you.key: holds a secret key, where a public key belongs"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // A key with a '#' in it, as Z85 allows: a comment rule that cut at every
@@ -151,12 +194,11 @@ TEST(Zap, EachSocketAdmitsOnlyItsOwnKeys) {
 
   auto v = judge_handshake(agents, clients, kAgentsDomain, "CURVE", agent);
   EXPECT_TRUE(v.admitted);
-  EXPECT_EQ(v.user_id, "agent:build-1");
+  EXPECT_EQ(v.user_id, agent);  // the key: its name and role are looked up per message
   v = judge_handshake(agents, clients, kClientsDomain, "CURVE", reader);
   EXPECT_TRUE(v.admitted);
-  EXPECT_EQ(v.user_id, "read:rita");
-  EXPECT_EQ(judge_handshake(agents, clients, kClientsDomain, "CURVE", writer).user_id,
-            "submit:sam");
+  EXPECT_EQ(v.user_id, reader);
+  EXPECT_EQ(judge_handshake(agents, clients, kClientsDomain, "CURVE", writer).user_id, writer);
 
   v = judge_handshake(agents, clients, kClientsDomain, "CURVE", agent);
   EXPECT_FALSE(v.admitted);
@@ -171,8 +213,6 @@ TEST(Zap, EachSocketAdmitsOnlyItsOwnKeys) {
   EXPECT_EQ(v.reason, "key not listed in the authorized agents file");
   EXPECT_FALSE(judge_handshake(agents, clients, kAgentsDomain, "NULL", "").admitted);
   EXPECT_FALSE(judge_handshake(agents, clients, "other", "CURVE", agent).admitted);
-  EXPECT_EQ(split_user_id(v.user_id.empty() ? "submit:sam" : v.user_id),
-            (std::pair<std::string, std::string>{"submit", "sam"}));
 }
 
 }  // namespace

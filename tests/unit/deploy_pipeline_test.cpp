@@ -40,7 +40,7 @@ jobs:
                           "p.yml");
   ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
   const JobDef& j = r.pipeline->jobs[0];
-  EXPECT_EQ(j.kind, "deploy");
+  EXPECT_EQ(j.kind, JobKind::kDeploy);
   ASSERT_TRUE(j.deploy);
   const DeploySpec& d = *j.deploy;
   ASSERT_EQ(d.steps.size(), 2u);
@@ -156,7 +156,7 @@ TEST(DeployPipeline, PhasesAndResultsRoundTripTheWireAndTheEventsFile) {
   const DeployPhase phase{"rollback verified", 1'700'000'000'123'456, 1'700'000'004'654'321, false,
                           "health check: HTTP 503, expected 200-399"};
   DeployReport report;
-  report.outcome = "rollback failed";
+  report.outcome = DeployOutcome::kRollbackFailed;
   report.reason = "probe_failures";
   report.message = "the probe saw 3 failed requests; rollback failed";
   report.old_version = "v1";

@@ -139,6 +139,8 @@ TEST(Detectable, PhraseSaysWhatTheComparisonCouldSee) {
   d.n = 300;
   d.runs_for_2pct = 110;
   EXPECT_EQ(verdict_phrase(Verdict::kSlower, d), "slower (could see 1.2 % or more with 300 runs)");
+  EXPECT_EQ(verdict_phrase(Verdict::kWithinNoise, d),
+            "within noise (could see 1.2 % or more with 300 runs)");
   EXPECT_EQ(verdict_phrase(Verdict::kNoChange, d),
             "no change (could not have seen less than 1.2 % with 300 runs)");
 }

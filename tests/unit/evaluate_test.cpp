@@ -64,8 +64,8 @@ TEST(BenchResults, TooFewRunsToReachSignificanceIsAWarning) {
   EXPECT_EQ(three[1].vs_baseline->verdict, Verdict::kNoChange);
   ASSERT_EQ(three[1].warnings.size(), 1u);
   EXPECT_EQ(three[1].warnings[0],
-            "too few runs to tell: with 3 and 3 runs the smallest possible p-value is 0.1, not "
-            "below alpha 0.05; give both at least 4 runs");
+            "too few runs to tell: with 3 and 3 runs no test can decide at alpha 0.05 (the "
+            "smallest possible p-value is 0.1); give both at least 4 runs");
   auto four = evaluate_bench({"cold", "warm"},
                              {{22, 21.9, 22.3, 22.1}, {0.27, 0.271, 0.272, 0.273}}, 0.05, 0.01);
   EXPECT_EQ(four[1].vs_baseline->verdict, Verdict::kFaster);
@@ -96,14 +96,21 @@ TEST(BenchResults, InterleavedRunsAreComparedRoundByRound) {
   var.pop_back();
   auto uneven = evaluate_bench({"a", "b"}, {base, var}, 0.05, 0.01, true);
   EXPECT_EQ(uneven[1].vs_baseline->method, "mann-whitney");
-  // Five rounds cannot reach p < 0.05 (2 / 32), and the result says so.
+  // Five rounds cannot reach p < 0.05 paired (2 / 32): judged unpaired by the exact
+  // test (2 / 252), without a warning. Three rounds cannot be judged at all.
   auto five =
       evaluate_bench({"a", "b"}, {{1, 1, 1, 1, 1}, {2, 2.01, 2.02, 2.03, 2.04}}, 0.05, 0.01, true);
-  EXPECT_EQ(five[1].vs_baseline->verdict, Verdict::kNoChange);
-  ASSERT_EQ(five[1].warnings.size(), 1u);
-  EXPECT_EQ(five[1].warnings[0],
-            "too few runs to tell: with 5 interleaved rounds the smallest possible p-value is "
-            "0.0625, not below alpha 0.05; give both at least 6 runs");
+  EXPECT_EQ(five[1].vs_baseline->method, "mann-whitney-exact");
+  EXPECT_EQ(five[1].vs_baseline->verdict, Verdict::kSlower);
+  EXPECT_GT(five[1].vs_baseline->ci_low, 1.9);
+  EXPECT_TRUE(five[1].warnings.empty());
+  auto three = evaluate_bench({"a", "b"}, {{1, 1, 1}, {2, 2.01, 2.02}}, 0.05, 0.01, true);
+  EXPECT_EQ(three[1].vs_baseline->method, "none");
+  EXPECT_EQ(three[1].vs_baseline->verdict, Verdict::kNoChange);
+  ASSERT_EQ(three[1].warnings.size(), 1u);
+  EXPECT_EQ(three[1].warnings[0],
+            "too few runs to tell: with 3 interleaved rounds no test can decide at alpha 0.05 "
+            "(the smallest possible p-value is 0.1); give both at least 4 runs");
   auto six = evaluate_bench({"a", "b"}, {{1, 1, 1, 1, 1, 1}, {2, 2.01, 2.02, 2.03, 2.04, 2.05}},
                             0.05, 0.01, true);
   EXPECT_EQ(six[1].vs_baseline->verdict, Verdict::kSlower);
@@ -140,7 +147,7 @@ jobs:
                           "p.yml");
   ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
   const JobDef& j = r.pipeline->jobs[0];
-  EXPECT_EQ(j.kind, "bench");
+  EXPECT_EQ(j.kind, JobKind::kBench);
   EXPECT_TRUE(j.exclusive);  // the default for benchmarks
   ASSERT_TRUE(j.bench);
   EXPECT_EQ(j.bench->prepare, "cargo clean");
@@ -249,10 +256,20 @@ TEST(Reports, VariablesOfEveryShippedReportWithTheirDefaults) {
     std::string error;
     EXPECT_TRUE(translate_report(text, all, &t, &error)) << name << ": " << error;
   }
-  EXPECT_EQ(seen["compare_machines"], "job last=10 reference= ") << seen["compare_machines"];
+  EXPECT_EQ(seen["compare_machines"], "job last=10 pipeline_name= reference= ")
+      << seen["compare_machines"];
   EXPECT_EQ(seen["compare_variants"], "measure= pipeline ");
-  EXPECT_EQ(seen["revision_samples"], "job rev_a rev_b ");
+  EXPECT_EQ(seen["revision_samples"], "job pipeline_name= rev_a rev_b ");
+  EXPECT_EQ(seen["metrics"], "metric= pipeline ");
+  EXPECT_EQ(seen["metric_history"], "job= last=10 metric= pipeline_name ");
   EXPECT_EQ(seen["variant_samples"], "pipeline ");
+  EXPECT_EQ(seen["summary"], "pipeline ");
+  EXPECT_EQ(seen["pipelines"], "last=20 name= ");
+  EXPECT_EQ(seen["recent_builds"], "job last=10 pipeline_name step= ");
+  EXPECT_EQ(seen["success_rates"], "pipeline_name= weeks=12 ");
+  EXPECT_EQ(seen["cache_hit_rates"], "job= last=20 pipeline_name ");
+  EXPECT_EQ(seen["regressions"], "pipeline_name ");
+  EXPECT_EQ(seen["cost"], "last=10 pipeline_name= ");
 }
 
 }  // namespace

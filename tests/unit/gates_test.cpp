@@ -184,7 +184,9 @@ TEST_F(GateTableTest, ARegressedBenchSkipsTheJobAndSaysWhy) {
   finish(2);
   EXPECT_EQ(gate.asked, std::vector<uint64_t>{2});
   EXPECT_EQ(table.find(3)->state, JobState::kSkipped);
-  EXPECT_EQ(table.find(3)->message, "skipped: bench judged slower: variant slow 2.00x slower");
+  // The state says skipped; the message says why, once (not "skipped: skipped: ...").
+  EXPECT_EQ(table.find(3)->message, "bench judged slower: variant slow 2.00x slower");
+  EXPECT_EQ(table.find(3)->note, JobNote::kRegressed);
 }
 
 TEST_F(GateTableTest, ABenchThatPassesQueuesTheJob) {
@@ -202,19 +204,22 @@ TEST_F(GateTableTest, AFailedNeedSkipsWithoutAskingTheGate) {
   EXPECT_TRUE(gate.asked.empty());
 }
 
-TEST_F(GateTableTest, AnUndecidedGateLeavesThePendingJobToBeJudgedAgain) {
-  gate.verdict = {GateVerdict::kUndecided, "job spec: not valid JSON"};
+// What cannot be read does not change by asking again (the old gate asked
+// every 5 s, forever): the gated job is skipped, never run unjudged, and
+// its note says why in a way a program can test.
+TEST_F(GateTableTest, AGateThatCannotJudgeSkipsTheJobWithItsNoteAndIsNotAskedAgain) {
+  gate.verdict = {GateVerdict::kUnjudgeable, "its stored spec does not decode: not valid JSON"};
   finish(1);
   finish(2);
   Job& ship = *table.find(3);
-  EXPECT_EQ(ship.state, JobState::kPending);
-  EXPECT_TRUE(ship.gate_undecided);
-  EXPECT_NE(ship.message.find("cannot judge"), std::string::npos);
-  gate.verdict = {};
+  EXPECT_EQ(ship.state, JobState::kSkipped);
+  EXPECT_EQ(ship.note, JobNote::kUnjudgeable);
+  EXPECT_EQ(ship.message,
+            "cannot judge need bench for regressions: its stored spec does not decode: not valid "
+            "JSON");
+  const size_t asked = gate.asked.size();
   table.settle(ship);
-  EXPECT_EQ(ship.state, JobState::kQueued);
-  EXPECT_FALSE(ship.gate_undecided);
-  EXPECT_EQ(ship.message, "");
+  EXPECT_EQ(gate.asked.size(), asked);
 }
 
 TEST_F(GateTableTest, AnOutageWhileJudgingChangesNothing) {
@@ -299,7 +304,7 @@ TEST(Concurrency, AHeldJobOutsideAnyGroupHoldsNothingBack) {
 
 GateFacts bench_facts() {
   JobAssignment spec;
-  spec.kind = "bench";
+  spec.kind = JobKind::kBench;
   spec.bench = BenchSpec{};
   spec.bench->run = "true";
   spec.variants = {{"default", {}, ""}, {"mold", {}, ""}};
@@ -360,18 +365,45 @@ TEST(RegressionGate, AsFastAsThePreviousRevisionPasses) {
   EXPECT_EQ(judge_regression(faster).kind, GateVerdict::kPass);
 }
 
+TEST(RegressionGate, ASlowdownWithinTheNoiseFloorIsNotARegression) {
+  // 0.5 % slower in every run: the test sees it, the 1 % noise floor calls
+  // it within noise, and within noise is not slower.
+  GateFacts f = bench_facts();
+  f.previous_revision = "aaaaaaaaaaaaaaaaaaaa";
+  add_samples(f, "a", 0.100, 20);
+  add_samples(f, "b", 0.1005, 20);
+  ReportTable compared;
+  compare_revision_samples(f.samples, "wall", 0.05, 0.01, false, &compared);
+  ASSERT_EQ(compared.rows.size(), 1u);
+  size_t verdict = 0;
+  while (compared.columns[verdict] != "verdict") ++verdict;
+  EXPECT_EQ(compared.rows[0][verdict], "within noise");
+  EXPECT_EQ(judge_regression(f).kind, GateVerdict::kPass);
+}
+
+TEST(RegressionGate, TheIntervalIsNamedAtTheBenchsConfidence) {
+  GateFacts f = bench_facts();
+  JobAssignment spec = job_spec::from_json(f.spec_json);
+  spec.bench->alpha = 0.01;
+  f.spec_json = job_spec::to_json(spec);
+  f.slower.push_back({"mold", "wall", 1.08, 1.05, 1.11});
+  EXPECT_NE(judge_regression(f).why.find("(99% CI 1.05x-1.11x, wall)"), std::string::npos);
+}
+
 TEST(RegressionGate, NoPreviousRevisionAndNoSlowerVariantPasses) {
   GateFacts f = bench_facts();
   add_samples(f, "b", 0.100, 20);
   EXPECT_EQ(judge_regression(f).kind, GateVerdict::kPass);
 }
 
-TEST(RegressionGate, WhatCannotBeReadIsUndecidedNeverASkip) {
+TEST(RegressionGate, WhatCannotBeReadCannotBeJudged) {
   GateFacts gone;
-  EXPECT_EQ(judge_regression(gone).kind, GateVerdict::kUndecided);
+  EXPECT_EQ(judge_regression(gone).kind, GateVerdict::kUnjudgeable);
   GateFacts bad = bench_facts();
   bad.spec_json = "{not json";
-  EXPECT_EQ(judge_regression(bad).kind, GateVerdict::kUndecided);
+  const GateVerdict v = judge_regression(bad);
+  EXPECT_EQ(v.kind, GateVerdict::kUnjudgeable);
+  EXPECT_EQ(v.why.rfind("its stored spec does not decode: ", 0), 0u) << v.why;
 }
 
 }  // namespace

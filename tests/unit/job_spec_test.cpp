@@ -22,7 +22,7 @@ JobAssignment every_field_set() {
   a.pipeline_id = 77;
   a.pipeline_name = "speed";
   a.job_name = "link-bench";
-  a.kind = "bench";
+  a.kind = JobKind::kBench;
   a.revision = "0123abcd";
   a.branch = "feature/mold";
   a.checkout_repo = "https://example.com/app.git";
@@ -277,7 +277,7 @@ TEST(JobSpec, RowInTheOldFormatStillLoads) {
   JobAssignment a = job_spec::from_json(kOldFormatRow);
   EXPECT_EQ(a.pipeline_name, "speed");
   EXPECT_EQ(a.job_name, "link-bench");
-  EXPECT_EQ(a.kind, "bench");
+  EXPECT_EQ(a.kind, JobKind::kBench);
   EXPECT_EQ(a.revision, "0123abcd");
   EXPECT_EQ(a.branch, "main");
   EXPECT_EQ(a.checkout_repo, "/src/app.git");

@@ -283,8 +283,8 @@ TEST(JobTableFields, ReclaimNoteAndCancelRequestGoThroughTheTable) {
   table.request_cancel(job);  // once is enough
   EXPECT_TRUE(job.cancel_requested);
   EXPECT_EQ(store.cancels, 1);
-  table.note(job, "waiting: x");
-  table.note(job, "waiting: x");
+  table.note(job, JobNote::kNoAgent, "waiting: x");
+  table.note(job, JobNote::kNoAgent, "waiting: x");
   EXPECT_EQ(store.messages, std::vector<std::string>{"waiting: x"});
   EXPECT_EQ(store.transitions, 0);
 }

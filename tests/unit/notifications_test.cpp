@@ -29,7 +29,10 @@ std::string with_notify(const std::string& notify_yaml) {
   return "pipeline: web\nnotify:\n" + notify_yaml + "jobs:\n  build:\n    steps: [{run: make}]\n";
 }
 
-JobEnd end_of(JobState state, const std::string& kind = "build", const std::string& message = "") {
+// `rolled_back`: the deploy result said its rollback held (a field: the
+// message's words are for people, never read back).
+JobEnd end_of(JobState state, JobKind kind = JobKind::kBuild, const std::string& message = "",
+              bool rolled_back = false) {
   JobEnd e;
   e.pipeline = "web";
   e.pipeline_id = 41;
@@ -37,6 +40,7 @@ JobEnd end_of(JobState state, const std::string& kind = "build", const std::stri
   e.job_id = 42;
   e.attempt = 2;
   e.kind = kind;
+  e.rolled_back = rolled_back;
   e.state = state;
   e.message = message;
   e.agent = "a1";
@@ -124,7 +128,7 @@ TEST(NotifySyntax, BadEntriesAreReportedWithLineAndKey) {
             std::string::npos)
       << e;
   EXPECT_NE(e.find("p.yml:4:51: notify[1].on[1]: unknown event 'broken' (expected one of: "
-                   "rolled_back, failed, over_budget, succeeded)"),
+                   "rolled_back, failed, over_budget, succeeded, pipeline_over_budget)"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("p.yml:5:42: notify[2].on: an empty list would never call the webhook"),
@@ -188,20 +192,26 @@ TEST(NotifyEvents, EachJobEndHasItsEventsMostSpecificFirst) {
   EXPECT_EQ(job_end_events(over), (Events{"over_budget", "succeeded"}));
   over.state = JobState::kFailed;  // budget with fail: true
   EXPECT_EQ(job_end_events(over), (Events{"failed", "over_budget"}));
-  EXPECT_EQ(
-      job_end_events(end_of(JobState::kFailed, "deploy", "step activate exited 1; rolled back")),
-      (Events{"rolled_back", "failed"}));
-  EXPECT_EQ(job_end_events(end_of(JobState::kTimedOut, "deploy", "timed out; rolled back")),
+  EXPECT_EQ(job_end_events(end_of(JobState::kFailed, JobKind::kDeploy,
+                                  "step activate exited 1; rolled back", true)),
             (Events{"rolled_back", "failed"}));
+  EXPECT_EQ(
+      job_end_events(end_of(JobState::kTimedOut, JobKind::kDeploy, "timed out; rolled back", true)),
+      (Events{"rolled_back", "failed"}));
   // A rollback that did not hold is a failure, and only a deploy rolls back.
-  EXPECT_EQ(job_end_events(end_of(JobState::kFailed, "deploy", "health deadline; rollback failed")),
+  EXPECT_EQ(job_end_events(end_of(JobState::kFailed, JobKind::kDeploy,
+                                  "health deadline; rollback failed", false)),
             (Events{"failed"}));
-  EXPECT_EQ(job_end_events(end_of(JobState::kFailed, "build", "echo; rolled back")),
+  EXPECT_EQ(job_end_events(end_of(JobState::kFailed, JobKind::kBuild, "echo; rolled back", true)),
+            (Events{"failed"}));
+  // The words of a message decide nothing: a step may well print "; rolled back".
+  EXPECT_EQ(job_end_events(end_of(JobState::kFailed, JobKind::kDeploy,
+                                  "step said: schema rolled back", false)),
             (Events{"failed"}));
   // Nobody hears of these.
   EXPECT_TRUE(job_end_events(end_of(JobState::kCancelled)).empty());
   EXPECT_TRUE(job_end_events(end_of(JobState::kSkipped)).empty());
-  EXPECT_TRUE(job_end_events(end_of(JobState::kFailed, "calibrate")).empty());
+  EXPECT_TRUE(job_end_events(end_of(JobState::kFailed, JobKind::kCalibrate)).empty());
 }
 
 TEST(NotifyEvents, AWebhookGetsOnePostWithTheFirstEventItAskedFor) {
@@ -219,7 +229,8 @@ TEST(NotifyEvents, AWebhookGetsOnePostWithTheFirstEventItAskedFor) {
 // --- The document ----------------------------------------------------------
 
 TEST(NotifyDocument, CarriesSlackTextAndTheStructuredResult) {
-  auto end = end_of(JobState::kFailed, "deploy", "health deadline passed; rolled back");
+  auto end =
+      end_of(JobState::kFailed, JobKind::kDeploy, "health deadline passed; rolled back", true);
   json doc = json::parse(notification_json(end, "rolled_back"));
   EXPECT_EQ(doc["text"],
             "yardstick: pipeline web #41 job ship failed (rolled back) in 42.5 s on agent a1 at "
@@ -245,8 +256,39 @@ TEST(NotifyDocument, CarriesSlackTextAndTheStructuredResult) {
   EXPECT_EQ(doc["status_command"], "yardstick status 41");
 }
 
+TEST(NotifyDocument, APipelineOverBudgetHasTheJobEndsShapeWithoutAJob) {
+  PipelineBudgetBreach breach;
+  breach.pipeline_id = 40;
+  breach.pipeline = "ship";
+  breach.revision = "0123456789abcdef0123456789abcdef01234567";
+  breach.branch = "main";
+  breach.budget = "wall <= 420s";
+  breach.budget_ms = 420'000;
+  breach.actual_s = 431.25;
+  json doc = json::parse(pipeline_notification_json(breach));
+  json job = json::parse(
+      notification_json(end_of(JobState::kFailed, JobKind::kBuild, "", false), "failed"));
+  for (const auto& [key, value] : job.items()) EXPECT_TRUE(doc.contains(key)) << key;
+  EXPECT_EQ(doc["text"],
+            "yardstick: pipeline ship #40 over budget: wall &lt;= 420s, took 431.2 s at revision "
+            "0123456789ab");
+  EXPECT_EQ(doc["event"], "pipeline_over_budget");
+  EXPECT_EQ(doc["events"], json::array({"pipeline_over_budget"}));
+  EXPECT_EQ(doc["pipeline_id"], 40);
+  EXPECT_TRUE(doc["job"].is_null());
+  EXPECT_TRUE(doc["job_id"].is_null());
+  EXPECT_EQ(doc["state"], "over_budget");
+  EXPECT_EQ(doc["budget"], "wall <= 420s");
+  EXPECT_DOUBLE_EQ(doc["budget_s"].get<double>(), 420);
+  EXPECT_DOUBLE_EQ(doc["actual_s"].get<double>(), 431.25);
+  EXPECT_EQ(doc["over_budget"], true);
+  EXPECT_EQ(doc["status_command"], "yardstick status 40");
+  // Never a job end's event: a webhook on [over_budget] does not get it.
+  EXPECT_FALSE(event_for({"https://a.example/", {"over_budget"}}, {kPipelineOverBudget}));
+}
+
 TEST(NotifyDocument, AJobThatNeverStartedHasNoStartOrDuration) {
-  auto end = end_of(JobState::kFailed, "build", "no connected agent could take it");
+  auto end = end_of(JobState::kFailed, JobKind::kBuild, "no connected agent could take it");
   end.started_at_us = 0;
   end.agent.clear();
   end.machine.clear();
@@ -260,7 +302,8 @@ TEST(NotifyDocument, AJobThatNeverStartedHasNoStartOrDuration) {
 }
 
 TEST(NotifyDocument, TextIsOneEscapedLine) {
-  auto end = end_of(JobState::kSucceeded, "build", "over budget: wall <= 1s\n\n(actual 2) & more");
+  auto end =
+      end_of(JobState::kSucceeded, JobKind::kBuild, "over budget: wall <= 1s\n\n(actual 2) & more");
   end.over_budget = true;
   const std::string text = notification_text(end);
   EXPECT_EQ(text.find('\n'), std::string::npos) << text;
@@ -318,7 +361,7 @@ TEST(EndedJobs, KeepsEachJobThatEndedAndPassesEveryWriteOn) {
   Job* ja = table.find(1);
   table.settle(*ja);
   table.settle(*table.find(2));
-  table.note(*ja, "waiting");
+  table.note(*ja, JobNote::kNoAgent, "waiting");
   table.transition(*ja, JobState::kAssigned);
   table.transition(*ja, JobState::kRunning);
   table.request_cancel(*ja);

@@ -67,7 +67,10 @@ TEST(Notifier, RetriesAFailingWebhookWithBackoff) {
   Outcomes out;
   Notifier n(fast(), out.hook());
   n.post(server.url("/hook"), "{}");
-  while (server.request_count() < 2) std::this_thread::sleep_for(10ms);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (server.request_count() < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_GE(server.request_count(), 2u) << "no retry within 10 s";
   server.set(HttpServer::Mode::kAnswer, 200);
   auto seen = out.wait(1);
   ASSERT_EQ(seen.size(), 1u);
@@ -117,4 +120,33 @@ TEST(Notifier, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(o.first_backoff, 1s);
   EXPECT_EQ(o.max_backoff, 60s);
   EXPECT_EQ(o.retry_for, 10min);
+}
+
+// Webhooks that hang hold no more than the bounds: requests open at once,
+// and notifications held in all (new, in flight, waiting to retry). Past
+// them a new one is dropped at once, and the coordinator is never held up.
+TEST(Notifier, HangingWebhooksHoldNoMoreThanItsBounds) {
+  HttpServer server;
+  server.set(HttpServer::Mode::kHang);
+  Notifier::Options o = fast();
+  o.timeout = 300ms;
+  o.retry_for = 60s;
+  o.max_queued = 40;
+  o.max_in_flight = 4;
+  Outcomes out;
+  Notifier n(o, out.hook());
+  size_t accepted = 0;
+  for (int i = 0; i < 100; ++i) accepted += n.post(server.url("/hook"), "{}") ? 1 : 0;
+  EXPECT_EQ(accepted, 40u);
+  EXPECT_LE(n.held(), 40u);
+  // Several rounds of timeouts and retries: the bounds hold throughout.
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < until) {
+    EXPECT_LE(n.in_flight(), 4u);
+    EXPECT_LE(n.held(), 40u);
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(n.most_in_flight(), 4u);
+  EXPECT_GT(server.request_count(), 8u);  // it kept trying, four at a time
+  EXPECT_FALSE(n.post(server.url("/hook"), "{}"));
 }

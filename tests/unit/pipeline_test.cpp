@@ -89,6 +89,97 @@ TEST(Pipeline, UnknownKeyNamesFileLineAndKey) {
       << e.to_string();
 }
 
+TEST(Pipeline, APipelineBudgetIsItsWallTime) {
+  auto r = parse("pipeline: p\nbudget: { wall: 7m }\njobs:\n  a:\n    steps: [{run: x}]\n");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  EXPECT_EQ(r.pipeline->budget_wall_ms, 420'000u);
+  auto none = parse("pipeline: p\njobs:\n  a:\n    steps: [{run: x}]\n");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none.pipeline->budget_wall_ms, 0u);
+}
+
+TEST(Pipeline, ABadPipelineBudgetNamesFileLineAndKey) {
+  const std::string jobs = "jobs:\n  a:\n    steps: [{run: x}]\n";
+  auto negative = only_error("pipeline: p\nbudget: { wall: -1s }\n" + jobs);
+  EXPECT_EQ(negative.line, 2);
+  EXPECT_EQ(negative.key, "budget.wall");
+  EXPECT_NE(negative.message.find("expected a duration"), std::string::npos) << negative.message;
+  auto zero = only_error("pipeline: p\nbudget: { wall: 0s }\n" + jobs);
+  EXPECT_EQ(zero.key, "budget.wall");
+  EXPECT_NE(zero.message.find("more than 0"), std::string::npos) << zero.message;
+  auto metrics = only_error("pipeline: p\nbudget:\n  wall: 7m\n  metrics: {a: '> 1'}\n" + jobs);
+  EXPECT_EQ(metrics.line, 4);
+  EXPECT_EQ(metrics.key, "budget.metrics");
+  EXPECT_NE(metrics.message.find("unknown key"), std::string::npos);
+  auto missing = only_error("pipeline: p\nbudget: {}\n" + jobs);
+  EXPECT_EQ(missing.key, "budget.wall");
+  EXPECT_NE(missing.message.find("missing key"), std::string::npos);
+  auto scalar = only_error("pipeline: p\nbudget: 7m\n" + jobs);
+  EXPECT_EQ(scalar.key, "budget");
+  EXPECT_NE(scalar.message.find("expected a mapping"), std::string::npos);
+}
+
+TEST(Pipeline, AnUnknownKeyNearAKnownOneSaysWhichItMeant) {
+  auto e = only_error("pipeline: p\njobs:\n  a:\n    steps: [{run: x}]\n    timout: 5m\n");
+  EXPECT_EQ(e.key, "jobs.a.timout");
+  EXPECT_NE(e.message.find("unknown key (did you mean 'timeout'? expected one of: "),
+            std::string::npos)
+      << e.message;
+}
+
+// YAML keeps one value of a key given twice; a pipeline never means that.
+TEST(Pipeline, AKeyGivenTwiceAnywhereIsAnErrorWithBothLines) {
+  auto e = only_error(
+      "pipeline: p\njobs:\n  a:\n    timeout: 5m\n    steps: [{run: x}]\n    timeout: 1s\n");
+  EXPECT_EQ(e.line, 6);
+  EXPECT_EQ(e.column, 5);
+  EXPECT_EQ(e.key, "jobs.a.timeout");
+  EXPECT_NE(e.message.find("given twice in one mapping (first on line 4)"), std::string::npos)
+      << e.message;
+  // Deep down too: a bench whose `runs: 20` became a second `run`.
+  auto bench = only_error(
+      "pipeline: p\njobs:\n  b:\n    kind: bench\n    bench:\n      run: \"true\"\n"
+      "      run: 20\n");
+  EXPECT_EQ(bench.key, "jobs.b.bench.run");
+  EXPECT_EQ(bench.line, 7);
+  auto in_list = only_error(
+      "pipeline: p\njobs:\n  a:\n    steps:\n      - { run: x, name: one, name: two }\n");
+  EXPECT_EQ(in_list.key, "jobs.a.steps[0].name");
+}
+
+TEST(Pipeline, ALabelThatIsNotKeyEqualsValueIsRefusedWithTheLikelyOne) {
+  auto e = only_error(
+      "pipeline: p\njobs:\n  a:\n    on: { labels: [role:laptop] }\n    steps: [{run: x}]\n");
+  EXPECT_EQ(e.key, "jobs.a.on.labels[0]");
+  EXPECT_EQ(e.line, 4);
+  EXPECT_NE(e.message.find("label 'role:laptop' is not key=value, so no agent can have it (did "
+                           "you mean 'role=laptop'?)"),
+            std::string::npos)
+      << e.message;
+  EXPECT_FALSE(
+      parse("pipeline: p\njobs:\n  a:\n    on: { labels: [gpu] }\n    steps: [{run: x}]\n").ok());
+  EXPECT_TRUE(
+      parse("pipeline: p\njobs:\n  a:\n    on: { labels: [gpu=yes] }\n    steps: [{run: x}]\n")
+          .ok());
+}
+
+TEST(Pipeline, ARelativeCheckoutPathIsRefusedAndURLsAndAbsolutePathsPass) {
+  for (const char* repo : {".", "../app", "src/app", "~/src/app"}) {
+    auto e = only_error(std::string("pipeline: p\ncheckout: { repo: \"") + repo +
+                        "\" }\njobs:\n  a:\n    steps: [{run: x}]\n");
+    EXPECT_EQ(e.key, "checkout.repo") << repo;
+    EXPECT_NE(e.message.find("is a path relative to where you are, which no agent can follow"),
+              std::string::npos)
+        << repo << ": " << e.message;
+  }
+  for (const char* repo : {"/srv/git/app.git", "https://example.org/app.git", "file:///srv/app",
+                           "git@example.org:team/app.git", "example.org:app.git"})
+    EXPECT_TRUE(parse(std::string("pipeline: p\ncheckout: { repo: \"") + repo +
+                      "\" }\njobs:\n  a:\n    steps: [{run: x}]\n")
+                    .ok())
+        << repo;
+}
+
 TEST(Pipeline, SecretsAreNamesAtPipelineAndJobLevel) {
   auto r = parse(
       "pipeline: p\nsecrets: [GIT_TOKEN]\njobs:\n  a:\n    secrets: [API_TOKEN, _x2]\n"
@@ -262,6 +353,10 @@ TEST(Pipeline, EveryShippedExampleIsValid) {
     if (e.path().extension() != ".yml") continue;
     std::ifstream in(e.path());
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // REPO is filled in with the repository's absolute path, as
+    // deploy/quickstart.sh does.
+    for (size_t at; (at = text.find("repo: REPO")) != std::string::npos;)
+      text.replace(at, 10, "repo: /srv/git/app");
     auto r = parse_pipeline(text, e.path().filename().string());
     EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
     ++checked;

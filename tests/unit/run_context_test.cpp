@@ -383,3 +383,79 @@ TEST(RunContext, ACountedSpawnCountsTheWholeTreeFromItsExec) {
 
 }  // namespace
 }  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+// Two CPUs over one second (200 ticks): what other processes did is the
+// machine's busy time minus the tree's own, whatever the tree's parallelism.
+TEST(ForeignShare, IsTheMachinesBusyTimeMinusTheTreesAsAShareOfTheMachine) {
+  const CpuTimes before{1000, 0, 0, 500};
+  RunContext alone;
+  alone.cpu_us = 2'000'000;  // a parallel tree that took both CPUs
+  apply_cpu_times(before, {1200, 0, 0, 500}, &alone);
+  ASSERT_TRUE(alone.foreign_share);
+  EXPECT_NEAR(*alone.foreign_share, 0.0, 1e-9);
+  RunContext beside;
+  beside.cpu_us = 1'000'000;  // the same tree got one CPU; a neighbour had the other
+  apply_cpu_times(before, {1200, 0, 0, 500}, &beside);
+  EXPECT_NEAR(*beside.foreign_share, 0.5, 1e-9);
+  EXPECT_TRUE(under_contention(beside));
+  RunContext idle;
+  idle.cpu_us = 990'000;  // one thread, the other CPU idle
+  apply_cpu_times(before, {1200, 0, 0, 600}, &idle);
+  EXPECT_NEAR(*idle.foreign_share, 0.005, 1e-9);
+  EXPECT_FALSE(under_contention(idle));
+}
+
+TEST(ForeignShare, IsAbsentOverTooFewTicksAndNeverBelowZero) {
+  RunContext short_run;
+  apply_cpu_times({1000, 0, 0, 500}, {1010, 0, 0, 500}, &short_run);  // 10 ticks
+  EXPECT_FALSE(short_run.foreign_share);
+  RunContext tree_counted_more;
+  tree_counted_more.cpu_us = 3'000'000;  // rusage ahead of the ticks
+  apply_cpu_times({1000, 0, 0, 500}, {1200, 0, 0, 500}, &tree_counted_more);
+  EXPECT_EQ(tree_counted_more.foreign_share, 0.0);
+}
+
+// /proc/stat counts by the tick and prints whole ticks: over a 0.3 s run on
+// two CPUs (60 ticks) the busy time can be off by (2 x 2 + 5) ticks, 15 %
+// of the machine. A share that counting alone could give is not a
+// neighbour; one well beyond it is.
+TEST(ForeignShare, IsJudgedBeyondTheResolutionOfCountingByTheTick) {
+  const auto stat = parse_proc_stat(
+      "cpu  100 0 50 300 0 0 0 0 0 0\ncpu0 50 0 25 150 0 0 0 0 0 0\n"
+      "cpu1 50 0 25 150 0 0 0 0 0 0\nintr 1 2 3\n");
+  ASSERT_TRUE(stat);
+  EXPECT_EQ(stat->cpus, 2u);
+  EXPECT_EQ(stat->total, 450u);
+  CpuTimes before{1000, 0, 0, 400, 2};
+  RunContext near_quiet;
+  near_quiet.cpu_us = 520'000;  // 52 of 60 ticks the tree's: 8 ticks, 13 %, foreign at most
+  apply_cpu_times(before, {1060, 0, 0, 400, 2}, &near_quiet);
+  ASSERT_TRUE(near_quiet.foreign_share);
+  EXPECT_NEAR(*near_quiet.foreign_share, 8.0 / 60, 1e-9);
+  EXPECT_NEAR(near_quiet.foreign_resolution, 9.0 / 60, 1e-9);
+  EXPECT_FALSE(under_contention(near_quiet));
+  RunContext beside;
+  beside.cpu_us = 300'000;  // half the machine went elsewhere
+  apply_cpu_times(before, {1060, 0, 0, 400, 2}, &beside);
+  EXPECT_TRUE(under_contention(beside));
+  // Over 10 s of the same two CPUs the resolution is 0.45 %: 13 % is a neighbour.
+  RunContext longer;
+  longer.cpu_us = 17'400'000;
+  apply_cpu_times(before, {3000, 0, 0, 400, 2}, &longer);
+  EXPECT_NEAR(*longer.foreign_share, 0.13, 1e-9);
+  EXPECT_TRUE(under_contention(longer));
+}
+
+TEST(CpuPressure, TheSomeLinesTotalIsRead) {
+  EXPECT_EQ(parse_pressure_total("some avg10=4.00 avg60=4.56 avg300=13.89 total=4581235429\n"
+                                 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
+            4581235429u);
+  EXPECT_FALSE(parse_pressure_total("full avg10=0.00 total=3\n"));
+  EXPECT_FALSE(parse_pressure_total("some total=x\n"));
+}
+
+}  // namespace
+}  // namespace yardstick

@@ -137,7 +137,7 @@ namespace {
 TEST(Scheduler, ACalibrationGoesOnlyToItsAgentAndOnlyWhenItIsIdle) {
   Job cal = job(1);
   cal.target_agent = "b";
-  cal.spec.kind = "calibrate";
+  cal.spec.kind = JobKind::kCalibrate;
   cal.spec.slots = kExclusiveSlots;
   std::vector<Job> jobs = {cal};
   // a is idle and has the most free slots, but it is not the agent asked.

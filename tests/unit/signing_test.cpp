@@ -379,7 +379,7 @@ TEST(SignedJobs, EachKindOfChangeIsFoundAndNamed) {
       {"build", [](auto& a) { a.workdir = "/etc"; }, "workdir"},
       {"build", [](auto& a) { a.revision = "badc0ffe"; }, "revision"},
       {"build", [](auto& a) { a.branch = "other"; }, "branch"},
-      {"build", [](auto& a) { a.kind = "bench"; }, "kind"},
+      {"build", [](auto& a) { a.kind = JobKind::kBench; }, "kind"},
       {"build", [](auto& a) { a.timeout_ms = 0; }, "timeout"},
       {"build", [](auto& a) { a.bench = BenchSpec{}; }, "bench section added"},
       {"build", [](auto& a) { a.pipeline_name = "other"; }, "pipeline name"},

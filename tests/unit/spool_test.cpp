@@ -465,5 +465,69 @@ TEST(Spool, WriteErrorReturnsFalseAndLeavesNoTornRecord) {
   EXPECT_EQ(spool.read(key(200)), std::string(90, 'r'));
 }
 
+// A disk whose syncs fail while `failing` is set, as EIO from fdatasync:
+// after such an error the kernel may have dropped the pages, and a second
+// fdatasync of the same file may succeed without writing them.
+struct FailingDisk {
+  bool failing = false;
+  int calls = 0;  // syncs asked for while it works
+  SpoolOptions options(const TempDir& dir) {
+    SpoolOptions o = options_for(dir);
+    o.sync_fd = [this](int fd) {
+      if (failing) {
+        errno = EIO;
+        return -1;
+      }
+      ++calls;
+      return ::fdatasync(fd);
+    };
+    return o;
+  }
+};
+
+TEST(Spool, AFailedSyncIsNotForgottenByTheNextOne) {
+  TempDir dir;
+  FailingDisk disk;
+  Spool spool(disk.options(dir));
+  spool.recover();
+  for (uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(spool.append(key(i), payload(i)));
+  disk.failing = true;
+  EXPECT_FALSE(spool.sync());
+  // Nothing was made durable since: the next sync cannot say otherwise.
+  EXPECT_FALSE(spool.sync());
+  ASSERT_TRUE(spool.append(key(4), payload(4)));
+  EXPECT_FALSE(spool.sync());
+  EXPECT_EQ(spool.size(), 4u);  // kept, all of them
+  // The disk works again: the records are written anew and synced.
+  disk.failing = false;
+  EXPECT_TRUE(spool.sync());
+  EXPECT_GT(disk.calls, 0);
+  EXPECT_TRUE(spool.sync());
+  for (uint64_t i = 1; i <= 4; ++i) EXPECT_EQ(spool.read(key(i)), payload(i)) << i;
+  EXPECT_EQ(names(spool.keys()), (std::vector<std::string>{"7/1/1", "7/1/2", "7/1/3", "7/1/4"}));
+}
+
+TEST(Spool, RecordsWrittenAgainAfterAFailedSyncComeBackOnceAfterACrash) {
+  TempDir dir;
+  FailingDisk disk;
+  int code = run_then_crash([&] {
+    Spool spool(disk.options(dir));
+    spool.recover();
+    for (uint64_t i = 1; i <= 3; ++i)
+      if (!spool.append(key(i), payload(i))) _exit(1);
+    disk.failing = true;
+    if (spool.sync()) _exit(2);
+    disk.failing = false;
+    if (!spool.sync()) _exit(3);
+    spool.ack(key(2));
+    _exit(0);
+  });
+  ASSERT_EQ(code, 0);
+  Spool spool(options_for(dir));
+  EXPECT_EQ(names(spool.recover()), (std::vector<std::string>{"7/1/1", "7/1/3"}));
+  EXPECT_EQ(spool.read(key(1)), payload(1));
+  EXPECT_EQ(spool.read(key(3)), payload(3));
+}
+
 }  // namespace
 }  // namespace yardstick

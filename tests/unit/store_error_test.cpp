@@ -2,7 +2,7 @@
 // coordinator's connection string gets its time limits.
 #include <gtest/gtest.h>
 
-#include "coordinator/store.hpp"
+#include "coordinator/store/pg_session.hpp"
 
 namespace yardstick {
 namespace {

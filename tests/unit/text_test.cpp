@@ -1,4 +1,5 @@
-// Peer text made fit for PostgreSQL: bad UTF-8 and NUL are replaced visibly.
+// Peer text made fit for PostgreSQL: bad UTF-8 and NUL are replaced visibly;
+// trim() of text read from files.
 #include <gtest/gtest.h>
 
 #include "common/text.hpp"
@@ -49,6 +50,35 @@ TEST(Text, ResultIsAlwaysValid) {
       all += static_cast<char>(k);
     }
   EXPECT_TRUE(is_valid_text(valid_text(all)));
+}
+
+TEST(Trim, AsciiWhitespaceGoesFromBothEndsOnly) {
+  EXPECT_EQ(trim(" \t\r\n\v\fa b\t c \r\n"), "a b\t c");
+  EXPECT_EQ(trim("key"), "key");
+  EXPECT_EQ(trim(" \t\r\n"), "");
+  EXPECT_EQ(trim(""), "");
+  // Not ASCII whitespace: kept.
+  EXPECT_EQ(trim("\xC2\xA0x\xC2\xA0"), "\xC2\xA0x\xC2\xA0");
+}
+
+}  // namespace
+}  // namespace yardstick
+
+namespace yardstick {
+namespace {
+
+TEST(Closest, SuggestsTheNearestCandidateWithinAThirdOfTheWord) {
+  const std::vector<std::string> commands = {"submit", "status", "logs", "agents", "compare"};
+  EXPECT_EQ(closest("stauts", commands), "status");  // two letters swapped: one edit
+  EXPECT_EQ(closest("sumbit", commands), "submit");
+  EXPECT_EQ(closest("agent", commands), "agents");
+  EXPECT_EQ(closest("log", commands), "logs");
+  EXPECT_EQ(closest("status", commands), "");  // a candidate needs no suggestion
+  EXPECT_EQ(closest("deploy", commands), "");  // nothing near
+  EXPECT_EQ(closest("", commands), "");
+  EXPECT_EQ(closest("xyz", {}), "");
+  EXPECT_EQ(closest("timout", {"timeout", "retries", "runs"}), "timeout");
+  EXPECT_EQ(closest("run", {"runs", "setup"}), "runs");
 }
 
 }  // namespace

@@ -134,7 +134,7 @@ TEST(Wire, StepResultAndMachineRoundTrip) {
   EXPECT_EQ(back.revision, s.revision);
   EXPECT_EQ(wire_io::read(env.getBody().getStepFinished().getKey()), (ResultKey{1, 2, 3}));
 
-  MachineInfo mi{"box", "cpu", 8, 1 << 30, "Debian", "Linux 6", "x86_64", {{"gcc", "12.2.0"}}};
+  MachineInfo mi{"box", "cpu", 8, 1 << 30, "Debian", "Linux 6", "x86_64", {{"gcc", "12.2.0"}}, ""};
   capnp::MallocMessageBuilder b2;
   wire_io::fill(b2.initRoot<wire::Machine>(), mi);
   MachineInfo back2 = wire_io::read(b2.getRoot<wire::Machine>().asReader());

@@ -1,0 +1,280 @@
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "common/job_spec.hpp"
+#include "common/pipeline.hpp"
+#include "common/signing.hpp"
+#include "coordinator/store/pg_store.hpp"
+
+namespace yardstick {
+
+namespace {
+using json = nlohmann::json;
+
+std::string labels_json(const Labels& labels) {
+  return json(labels).dump();
+}
+
+Labels labels_from_json(const std::string& text) {
+  Labels out;
+  if (text.empty()) return out;
+  for (const auto& v : json::parse(text)) out.insert(v.get<std::string>());
+  return out;
+}
+}  // namespace
+
+uint64_t PgPipelines::insert_pipeline(const std::string& name, const std::string& revision,
+                                      const std::string& branch, const std::string& submitter,
+                                      const std::string& file_name, const std::string& definition,
+                                      const std::optional<SignedSubmission>& signed_submission) {
+  return pg_call(s_, [&] {
+    const bool is_signed = signed_submission.has_value();
+    auto r = s_.tx().exec_params(
+        "INSERT INTO pipelines (name, revision, branch, submitter, file_name, definition,"
+        " signing_key, signature) VALUES ($1, $2, $3, $4, $5, $6,"
+        " CASE WHEN $7 THEN $8 END, CASE WHEN $7 THEN $9::bytea END) RETURNING id",
+        name, revision, branch, submitter, file_name, definition, is_signed,
+        is_signed ? signing::public_key_text(signed_submission->public_key) : std::string(),
+        pqxx::binarystring(is_signed ? signed_submission->signature : std::string()));
+    return r[0][0].as<uint64_t>();
+  });
+}
+
+void PgPipelines::set_pipeline_budget(uint64_t pipeline_id, uint64_t wall_ms) {
+  pg_call(s_, [&] {
+    s_.tx().exec_params("UPDATE pipelines SET budget_wall_ms = $2 WHERE id = $1",
+                        static_cast<int64_t>(pipeline_id), static_cast<int64_t>(wall_ms));
+  });
+}
+
+std::optional<PipelineBudgetBreach> PgPipelines::judge_pipeline_budget(uint64_t pipeline_id) {
+  return pg_call(s_, [&]() -> std::optional<PipelineBudgetBreach> {
+    // The budget's text as a job's wall budget writes it ("wall <= 420s").
+    auto r = s_.tx().exec_params(
+        "INSERT INTO pipeline_budget_breaches (pipeline_id, budget, actual)"
+        " SELECT p.id, 'wall <= ' || trim_scale(p.budget_wall_ms::numeric / 1000) || 's',"
+        "        extract(epoch FROM max(j.ended_at) - p.submitted_at)::float8"
+        " FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id"
+        " WHERE p.id = $1 AND p.budget_wall_ms IS NOT NULL"
+        " GROUP BY p.id"
+        " HAVING bool_and(j.state IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'))"
+        "    AND extract(epoch FROM max(j.ended_at) - p.submitted_at) * 1000 > p.budget_wall_ms"
+        " ON CONFLICT (pipeline_id) DO NOTHING"
+        " RETURNING budget, actual,"
+        "   (SELECT name FROM pipelines WHERE id = $1), (SELECT revision FROM pipelines WHERE id = "
+        "$1),"
+        "   (SELECT branch FROM pipelines WHERE id = $1),"
+        "   (SELECT budget_wall_ms FROM pipelines WHERE id = $1)",
+        static_cast<int64_t>(pipeline_id));
+    if (r.empty()) return std::nullopt;
+    PipelineBudgetBreach b;
+    b.pipeline_id = pipeline_id;
+    b.budget = r[0][0].as<std::string>();
+    b.actual_s = r[0][1].as<double>();
+    b.pipeline = r[0][2].as<std::string>();
+    b.revision = r[0][3].as<std::string>();
+    b.branch = r[0][4].as<std::string>();
+    b.budget_ms = r[0][5].as<uint64_t>();
+    return b;
+  });
+}
+
+uint64_t PgPipelines::insert_job(const Job& job) {
+  return pg_call(s_, [&] {
+    auto r = s_.tx().exec_params(
+        "INSERT INTO jobs (pipeline_id, name, kind, state, attempt, retries, priority, on_labels,"
+        " target_machine_id, spec, target_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb,"
+        " NULLIF($9::bigint, 0), $10::jsonb, NULLIF($11, '')) RETURNING id",
+        job.pipeline_id, job.name, std::string(to_string(job.spec.kind)),
+        std::string(to_string(job.state)), job.attempt, job.retries, job.priority,
+        labels_json(job.on_labels), job.target_machine_id.value_or(0), job_spec::to_json(job.spec),
+        job.target_agent);
+    uint64_t id = r[0][0].as<uint64_t>();
+    s_.tx().exec_params(
+        "INSERT INTO job_events (job_id, attempt, from_state, to_state, message)"
+        " VALUES ($1, $2, '', $3, 'submitted')",
+        id, job.attempt, std::string(to_string(job.state)));
+    return id;
+  });
+}
+
+void PgPipelines::insert_need(uint64_t job_id, uint64_t need_id) {
+  pg_call(s_, [&] {
+    s_.tx().exec_params("INSERT INTO job_needs (job_id, need_id) VALUES ($1, $2)", job_id, need_id);
+  });
+}
+
+void PgPipelines::persist_transition(const Job& job, JobState from, const std::string& message) {
+  pg_call(s_, [&] {
+    const std::string to = std::string(to_string(job.state));
+    s_.tx().exec_params(
+        "UPDATE jobs SET state = $2, attempt = $3, agent_id = NULLIF($4::bigint, 0),"
+        " machine_id = CASE WHEN $4::bigint = 0 THEN machine_id ELSE NULLIF($5::bigint, 0) END,"
+        " queued_at = CASE WHEN $6::bigint = 0 THEN queued_at ELSE " +
+            ts("$6") + " END, started_at = CASE WHEN $7::bigint = 0 THEN NULL ELSE " + ts("$7") +
+            " END, ended_at = CASE WHEN $8::bigint = 0 THEN NULL ELSE " + ts("$8") +
+            " END, message = $9, note = $10 WHERE id = $1",
+        job.id, to, job.attempt, job.agent_id, job.machine_id, job.queued_at_us, job.started_at_us,
+        is_terminal(job.state) ? job.ended_at_us : 0, job.message,
+        std::string(to_string(job.note)));
+    s_.tx().exec_params(
+        "INSERT INTO job_events (job_id, attempt, from_state, to_state, agent_id, message)"
+        " VALUES ($1, $2, $3, $4, NULLIF($5::bigint, 0), $6)",
+        job.id, job.attempt, std::string(to_string(from)), to, job.agent_id, message);
+  });
+}
+
+void PgPipelines::persist_message(const Job& job) {
+  pg_call(s_, [&] {
+    s_.tx().exec_params("UPDATE jobs SET message = $2, note = $3 WHERE id = $1", job.id,
+                        job.message, std::string(to_string(job.note)));
+  });
+}
+
+void PgPipelines::persist_cancel_request(const Job& job) {
+  pg_call(s_, [&] {
+    s_.tx().exec_params("UPDATE jobs SET cancel_requested = true WHERE id = $1", job.id);
+  });
+}
+
+void PgPipelines::record_revision(uint64_t job_id, uint64_t pipeline_id,
+                                  const std::string& revision) {
+  pg_call(s_, [&] {
+    s_.tx().exec_params("UPDATE jobs SET revision = $2 WHERE id = $1", job_id, revision);
+    s_.tx().exec_params(
+        "UPDATE pipelines SET revision = $2 WHERE id = $1 AND (revision = '' OR NOT $2 LIKE"
+        " revision || '%')",
+        pipeline_id, revision);
+  });
+}
+
+std::optional<uint64_t> PgPipelines::pipeline_of(uint64_t id) {
+  return pg_call(s_, [&]() -> std::optional<uint64_t> {
+    auto r = s_.tx().exec_params(
+        "SELECT id FROM pipelines WHERE id = $1 UNION ALL SELECT pipeline_id FROM jobs WHERE id ="
+        " $1",
+        id);
+    if (r.empty()) return std::nullopt;
+    return r[0][0].as<uint64_t>();
+  });
+}
+
+void PgPipelines::fail_unloadable(const UnloadableJob& job) {
+  pg_call(s_, [&] {
+    const std::string message = "the coordinator cannot load this job: " + job.why;
+    s_.tx().exec_params(
+        "UPDATE jobs SET state = 'failed', ended_at = now(), message = $2 WHERE id = $1", job.id,
+        message);
+    s_.tx().exec_params(
+        "INSERT INTO job_events (job_id, attempt, from_state, to_state, message)"
+        " SELECT id, attempt, '', 'failed', $2 FROM jobs WHERE id = $1",
+        job.id, message);
+    s_.tx().exec_params(
+        "INSERT INTO refusals (peer, job_id, attempt, what, reason) VALUES ('store', $1, $2,"
+        " 'stored job', $3)",
+        job.id, job.attempt, job.why);
+  });
+}
+
+LoadedJobs PgPipelines::load_active_jobs() {
+  LoadedJobs out;
+  pg_call(s_, [&] {
+    auto rows = s_.tx().exec(
+        "SELECT j.id, j.pipeline_id, j.name, j.state, j.attempt, j.retries, j.priority,"
+        " j.on_labels::text, COALESCE(j.target_machine_id, 0), j.spec::text,"
+        " COALESCE(a.name, ''), COALESCE(j.agent_id, 0), COALESCE(j.machine_id, 0), " +
+        us("j.queued_at") + ", " + us("j.started_at") +
+        ", j.message, p.revision, p.branch,"
+        " p.name, COALESCE(tm.name, ''), j.cancel_requested,"
+        " (SELECT " +
+        us("min(s.started_at)") +
+        " FROM steps s WHERE s.job_id = j.id AND s.attempt = j.attempt),"
+        " COALESCE(j.target_agent, ''), p.definition, p.file_name, j.note, j.revision,"
+        " COALESCE(d.outcome = 'rolled back', false)"
+        " FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
+        " LEFT JOIN agents a ON a.id = j.agent_id"
+        " LEFT JOIN machines tm ON tm.id = j.target_machine_id"
+        " LEFT JOIN deploys d ON d.job_id = j.id AND d.attempt = j.attempt"
+        " WHERE j.state NOT IN ('succeeded', 'failed', 'timed_out', 'cancelled', 'skipped')"
+        " ORDER BY j.id");
+    // What the stored definition says beyond the spec: the concurrency
+    // group and the no_regression needs (parsed once per pipeline).
+    std::map<uint64_t, std::optional<PipelineDef>> definitions;
+    auto definition = [&](uint64_t pipeline_id, const std::string& text,
+                          const std::string& file) -> const PipelineDef* {
+      auto [it, fresh] = definitions.try_emplace(pipeline_id);
+      if (fresh) {
+        auto parsed = parse_pipeline(text, file.empty() ? "pipeline.yml" : file);
+        it->second = std::move(parsed.pipeline);
+      }
+      return it->second ? &*it->second : nullptr;
+    };
+    std::map<uint64_t, const JobDef*> defs;  // by job id
+    for (const auto& r : rows) {
+      Job job;
+      job.id = r[0].as<uint64_t>();
+      job.attempt = r[4].as<uint32_t>();
+      try {
+        job.spec = job_spec::from_json(r[9].as<std::string>());
+        job.on_labels = labels_from_json(r[7].as<std::string>());
+      } catch (const std::exception& e) {
+        // One row that does not decode costs that job, never the start.
+        out.unloadable.push_back({job.id, job.attempt, e.what()});
+        continue;
+      }
+      job.pipeline_id = r[1].as<uint64_t>();
+      job.name = r[2].as<std::string>();
+      job.state = parse_job_state(r[3].as<std::string>()).value_or(JobState::kFailed);
+      job.retries = r[5].as<uint32_t>();
+      job.priority = r[6].as<int32_t>();
+      if (uint64_t t = r[8].as<uint64_t>()) job.target_machine_id = t;
+      job.agent = r[10].as<std::string>();
+      job.agent_id = r[11].as<uint64_t>();
+      job.machine_id = r[12].as<uint64_t>();
+      job.queued_at_us = r[13].as<int64_t>();
+      job.started_at_us = r[14].as<int64_t>();
+      job.message = r[15].as<std::string>();
+      job.target_machine = r[19].as<std::string>();
+      job.cancel_requested = r[20].as<bool>();
+      job.agent_started_at_us = r[21].as<int64_t>();
+      job.target_agent = r[22].as<std::string>();
+      job.note = parse_job_note(r[25].as<std::string>());
+      job.checked_out = r[26].as<std::string>();
+      job.rolled_back = r[27].as<bool>();
+      job.spec.pipeline_id = job.pipeline_id;
+      // A calibration's pipeline is no pipeline file: nothing to find there.
+      if (job.spec.kind != JobKind::kCalibrate)
+        if (const PipelineDef* def =
+                definition(job.pipeline_id, r[23].as<std::string>(), r[24].as<std::string>()))
+          if (const JobDef* jd = def->find_job(job.name)) {
+            job.concurrency = jd->concurrency;
+            defs[job.id] = jd;
+          }
+      out.jobs.push_back(std::move(job));
+    }
+    auto needs = s_.tx().exec(
+        "SELECT n.job_id, n.need_id, d.state, d.name FROM job_needs n"
+        " JOIN jobs j ON j.id = n.job_id JOIN jobs d ON d.id = n.need_id"
+        " WHERE j.state = 'pending'");
+    std::map<uint64_t, Job*> by_id;
+    for (auto& j : out.jobs) by_id[j.id] = &j;
+    for (const auto& r : needs) {
+      uint64_t job_id = r[0].as<uint64_t>(), need_id = r[1].as<uint64_t>();
+      if (auto it = by_id.find(job_id); it != by_id.end()) {
+        it->second->needs.push_back(need_id);
+        if (auto d = defs.find(job_id);
+            d != defs.end() && needs_no_regression(*d->second, r[3].as<std::string>()))
+          it->second->no_regression_needs.push_back(need_id);
+      }
+      auto state = parse_job_state(r[2].as<std::string>()).value_or(JobState::kFailed);
+      if (is_terminal(state)) out.ended_needs[need_id] = state;
+    }
+    // A need that is itself unloadable is failed by the caller: it ended so.
+    for (const auto& u : out.unloadable) out.ended_needs[u.id] = JobState::kFailed;
+  });
+  return out;
+}
+
+}  // namespace yardstick

@@ -1,0 +1,224 @@
+#include "coordinator/store/pg_session.hpp"
+
+#include <cstdio>
+#include <pqxx/pqxx>
+
+namespace yardstick {
+
+StoreFault classify_sqlstate(std::string_view state) {
+  if (state.size() != 5) return StoreFault::kUnavailable;
+  const std::string_view cls = state.substr(0, 2);
+  if (cls == "22" || cls == "23" || cls == "42" || cls == "54") return StoreFault::kRefused;
+  return StoreFault::kUnavailable;
+}
+
+std::string dsn_with_options(const std::string& dsn, const PgOptions& o) {
+  const bool uri = dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0;
+  std::string out = dsn;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (dsn.find(key + "=") != std::string::npos) return;  // the user's own setting wins
+    if (uri)
+      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    else
+      out += (out.empty() ? "" : " ") + key + "=" + value;
+  };
+  add("connect_timeout", std::to_string(o.connect_timeout_s));
+  add("keepalives", "1");
+  add("keepalives_idle", std::to_string(o.keepalive_idle_s));
+  add("keepalives_interval", std::to_string(o.keepalive_interval_s));
+  add("keepalives_count", std::to_string(o.keepalive_count));
+  return out;
+}
+
+std::string ts(const char* param) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "to_timestamp(%s::float8 / 1e6)", param);
+  return buf;
+}
+
+std::string us(const char* column) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "COALESCE((extract(epoch FROM %s) * 1e6)::bigint, 0)", column);
+  return buf;
+}
+
+PgSession::PgSession(std::string dsn, PgOptions options)
+    : dsn_(std::move(dsn)), options_(options) {}
+
+PgSession::~PgSession() {
+  // The aggregates that own the batches may be gone already (they are
+  // declared after the session): only the transaction is aborted.
+  batches_.clear();
+  rollback();
+  conn_.reset();
+}
+
+void PgSession::rethrow(const std::exception& e) {
+  if (auto* se = dynamic_cast<const StoreError*>(&e)) throw *se;
+  const bool broken = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+                      dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+                      (dynamic_cast<const pqxx::failure*>(&e) && conn_ && !conn_->is_open());
+  if (broken) {
+    depth_ = 0;
+    discard_batches();
+    tx_.reset();
+    conn_.reset();
+    throw StoreError(e.what(), StoreFault::kUnavailable, "08000");
+  }
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e))
+    throw StoreError(e.what(), classify_sqlstate(sql->sqlstate()), sql->sqlstate());
+  // Values libpqxx could not convert (a peer's number out of range) are the
+  // data's fault, not the server's.
+  if (dynamic_cast<const pqxx::conversion_error*>(&e) ||
+      dynamic_cast<const pqxx::range_error*>(&e) || dynamic_cast<const pqxx::argument_error*>(&e))
+    throw StoreError(e.what(), StoreFault::kRefused);
+  // Any other failure of the library or of the server's answer.
+  if (dynamic_cast<const pqxx::failure*>(&e)) throw StoreError(e.what(), StoreFault::kUnavailable);
+  // Not the store's: a bad_alloc, a logic error of ours. It goes on as it is.
+  throw;
+}
+
+void PgSession::connect() {
+  depth_ = 0;
+  discard_batches();
+  tx_.reset();
+  conn_.reset();
+  try {
+    conn_ = std::make_unique<pqxx::connection>(dsn_with_options(dsn_, options_));
+    if (options_.statement_timeout_ms)
+      conn_->set_variable("statement_timeout", std::to_string(options_.statement_timeout_ms));
+  } catch (const std::exception& e) {
+    conn_.reset();
+    throw StoreError(std::string("cannot connect to PostgreSQL: ") + e.what(),
+                     StoreFault::kUnavailable);
+  }
+}
+
+bool PgSession::connected() const {
+  return conn_ && conn_->is_open();
+}
+
+pqxx::connection& PgSession::connection() {
+  if (!connected()) connect();
+  return *conn_;
+}
+
+void PgSession::begin() {
+  if (!connected()) connect();
+  depth_ = 0;
+  tx_.reset();
+  pg_call(*this, [&] { tx_ = std::make_unique<pqxx::work>(*conn_); });
+}
+
+void PgSession::commit() {
+  try {
+    flush();
+    tx().commit();
+    tx_.reset();
+  } catch (const std::exception& e) {
+    tx_.reset();
+    discard_batches();
+    rethrow(e);
+  }
+}
+
+void PgSession::discard_batches() noexcept {
+  for (PgBatch* b : batches_) b->discard();
+}
+
+void PgSession::rollback() noexcept {
+  discard_batches();
+  depth_ = 0;
+  try {
+    if (tx_) tx_->abort();
+  } catch (...) {
+  }
+  tx_.reset();
+}
+
+pqxx::dbtransaction& PgSession::tx() {
+  if (!tx_) throw StoreError("no open transaction", StoreFault::kUnavailable);
+  return *tx_;
+}
+
+void PgSession::flush() {
+  pg_call(*this, [&] {
+    for (PgBatch* b : batches_) b->flush(tx());
+  });
+}
+
+void PgSession::in_savepoint(const char* name, const std::function<void()>& fn) {
+  pg_call(*this, [&] { tx().exec(std::string("SAVEPOINT ") + name); });
+  try {
+    fn();
+    tx().exec(std::string("RELEASE SAVEPOINT ") + name);
+  } catch (const std::exception& e) {
+    try {
+      if (connected() && tx_) {
+        tx().exec(std::string("ROLLBACK TO SAVEPOINT ") + name);
+        tx().exec(std::string("RELEASE SAVEPOINT ") + name);
+      }
+    } catch (const std::exception&) {
+      // The connection went with it: the original error says so.
+    }
+    rethrow(e);
+  }
+}
+
+void PgSession::batched(const std::function<void()>& fn) {
+  std::vector<size_t> marks;
+  marks.reserve(batches_.size());
+  for (PgBatch* b : batches_) marks.push_back(b->size());
+  try {
+    fn();
+  } catch (...) {
+    for (size_t i = 0; i < batches_.size(); ++i) batches_[i]->truncate(marks[i]);
+    throw;
+  }
+}
+
+std::optional<StoreError> PgSession::guarded(const std::function<void()>& fn) {
+  // What was batched before is written first, so that a refusal undoes
+  // only fn's rows. (Savepoints are plain SQL: libpqxx 6's subtransaction
+  // does not roll back after a failed parameterised query.) A guarded call
+  // inside another has a savepoint of its own.
+  flush();
+  const std::string name = "message_" + std::to_string(depth_);
+  pg_call(*this, [&] { tx().exec("SAVEPOINT " + name); });
+  ++depth_;
+  auto undo = [&] {
+    discard_batches();
+    pg_call(*this, [&] {
+      tx().exec("ROLLBACK TO SAVEPOINT " + name);
+      tx().exec("RELEASE SAVEPOINT " + name);
+    });
+  };
+  std::optional<StoreError> error;
+  try {
+    fn();
+    flush();  // batched rows of this message are its rows too
+    pg_call(*this, [&] { tx().exec("RELEASE SAVEPOINT " + name); });
+    if (depth_ > 0) --depth_;
+    return std::nullopt;
+  } catch (const StoreError& e) {
+    error = e;
+  } catch (const pqxx::failure& e) {
+    try {
+      rethrow(e);
+    } catch (const StoreError& se) {
+      error = se;
+    }
+  } catch (...) {
+    // Not the store's (a frame that does not decode, a bug of ours): its
+    // writes are undone and the message's boundary judges the rest.
+    if (depth_ > 0) --depth_;
+    if (tx_ && connected()) undo();
+    throw;
+  }
+  if (depth_ > 0) --depth_;
+  if (!error->refused()) throw *error;
+  undo();
+  return error;
+}
+
+}  // namespace yardstick

@@ -1,0 +1,106 @@
+// One PostgreSQL connection and its transaction: the StoreSession that the
+// aggregates (pg_*.hpp) write into. It owns the error policy: whatever
+// libpqxx throws becomes a StoreError typed by SQLSTATE (rethrow()), and
+// anything that is not libpqxx's (a bad_alloc, a parse error of ours)
+// passes through unchanged, for the message boundary to judge.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/store/store.hpp"
+
+#include <pqxx/connection>
+#include <pqxx/transaction>
+
+namespace yardstick {
+
+// How a connection behaves when the server or the network does not answer.
+struct PgOptions {
+  uint32_t connect_timeout_s = 5;
+  uint32_t statement_timeout_ms = 30'000;  // 0: none
+  uint32_t keepalive_idle_s = 10;          // TCP keepalives: a dead peer is noticed in
+  uint32_t keepalive_interval_s = 3;       // idle + interval * count seconds
+  uint32_t keepalive_count = 3;
+};
+
+// The DSN with the options added where it does not set them itself; both
+// the URI form (postgresql://...) and the key=value form are understood.
+std::string dsn_with_options(const std::string& dsn, const PgOptions& options);
+
+// Rows an aggregate batches during a turn, written with one statement at
+// flush(): before a read of the same data, at the end of a guarded message
+// and at commit.
+class PgBatch {
+ public:
+  virtual ~PgBatch() = default;
+  virtual void flush(pqxx::dbtransaction& tx) = 0;  // writes and forgets them
+  virtual void discard() noexcept = 0;              // forgets them unwritten
+  virtual size_t size() const = 0;                  // rows batched
+  virtual void truncate(size_t rows) = 0;           // forgets those after the first `rows`
+};
+
+class PgSession final : public StoreSession {
+ public:
+  PgSession(std::string dsn, PgOptions options = {});
+  ~PgSession() override;
+
+  // Connects (again). Throws StoreError(unavailable) when the server is unreachable.
+  void connect();
+  bool connected() const;
+
+  void begin() override;
+  void commit() override;
+  void rollback() noexcept override;
+  std::optional<StoreError> guarded(const std::function<void()>& fn) override;
+  void batched(const std::function<void()>& fn) override;
+
+  // The open transaction; StoreError(unavailable) when there is none.
+  pqxx::dbtransaction& tx();
+  pqxx::connection& connection();
+  // Writes every batch now.
+  void flush();
+  // Whatever `e` is: libpqxx's errors as StoreError, typed; anything else
+  // rethrown unchanged. Call it inside the catch block of `e`.
+  [[noreturn]] void rethrow(const std::exception& e);
+  // Runs `fn` in a savepoint named `name`: an error rolls back to it (when
+  // the connection still stands) and is rethrown, typed.
+  void in_savepoint(const char* name, const std::function<void()>& fn);
+
+  // An aggregate's batch (it outlives the session's use of it).
+  void add_batch(PgBatch* batch) { batches_.push_back(batch); }
+
+ private:
+  void discard_batches() noexcept;
+
+  std::string dsn_;
+  PgOptions options_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::work> tx_;
+  int depth_ = 0;  // guarded() calls open: each has a savepoint of its own
+  std::vector<PgBatch*> batches_;
+};
+
+// Unix microseconds <-> timestamptz, in SQL: ts("$7") reads parameter 7,
+// us("j.started_at") gives a column as microseconds (0 for NULL).
+std::string ts(const char* param);
+std::string us(const char* column);
+
+// Every write of an aggregate goes through this: run `fn`, and turn what
+// libpqxx throws into StoreError.
+template <typename F>
+auto pg_call(PgSession& session, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const StoreError&) {
+    throw;
+  } catch (const std::exception& e) {
+    session.rethrow(e);
+  }
+}
+
+}  // namespace yardstick

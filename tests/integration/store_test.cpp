@@ -1,0 +1,109 @@
+// The store on a real PostgreSQL (coordinator/store/): a stored job that
+// no longer decodes costs that job, never the coordinator's start; the
+// gate reads variant indexes past 2,147 (their order no longer overflows
+// an integer); a log is cut to its byte limit by the server.
+#include <gtest/gtest.h>
+
+#include <pqxx/pqxx>
+
+#include "common/job_spec.hpp"
+#include "coordinator/store/pg_store.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace yardstick::test {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  StoreTest() : dsn(create_test_database()), writer(dsn), reader(dsn) {
+    writer.session.connect();
+    migrate(writer.session);
+  }
+  void sql(const std::string& statement) {
+    pqxx::connection c(dsn);
+    pqxx::work w(c);
+    w.exec(statement);
+    w.commit();
+  }
+  int64_t scalar(const std::string& query) {
+    pqxx::connection c(dsn);
+    pqxx::work w(c);
+    return w.exec1(query)[0].as<int64_t>();
+  }
+  // A pipeline with one queued job of `spec`; the job's id.
+  uint64_t job(const JobAssignment& spec, JobState state = JobState::kQueued) {
+    writer.session.begin();
+    const uint64_t pipeline =
+        writer.pipelines.insert_pipeline("p", "", "", "me", "p.yml", "pipeline: p", std::nullopt);
+    Job j;
+    j.pipeline_id = pipeline;
+    j.name = "j";
+    j.state = state;
+    j.spec = spec;
+    const uint64_t id = writer.pipelines.insert_job(j);
+    writer.session.commit();
+    return id;
+  }
+
+  std::string dsn;
+  PgWriter writer;
+  PgReader reader;
+};
+
+TEST_F(StoreTest, AStoredJobThatDoesNotDecodeIsLeftOutOfTheReloadAndFailedWithTheReason) {
+  const uint64_t good = job({});
+  const uint64_t bad = job({});
+  sql("UPDATE jobs SET spec = '{\"steps\": 5}' WHERE id = " + std::to_string(bad));
+  writer.session.begin();
+  LoadedJobs loaded = writer.pipelines.load_active_jobs();
+  ASSERT_EQ(loaded.jobs.size(), 1u);
+  EXPECT_EQ(loaded.jobs[0].id, good);
+  ASSERT_EQ(loaded.unloadable.size(), 1u);
+  EXPECT_EQ(loaded.unloadable[0].id, bad);
+  writer.pipelines.fail_unloadable(loaded.unloadable[0]);
+  writer.session.commit();
+  EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE state = 'failed' AND message LIKE"
+                   " 'the coordinator cannot load this job: job spec%' AND id = " +
+                   std::to_string(bad)),
+            1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM refusals WHERE what = 'stored job'"), 1);
+}
+
+TEST_F(StoreTest, TheGateReadsVariantIndexesPastTwoThousand) {
+  JobAssignment spec;
+  spec.kind = JobKind::kBench;
+  spec.bench = BenchSpec{};
+  const uint64_t id = job(spec, JobState::kSucceeded);
+  sql("INSERT INTO samples (job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s,"
+      " max_rss_kb, exit_code, signal, at) SELECT " +
+      std::to_string(id) +
+      ", 1, v, 'v' || v, 0, 0.1, 0.1, 0, 1, 0, 0, now() FROM generate_series(2146, 2150) v");
+  writer.session.begin();
+  GateFacts facts;
+  ASSERT_NO_THROW(facts = writer.evaluation.gate_facts(id));
+  writer.session.commit();
+  EXPECT_TRUE(facts.found);
+  EXPECT_EQ(facts.samples.rows.size(), 5u);
+}
+
+TEST_F(StoreTest, ALogIsCutToItsByteLimitByTheServerAndAlwaysGivesOneChunk) {
+  const uint64_t id = job({});
+  // Ten chunks of 100 KiB.
+  sql("INSERT INTO log_chunks (job_id, attempt, seq, stream, data, at) SELECT " +
+      std::to_string(id) +
+      ", 1, s, 'stdout', convert_to(repeat('x', 102400), 'UTF8'), now()"
+      " FROM generate_series(1, 10) s");
+  reader.session.begin();
+  auto two = reader.reads.logs(id, 0, 250 * 1024);
+  auto one = reader.reads.logs(id, 0, 10);  // smaller than any chunk: still one
+  auto rest = reader.reads.logs(id, two.back().id, 1 << 30);
+  reader.session.commit();
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].data.size(), 102400u);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].id, two[0].id);
+  EXPECT_EQ(rest.size(), 8u);
+}
+
+}  // namespace
+}  // namespace yardstick::test
