@@ -145,7 +145,7 @@ void Agent::connect() {
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   apply_client_security(*socket_, config_.security);
   watch_ = std::make_unique<HandshakeWatch>(context_, *socket_, config_.coordinator);
-  socket_->connect(config_.coordinator);
+  connect_all(*socket_, config_.coordinator);
   // A new connection: whatever was in flight on the old one may be gone.
   outbox_->requeue_in_flight();
   send_hello();
@@ -165,7 +165,9 @@ void Agent::send_hello() {
   hello.setDraining(draining_);
   const auto held = held_jobs();
   wire_io::fill(hello.initHeldJobs(held.size()), held);
-  send(wire_io::to_message(b));
+  // Given several coordinators, a send waits for a completed connection
+  // (the leader's): until then the hello is sent again every tick.
+  hello_unsent_ = !send(wire_io::to_message(b));
   link_ = Link::kHelloSent;
   hello_deadline_ms_ = clock_.steady_ms() + config_.hello_timeout_ms + backoff_ms_;
   spdlog::debug("hello sent to {} ({} jobs held)", config_.coordinator, held.size());
@@ -462,7 +464,9 @@ void Agent::tick() {
       connect();
       break;
     case Link::kHelloSent:
-      if (now >= hello_deadline_ms_) {
+      if (hello_unsent_) {
+        send_hello();
+      } else if (now >= hello_deadline_ms_) {
         spdlog::warn("no welcome from {}; connecting again", config_.coordinator);
         backoff_ms_ = std::min<int64_t>(backoff_ms_ * 2, config_.max_backoff_ms);
         connect();

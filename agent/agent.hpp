@@ -136,6 +136,7 @@ class Agent final : public ResultSink {
   Link link_ = Link::kDown;
   uint64_t next_request_ = 1;
   int64_t hello_deadline_ms_ = 0;
+  bool hello_unsent_ = false;  // no coordinator connection completed yet (several given)
   int64_t backoff_ms_ = 250;
   int64_t next_heartbeat_ms_ = 0;
   int64_t last_heard_ms_ = 0;

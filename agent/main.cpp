@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
   gethostname(host, sizeof host - 1);
   config.name = host;
   config.home = std::string(std::getenv("HOME") ? std::getenv("HOME") : "/tmp") + "/.yardstick";
-  app.add_option("--coordinator", config.coordinator, "the coordinator's agents endpoint")
+  app.add_option("--coordinator", config.coordinator,
+                 "the coordinator's agents endpoint; a leader and its standbys: "
+                 "tcp://a:7401,tcp://b:7401")
       ->envname("YARDSTICK_AGENTS_ENDPOINT")
       ->capture_default_str();
   app.add_option("--name", config.name, "this agent's unique name")
@@ -161,7 +163,7 @@ int main(int argc, char** argv) {
     }
     config.secrets_file = std::move(*secrets);
   }
-  if (auto problem = endpoint_problem(config.coordinator); !problem.empty()) {
+  if (auto problem = endpoint_list_problem(config.coordinator); !problem.empty()) {
     spdlog::critical("--coordinator: {}", problem);
     return 2;
   }
@@ -200,7 +202,7 @@ int main(int argc, char** argv) {
       spdlog::critical("--insecure turns CURVE off: drop it, or drop --key and --coordinator-key");
       return 2;
     }
-    if (!is_local_endpoint(config.coordinator)) {
+    if (!is_local_endpoint_list(config.coordinator)) {
       spdlog::critical("--insecure is accepted only for a loopback or ipc:// coordinator, not {}",
                        config.coordinator);
       return 2;

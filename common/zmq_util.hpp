@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 namespace yardstick {
@@ -21,5 +22,17 @@ bool is_local_endpoint(const std::string& endpoint);
 // Empty when `endpoint` is one ZeroMQ can use (tcp://HOST:PORT, ipc://PATH,
 // inproc://NAME); else what is wrong with it, naming it.
 std::string endpoint_problem(const std::string& endpoint);
+
+// Agents and the CLI may be given every coordinator of a leader and its
+// standbys: "tcp://a:7401,tcp://b:7401". The items, trimmed.
+std::vector<std::string> split_endpoints(const std::string& list);
+// endpoint_problem() of each item; an empty list or item is a problem too.
+std::string endpoint_list_problem(const std::string& list);
+// True when every item is local.
+bool is_local_endpoint_list(const std::string& list);
+// Connects a DEALER to every item. With more than one, messages go only to
+// connections that completed (ZMQ_IMMEDIATE): standbys do not bind, so
+// only the leader receives them; a send may then have to wait for one.
+void connect_all(zmq::socket_t& socket, const std::string& list);
 
 }  // namespace yardstick

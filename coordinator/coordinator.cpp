@@ -110,6 +110,14 @@ void Coordinator::reload_state() {
 bool Coordinator::recover() {
   if (clock_.steady_ms() < next_recover_ms_) return false;
   next_recover_ms_ = clock_.steady_ms() + 1000;
+  if (leadership_) switch (leadership_->regain()) {
+      case Leadership::Regain::kLeading:
+        break;
+      case Leadership::Regain::kWait:
+        return false;
+      case Leadership::Regain::kLost:
+        throw LostLeadership("another coordinator leads now: " + leadership_->leader_description());
+    }
   try {
     reload_state();
   } catch (const StoreError& e) {

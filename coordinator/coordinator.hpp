@@ -28,6 +28,7 @@
 #include "coordinator/end_notices.hpp"
 #include "coordinator/handlers.hpp"
 #include "coordinator/job_table.hpp"
+#include "coordinator/leadership.hpp"
 #include "coordinator/message_boundary.hpp"
 #include "coordinator/notifications.hpp"
 #include "coordinator/outbox.hpp"
@@ -59,6 +60,10 @@ class Coordinator final : private TurnWork {
   // Where the turn publishes its counters and gauges (/metrics, /healthz);
   // null: nowhere. Set before start().
   void set_metrics(CoordinatorMetrics* metrics);
+
+  // Which coordinator acts, when several share the store; null: this one
+  // alone. Asked before state is reloaded after the store was down.
+  void set_leadership(Leadership* leadership) { leadership_ = leadership; }
 
   const std::string& agents_endpoint() const { return engine_.agents_endpoint(); }
   const std::string& clients_endpoint() const { return engine_.clients_endpoint(); }
@@ -100,6 +105,7 @@ class Coordinator final : private TurnWork {
   // Pipeline budgets breached in this turn: notified once it commits.
   std::vector<PipelineBudgetBreach> pipeline_breaches_;
   int64_t next_recover_ms_ = 0;
+  Leadership* leadership_ = nullptr;
   uint64_t turns_committed_ = 0;
   CoordinatorMetrics* metrics_ = nullptr;
 };

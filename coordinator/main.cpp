@@ -1,9 +1,13 @@
 // yardstick-coordinator: parses flags, wires the store, the clock and the
 // sockets into a Coordinator, and runs it until SIGINT or SIGTERM.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <thread>
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -11,6 +15,7 @@
 #include "common/zmq_util.hpp"
 #include "coordinator/coordinator.hpp"
 #include "coordinator/notifier.hpp"
+#include "coordinator/store/pg_leader.hpp"
 #include "coordinator/store/pg_store.hpp"
 #include "coordinator/web/server.hpp"
 #include "coordinator/zap.hpp"
@@ -108,6 +113,13 @@ int main(int argc, char** argv) {
       ->envname("YARDSTICK_HTTP_THREADS")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
+  uint32_t standby_poll_ms = 500;
+  app.add_option("--standby-poll-ms", standby_poll_ms,
+                 "while another coordinator on the same database leads, try to take over this "
+                 "often (a leader silent for a lease is cut off)")
+      ->envname("YARDSTICK_STANDBY_POLL_MS")
+      ->capture_default_str()
+      ->check(CLI::Range(50u, 60000u));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->envname("YARDSTICK_LOG_LEVEL")
       ->capture_default_str();
@@ -211,6 +223,11 @@ int main(int argc, char** argv) {
   Coordinator coordinator(config, context, writer.store(), reader.reader(), clock, zap.get());
   coordinator.set_notifier(&notifier);
   coordinator.set_metrics(&metrics);
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  PgLeadership leadership(writer.session, std::string(host) + ":" + std::to_string(getpid()),
+                          2 * int64_t{standby_poll_ms});
+  coordinator.set_leadership(&leadership);
   try {
     writer.session.connect();
     spdlog::info("database schema at version {}", migrate(writer.session));
@@ -219,7 +236,39 @@ int main(int argc, char** argv) {
     } catch (const StoreError& e) {
       spdlog::warn("read connection: {} (reads connect again on demand)", e.what());
     }
+    // Another coordinator may lead on this database: wait as its standby,
+    // sockets unbound, until its lock is free (or its heartbeat is older
+    // than a lease, and its session is cut).
+    std::string said;
+    while (!g_stop) {
+      try {
+        if (leadership.try_lead()) break;
+        const LeaderRow row = leadership.current();
+        const std::string now = row.holder + "/" + std::to_string(row.epoch);
+        if (now != said)
+          spdlog::info(
+              "standby: {} leads (epoch {}, agents at {}, clients at {}); trying to take over "
+              "every {} ms",
+              row.holder, row.epoch, row.agents_endpoint, row.clients_endpoint, standby_poll_ms);
+        said = now;
+        if (leadership.cut_stale_leader(config.lease_ms))
+          spdlog::warn(
+              "standby: the leader {} kept no heartbeat for {:.1f} s (lease {} ms): its database "
+              "session was cut",
+              row.holder, row.heartbeat_age_s, config.lease_ms);
+      } catch (const StoreError& e) {
+        spdlog::warn("standby: {}", e.what());
+      }
+      for (uint32_t waited = 0; waited < standby_poll_ms && !g_stop; waited += 10)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (g_stop) return 0;
+    spdlog::info("leading (epoch {})", leadership.epoch());
+    // Keys listed while this coordinator waited were reloaded by the
+    // leader only: read the files again.
+    if (zap && !said.empty()) zap->request_reload();
     coordinator.start();
+    leadership.advertise(coordinator.agents_endpoint(), coordinator.clients_endpoint());
   } catch (const StoreError& e) {
     spdlog::critical("cannot start: {}", e.what());
     return e.retryable() ? 3 : 4;
@@ -233,6 +282,11 @@ int main(int argc, char** argv) {
   }
   try {
     coordinator.run(g_stop);
+  } catch (const LostLeadership& e) {
+    // Nothing more is written (the database refuses this epoch) or sent:
+    // a restart comes back as a standby.
+    spdlog::critical("stopping: {}", e.what());
+    return 6;
   } catch (const std::exception& e) {
     // Every message has a boundary of its own; what reaches here is the
     // loop's own failure (a socket): said, and a restart recovers from the store.

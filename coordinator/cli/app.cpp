@@ -92,7 +92,9 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", version_string("yardstick"));
   app.fallthrough();  // global options are taken after the subcommand too
   Options o;
-  app.add_option("--coordinator", o.endpoint, "the coordinator's client endpoint")
+  app.add_option("--coordinator", o.endpoint,
+                 "the coordinator's client endpoint; a leader and its standbys: "
+                 "tcp://a:7400,tcp://b:7400")
       ->envname("YARDSTICK_COORDINATOR")
       ->capture_default_str();
   app.add_option("--key", o.key_file,

@@ -12,12 +12,12 @@ Client::Client(zmq::context_t& context, std::string endpoint, std::chrono::milli
       endpoint_(std::move(endpoint)),
       timeout_(timeout) {
   configure_dealer(socket_);
-  if (auto problem = endpoint_problem(endpoint_); !problem.empty()) throw BadEndpoint(problem);
+  if (auto problem = endpoint_list_problem(endpoint_); !problem.empty()) throw BadEndpoint(problem);
   socket_.set(zmq::sockopt::reconnect_ivl, 100);
   apply_client_security(socket_, security);
   watch_ = std::make_unique<HandshakeWatch>(context, socket_, endpoint_);
   try {
-    socket_.connect(endpoint_);
+    connect_all(socket_, endpoint_);
   } catch (const zmq::error_t& e) {
     throw BadEndpoint("cannot use endpoint '" + endpoint_ + "': " + e.what());
   }
@@ -32,9 +32,19 @@ wire::Envelope::Builder Client::request(capnp::MallocMessageBuilder& builder) {
 
 std::unique_ptr<wire_io::Frame> Client::call(capnp::MallocMessageBuilder& builder) {
   zmq::message_t msg = wire_io::to_message(builder);
-  if (!socket_.send(msg, zmq::send_flags::dontwait))
-    throw Unreachable("cannot reach the coordinator at " + endpoint_);
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  // Given several coordinators, the socket sends only on a completed
+  // connection (the leader's; standbys do not listen): wait for one.
+  while (!socket_.send(msg, zmq::send_flags::dontwait)) {
+    for (auto& problem : watch_->poll()) handshake_problem_ = std::move(problem);
+    if (std::chrono::steady_clock::now() >= deadline || watch_->dropped_in_handshake() >= 1)
+      throw Unreachable(handshake_problem_.empty()
+                            ? "cannot reach the coordinator at " + endpoint_ + " (no answer in " +
+                                  std::to_string(timeout_.count()) + " ms)"
+                            : handshake_problem_);
+    zmq::pollitem_t item{static_cast<void*>(socket_), 0, ZMQ_POLLOUT, 0};
+    yardstick::poll(&item, 1, std::chrono::milliseconds(50));
+  }
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

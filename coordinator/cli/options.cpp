@@ -20,7 +20,7 @@ std::string config_path(const std::string& file) {
 ClientSecurity client_security(const Options& o) {
   ClientSecurity s;
   if (o.insecure) {
-    if (!is_local_endpoint(o.endpoint))
+    if (!is_local_endpoint_list(o.endpoint))
       throw KeySetupError("--insecure is accepted only for a loopback or ipc:// coordinator, not " +
                           o.endpoint);
     s.insecure = true;

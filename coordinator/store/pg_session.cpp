@@ -1,5 +1,6 @@
 #include "coordinator/store/pg_session.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <pqxx/pqxx>
 
@@ -92,6 +93,14 @@ void PgSession::connect() {
     throw StoreError(std::string("cannot connect to PostgreSQL: ") + e.what(),
                      StoreFault::kUnavailable);
   }
+  if (on_connect_) {
+    try {
+      on_connect_(*conn_);
+    } catch (...) {
+      conn_.reset();
+      throw;
+    }
+  }
 }
 
 bool PgSession::connected() const {
@@ -108,6 +117,18 @@ void PgSession::begin() {
   depth_ = 0;
   tx_.reset();
   pg_call(*this, [&] { tx_ = std::make_unique<pqxx::work>(*conn_); });
+  if (fence_ == 0) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  const bool beat = now >= next_beat_ms_;
+  try {
+    tx_->exec_params("SELECT yardstick_fence($1, $2)", fence_, beat);
+  } catch (const std::exception& e) {
+    tx_.reset();
+    rethrow(e);
+  }
+  if (beat) next_beat_ms_ = now + 1000;
 }
 
 void PgSession::commit() {

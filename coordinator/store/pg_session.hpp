@@ -74,6 +74,16 @@ class PgSession final : public StoreSession {
   // An aggregate's batch (it outlives the session's use of it).
   void add_batch(PgBatch* batch) { batches_.push_back(batch); }
 
+  // The leader's epoch (0: none). Every transaction then begins with
+  // yardstick_fence(epoch), which the database refuses (SQLSTATE YS001)
+  // once another coordinator took a newer one; about once a second the
+  // same call keeps the leader's heartbeat.
+  void set_fence(int64_t epoch) { fence_ = epoch; }
+  int64_t fence() const { return fence_; }
+  // Runs after every new connection, before anything else is sent on it;
+  // what it throws fails the connect.
+  void on_connect(std::function<void(pqxx::connection&)> fn) { on_connect_ = std::move(fn); }
+
  private:
   void discard_batches() noexcept;
 
@@ -83,6 +93,9 @@ class PgSession final : public StoreSession {
   std::unique_ptr<pqxx::work> tx_;
   int depth_ = 0;  // guarded() calls open: each has a savepoint of its own
   std::vector<PgBatch*> batches_;
+  int64_t fence_ = 0;
+  int64_t next_beat_ms_ = 0;  // steady clock
+  std::function<void(pqxx::connection&)> on_connect_;
 };
 
 // Unix microseconds <-> timestamptz, in SQL: ts("$7") reads parameter 7,

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <thread>
 
 #include "tests/integration/harness.hpp"
@@ -150,6 +151,99 @@ jobs:
   const std::string log = c.stored_log(c.scalar("SELECT id FROM jobs"), 1);
   for (int i = 1; i <= 200; ++i)
     ASSERT_EQ(count_of(log, "line " + std::to_string(i) + "\n"), 1u) << "line " << i;
+}
+
+// A replicated PostgreSQL, as Patroni or a managed service runs it: the
+// coordinator is given both servers in one libpq multi-host DSN with
+// target_session_attrs=read-write. The primary crashes mid-pipeline (no
+// shutdown checkpoint) and the replica is promoted: the coordinator finds
+// the new primary itself, the agents' spools cover the gap, and every log
+// line, sample and metric is stored once. Replication is synchronous, as
+// docs/reliability.md asks for: a commit the coordinator acknowledged to an
+// agent is on the replica too.
+TEST(Fault, PrimaryCrashedAndReplicaPromotedMidPipelineEveryResultArrivesOnce) {
+  PrivatePg primary;
+  auto replica = primary.replica();
+  {
+    pqxx::connection conn(primary.dsn());
+    pqxx::nontransaction n(conn);
+    n.exec("ALTER SYSTEM SET synchronous_standby_names = '*'");
+    n.exec("SELECT pg_reload_conf()");
+  }
+  ASSERT_TRUE(wait_for(
+      [&] {
+        pqxx::connection conn(primary.dsn());
+        pqxx::nontransaction n(conn);
+        return n.exec("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'")[0][0]
+                   .as<int>() == 1;
+      },
+      20s));
+  Cluster::Options options;
+  options.dsn = "host=127.0.0.1,127.0.0.1 port=" + primary.port() + "," + replica->port() +
+                " user=yardstick dbname=postgres target_session_attrs=read-write";
+  Cluster c(options);
+  c.add_agent("a", "role=lines", "m1");
+  c.add_agent("b", "role=bench", "m2");
+  const std::string go = c.dir() + "/go";
+  c.write_file("p.yml", R"(pipeline: failover
+jobs:
+  lines:
+    on: { labels: [role=lines] }
+    steps:
+      - name: first
+        run: echo first step
+      - name: second
+        run: |
+          while [ ! -e )" + go +
+                            R"( ]; do sleep 0.1; done
+          for i in $(seq 1 200); do echo "line $i"; sleep 0.02; done
+          echo "metric.during.failover 7" >> "$YARDSTICK_METRICS"
+  naps:
+    kind: bench
+    on: { labels: [role=bench] }
+    bench:
+      setup: 'while [ ! -e )" +
+                            go + R"( ]; do sleep 0.1; done'
+      run: sleep 0.05
+      runs: 60
+)");
+  std::promise<CliResult> waited;
+  auto result = waited.get_future();
+  std::thread waiter([&] { waited.set_value(c.cli({"submit", "--wait", "p.yml"})); });
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return c.scalar(
+                   "SELECT count(*) FROM steps s JOIN jobs j ON j.id = s.job_id WHERE "
+                   "j.name = 'lines' AND s.idx = 1") == 1 &&
+               c.scalar("SELECT count(*) FROM jobs WHERE state = 'running'") == 2;
+      },
+      20s));
+  std::ofstream(go) << "go\n";
+  ASSERT_TRUE(wait_for([&] { return c.scalar("SELECT count(*) FROM samples") >= 5; }, 20s));
+  primary.kill();
+  std::this_thread::sleep_for(1s);
+  replica->promote();
+  const auto promoted_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_for([&] { return c.cli({"status", "1"}).code == 0; }, 30s));
+  std::cout << "service back "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - promoted_at)
+                   .count()
+            << " ms after the promotion\n";
+  ASSERT_EQ(result.wait_for(60s), std::future_status::ready);
+  waiter.join();
+  auto r = result.get();
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  // The coordinator writes to the promoted replica now.
+  EXPECT_EQ(c.text("SELECT inet_server_port()::text"), replica->port());
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded' AND attempt = 1"), 2);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM samples"), 60);
+  EXPECT_EQ(c.scalar("SELECT count(DISTINCT idx) FROM samples WHERE idx BETWEEN 0 AND 59"), 60);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM metrics WHERE name = 'metric.during.failover'"), 1);
+  const std::string log = c.stored_log(c.scalar("SELECT id FROM jobs WHERE name = 'lines'"), 1);
+  for (int i = 1; i <= 200; ++i)
+    ASSERT_EQ(count_of(log, "line " + std::to_string(i) + "\n"), 1u) << "line " << i;
+  EXPECT_NE(c.coordinator().log().find("store available again"), std::string::npos);
 }
 
 TEST(Fault, StoppedAgentPastItsLeaseHasItsLateResultsRefusedAndItsProcessStopped) {

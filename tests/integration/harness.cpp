@@ -1,7 +1,10 @@
 #include "tests/integration/harness.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -233,6 +236,31 @@ void PrivatePg::stop() {
   run_capture(source_dir() + "/tests/support/pg.sh stop " + dir_);
 }
 
+void PrivatePg::kill() {
+  run_capture(source_dir() + "/tests/support/pg.sh kill " + dir_);
+}
+
+PrivatePg::PrivatePg(Empty) : dir_(make_temp_dir("yardstick-private-pg")) {}
+
+std::unique_ptr<PrivatePg> PrivatePg::replica() {
+  std::unique_ptr<PrivatePg> r(new PrivatePg(Empty{}));
+  int rc = 0;
+  r->dsn_ =
+      trim(run_capture(source_dir() + "/tests/support/pg.sh replica " + dir_ + " " + r->dir_, &rc));
+  if (rc != 0) throw std::runtime_error("cannot start a replica: " + r->dsn_);
+  return r;
+}
+
+void PrivatePg::promote() {
+  int rc = 0;
+  const std::string out = run_capture(source_dir() + "/tests/support/pg.sh promote " + dir_, &rc);
+  if (rc != 0) throw std::runtime_error("cannot promote the replica: " + out);
+}
+
+std::string PrivatePg::port() const {
+  return trim(run_capture("cat " + dir_ + "/port"));
+}
+
 long peak_rss_kb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -300,19 +328,24 @@ void Cluster::append_and_reload(const std::string& file, const std::string& line
 }
 
 void Cluster::reload_keys() {
-  auto count = [&] {
-    const std::string log = coordinator_->log();
-    int n = 0;
-    for (size_t at = 0; (at = log.find("authorized keys ", at)) != std::string::npos; ++at)
-      if (log.compare(at, 26, "authorized keys reloaded: ") == 0 ||
-          log.compare(at, 19, "authorized keys NOT") == 0)
-        ++n;
-    return n;
-  };
-  const int before = count();  // the log is appended to across restarts
-  coordinator_->signal(SIGHUP);
-  if (!wait_for([&] { return count() > before; }, std::chrono::seconds(10)))
-    throw std::runtime_error("the coordinator did not reload its keys:\n" + coordinator_->log());
+  // The coordinator, and the standby when there is one (a coordinator that
+  // exited reloads nothing).
+  for (Process* p : {coordinator_.get(), standby_.get()}) {
+    if (!p || !p->running()) continue;
+    auto count = [&] {
+      const std::string log = p->log();
+      int n = 0;
+      for (size_t at = 0; (at = log.find("authorized keys ", at)) != std::string::npos; ++at)
+        if (log.compare(at, 26, "authorized keys reloaded: ") == 0 ||
+            log.compare(at, 19, "authorized keys NOT") == 0)
+          ++n;
+      return n;
+    };
+    const int before = count();  // the log is appended to across restarts
+    p->signal(SIGHUP);
+    if (!wait_for([&] { return count() > before; }, std::chrono::seconds(10)))
+      throw std::runtime_error("the coordinator did not reload its keys:\n" + p->log());
+  }
 }
 
 void Cluster::secure(zmq::socket_t& socket, const CurveKeyPair& own) const {
@@ -330,8 +363,10 @@ CurveKeyPair Cluster::client_key(const std::string& key_name) const {
 Cluster::~Cluster() {
   for (auto& [name, a] : agents_) a->signal(SIGKILL);
   if (coordinator_) coordinator_->signal(SIGKILL);
+  if (standby_) standby_->signal(SIGKILL);
   agents_.clear();
   coordinator_.reset();
+  standby_.reset();
   // Whatever a killed agent left running (its steps run in their own sessions).
   PosixLauncher launcher;
   for (int round = 0; round < 3; ++round) {
@@ -347,17 +382,69 @@ Cluster::~Cluster() {
   if (options_.dsn.empty()) drop_test_database(dsn_);
 }
 
+namespace {
+// A TCP port nobody listens on now (bound, then closed).
+std::string free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("cannot find a free port");
+  ::close(fd);
+  return std::to_string(ntohs(addr.sin_port));
+}
+}  // namespace
+
+Process& Cluster::start_standby() {
+  standby_agents_ = "tcp://127.0.0.1:" + free_port();
+  standby_clients_ = "tcp://127.0.0.1:" + free_port();
+  standby_ = std::make_unique<Process>(
+      coordinator_argv(standby_agents_, standby_clients_, dir_ + "/standby-ready"),
+      dir_ + "/standby.log");
+  if (!wait_for([&] { return standby_->log().find("standby: ") != std::string::npos; },
+                std::chrono::seconds(30)))
+    throw std::runtime_error("the standby did not start:\n" + standby_->log());
+  return *standby_;
+}
+
+std::string Cluster::agents_endpoints() const {
+  return standby_ ? agents_ep_ + "," + standby_agents_ : agents_ep_;
+}
+
+std::string Cluster::clients_endpoints() const {
+  return standby_ ? clients_ + "," + standby_clients_ : clients_;
+}
+
 void Cluster::start_coordinator() {
   const std::string ready = dir_ + "/ready";
   fs::remove(ready);
   ++coordinator_starts_;
+  coordinator_ = std::make_unique<Process>(coordinator_argv(agents_ep_, clients_, ready),
+                                           dir_ + "/coordinator.log");
+  if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
+    throw std::runtime_error("the coordinator did not start:\n" + coordinator_->log());
+  std::ifstream in(ready);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("agents=", 0) == 0) agents_ep_ = line.substr(7);
+    if (line.rfind("clients=", 0) == 0) clients_ = line.substr(8);
+    if (line.rfind("http=", 0) == 0) http_ = line.substr(5);
+  }
+}
+
+std::vector<std::string> Cluster::coordinator_argv(const std::string& agents,
+                                                   const std::string& clients,
+                                                   const std::string& ready) const {
   std::vector<std::string> argv = {binary("yardstick-coordinator"),
                                    "--db",
                                    dsn_,
                                    "--agents",
-                                   agents_ep_,
+                                   agents,
                                    "--clients",
-                                   clients_,
+                                   clients,
                                    "--heartbeat-ms",
                                    std::to_string(options_.heartbeat_ms),
                                    "--lease-ms",
@@ -383,16 +470,7 @@ void Cluster::start_coordinator() {
     argv.push_back("off");
   }
   for (const auto& a : options_.coordinator_args) argv.push_back(a);
-  coordinator_ = std::make_unique<Process>(argv, dir_ + "/coordinator.log");
-  if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
-    throw std::runtime_error("the coordinator did not start:\n" + coordinator_->log());
-  std::ifstream in(ready);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("agents=", 0) == 0) agents_ep_ = line.substr(7);
-    if (line.rfind("clients=", 0) == 0) clients_ = line.substr(8);
-    if (line.rfind("http=", 0) == 0) http_ = line.substr(5);
-  }
+  return argv;
 }
 
 void Cluster::kill_coordinator() {
@@ -410,7 +488,7 @@ Process& Cluster::add_agent(const std::string& name, const std::string& labels,
   }
   std::vector<std::string> argv = {binary("yardstick-agent"),
                                    "--coordinator",
-                                   agents_ep_,
+                                   agents_endpoints(),
                                    "--name",
                                    full,
                                    "--labels",
@@ -490,7 +568,8 @@ CliResult Cluster::cli(std::vector<std::string> args, const std::string& cwd) {
                                              "' YARDSTICK_COORDINATOR_KEY='" +
                                              coordinator_public_key_file() + "' ") +
                     "'" + binary("yardstick") + "'";
-  if (args.empty() || args[0] != "--coordinator") cmd += " --coordinator '" + clients_ + "'";
+  if (args.empty() || args[0] != "--coordinator")
+    cmd += " --coordinator '" + clients_endpoints() + "'";
   for (auto& a : args) {
     std::string q = "'";
     for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);

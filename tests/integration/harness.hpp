@@ -68,9 +68,16 @@ class PrivatePg {
   ~PrivatePg();
   void stop();
   void start();  // on the same port
+  void kill();   // stops as a crash would: no shutdown checkpoint
+  // A streaming replica of this (started) cluster, itself started.
+  std::unique_ptr<PrivatePg> replica();
+  void promote();  // a replica becomes a primary
   const std::string& dsn() const { return dsn_; }
+  std::string port() const;
 
  private:
+  struct Empty {};
+  explicit PrivatePg(Empty);
   std::string dir_, dsn_;
 };
 
@@ -104,6 +111,16 @@ class Cluster {
   void start_coordinator();  // on the same ports as before when restarted
   Process& coordinator() { return *coordinator_; }
   void kill_coordinator();  // SIGKILL, and reap
+
+  // A second coordinator on the same database, keys and flags, on ports
+  // of its own; returns once it says it is a standby. Agents added after
+  // it and cli() are given both coordinators' endpoints.
+  Process& start_standby();
+  Process& standby() { return *standby_; }
+  // What agents and the CLI are given: the coordinator's endpoint, and
+  // the standby's after it when there is one.
+  std::string agents_endpoints() const;
+  std::string clients_endpoints() const;
 
   // Starts an agent and waits until it is registered.
   Process& add_agent(const std::string& name, const std::string& labels, const std::string& machine,
@@ -174,6 +191,10 @@ class Cluster {
   std::map<std::string, std::unique_ptr<Process>> agents_;
   std::map<std::string, std::vector<std::string>> agent_argv_;
   Process& launch_agent(const std::string& name, const std::vector<std::string>& argv);
+  std::vector<std::string> coordinator_argv(const std::string& agents, const std::string& clients,
+                                            const std::string& ready) const;
+  std::unique_ptr<Process> standby_;
+  std::string standby_agents_, standby_clients_;
   int coordinator_starts_ = 0;
   std::string coordinator_public_;
 };
