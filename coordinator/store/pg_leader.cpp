@@ -5,6 +5,11 @@
 
 namespace yardstick {
 
+// pg_locks lists every database's locks: the lock of this database only
+// (another installation on the same server has a leader of its own).
+const std::string kThisDatabase =
+    "(SELECT oid FROM pg_database WHERE datname = current_database())";
+
 PgLeadership::PgLeadership(PgSession& session, std::string holder, int64_t grace_ms)
     : session_(session), holder_(std::move(holder)), grace_ms_(grace_ms) {
   // A new connection never holds the lock: if this coordinator led, its
@@ -66,8 +71,11 @@ LeaderRow PgLeadership::current() {
     auto r = n.exec_params1(
         "SELECT epoch, holder, agents_endpoint, clients_endpoint, "
         "extract(epoch FROM now() - heartbeat_at)::float8, EXISTS (SELECT 1 FROM pg_locks WHERE "
-        "locktype = 'advisory' AND classid = 0 AND objid = $1 AND objsubid = 1 AND granted) "
-        "FROM coordinator_leader WHERE id = 1",
+        "locktype = 'advisory' AND database = " +
+            kThisDatabase +
+            " AND classid = 0 AND objid = $1 "
+            "AND objsubid = 1 AND granted) "
+            "FROM coordinator_leader WHERE id = 1",
         kLeaderLock);
     LeaderRow row;
     row.epoch = r[0].as<int64_t>();
@@ -86,9 +94,12 @@ bool PgLeadership::cut_stale_leader(int64_t stale_ms) {
     pqxx::nontransaction n(conn);
     auto r = n.exec_params(
         "SELECT pg_terminate_backend(l.pid) FROM pg_locks l, coordinator_leader c WHERE "
-        "l.locktype = 'advisory' AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1 AND "
-        "l.granted AND l.pid <> pg_backend_pid() AND c.id = 1 AND "
-        "c.heartbeat_at < now() - make_interval(secs => $2::float8 / 1000)",
+        "l.locktype = 'advisory' AND l.database = " +
+            kThisDatabase +
+            " AND l.classid = 0 AND "
+            "l.objid = $1 AND l.objsubid = 1 AND l.granted AND l.pid <> pg_backend_pid() AND c.id "
+            "= 1 AND "
+            "c.heartbeat_at < now() - make_interval(secs => $2::float8 / 1000)",
         kLeaderLock, stale_ms);
     return !r.empty() && r[0][0].as<bool>();
   });

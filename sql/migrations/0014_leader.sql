@@ -18,9 +18,12 @@ CREATE TABLE coordinator_leader (
 INSERT INTO coordinator_leader VALUES (1, 0, '', '', '', now(), now());
 
 -- Refuses (SQLSTATE YS001) a transaction of a leader whose epoch is not the
--- current one, and holds the row until the transaction ends, so that a new
--- leader's epoch waits for the old leader's last transaction. With `beat`,
--- the leader's heartbeat is kept too.
+-- current one. It takes no row lock: the leader's transactions run on the
+-- session that holds the advisory lock, so none of them can outlive the
+-- lock, and a new leader can only raise the epoch once the old session,
+-- and its open transaction with it, is gone. A plain read keeps an idle
+-- turn read-only (no WAL, no flush). With `beat`, the leader's heartbeat
+-- is kept too.
 CREATE FUNCTION yardstick_fence(leader_epoch bigint, beat boolean) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -30,7 +33,7 @@ BEGIN
     UPDATE coordinator_leader SET heartbeat_at = now() WHERE id = 1 RETURNING epoch
       INTO current_epoch;
   ELSE
-    SELECT epoch INTO current_epoch FROM coordinator_leader WHERE id = 1 FOR SHARE;
+    SELECT epoch INTO current_epoch FROM coordinator_leader WHERE id = 1;
   END IF;
   IF current_epoch IS DISTINCT FROM leader_epoch THEN
     RAISE EXCEPTION 'stale leader epoch % (the leader is at epoch %)', leader_epoch, current_epoch
