@@ -86,6 +86,55 @@ TEST_F(CoordinatorTest, AStoreThatFailsMidTurnSendsNothingOfItAndTellsTheClientT
   EXPECT_EQ(ask_status(c), wire::ErrorCode::NOT_FOUND);
 }
 
+// Which coordinator leads, as the test says.
+class FakeLeadership final : public Leadership {
+ public:
+  Regain answer = Regain::kLeading;
+  int asked = 0;
+  Regain regain() override {
+    ++asked;
+    return answer;
+  }
+  std::string leader_description() override { return "other:42 (epoch 7)"; }
+};
+
+TEST_F(CoordinatorTest, AfterAStoreFailureItReloadsOnlyOnceItLeadsAndStopsWhenAnotherDoes) {
+  FakeLeadership leadership;
+  Coordinator c(config, context, store.store(), store.reader(), clock);
+  c.set_leadership(&leadership);
+  c.start();
+  store.fail = [](const std::string& op) {
+    if (op == "commit") throw StoreError("connection lost", StoreFault::kUnavailable, "08006");
+  };
+  EXPECT_EQ(ask_status(c), wire::ErrorCode::UNAVAILABLE);
+  store.fail = nullptr;
+  // The grace period: the store stays down, nothing is reloaded or served.
+  leadership.answer = Leadership::Regain::kWait;
+  clock.advance_ms(1500);
+  EXPECT_EQ(ask_status(c), wire::ErrorCode::UNAVAILABLE);
+  EXPECT_GE(leadership.asked, 1);
+  // Still the leader: served again.
+  leadership.answer = Leadership::Regain::kLeading;
+  clock.advance_ms(1500);
+  EXPECT_EQ(ask_status(c), wire::ErrorCode::NOT_FOUND);
+  // Another coordinator took over while the store was down: it stops.
+  store.fail = [](const std::string& op) {
+    if (op == "commit") throw StoreError("connection lost", StoreFault::kUnavailable, "08006");
+  };
+  EXPECT_EQ(ask_status(c), wire::ErrorCode::UNAVAILABLE);
+  store.fail = nullptr;
+  leadership.answer = Leadership::Regain::kLost;
+  clock.advance_ms(1500);
+  try {
+    for (int i = 0; i < 50; ++i) c.turn(10);
+    ADD_FAILURE() << "a coordinator that lost the lead went on";
+  } catch (const LostLeadership& e) {
+    EXPECT_NE(std::string(e.what()).find("another coordinator leads now: other:42 (epoch 7)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(CoordinatorTest, AStoredJobThatDoesNotDecodeIsFailedAndTheStartGoesOn) {
   Job ok;
   ok.id = 11;
