@@ -30,7 +30,12 @@ int64_t ms_since(std::chrono::steady_clock::time_point t) {
 }
 
 TEST(Standby, LeaderKilledMidPipelineTheStandbyFinishesItAndNoJobRunsTwice) {
-  Cluster c;  // lease 2 s, heartbeat 300 ms
+  // The reloaded jobs wait one lease for their agents, whose attempts to
+  // reach the standby (refused while it did not listen) have backed off to
+  // 2 s: a lease of 2 s would race them.
+  Cluster::Options options;
+  options.lease_ms = 6000;
+  Cluster c(options);
   c.start_standby();
   EXPECT_NE(c.standby().log().find("leads (epoch 1"), std::string::npos) << c.standby().log();
   c.add_agent("a", "", "m1");
