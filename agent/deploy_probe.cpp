@@ -1,6 +1,5 @@
 #include "agent/deploy_probe.hpp"
-
-#include <curl/curl.h>
+#include "common/curl_library.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -69,7 +68,7 @@ Prober::~Prober() {
 }
 
 void Prober::start() {
-  multi_ = curl_multi_init();
+  multi_ = curl().multi_init();
   start_ = std::chrono::steady_clock::now();
   started_at_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -80,9 +79,9 @@ void Prober::start() {
 int64_t Prober::stop() {
   if (thread_.joinable()) {
     stopping_ = true;
-    curl_multi_wakeup(static_cast<CURLM*>(multi_));
+    curl().multi_wakeup(static_cast<CURLM*>(multi_));
     thread_.join();
-    curl_multi_cleanup(static_cast<CURLM*>(multi_));
+    curl().multi_cleanup(static_cast<CURLM*>(multi_));
     multi_ = nullptr;
   }
   return end_us_;
@@ -121,37 +120,37 @@ void Prober::loop() {
       t->record.sent_us = now;
       t->record.late_us = now - next_tick * interval_us;
       ++next_tick;
-      if (in_flight >= spec_.max_in_flight || !(t->handle = curl_easy_init())) {
+      if (in_flight >= spec_.max_in_flight || !(t->handle = curl().easy_init())) {
         t->record.overloaded = true;
         t->record.failure = HttpFailure::kOther;
         finish(std::move(t));
         continue;
       }
       configure_request(t->handle, spec_.url, spec_.timeout, &t->body);
-      curl_easy_setopt(t->handle, CURLOPT_PRIVATE, t.get());
-      curl_multi_add_handle(multi, t->handle);
+      curl().easy_setopt(t->handle, CURLOPT_PRIVATE, t.get());
+      curl().multi_add_handle(multi, t->handle);
       ++in_flight;
       t.release();  // owned by the multi handle until it finishes
     }
     if (stopping && in_flight == 0) break;
     int running = 0;
-    curl_multi_perform(multi, &running);
+    curl().multi_perform(multi, &running);
     int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+    while (CURLMsg* msg = curl().multi_info_read(multi, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
       Transfer* raw = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&raw));
+      curl().easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&raw));
       std::unique_ptr<Transfer> t(raw);
       long status = 0;
       double total = 0;
-      curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
-      curl_easy_getinfo(t->handle, CURLINFO_TOTAL_TIME, &total);
+      curl().easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+      curl().easy_getinfo(t->handle, CURLINFO_TOTAL_TIME, &total);
       t->record.status = status;
       t->record.latency_s = total;
       t->record.failure = classify(msg->data.result, status, spec_.expect);
       t->record.body = t->body.substr(0, ProbeRecord::kBodyKept);
-      curl_multi_remove_handle(multi, t->handle);
-      curl_easy_cleanup(t->handle);
+      curl().multi_remove_handle(multi, t->handle);
+      curl().easy_cleanup(t->handle);
       --in_flight;
       finish(std::move(t));
     }
@@ -163,9 +162,9 @@ void Prober::loop() {
       wait_ms = static_cast<int>(std::clamp<int64_t>((until + 999) / 1000, 0, 1000));
     }
     long curl_ms = -1;
-    curl_multi_timeout(multi, &curl_ms);
+    curl().multi_timeout(multi, &curl_ms);
     if (curl_ms >= 0) wait_ms = std::min<int>(wait_ms, static_cast<int>(curl_ms));
-    if (wait_ms > 0) curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+    if (wait_ms > 0) curl().multi_poll(multi, nullptr, 0, wait_ms, nullptr);
     if (stopping_ && !stopping) end_us_ = now_us();
   }
   if (!end_us_) end_us_ = now_us();

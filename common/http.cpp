@@ -1,6 +1,5 @@
 #include "common/http.hpp"
-
-#include <curl/curl.h>
+#include "common/curl_library.hpp"
 
 #include <cstdlib>
 #include <mutex>
@@ -40,7 +39,7 @@ size_t keep_body(char* data, size_t size, size_t count, void* user) {
 
 void http_global_init() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { (void)curl(); });  // loads libcurl and runs curl_global_init
 }
 
 HttpFailure classify(int curl_code, long status, const StatusRange& expect) {
@@ -63,21 +62,21 @@ HttpFailure classify(int curl_code, long status, const StatusRange& expect) {
 
 void configure_request(CURL* h, const std::string& url, std::chrono::milliseconds timeout,
                        std::string* body) {
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-  curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "yardstick");
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+  curl().easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl().easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl().easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+  curl().easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+  curl().easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl().easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl().easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl().easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl().easy_setopt(h, CURLOPT_USERAGENT, "yardstick");
+  curl().easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_body);
+  curl().easy_setopt(h, CURLOPT_WRITEDATA, body);
   // HTTPS is verified against the system's CA certificates, or against
   // $CURL_CA_BUNDLE when set (as curl(1) does): a private CA in a job's env.
   if (const char* ca = std::getenv("CURL_CA_BUNDLE"); ca && *ca)
-    curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl().easy_setopt(h, CURLOPT_CAINFO, ca);
 }
 
 namespace {
@@ -85,18 +84,18 @@ namespace {
 HttpAnswer perform(CURL* h, const StatusRange& expect, std::string* body) {
   HttpAnswer a;
   char error[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-  const CURLcode code = curl_easy_perform(h);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
+  curl().easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  const CURLcode code = curl().easy_perform(h);
+  curl().easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
   double total = 0;
-  curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
+  curl().easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
   a.seconds = total;
   a.failure = classify(code, a.status, expect);
   a.body = std::move(*body);
   if (a.failure == HttpFailure::kStatus)
     a.error = "HTTP " + std::to_string(a.status) + ", expected " + expect.text();
   else if (a.failure != HttpFailure::kNone)
-    a.error = error[0] ? error : curl_easy_strerror(code);
+    a.error = error[0] ? error : curl().easy_strerror(code);
   return a;
 }
 
@@ -105,32 +104,36 @@ HttpAnswer perform(CURL* h, const StatusRange& expect, std::string* body) {
 HttpAnswer http_get(const std::string& url, std::chrono::milliseconds timeout,
                     const StatusRange& expect) {
   http_global_init();
-  CURL* h = curl_easy_init();
-  if (!h) return {HttpFailure::kOther, 0, "", 0, "libcurl could not start a request"};
+  CURL* h = curl().easy_init();
+  if (!h)
+    return {HttpFailure::kOther, 0, "", 0,
+            curl_load_error().empty() ? "libcurl could not start a request" : curl_load_error()};
   std::string body;
   configure_request(h, url, timeout, &body);
   HttpAnswer a = perform(h, expect, &body);
-  curl_easy_cleanup(h);
+  curl().easy_cleanup(h);
   return a;
 }
 
 HttpAnswer http_post_json(const std::string& url, const std::string& json,
                           std::chrono::milliseconds timeout) {
   http_global_init();
-  CURL* h = curl_easy_init();
-  if (!h) return {HttpFailure::kOther, 0, "", 0, "libcurl could not start a request"};
+  CURL* h = curl().easy_init();
+  if (!h)
+    return {HttpFailure::kOther, 0, "", 0,
+            curl_load_error().empty() ? "libcurl could not start a request" : curl_load_error()};
   std::string body;
   configure_request(h, url, timeout, &body);
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, json.c_str());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(json.size()));
+  curl_slist* headers = curl().slist_append(nullptr, "Content-Type: application/json");
+  curl().easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl().easy_setopt(h, CURLOPT_POSTFIELDS, json.c_str());
+  curl().easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(json.size()));
   StatusRange two_hundreds;
   std::string ignored;
   two_hundreds = *StatusRange::parse("200-299", &ignored);
   HttpAnswer a = perform(h, two_hundreds, &body);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
+  curl().slist_free_all(headers);
+  curl().easy_cleanup(h);
   return a;
 }
 

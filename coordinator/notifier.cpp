@@ -1,6 +1,5 @@
 #include "coordinator/notifier.hpp"
-
-#include <curl/curl.h>
+#include "common/curl_library.hpp"
 
 #include <algorithm>
 #include <map>
@@ -27,15 +26,15 @@ Notifier::Notifier() : Notifier(Options{}) {}
 
 Notifier::Notifier(Options options, OutcomeHook hook) : options_(options), hook_(std::move(hook)) {
   http_global_init();
-  multi_ = curl_multi_init();
+  multi_ = curl().multi_init();
   thread_ = std::thread([this] { loop(); });
 }
 
 Notifier::~Notifier() {
   stop_ = true;
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  curl().multi_wakeup(static_cast<CURLM*>(multi_));
   thread_.join();
-  curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  curl().multi_cleanup(static_cast<CURLM*>(multi_));
   for (Pending* p : incoming_) delete p;
 }
 
@@ -55,7 +54,7 @@ bool Notifier::post(std::string url, std::string json) {
     p->queued = p->due = Clock::now();
     incoming_.push_back(p);
   }
-  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  curl().multi_wakeup(static_cast<CURLM*>(multi_));
   return true;
 }
 
@@ -89,7 +88,7 @@ void Notifier::loop() {
            flying.size() < options_.max_in_flight) {
       Pending* p = waiting.begin()->second;
       waiting.erase(waiting.begin());
-      p->handle = curl_easy_init();
+      p->handle = curl().easy_init();
       if (!p->handle) {
         p->error = "libcurl could not start a request";
         finish(p, false);
@@ -98,29 +97,29 @@ void Notifier::loop() {
       ++p->attempts;
       p->body.clear();
       configure_request(p->handle, p->url, options_.timeout, &p->body);
-      p->headers = curl_slist_append(nullptr, "Content-Type: application/json");
-      curl_easy_setopt(p->handle, CURLOPT_HTTPHEADER, p->headers);
-      curl_easy_setopt(p->handle, CURLOPT_POSTFIELDS, p->json.c_str());
-      curl_easy_setopt(p->handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(p->json.size()));
-      curl_easy_setopt(p->handle, CURLOPT_PRIVATE, p);
-      curl_multi_add_handle(multi, p->handle);
+      p->headers = curl().slist_append(nullptr, "Content-Type: application/json");
+      curl().easy_setopt(p->handle, CURLOPT_HTTPHEADER, p->headers);
+      curl().easy_setopt(p->handle, CURLOPT_POSTFIELDS, p->json.c_str());
+      curl().easy_setopt(p->handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(p->json.size()));
+      curl().easy_setopt(p->handle, CURLOPT_PRIVATE, p);
+      curl().multi_add_handle(multi, p->handle);
       flying.insert(p);
       in_flight_ = flying.size();
       if (flying.size() > most_in_flight_) most_in_flight_ = flying.size();
     }
     int running = 0;
-    curl_multi_perform(multi, &running);
+    curl().multi_perform(multi, &running);
     int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+    while (CURLMsg* msg = curl().multi_info_read(multi, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
       Pending* p = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&p));
+      curl().easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&p));
       long status = 0;
-      curl_easy_getinfo(p->handle, CURLINFO_RESPONSE_CODE, &status);
+      curl().easy_getinfo(p->handle, CURLINFO_RESPONSE_CODE, &status);
       const CURLcode code = msg->data.result;
-      curl_multi_remove_handle(multi, p->handle);
-      curl_easy_cleanup(p->handle);
-      curl_slist_free_all(p->headers);
+      curl().multi_remove_handle(multi, p->handle);
+      curl().easy_cleanup(p->handle);
+      curl().slist_free_all(p->headers);
       p->handle = nullptr;
       p->headers = nullptr;
       flying.erase(p);
@@ -129,7 +128,7 @@ void Notifier::loop() {
         finish(p, true);
         continue;
       }
-      p->error = code == CURLE_OK ? "HTTP " + std::to_string(status) : curl_easy_strerror(code);
+      p->error = code == CURLE_OK ? "HTTP " + std::to_string(status) : curl().easy_strerror(code);
       auto backoff = options_.first_backoff * (1LL << std::min<uint32_t>(p->attempts - 1, 20));
       backoff = std::min<std::chrono::milliseconds>(backoff, options_.max_backoff);
       p->due = Clock::now() + backoff;
@@ -150,18 +149,18 @@ void Notifier::loop() {
               1,
           0, 1000));
     long curl_ms = -1;
-    curl_multi_timeout(multi, &curl_ms);
+    curl().multi_timeout(multi, &curl_ms);
     if (curl_ms >= 0 && !flying.empty())
       wait_ms = std::min<int>(wait_ms, static_cast<int>(curl_ms));
-    curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+    curl().multi_poll(multi, nullptr, 0, wait_ms, nullptr);
   }
   // Stopping: what is in flight or waiting is given up, and said.
   const size_t left = waiting.size() + flying.size();
   for (auto& [due, p] : waiting) delete p;
   for (Pending* p : flying) {
-    curl_multi_remove_handle(multi, p->handle);
-    curl_easy_cleanup(p->handle);
-    curl_slist_free_all(p->headers);
+    curl().multi_remove_handle(multi, p->handle);
+    curl().easy_cleanup(p->handle);
+    curl().slist_free_all(p->headers);
     delete p;
   }
   if (left > 0) spdlog::warn("webhooks: {} notifications not delivered at shutdown", left);

@@ -167,7 +167,9 @@ set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 
 set(_deb_version "${PROJECT_VERSION}")
 set(CPACK_DEBIAN_COORDINATOR_PACKAGE_NAME yardstick-coordinator)
-set(CPACK_DEBIAN_COORDINATOR_PACKAGE_DEPENDS "adduser, yardstick (= ${_deb_version})")
+# libcurl4: loaded at run time for webhooks and HTTP checks (common/curl_library.cpp),
+# so shlibdeps does not see it.
+set(CPACK_DEBIAN_COORDINATOR_PACKAGE_DEPENDS "adduser, libcurl4, yardstick (= ${_deb_version})")
 set(CPACK_DEBIAN_COORDINATOR_PACKAGE_RECOMMENDS "postgresql")
 set(CPACK_DEBIAN_COORDINATOR_DESCRIPTION
   "yardstick coordinator: schedules jobs and keeps their timings\n\
@@ -179,7 +181,7 @@ set(CPACK_DEBIAN_COORDINATOR_PACKAGE_CONTROL_EXTRA
   "${YARDSTICK_DEPLOY_DIR}/debian/coordinator/postinst;${YARDSTICK_DEPLOY_DIR}/debian/coordinator/prerm;${YARDSTICK_DEPLOY_DIR}/debian/coordinator/postrm;${YARDSTICK_DEPLOY_DIR}/debian/coordinator/conffiles")
 
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME yardstick-agent)
-set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "adduser, yardstick (= ${_deb_version})")
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS "adduser, libcurl4, yardstick (= ${_deb_version})")
 set(CPACK_DEBIAN_AGENT_PACKAGE_RECOMMENDS "git")
 set(CPACK_DEBIAN_AGENT_DESCRIPTION
   "yardstick agent: runs build, benchmark and deploy jobs\n\
