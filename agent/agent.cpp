@@ -387,8 +387,18 @@ void Agent::handle(zmq::message_t& frame) {
         link_ = Link::kHelloSent;
         hello_deadline_ms_ = clock_.steady_ms() + config_.max_backoff_ms;
         break;
-      case wire::Envelope::Body::HEARTBEAT:
+      case wire::Envelope::Body::HEARTBEAT: {
+        // The coordinator's fleet grew or shrank: beat at its new interval.
+        auto hb = body.getHeartbeat();
+        if (hb.getIntervalMs() > 0 && hb.getIntervalMs() != heartbeat_ms_) {
+          heartbeat_ms_ = std::clamp(hb.getIntervalMs(), 50u, 3'600'000u);
+          lease_ms_ = std::max(heartbeat_ms_ + 1, hb.getLeaseMs());
+          next_heartbeat_ms_ = clock_.steady_ms() + heartbeat_ms_;
+          spdlog::info("heartbeat every {} ms from now on (lease {} ms), as the coordinator says",
+                       heartbeat_ms_, lease_ms_);
+        }
         break;
+      }
       case wire::Envelope::Body::ASSIGN:
         on_assign(wire_io::read(body.getAssign()));
         break;

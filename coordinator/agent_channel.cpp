@@ -66,7 +66,7 @@ void AgentChannel::on_hello(const Peer& peer, uint64_t req, wire::Envelope::Read
   const std::string incarnation = clean(hello.getIncarnation());
   const int64_t now = clock_.steady_ms();
   const auto admission = agents_.admit(name, incarnation, peer.route, now,
-                                       2 * static_cast<int64_t>(config_.heartbeat_interval_ms));
+                                       2 * static_cast<int64_t>(cadence().interval_ms));
   if (admission == AgentRegistry::Admission::kReject) {
     // Another process uses this name and is alive: refuse the newcomer
     // rather than let the two evict each other forever.
@@ -112,6 +112,9 @@ void AgentChannel::on_hello(const Peer& peer, uint64_t req, wire::Envelope::Read
   fresh.last_seen_ms = now;
   fresh.last_touched_ms = now;
   AgentSession& s = agents_.put(std::move(fresh));
+  const Cadence cadence_now = cadence();
+  s.interval_ms = cadence_now.interval_ms;
+  s.lease_ms = cadence_now.lease_ms;
 
   // Jobs this agent held in the coordinator's view (also from before a
   // coordinator restart, when the agent column was loaded from the store).
@@ -134,8 +137,8 @@ void AgentChannel::on_hello(const Peer& peer, uint64_t req, wire::Envelope::Read
   capnp::MallocMessageBuilder b;
   auto w = wire_io::start(b, req).getBody().initWelcome();
   w.setAgentId(agent_id);
-  w.setHeartbeatIntervalMs(config_.heartbeat_interval_ms);
-  w.setLeaseMs(config_.lease_ms);
+  w.setHeartbeatIntervalMs(static_cast<uint32_t>(s.interval_ms));
+  w.setLeaseMs(static_cast<uint32_t>(s.lease_ms));
   wire_io::fill(w.initAbandon(abandon.size()), abandon);
   outbox_.reply(Side::kAgents, peer.route, b);
   spdlog::info(
@@ -147,10 +150,10 @@ void AgentChannel::on_hello(const Peer& peer, uint64_t req, wire::Envelope::Read
 }
 
 void AgentChannel::reconcile(AgentSession& s, const std::vector<JobRef>& held, bool hello) {
-  const int64_t grace = 2 * static_cast<int64_t>(config_.heartbeat_interval_ms) + 1000;
+  const int64_t grace = 2 * std::max<int64_t>(s.interval_ms, config_.heartbeat_interval_ms) + 1000;
   Reconciliation r = reconcile_held(table_, s.name, held, hello, clock_.steady_ms(), grace);
   for (const auto& ref : r.abandon)
-    if (s.abandon.insert(ref).second)
+    if (agents_.add_abandon(s, ref))
       spdlog::info("agent {} holds job {} attempt {}, which is not its own: abandon", s.name,
                    ref.job_id, ref.attempt);
   if (!hello)
@@ -174,11 +177,38 @@ void AgentChannel::reconcile(AgentSession& s, const std::vector<JobRef>& held, b
 bool AgentChannel::answer_heartbeat(const std::string& route, uint64_t req) {
   AgentSession* s = agents_.by_route(route);
   if (!s) return false;
-  s->last_seen_ms = clock_.steady_ms();
+  agents_.seen(*s, clock_.steady_ms(), std::max<int64_t>(s->lease_ms, config_.lease_ms) / 2);
   capnp::MallocMessageBuilder b;
-  wire_io::start(b, req).getBody().initHeartbeat().setSentAtUs(clock_.unix_us());
+  auto hb = wire_io::start(b, req).getBody().initHeartbeat();
+  hb.setSentAtUs(clock_.unix_us());
+  // The fleet grew or shrank: the agent beats at the new interval from
+  // this answer on, and its lease is as long in proportion at once.
+  const Cadence now = cadence();
+  if (now.interval_ms != s->interval_ms) {
+    s->interval_ms = now.interval_ms;
+    s->lease_ms = now.lease_ms;
+    hb.setIntervalMs(static_cast<uint32_t>(now.interval_ms));
+    hb.setLeaseMs(static_cast<uint32_t>(now.lease_ms));
+  }
   outbox_.now(Side::kAgents, route, b);
   return true;
+}
+
+Cadence AgentChannel::cadence() const {
+  return fleet_cadence(config_, agents_.sessions().size());
+}
+
+Cadence fleet_cadence(const CoordinatorConfig& config, size_t agents) {
+  Cadence c{config.heartbeat_interval_ms, config.lease_ms};
+  if (config.max_heartbeats_per_s == 0) return c;
+  // Rounded up to a tenth of a second, so that a fleet changing by one
+  // agent does not tell every agent a new interval.
+  int64_t needed = static_cast<int64_t>(agents) * 1000 / config.max_heartbeats_per_s;
+  needed = (needed + 99) / 100 * 100;
+  if (needed <= c.interval_ms) return c;
+  c.lease_ms = c.lease_ms * needed / c.interval_ms;
+  c.interval_ms = needed;
+  return c;
 }
 
 void AgentChannel::on_heartbeat(const Peer& peer, uint64_t req, wire::Envelope::Reader env) {
@@ -210,52 +240,47 @@ void AgentChannel::on_error(const Peer& peer, uint64_t, wire::Envelope::Reader e
 void AgentChannel::check_leases() {
   const int64_t now = clock_.steady_ms();
   for (const auto& name : agents_.expired(now, config_.lease_ms)) {
-    const int64_t silent_ms = now - agents_.find(name)->last_seen_ms;
+    const AgentSession* s = agents_.find(name);
+    const int64_t silent_ms = now - s->last_seen_ms;
+    const int64_t lease = s->lease_ms > 0 ? s->lease_ms : config_.lease_ms;
     // It may come back: a later hello from it abandons what it still runs.
     agents_.remove(name);
-    spdlog::warn("agent {} lost: silent for {} ms (lease {} ms)", name, silent_ms,
-                 config_.lease_ms);
+    spdlog::warn("agent {} lost: silent for {} ms (lease {} ms)", name, silent_ms, lease);
     table_.agent_lost(name, "agent " + name + " lost");
     placement_.mark_dirty();
   }
   // last_seen in the store, for `yardstick agents`: every half lease, for
-  // all the agents heard from, in one statement.
-  std::vector<uint64_t> seen;
-  for (auto& [name, s] : agents_.sessions())
-    if (s.last_seen_ms - s.last_touched_ms >= static_cast<int64_t>(config_.lease_ms) / 2) {
-      seen.push_back(s.agent_id);
-      s.last_touched_ms = s.last_seen_ms;
-    }
-  store_.touch_agents(seen);
+  // the agents heard from, in one statement.
+  store_.touch_agents(agents_.take_touched());
 }
 
 void AgentChannel::flush_acks() {
-  for (auto& [name, s] : agents_.sessions()) {
-    if (s.acks.empty()) continue;
-    capnp::MallocMessageBuilder b;
-    auto keys = wire_io::start(b, 0).getBody().initAck().initKeys(s.acks.size());
-    for (unsigned i = 0; i < s.acks.size(); ++i) wire_io::fill(keys[i], s.acks[i]);
-    outbox_.reply(Side::kAgents, s.route, b);
-    acks_sent_ += s.acks.size();
-    s.acks.clear();
-  }
-  for (auto& [name, s] : agents_.sessions()) {
-    if (s.abandon.empty()) continue;
-    capnp::MallocMessageBuilder b;
-    auto a = wire_io::start(b, 0).getBody().initAbandon();
-    a.setReason("not this agent's current attempt");
-    wire_io::fill(a.initJobs(s.abandon.size()),
-                  std::vector<JobRef>(s.abandon.begin(), s.abandon.end()));
-    outbox_.reply(Side::kAgents, s.route, b);
-    s.abandon.clear();
-  }
+  agents_.take_owing([&](AgentSession& s) {
+    if (!s.acks.empty()) {
+      capnp::MallocMessageBuilder b;
+      auto keys = wire_io::start(b, 0).getBody().initAck().initKeys(s.acks.size());
+      for (unsigned i = 0; i < s.acks.size(); ++i) wire_io::fill(keys[i], s.acks[i]);
+      outbox_.reply(Side::kAgents, s.route, b);
+      acks_sent_ += s.acks.size();
+      s.acks.clear();
+    }
+    if (!s.abandon.empty()) {
+      capnp::MallocMessageBuilder b;
+      auto a = wire_io::start(b, 0).getBody().initAbandon();
+      a.setReason("not this agent's current attempt");
+      wire_io::fill(a.initJobs(s.abandon.size()),
+                    std::vector<JobRef>(s.abandon.begin(), s.abandon.end()));
+      outbox_.reply(Side::kAgents, s.route, b);
+      s.abandon.clear();
+    }
+  });
 }
 
 void AgentChannel::discard_acks() {
-  for (auto& [name, s] : agents_.sessions()) {
+  agents_.take_owing([](AgentSession& s) {
     s.acks.clear();
     s.abandon.clear();
-  }
+  });
 }
 
 void AgentChannel::reset_sessions() {

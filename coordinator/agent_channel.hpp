@@ -22,6 +22,17 @@
 
 namespace yardstick {
 
+// The heartbeat interval and lease the fleet is given.
+struct Cadence {
+  int64_t interval_ms;
+  int64_t lease_ms;
+};
+// For a fleet of `agents`: the configured interval and lease, or, when the
+// fleet would send more than max_heartbeats_per_s at that interval, the
+// interval that keeps it there (rounded up to 100 ms) and a lease longer
+// in the same proportion. A fleet of 10,000 at 500/s beats every 20 s.
+Cadence fleet_cadence(const CoordinatorConfig& config, size_t agents);
+
 class AgentChannel {
  public:
   AgentChannel(const CoordinatorConfig& config, const Clock& clock, AgentRecords& store,
@@ -64,6 +75,7 @@ class AgentChannel {
   // loses the jobs it should run but does not.
   void reconcile(AgentSession& session, const std::vector<JobRef>& held, bool hello);
   void reject(const std::string& route, uint64_t req, const std::string& reason);
+  Cadence cadence() const;
 
   const CoordinatorConfig& config_;
   const Clock& clock_;

@@ -1,5 +1,8 @@
 #include "coordinator/agent_registry.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace yardstick {
 
 AgentRegistry::Admission AgentRegistry::admit(const std::string& name,
@@ -22,7 +25,30 @@ AgentSession& AgentRegistry::put(AgentSession session) {
   }
   routes_[session.route] = session.name;
   const std::string name = session.name;
-  return sessions_.emplace(name, std::move(session)).first->second;
+  session.owing = false;
+  // Due at once: expired() queues it again with its lease, which it knows.
+  session.lease_key_ms = session.last_seen_ms;
+  leases_.emplace(session.last_seen_ms, name);
+  AgentSession& s = sessions_.emplace(name, std::move(session)).first->second;
+  if (!s.acks.empty() || !s.abandon.empty()) owe(s);
+  return s;
+}
+
+void AgentRegistry::owe(AgentSession& s) {
+  if (s.owing) return;
+  s.owing = true;
+  owing_.push_back(s.name);
+}
+
+void AgentRegistry::add_ack(AgentSession& s, const ResultKey& key) {
+  s.acks.push_back(key);
+  owe(s);
+}
+
+bool AgentRegistry::add_abandon(AgentSession& s, const JobRef& ref) {
+  if (!s.abandon.insert(ref).second) return false;
+  owe(s);
+  return true;
 }
 
 void AgentRegistry::remove(const std::string& name) {
@@ -35,6 +61,9 @@ void AgentRegistry::remove(const std::string& name) {
 void AgentRegistry::clear() {
   sessions_.clear();
   routes_.clear();
+  owing_.clear();
+  touched_.clear();
+  leases_ = {};
 }
 
 AgentSession* AgentRegistry::find(const std::string& name) {
@@ -67,10 +96,35 @@ std::string AgentRegistry::name_of(const std::string& route, const std::string& 
   return r == routes_.end() ? fallback : r->second;
 }
 
-std::vector<std::string> AgentRegistry::expired(int64_t now_ms, int64_t lease_ms) const {
+void AgentRegistry::seen(AgentSession& s, int64_t now_ms, int64_t touch_every_ms) {
+  s.last_seen_ms = now_ms;
+  if (now_ms - s.last_touched_ms < touch_every_ms) return;
+  s.last_touched_ms = now_ms;
+  touched_.push_back(s.agent_id);
+}
+
+std::vector<uint64_t> AgentRegistry::take_touched() {
+  return std::exchange(touched_, {});
+}
+
+std::vector<std::string> AgentRegistry::expired(int64_t now_ms, int64_t lease_ms) {
   std::vector<std::string> out;
-  for (const auto& [name, s] : sessions_)
-    if (now_ms - s.last_seen_ms > lease_ms) out.push_back(name);
+  while (!leases_.empty() && leases_.top().first < now_ms) {
+    LeaseEntry entry = leases_.top();
+    leases_.pop();
+    AgentSession* s = find(entry.second);
+    // Gone, or queued again since (a newer put, or heard from): stale.
+    if (!s || s->lease_key_ms != entry.first) continue;
+    const int64_t lease = s->lease_ms > 0 ? s->lease_ms : lease_ms;
+    if (now_ms - s->last_seen_ms > lease) {
+      if (std::find(out.begin(), out.end(), s->name) == out.end()) out.push_back(s->name);
+      continue;
+    }
+    s->lease_key_ms = s->last_seen_ms + lease;
+    leases_.emplace(s->lease_key_ms, s->name);
+  }
+  // Expired sessions stay queued until removed.
+  for (const auto& name : out) leases_.emplace(find(name)->lease_key_ms, name);
   return out;
 }
 

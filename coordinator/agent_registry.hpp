@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <queue>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,10 +27,16 @@ struct AgentSession {
   std::string machine_name;
   Labels labels;
   uint32_t slots = 1;
-  int64_t last_seen_ms = 0;     // steady clock
+  int64_t last_seen_ms = 0;     // steady clock; set through AgentRegistry::seen
   int64_t last_touched_ms = 0;  // last_seen written to the store
-  std::vector<ResultKey> acks;  // committed this turn, sent after commit
-  std::set<JobRef> abandon;     // attempts to tell it to drop, after commit
+  int64_t lease_key_ms = 0;     // the deadline its lease entry was queued with
+  int64_t interval_ms = 0;      // heartbeat interval and lease last told to it
+  int64_t lease_ms = 0;         // (0: the registry's default)
+  // Owed to the agent after the turn's commit; added through the
+  // registry (add_ack, add_abandon), which lists the sessions that owe.
+  std::vector<ResultKey> acks;  // committed this turn
+  std::set<JobRef> abandon;     // attempts to tell it to drop
+  bool owing = false;           // listed in the registry's owing list
   // Results the agent holds that are not acknowledged yet, as its last
   // heartbeat said (bounded at intake: bounds.hpp).
   uint64_t spool_backlog = 0;
@@ -59,8 +67,20 @@ class AgentRegistry {
   // The name registered from `route`, or `fallback`.
   std::string name_of(const std::string& route, const std::string& fallback) const;
 
-  // Names of the sessions silent for more than `lease_ms`.
-  std::vector<std::string> expired(int64_t now_ms, int64_t lease_ms) const;
+  // The agent was heard from at `now_ms`. Its last_seen is due in the
+  // store once `touch_every_ms` passed since it was last written there.
+  void seen(AgentSession& s, int64_t now_ms, int64_t touch_every_ms);
+  // The agents' ids whose last_seen is due in the store; the list is then empty.
+  std::vector<uint64_t> take_touched();
+
+  // Names of the sessions silent for longer than their lease (`lease_ms`
+  // for a session without one); they stay until removed. Each session has
+  // one entry in a queue ordered by the deadline it was queued with; a
+  // heartbeat does not move it. A call pops the entries due: an agent
+  // heard from since is queued again with its later deadline. So a call
+  // costs O(k log n) for the k entries due, and each live agent one pop
+  // and one push per lease, however often it heartbeats.
+  std::vector<std::string> expired(int64_t now_ms, int64_t lease_ms);
   // The coordinator did not serve for `gap_ms`: nobody is judged on it.
   void extend(int64_t gap_ms);
 
@@ -70,6 +90,21 @@ class AgentRegistry {
   void set_admin_draining(const std::string& name, bool draining);
   bool admin_draining(const std::string& name) const { return admin_draining_.count(name) > 0; }
 
+  // What a session owes its agent after the commit. A turn then visits
+  // only the sessions that owe (one per result sender), not the fleet.
+  void add_ack(AgentSession& s, const ResultKey& key);
+  bool add_abandon(AgentSession& s, const JobRef& ref);  // false: listed already
+  // Each session that owes something, once; the list is then empty.
+  template <typename F>
+  void take_owing(F&& visit) {
+    for (const auto& name : owing_)
+      if (AgentSession* s = find(name); s && s->owing) {
+        s->owing = false;
+        visit(*s);
+      }
+    owing_.clear();
+  }
+
   std::map<std::string, AgentSession>& sessions() { return sessions_; }
   const std::map<std::string, AgentSession>& sessions() const { return sessions_; }
 
@@ -77,6 +112,11 @@ class AgentRegistry {
   std::map<std::string, AgentSession> sessions_;  // by agent name
   std::map<std::string, std::string> routes_;     // route -> agent name
   std::set<std::string> admin_draining_;
+  std::vector<std::string> owing_;  // names; a name gone since is skipped
+  void owe(AgentSession& s);
+  std::vector<uint64_t> touched_;
+  using LeaseEntry = std::pair<int64_t, std::string>;  // last_seen when queued, name
+  std::priority_queue<LeaseEntry, std::vector<LeaseEntry>, std::greater<>> leases_;
 };
 
 }  // namespace yardstick

@@ -13,6 +13,11 @@ struct CoordinatorConfig {
   std::string clients_endpoint = "tcp://127.0.0.1:7400";
   uint32_t heartbeat_interval_ms = 2000;  // told to agents in the welcome
   uint32_t lease_ms = 10000;              // an agent silent this long is lost
+  // Heartbeats the whole fleet sends per second, at most (as Nomad's
+  // max_heartbeats_per_second): a fleet larger than this times the
+  // interval is given a longer interval, and a lease longer in proportion.
+  // 0: the interval is fixed.
+  uint32_t max_heartbeats_per_s = 500;
   size_t max_batch = 2000;                // frames handled in one turn (one transaction)
   uint64_t max_turn_bytes = 32ull << 20;  // bytes of frames handled in one turn
   uint64_t log_cap_bytes = 64ull << 20;   // stored log of one job attempt: head and tail kept

@@ -85,8 +85,10 @@ void Coordinator::reload_state() {
     store_.pipelines.fail_unloadable(u);
   }
   agents_.set_admin_draining(store_.agents.draining_agents());
+  // The agents come back within their interval, which grew with the fleet.
+  const Cadence cadence = fleet_cadence(config_, store_.agents.agents_seen_within(600));
   store_.session.commit();
-  const int64_t deadline = clock_.steady_ms() + config_.lease_ms;
+  const int64_t deadline = clock_.steady_ms() + cadence.lease_ms;
   std::vector<uint64_t> pending;
   for (auto& job : loaded.jobs) {
     if (job.state == JobState::kAssigned || job.state == JobState::kRunning)
@@ -206,6 +208,11 @@ void Coordinator::publish_metrics() {
   metrics_->queue_depth.store(queued);
   metrics_->oldest_queued_age_ms.store(
       oldest_queued_us ? std::max<int64_t>(0, (clock_.unix_us() - oldest_queued_us) / 1000) : 0);
+  metrics_->results_acknowledged.store(channel_.acks_sent());
+  // The per-agent figures visit the whole fleet: once a second.
+  const int64_t now = clock_.steady_ms();
+  if (now < next_agent_metrics_ms_) return;
+  next_agent_metrics_ms_ = now + 1000;
   int64_t draining = 0;
   std::map<std::string, uint64_t> spool;
   for (const auto& [name, s] : agents_.sessions()) {
@@ -214,7 +221,6 @@ void Coordinator::publish_metrics() {
   }
   metrics_->agents_connected.store(static_cast<int64_t>(agents_.sessions().size()));
   metrics_->agents_draining.store(draining);
-  metrics_->results_acknowledged.store(channel_.acks_sent());
   metrics_->publish_spool(std::move(spool));
 }
 

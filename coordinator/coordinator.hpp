@@ -107,6 +107,7 @@ class Coordinator final : private TurnWork {
   int64_t next_recover_ms_ = 0;
   Leadership* leadership_ = nullptr;
   uint64_t turns_committed_ = 0;
+  int64_t next_agent_metrics_ms_ = 0;  // steady clock: the per-agent metrics are due
   CoordinatorMetrics* metrics_ = nullptr;
 };
 

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
       ->envname("YARDSTICK_LEASE_MS")
       ->capture_default_str()
       ->check(CLI::Range(200u, 3600000u));
+  app.add_option("--max-heartbeats-per-second", config.max_heartbeats_per_s,
+                 "heartbeats the fleet sends per second at most: a larger fleet is given a "
+                 "longer interval and lease, in proportion (0: a fixed interval)")
+      ->capture_default_str();
   app.add_option("--queue-timeout-ms", config.queue_timeout_ms,
                  "a queued job that no connected agent can take fails after this long")
       ->envname("YARDSTICK_QUEUE_TIMEOUT_MS")

@@ -260,7 +260,7 @@ void MessageBoundary::refuse(const Peer& peer, uint64_t request_id, wire::Envelo
         ours ? "the coordinator failed on this request (" + reason + "); see its log" : reason);
   } else if (key && agents_.by_route(peer.route)) {
     // Acknowledged, so that it is never sent again: the refusal is recorded.
-    agents_.by_route(peer.route)->acks.push_back(*key);
+    agents_.add_ack(*agents_.by_route(peer.route), *key);
   } else {
     outbox_.error(Side::kAgents, peer.route, request_id, code, reason);
   }

@@ -46,13 +46,13 @@ void ResultIntake::take(const Peer& peer, uint64_t request_id, wire::Envelope::R
                   "this agent is not registered: send agentHello");
     return;
   }
-  s->last_seen_ms = clock_.steady_ms();
+  agents_.seen(*s, clock_.steady_ms(), std::max<int64_t>(s->lease_ms, config_.lease_ms) / 2);
   const ResultKey key = *result_key(env);
   bounds::check_key(key);
   Job* job = table_.find(key.job_id);
   const IntakeDecision d = judge_result(job, key, s->name);
   if (d.intake == Intake::kRefuse) {
-    if (s->abandon.insert({key.job_id, key.attempt}).second) {
+    if (agents_.add_abandon(*s, {key.job_id, key.attempt})) {
       spdlog::warn("refused a {} from agent {} for job {} attempt {}: {}; told it to abandon", what,
                    s->name, key.job_id, key.attempt, d.why);
       store_.results.record_refusal(s->name, key.job_id, key.attempt, what, d.why);
@@ -66,7 +66,7 @@ void ResultIntake::take(const Peer& peer, uint64_t request_id, wire::Envelope::R
     if (job->state == JobState::kAssigned) table_.transition(*job, JobState::kRunning);
     write(*job, *s);
   }
-  s->acks.push_back(key);
+  agents_.add_ack(*s, key);
 }
 
 void ResultIntake::install(Handlers& handlers) {

@@ -161,6 +161,10 @@ struct Heartbeat {
   spoolBacklog @3 :UInt64;
   # From an agent: results it holds that are not acknowledged yet (its
   # spool). Shown by the coordinator's /metrics; 0 from older agents.
+  intervalMs @4 :UInt32;
+  leaseMs @5 :UInt32;
+  # From the coordinator: the heartbeat interval and lease from now on,
+  # which grow with the fleet (0: unchanged, as from older coordinators).
 }
 
 struct StepSpec {

@@ -68,6 +68,16 @@ std::set<std::string> PgAgents::draining_agents() {
   });
 }
 
+uint64_t PgAgents::agents_seen_within(uint32_t seconds) {
+  return pg_call(s_, [&] {
+    return s_.tx()
+        .exec_params1(
+            "SELECT count(*) FROM agents WHERE last_seen > now() - make_interval(secs => $1)",
+            seconds)[0]
+        .as<uint64_t>();
+  });
+}
+
 bool PgAgents::agent_exists(const std::string& name) {
   return pg_call(s_, [&] {
     return !s_.tx().exec_params("SELECT 1 FROM agents WHERE name = $1", name).empty();

@@ -116,6 +116,10 @@ void PgSession::begin() {
   if (!connected()) connect();
   depth_ = 0;
   tx_.reset();
+  open_ = true;
+}
+
+void PgSession::open() {
   pg_call(*this, [&] { tx_ = std::make_unique<pqxx::work>(*conn_); });
   if (fence_ == 0) return;
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -131,13 +135,25 @@ void PgSession::begin() {
   if (beat) next_beat_ms_ = now + 1000;
 }
 
+bool PgSession::beat_due() const {
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  return fence_ != 0 && now >= next_beat_ms_;
+}
+
 void PgSession::commit() {
   try {
     flush();
-    tx().commit();
+    // A turn that wrote nothing sends nothing, but for the leader's
+    // heartbeat (and its check of the epoch) about once a second.
+    if (!tx_ && open_ && beat_due()) tx();
+    if (tx_) tx_->commit();
     tx_.reset();
+    open_ = false;
   } catch (const std::exception& e) {
     tx_.reset();
+    open_ = false;
     discard_batches();
     rethrow(e);
   }
@@ -155,16 +171,23 @@ void PgSession::rollback() noexcept {
   } catch (...) {
   }
   tx_.reset();
+  open_ = false;
 }
 
 pqxx::dbtransaction& PgSession::tx() {
-  if (!tx_) throw StoreError("no open transaction", StoreFault::kUnavailable);
+  if (!tx_) {
+    if (!open_) throw StoreError("no open transaction", StoreFault::kUnavailable);
+    if (!connected())
+      throw StoreError("the connection to PostgreSQL is lost", StoreFault::kUnavailable);
+    open();
+  }
   return *tx_;
 }
 
 void PgSession::flush() {
   pg_call(*this, [&] {
-    for (PgBatch* b : batches_) b->flush(tx());
+    for (PgBatch* b : batches_)
+      if (b->size() > 0) b->flush(tx());
   });
 }
 

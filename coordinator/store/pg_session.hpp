@@ -59,7 +59,10 @@ class PgSession final : public StoreSession {
   std::optional<StoreError> guarded(const std::function<void()>& fn) override;
   void batched(const std::function<void()>& fn) override;
 
-  // The open transaction; StoreError(unavailable) when there is none.
+  // The turn's transaction. begin() sends nothing: the transaction (and
+  // the fence) starts with the turn's first statement, so that a turn of
+  // heartbeats alone costs the database nothing. StoreError(unavailable)
+  // outside begin() ... commit().
   pqxx::dbtransaction& tx();
   pqxx::connection& connection();
   // Writes every batch now.
@@ -86,12 +89,15 @@ class PgSession final : public StoreSession {
 
  private:
   void discard_batches() noexcept;
+  void open();  // BEGIN, and the fence
+  bool beat_due() const;
 
   std::string dsn_;
   PgOptions options_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> tx_;
-  int depth_ = 0;  // guarded() calls open: each has a savepoint of its own
+  bool open_ = false;  // between begin() and commit() or rollback()
+  int depth_ = 0;      // guarded() calls open: each has a savepoint of its own
   std::vector<PgBatch*> batches_;
   int64_t fence_ = 0;
   int64_t next_beat_ms_ = 0;  // steady clock

@@ -60,6 +60,7 @@ class PgAgents final : public AgentRecords {
   void set_agent_draining(const std::string& name, bool draining) override;
   void set_agent_hourly_cost(uint64_t agent_id, std::optional<double> cost) override;
   std::set<std::string> draining_agents() override;
+  uint64_t agents_seen_within(uint32_t seconds) override;
   bool agent_exists(const std::string& name) override;
   bool machine_calibrated(uint64_t machine_id) override;
 

@@ -247,6 +247,9 @@ class AgentRecords {
   // What an hour of the agent costs, as its hello said; nullopt: not said.
   virtual void set_agent_hourly_cost(uint64_t agent_id, std::optional<double> cost) = 0;
   virtual std::set<std::string> draining_agents() = 0;
+  // Agents heard from in the last `seconds`: the fleet a restarted
+  // coordinator had, whose heartbeat interval it cannot know otherwise.
+  virtual uint64_t agents_seen_within(uint32_t seconds) = 0;
   virtual bool agent_exists(const std::string& name) = 0;
   // Whether any calibration of the machine is stored.
   virtual bool machine_calibrated(uint64_t machine_id) = 0;

@@ -62,5 +62,79 @@ TEST(AgentRegistry, ExpiredAfterTheLeaseAndExtendedByAStall) {
   EXPECT_TRUE(r.sessions().empty());
 }
 
+TEST(AgentRegistry, AHeartbeatKeepsTheLeaseWithoutQueueingAgainAndEachExpiryIsSaidOnce) {
+  AgentRegistry r;
+  AgentSession& a = r.put(session("a", "r1", "i", 0));
+  r.put(session("b", "r2", "i", 0));
+  for (int64_t t = 500; t <= 4500; t += 500) r.seen(a, t, 1000);  // a heartbeats, b is silent
+  EXPECT_EQ(r.expired(2001, 2000), std::vector<std::string>{"b"});
+  // Not removed: still expired, and said once, not once per queue entry.
+  r.put(session("b", "r2", "i", 0));
+  EXPECT_EQ(r.expired(2500, 2000), std::vector<std::string>{"b"});
+  r.remove("b");
+  EXPECT_TRUE(r.expired(6500, 2000).empty());
+  EXPECT_EQ(r.expired(6501, 2000), std::vector<std::string>{"a"});
+  // Registered again after its loss: a fresh lease.
+  r.remove("a");
+  r.put(session("a", "r3", "i2", 7000));
+  EXPECT_TRUE(r.expired(9000, 2000).empty());
+  EXPECT_EQ(r.expired(9001, 2000), std::vector<std::string>{"a"});
+}
+
+TEST(AgentRegistry, LastSeenIsDueInTheStoreOncePerInterval) {
+  AgentRegistry r;
+  AgentSession& a = r.put(session("a", "r1", "i", 0));
+  a.agent_id = 7;
+  r.seen(a, 400, 1000);
+  EXPECT_TRUE(r.take_touched().empty());
+  r.seen(a, 1000, 1000);
+  r.seen(a, 1500, 1000);
+  EXPECT_EQ(r.take_touched(), std::vector<uint64_t>{7});
+  EXPECT_TRUE(r.take_touched().empty());
+  r.seen(a, 2000, 1000);
+  EXPECT_EQ(r.take_touched(), std::vector<uint64_t>{7});
+}
+
+TEST(AgentRegistry, OnlySessionsThatOweAreVisitedOnceEach) {
+  AgentRegistry r;
+  for (const char* n : {"a", "b", "c"}) r.put(session(n, std::string("r") + n, "i", 0));
+  r.add_ack(*r.find("c"), {1, 1, 1});
+  r.add_ack(*r.find("c"), {1, 1, 2});
+  EXPECT_TRUE(r.add_abandon(*r.find("a"), {2, 1}));
+  EXPECT_FALSE(r.add_abandon(*r.find("a"), {2, 1}));
+  std::vector<std::string> visited;
+  r.take_owing([&](AgentSession& s) { visited.push_back(s.name); });
+  EXPECT_EQ(visited, (std::vector<std::string>{"c", "a"}));
+  visited.clear();
+  r.take_owing([&](AgentSession& s) { visited.push_back(s.name); });
+  EXPECT_TRUE(visited.empty());
+  // A replaced session carries what the old one owed, and still owes it.
+  r.add_ack(*r.find("b"), {3, 1, 1});
+  r.put(session("b", "rb2", "i2", 10));
+  r.take_owing(
+      [&](AgentSession& s) { visited.push_back(s.name + ":" + std::to_string(s.acks.size())); });
+  EXPECT_EQ(visited, std::vector<std::string>{"b:1"});
+}
+
+}  // namespace
+}  // namespace yardstick
+
+#include "coordinator/agent_channel.hpp"
+
+namespace yardstick {
+namespace {
+
+TEST(FleetCadence, AFleetLargerThanTheBudgetBeatsLessOftenWithALeaseInProportion) {
+  CoordinatorConfig config;  // 2 s, 10 s, 500 heartbeats/s
+  EXPECT_EQ(fleet_cadence(config, 10).interval_ms, 2000);
+  EXPECT_EQ(fleet_cadence(config, 1000).interval_ms, 2000);
+  const Cadence big = fleet_cadence(config, 10000);
+  EXPECT_EQ(big.interval_ms, 20000);
+  EXPECT_EQ(big.lease_ms, 100000);
+  EXPECT_EQ(fleet_cadence(config, 1001).interval_ms, 2100);  // rounded up to 100 ms
+  config.max_heartbeats_per_s = 0;
+  EXPECT_EQ(fleet_cadence(config, 10000).interval_ms, 2000);
+}
+
 }  // namespace
 }  // namespace yardstick

@@ -212,6 +212,7 @@ class FakeStore final : public StoreSession,
       state.draining.erase(name);
   }
   std::set<std::string> draining_agents() override { return state.draining; }
+  uint64_t agents_seen_within(uint32_t) override { return state.agents.size(); }
   bool agent_exists(const std::string& name) override { return state.agents.count(name) > 0; }
   bool machine_calibrated(uint64_t) override { return calibrated; }
   bool calibrated = true;

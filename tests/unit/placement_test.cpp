@@ -155,7 +155,8 @@ TEST(AgentChannel, AgentsHeardFromAreWrittenAsSeenInOneStatement) {
   CoordinatorRig rig(config);
   for (const char* name : {"a", "b", "c"}) rig.agent(name);
   rig.clock.advance_ms(1000);
-  for (auto& [name, s] : rig.agents.sessions()) s.last_seen_ms = rig.clock.steady_ms();
+  for (auto& [name, s] : rig.agents.sessions())
+    rig.agents.seen(s, rig.clock.steady_ms(), config.lease_ms / 2);
   rig.channel.check_leases();
   ASSERT_EQ(rig.store.state.touches.size(), 1u);
   EXPECT_EQ(rig.store.state.touches[0].size(), 3u);
