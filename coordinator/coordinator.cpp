@@ -209,9 +209,11 @@ void Coordinator::publish_metrics() {
   metrics_->oldest_queued_age_ms.store(
       oldest_queued_us ? std::max<int64_t>(0, (clock_.unix_us() - oldest_queued_us) / 1000) : 0);
   metrics_->results_acknowledged.store(channel_.acks_sent());
-  // The per-agent figures visit the whole fleet: once a second.
+  // The per-agent figures visit the whole fleet: once a second, or at
+  // once when an agent came or went.
   const int64_t now = clock_.steady_ms();
-  if (now < next_agent_metrics_ms_) return;
+  const auto connected = static_cast<int64_t>(agents_.sessions().size());
+  if (now < next_agent_metrics_ms_ && connected == metrics_->agents_connected.load()) return;
   next_agent_metrics_ms_ = now + 1000;
   int64_t draining = 0;
   std::map<std::string, uint64_t> spool;

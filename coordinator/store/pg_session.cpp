@@ -120,11 +120,12 @@ void PgSession::begin() {
 }
 
 void PgSession::open() {
-  pg_call(*this, [&] { tx_ = std::make_unique<pqxx::work>(*conn_); });
-  if (fence_ == 0) return;
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
+  last_open_ms_ = now;
+  pg_call(*this, [&] { tx_ = std::make_unique<pqxx::work>(*conn_); });
+  if (fence_ == 0) return;
   const bool beat = now >= next_beat_ms_;
   try {
     tx_->exec_params("SELECT yardstick_fence($1, $2)", fence_, beat);
@@ -139,14 +140,17 @@ bool PgSession::beat_due() const {
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
-  return fence_ != 0 && now >= next_beat_ms_;
+  // The leader's heartbeat once a second; and a lost server noticed within
+  // 100 ms of idling, as it was when every turn began a transaction.
+  return (fence_ != 0 && now >= next_beat_ms_) || now - last_open_ms_ >= 100;
 }
 
 void PgSession::commit() {
   try {
     flush();
     // A turn that wrote nothing sends nothing, but for the leader's
-    // heartbeat (and its check of the epoch) about once a second.
+    // heartbeat (and its check of the epoch) about once a second, and an
+    // empty transaction every 100 ms at most.
     if (!tx_ && open_ && beat_due()) tx();
     if (tx_) tx_->commit();
     tx_.reset();

@@ -101,6 +101,7 @@ class PgSession final : public StoreSession {
   std::vector<PgBatch*> batches_;
   int64_t fence_ = 0;
   int64_t next_beat_ms_ = 0;  // steady clock
+  int64_t last_open_ms_ = 0;  // steady clock: the last transaction begun
   std::function<void(pqxx::connection&)> on_connect_;
 };
 
