@@ -100,6 +100,16 @@ bool BenchPlan::another_round() {
   return true;
 }
 
+std::string interval_text(double half_width, double aim) {
+  char buf[48];
+  for (int decimals = 1;; ++decimals) {
+    std::snprintf(buf, sizeof buf, "%.*f %%", decimals, 100 * half_width);
+    const double scale = std::pow(10.0, decimals);
+    const double shown = std::round(100 * half_width * scale) / scale;
+    if (aim <= 0 || shown > 100 * aim || decimals >= 4) return buf;
+  }
+}
+
 std::string BenchPlan::stop_description() const {
   if (!stop_reason_) return "";
   char buf[200];
@@ -110,8 +120,8 @@ std::string BenchPlan::stop_description() const {
   };
   std::string interval;
   if (half_width_) {
-    std::snprintf(buf, sizeof buf, ", interval +-%.1f %%", 100 * *half_width_);
-    interval = buf;
+    const bool short_of_aim = precision_mode() && *stop_reason_ != StopReason::kPrecision;
+    interval = ", interval +-" + interval_text(*half_width_, short_of_aim ? spec_.precision : 0);
   }
   const std::string rounds =
       std::to_string(rounds_done_) + (rounds_done_ == 1 ? " round" : " rounds");

@@ -39,6 +39,12 @@ struct BenchAction {
   const char* kind_name() const;
 };
 
+// A confidence interval's half width as a percentage, one decimal; when the
+// run fell short of `aim` (a fraction, 0 for none), as many more decimals (up
+// to 4) as it takes for the printed figure to be wider than the aim, so that
+// "+-1.0 %, short of precision 1%" is never said.
+std::string interval_text(double half_width, double aim);
+
 class BenchPlan {
  public:
   BenchPlan(BenchSpec spec, std::vector<Variant> variants,

@@ -2,6 +2,9 @@
 // with an error, and the coordinator keeps serving.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <thread>
+
 #include <zmq.hpp>
 
 #include "common/wire.hpp"
@@ -103,6 +106,46 @@ TEST(Protocol, AnInvalidPipelineSentPastTheCliIsRefusedByTheCoordinator) {
                 .find("raw.yml:4:12: jobs.a.steps"),
             std::string::npos);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), 0);
+}
+
+// Waits until `p`'s log holds `text`; false after `timeout`.
+bool log_says(const Process& p, const std::string& text, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (p.log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+  return true;
+}
+
+TEST(Protocol, AFleetOverTheHeartbeatBudgetIsToldALongerIntervalAndNoAgentIsLost) {
+  // One heartbeat a second for the whole fleet: one agent beats every
+  // second, two every two seconds, with leases longer in proportion; each
+  // real agent follows what it is told, and none is lost under the base
+  // 2 s lease it would outlive at the new interval.
+  Cluster::Options o;
+  o.coordinator_args = {"--max-heartbeats-per-second", "1"};
+  Cluster c(o);
+  auto& a = c.add_agent("a", "", "m1");
+  EXPECT_TRUE(log_says(a, "(heartbeat 1000 ms, lease 6666 ms)", 5s)) << a.log();
+  auto& b = c.add_agent("b", "", "m2");
+  EXPECT_TRUE(log_says(b, "(heartbeat 2000 ms, lease 13333 ms)", 5s)) << b.log();
+  EXPECT_TRUE(log_says(a, "heartbeat every 2000 ms from now on (lease 13333 ms)", 5s)) << a.log();
+
+  // Three intervals at 2 s: past the base lease several times over.
+  std::this_thread::sleep_for(6s);
+  EXPECT_EQ(c.coordinator().log().find("lost: silent"), std::string::npos) << c.coordinator().log();
+  c.write_file("two.yml",
+               "pipeline: p\njobs:\n  a:\n    on: {machines: all}\n"
+               "    steps: [{run: \"true\"}]\n");
+  auto r = c.cli({"submit", "two.yml", "--wait"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'"), 2);
+
+  // The fleet shrinks to one agent: the other is told one second again.
+  b.signal(SIGTERM);
+  EXPECT_EQ(b.wait(10s), 0);
+  EXPECT_TRUE(log_says(a, "heartbeat every 1000 ms from now on (lease 6666 ms)", 30s)) << a.log();
 }
 
 }  // namespace

@@ -72,6 +72,14 @@ TEST(PrecisionPlan, NoiseTooLargeStopsAtMaxRunsAndSaysHowFarItGot) {
       << plan.stop_description();
 }
 
+TEST(PrecisionPlan, AnIntervalShortOfThePrecisionIsNeverPrintedAsThePrecision) {
+  EXPECT_EQ(interval_text(0.0173, 0.01), "1.7 %");
+  EXPECT_EQ(interval_text(0.01004, 0), "1.0 %");
+  EXPECT_EQ(interval_text(0.01004, 0.01), "1.004 %");
+  EXPECT_EQ(interval_text(0.0104, 0.01), "1.04 %");
+  EXPECT_EQ(interval_text(0.0100001, 0.01), "1.0000 %");
+}
+
 TEST(PrecisionPlan, MaxTimeCountsTheTimedRuns) {
   // 0.5 s a run, two variants: 1 s a round; max_time 12 s: 12 rounds.
   BenchPlan plan(precision_spec(0.001, 0, 12000), {{"a", {}, ""}, {"b", {}, ""}}, 1);

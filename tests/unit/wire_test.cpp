@@ -211,6 +211,24 @@ TEST(Wire, ErrorMessageCarriesCodeAndText) {
   EXPECT_STREQ(env.getBody().getError().getMessage().cStr(), "no job 8");
 }
 
+TEST(Wire, HeartbeatCarriesTheFleetsIntervalAndLeaseAndZeroMeansUnchanged) {
+  const auto round_trip = [](uint32_t interval, uint32_t lease) {
+    capnp::MallocMessageBuilder b;
+    auto hb = wire_io::start(b, 9).getBody().initHeartbeat();
+    hb.setSentAtUs(5);
+    if (interval) hb.setIntervalMs(interval);
+    if (lease) hb.setLeaseMs(lease);
+    zmq::message_t m = wire_io::to_message(b);
+    auto r = wire_io::decode_frame(m.data(), m.size());
+    auto f = std::move(std::get<std::unique_ptr<wire_io::Frame>>(r));
+    auto got = f->envelope().getBody().getHeartbeat();
+    return std::pair{got.getIntervalMs(), got.getLeaseMs()};
+  };
+  EXPECT_EQ(round_trip(20'000, 100'000), (std::pair{20'000u, 100'000u}));
+  // What an older coordinator sends, and what an agent sends: no figures.
+  EXPECT_EQ(round_trip(0, 0), (std::pair{0u, 0u}));
+}
+
 TEST(Wire, MisalignedFrameDecodes) {
   capnp::MallocMessageBuilder b;
   wire_io::start(b, 77).getBody().initHeartbeat().setSentAtUs(5);
