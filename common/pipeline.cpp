@@ -110,6 +110,8 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
     scale = 60'000;
   else if (unit == "h")
     scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
   else
     return std::nullopt;
   double ms = value * scale;

@@ -113,7 +113,7 @@ PipelineParseResult parse_pipeline(std::string_view yaml_text, const std::string
 JobAssignment assignment_for(const PipelineDef& def, const JobDef& job, const std::string& revision,
                              const std::string& branch);
 
-// "250ms", "2s", "1.5m", "1h", or a bare number of seconds. nullopt when invalid.
+// "250ms", "2s", "1.5m", "1h", "90d", or a bare number of seconds. nullopt when invalid.
 std::optional<uint64_t> parse_duration_ms(std::string_view text);
 
 }  // namespace yardstick

@@ -27,6 +27,7 @@ struct CoordinatorConfig {
   std::string http_address;               // the dashboard's bound HOST:PORT (ready file); "": off
   std::string secret_key;                 // Z85 CURVE secret key; empty: --insecure (no CURVE)
   bool calibrate_new_machines = true;     // an agent of a never-calibrated machine calibrates it
+  uint64_t keep_logs_ms = 0;              // logs of months older than this are dropped; 0: kept
 };
 
 }  // namespace yardstick

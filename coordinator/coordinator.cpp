@@ -184,7 +184,20 @@ void Coordinator::finish(bool timers_due) {
       pipeline_breaches_.push_back(std::move(*breach));
     }
   channel_.flush_acks();
-  if (timers_due) publish_metrics();
+  if (timers_due) {
+    publish_metrics();
+    if (clock_.steady_ms() >= next_log_months_ms_) keep_log_months();
+  }
+}
+
+void Coordinator::keep_log_months() {
+  const auto dropped = store_.logs.keep_log_months(config_.keep_logs_ms);
+  next_log_months_ms_ = clock_.steady_ms() + (dropped ? 3'600'000 : 60'000);
+  if (!dropped)
+    spdlog::warn("logs: a reader holds the log table; the months are looked after in a minute");
+  else if (*dropped > 0)
+    spdlog::info("logs: {} month{} older than {} days dropped (--keep-logs)", *dropped,
+                 *dropped == 1 ? "" : "s", config_.keep_logs_ms / 86'400'000);
 }
 
 void Coordinator::publish_metrics() {

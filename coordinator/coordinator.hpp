@@ -107,7 +107,12 @@ class Coordinator final : private TurnWork {
   int64_t next_recover_ms_ = 0;
   Leadership* leadership_ = nullptr;
   uint64_t turns_committed_ = 0;
-  int64_t next_agent_metrics_ms_ = 0;  // steady clock: the per-agent metrics are due
+  int64_t next_agent_metrics_ms_ = 0;
+  int64_t next_log_months_ms_ = 0;  // steady clock: the logs' months are looked after
+  // Makes the coming months of logs and drops those past --keep-logs, in
+  // the turn's transaction; hourly, and every minute while a reader holds
+  // the table.
+  void keep_log_months();  // steady clock: the per-agent metrics are due
   CoordinatorMetrics* metrics_ = nullptr;
 };
 

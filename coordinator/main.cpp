@@ -11,6 +11,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/pipeline.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
 #include "coordinator/coordinator.hpp"
@@ -67,6 +68,18 @@ int main(int argc, char** argv) {
       ->envname("YARDSTICK_LOG_CAP")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{64} << 10, uint64_t{1} << 40));
+  app.add_option_function<std::string>(
+         "--keep-logs",
+         [&](const std::string& text) {
+           const auto ms = parse_duration_ms(text);
+           if (!ms || *ms < 86'400'000)
+             throw CLI::ValidationError("--keep-logs",
+                                        "expected a duration of a day or more, such as 90d");
+           config.keep_logs_ms = *ms;
+         },
+         "drop stored logs by month once older than this (90d, 2160h); measured numbers are "
+         "kept forever (default: logs kept forever)")
+      ->envname("YARDSTICK_KEEP_LOGS");
   PgOptions writer_options, reader_options;
   reader_options.statement_timeout_ms = 10'000;
   app.add_option("--statement-timeout-ms", writer_options.statement_timeout_ms,

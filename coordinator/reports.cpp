@@ -68,7 +68,15 @@ bool translate_report(const std::string& text, const std::map<std::string, std::
       out->params.push_back(it->second);
       n = numbered.emplace(key, static_cast<int>(out->params.size())).first;
     }
-    return "$" + std::to_string(n->second) + (numeric ? "::numeric" : "::text");
+    // A whole number is a bigint, as psql's literal 42 is an integer: a
+    // numeric compared with an id column hides the column's index from
+    // the planner (`pipeline_id = 42::numeric` reads the whole table).
+    const std::string& v = it->second;
+    const bool whole = v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
+    return "$" + std::to_string(n->second) +
+           (!numeric ? "::text"
+            : whole  ? "::bigint"
+                     : "::numeric");
   };
 
   std::string sql;

@@ -168,4 +168,32 @@ LogLayout PgLogs::log_layout(uint64_t job_id, uint32_t attempt) {
   return out;
 }
 
+std::optional<int> PgLogs::keep_log_months(uint64_t keep_ms) {
+  // Making and dropping a month lock the parent table: in the turn's
+  // transaction, a reader holding it (a long report) must not stall the
+  // turn, so the wait is short and the work is tried again later.
+  std::optional<int> dropped;
+  try {
+    s_.in_savepoint("log_months", [&] {
+      auto& tx = s_.tx();
+      const std::string lock_timeout = tx.exec1("SHOW lock_timeout")[0].as<std::string>();
+      tx.exec("SELECT set_config('lock_timeout', '200ms', true)");
+      tx.exec(
+          "SELECT yardstick_log_month(now()), yardstick_log_month(now() + interval '1 month'),"
+          " yardstick_log_month(now() + interval '2 months')");
+      dropped = 0;
+      if (keep_ms > 0)
+        dropped = tx.exec_params1(
+                        "SELECT yardstick_drop_log_months(now() - $1 * interval '1 millisecond')",
+                        static_cast<int64_t>(keep_ms))[0]
+                      .as<int>();
+      tx.exec_params("SELECT set_config('lock_timeout', $1, true)", lock_timeout);
+    });
+  } catch (const StoreError& e) {
+    if (e.sqlstate() != "55P03") throw;  // lock_not_available
+    return std::nullopt;
+  }
+  return dropped;
+}
+
 }  // namespace yardstick

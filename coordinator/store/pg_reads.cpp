@@ -208,6 +208,21 @@ std::vector<LogView> PgReads::logs(uint64_t job_id, uint64_t after_id, uint32_t 
       v.machine = r[7].as<std::string>();
       out.push_back(std::move(v));
     }
+    if (!out.empty() || after_id != 0) return;
+    // Nothing stored for a job that ended before what retention removed:
+    // its log was dropped, and the reader is told so, as the log's only line.
+    auto gone = s_.tx().exec_params(
+        "SELECT to_char(r.removed_before AT TIME ZONE 'UTC', 'YYYY-MM-DD'), j.attempt"
+        " FROM jobs j, log_retention r WHERE j.id = $1 AND j.ended_at < r.removed_before",
+        job_id);
+    if (gone.empty()) return;
+    LogView v;
+    v.id = 1;
+    v.attempt = gone[0][1].as<uint32_t>();
+    v.stream = "system";
+    v.data = "[yardstick] this job's log was removed: logs older than " +
+             gone[0][0].as<std::string>() + " are dropped (the coordinator's --keep-logs)\n";
+    out.push_back(std::move(v));
   });
   return out;
 }

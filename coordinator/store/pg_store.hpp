@@ -108,6 +108,7 @@ class PgLogs final : public LogRecords {
   void put_log_marker(uint64_t job_id, uint32_t attempt, const std::string& text, int64_t at_us,
                       uint64_t cut_bytes, uint64_t cut_chunks) override;
   LogLayout log_layout(uint64_t job_id, uint32_t attempt) override;
+  std::optional<int> keep_log_months(uint64_t keep_ms) override;
 
  private:
   struct Chunks;

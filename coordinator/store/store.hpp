@@ -299,6 +299,12 @@ class LogRecords {
   virtual void put_log_marker(uint64_t job_id, uint32_t attempt, const std::string& text,
                               int64_t at_us, uint64_t cut_bytes, uint64_t cut_chunks) = 0;
   virtual LogLayout log_layout(uint64_t job_id, uint32_t attempt) = 0;
+  // Logs are kept by month (sql/migrations/0015_log_partitions.sql): makes
+  // this month's and the next two when missing and, when keep_ms > 0,
+  // drops the months that ended more than keep_ms ago. Returns the months
+  // dropped, or nullopt when a reader held the table past a short wait
+  // (it is tried again later; nothing was changed).
+  virtual std::optional<int> keep_log_months(uint64_t keep_ms) = 0;
 };
 
 // What a job attempt produced, read back when it ends to judge it, and the

@@ -43,11 +43,14 @@
   \set last 10
 \endif
 
+-- The recent pipelines are read newest first (pipelines_submitted) until
+-- enough ran the job: the cost follows N, not the job's history.
 WITH recent AS (
-  SELECT DISTINCT p.id, p.submitted_at
-  FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id
-  WHERE j.name = :'job' AND j.kind <> 'calibrate'
-    AND (:'pipeline_name' = '' OR p.name = :'pipeline_name')
+  SELECT p.id, p.submitted_at
+  FROM pipelines p
+  WHERE (:'pipeline_name' = '' OR p.name = :'pipeline_name')
+    AND EXISTS (SELECT 1 FROM jobs j WHERE j.pipeline_id = p.id AND j.name = :'job'
+                                       AND j.kind <> 'calibrate')
   ORDER BY p.submitted_at DESC, p.id DESC
   LIMIT (:last)::int
 ),

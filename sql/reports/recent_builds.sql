@@ -7,7 +7,7 @@
 --
 -- Variables: pipeline_name (required), job (required: the job's name),
 -- step (optional: the step's name; without it, the whole job), last
--- (default 10: runs per machine).
+-- (default 10: runs per machine, the latest submitted).
 --
 --   psql "$DSN" -v pipeline_name=ci -v job=build -f sql/reports/recent_builds.sql
 --   psql "$DSN" -v pipeline_name=ci -v job=build -v step=compile -v last=20 -f ...
@@ -21,32 +21,34 @@
   \set last 10
 \endif
 
-WITH runs AS (
-  SELECT j.machine_id, p.id AS pipeline, p.revision, j.id AS job_id, j.state,
-         CASE WHEN :'step' = '' THEN extract(epoch FROM j.ended_at - j.started_at)::float8
-              ELSE s.wall_s END AS wall_s,
-         CASE WHEN :'step' = '' THEN j.over_budget
-              ELSE EXISTS (SELECT 1 FROM budget_breaches b
-                           WHERE b.job_id = j.id AND b.attempt = j.attempt AND b.step_idx = s.idx)
-         END AS over_budget,
-         COALESCE(s.ended_at, j.ended_at) AS ended_at
-  FROM pipelines p
-  JOIN jobs j       ON j.pipeline_id = p.id
-  LEFT JOIN steps s ON :'step' <> '' AND s.job_id = j.id AND s.attempt = j.attempt
-                       AND s.name = :'step'
-  WHERE p.name = :'pipeline_name'
-    AND j.name = :'job'
-    AND j.started_at IS NOT NULL AND j.ended_at IS NOT NULL
-    AND j.machine_id IS NOT NULL
-    AND (:'step' = '' OR s.ended_at IS NOT NULL AND s.wall_s IS NOT NULL)
-),
-numbered AS (
-  SELECT r.*,
-         row_number() OVER (PARTITION BY r.machine_id ORDER BY r.ended_at DESC, r.job_id DESC) AS nth
-  FROM runs r
-),
-shown AS (
-  SELECT * FROM numbered WHERE nth <= (:last)::int
+-- Each machine's latest runs are read newest first through the index
+-- jobs_name_machine (job name, machine, id), so the cost is the N runs
+-- shown per machine, not the job's whole history.
+WITH shown AS (
+  SELECT r.*
+  FROM machines mc
+  CROSS JOIN LATERAL (
+    SELECT j.machine_id, p.id AS pipeline, p.revision, j.id AS job_id, j.state,
+           CASE WHEN :'step' = '' THEN extract(epoch FROM j.ended_at - j.started_at)::float8
+                ELSE s.wall_s END AS wall_s,
+           CASE WHEN :'step' = '' THEN j.over_budget
+                ELSE EXISTS (SELECT 1 FROM budget_breaches b
+                             WHERE b.job_id = j.id AND b.attempt = j.attempt
+                               AND b.step_idx = s.idx)
+           END AS over_budget,
+           COALESCE(s.ended_at, j.ended_at) AS ended_at
+    FROM jobs j
+    JOIN pipelines p  ON p.id = j.pipeline_id
+    LEFT JOIN steps s ON :'step' <> '' AND s.job_id = j.id AND s.attempt = j.attempt
+                         AND s.name = :'step'
+    WHERE j.name = :'job'
+      AND j.machine_id = mc.id
+      AND p.name = :'pipeline_name'
+      AND j.started_at IS NOT NULL AND j.ended_at IS NOT NULL
+      AND (:'step' = '' OR s.ended_at IS NOT NULL AND s.wall_s IS NOT NULL)
+    ORDER BY j.id DESC
+    LIMIT (:last)::int
+  ) r
 )
 SELECT m.name                                                   AS machine,
        s.pipeline,

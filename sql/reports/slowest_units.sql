@@ -14,12 +14,19 @@
   \set top 10
 \endif
 
+-- Each machine's latest run is found through the index jobs_name_machine
+-- (job name, machine, id), newest first.
 WITH latest AS (
-  SELECT DISTINCT ON (j.machine_id) j.id, j.attempt, j.machine_id
-  FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
-  WHERE j.name = :'job' AND j.state = 'succeeded' AND j.machine_id IS NOT NULL
-    AND (:'pipeline_name' = '' OR p.name = :'pipeline_name')
-  ORDER BY j.machine_id, j.id DESC
+  SELECT l.*
+  FROM machines mc
+  CROSS JOIN LATERAL (
+    SELECT j.id, j.attempt, j.machine_id
+    FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
+    WHERE j.name = :'job' AND j.machine_id = mc.id AND j.state = 'succeeded'
+      AND (:'pipeline_name' = '' OR p.name = :'pipeline_name')
+    ORDER BY j.id DESC
+    LIMIT 1
+  ) l
 ),
 units AS (
   SELECT l.machine_id, l.id AS job_id, m.name, avg(m.value) AS seconds, count(*) AS runs

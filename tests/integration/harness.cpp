@@ -424,7 +424,7 @@ void Cluster::start_coordinator() {
   ++coordinator_starts_;
   coordinator_ = std::make_unique<Process>(coordinator_argv(agents_ep_, clients_, ready),
                                            dir_ + "/coordinator.log");
-  if (!wait_for([&] { return fs::exists(ready); }, std::chrono::seconds(30)))
+  if (!wait_for([&] { return fs::exists(ready); }, options_.start_timeout))
     throw std::runtime_error("the coordinator did not start:\n" + coordinator_->log());
   std::ifstream in(ready);
   std::string line;

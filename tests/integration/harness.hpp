@@ -103,6 +103,8 @@ class Cluster {
     // coordinator's default); off elsewhere, so that no other test's agent
     // is busy calibrating when its jobs arrive.
     bool calibrate_new_machines = false;
+    // How long the coordinator may take to start (its migrations included).
+    std::chrono::seconds start_timeout{30};
   };
   Cluster();
   explicit Cluster(Options options);

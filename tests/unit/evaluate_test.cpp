@@ -190,11 +190,20 @@ TEST(Reports, TranslatesPsqlVariablesIntoParameters) {
   ASSERT_TRUE(translate_report(text, {{"name", "it's"}}, &t, &error)) << error;
   EXPECT_EQ(t.params, (std::vector<std::string>{"it's", "10"}));
   EXPECT_NE(t.sql.find("SELECT ':x' AS literal, name::text FROM t WHERE a = $1::text AND b ="
-                       " $1::text LIMIT ($2::numeric)::int"),
+                       " $1::text LIMIT ($2::bigint)::int"),
             std::string::npos)
       << t.sql;
   EXPECT_EQ(t.sql.find('\\'), std::string::npos);
   EXPECT_NE(t.sql.back(), ';');
+}
+
+TEST(Reports, AWholeNumberIsABigintSoThatAnIdColumnKeepsItsIndex) {
+  TranslatedReport t;
+  std::string error;
+  ASSERT_TRUE(translate_report("SELECT * FROM jobs WHERE pipeline_id = :pipeline AND x > :alpha",
+                               {{"pipeline", "42"}, {"alpha", "0.05"}}, &t, &error))
+      << error;
+  EXPECT_NE(t.sql.find("pipeline_id = $1::bigint AND x > $2::numeric"), std::string::npos) << t.sql;
 }
 
 TEST(Reports, MissingOrNonNumericVariablesAreErrors) {

@@ -274,6 +274,10 @@ class FakeStore final : public StoreSession,
     op("log_layout");
     return {};
   }
+  std::optional<int> keep_log_months(uint64_t) override {
+    op("keep_log_months");
+    return 0;
+  }
 
   // EvaluationRecords.
   std::vector<VariantRuns> bench_runs(uint64_t job_id, uint32_t, size_t variants) override {
