@@ -9,3 +9,5 @@ CREATE INDEX IF NOT EXISTS jobs_name_machine ON jobs (name, machine_id, id);
 CREATE INDEX IF NOT EXISTS pipelines_submitted ON pipelines (submitted_at, id);
 -- The jobs of the last weeks, answered from the index alone.
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at) INCLUDE (pipeline_id, state);
+-- Two revisions by prefix (revision_samples, compare --revisions).
+CREATE INDEX IF NOT EXISTS pipelines_revision ON pipelines (revision text_pattern_ops);
