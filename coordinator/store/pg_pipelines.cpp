@@ -109,20 +109,21 @@ void PgPipelines::insert_need(uint64_t job_id, uint64_t need_id) {
 void PgPipelines::persist_transition(const Job& job, JobState from, const std::string& message) {
   pg_call(s_, [&] {
     const std::string to = std::string(to_string(job.state));
-    s_.tx().exec_params(
-        "UPDATE jobs SET state = $2, attempt = $3, agent_id = NULLIF($4::bigint, 0),"
+    // The row and its event in one prepared statement: one round trip, no
+    // parsing, for each of a job's four or more transitions.
+    static const std::string sql =
+        "WITH j AS (UPDATE jobs SET state = $2, attempt = $3, agent_id = NULLIF($4::bigint, 0),"
         " machine_id = CASE WHEN $4::bigint = 0 THEN machine_id ELSE NULLIF($5::bigint, 0) END,"
         " queued_at = CASE WHEN $6::bigint = 0 THEN queued_at ELSE " +
-            ts("$6") + " END, started_at = CASE WHEN $7::bigint = 0 THEN NULL ELSE " + ts("$7") +
-            " END, ended_at = CASE WHEN $8::bigint = 0 THEN NULL ELSE " + ts("$8") +
-            " END, message = $9, note = $10 WHERE id = $1",
-        job.id, to, job.attempt, job.agent_id, job.machine_id, job.queued_at_us, job.started_at_us,
-        is_terminal(job.state) ? job.ended_at_us : 0, job.message,
-        std::string(to_string(job.note)));
-    s_.tx().exec_params(
-        "INSERT INTO job_events (job_id, attempt, from_state, to_state, agent_id, message)"
-        " VALUES ($1, $2, $3, $4, NULLIF($5::bigint, 0), $6)",
-        job.id, job.attempt, std::string(to_string(from)), to, job.agent_id, message);
+        ts("$6") + " END, started_at = CASE WHEN $7::bigint = 0 THEN NULL ELSE " + ts("$7") +
+        " END, ended_at = CASE WHEN $8::bigint = 0 THEN NULL ELSE " + ts("$8") +
+        " END, message = $9, note = $10 WHERE id = $1)"
+        " INSERT INTO job_events (job_id, attempt, from_state, to_state, agent_id, message)"
+        " VALUES ($1, $3, $11, $2, NULLIF($4::bigint, 0), $12)";
+    s_.exec_prepared("transition", sql, job.id, to, job.attempt, job.agent_id, job.machine_id,
+                     job.queued_at_us, job.started_at_us,
+                     is_terminal(job.state) ? job.ended_at_us : 0, job.message,
+                     std::string(to_string(job.note)), std::string(to_string(from)), message);
   });
 }
 

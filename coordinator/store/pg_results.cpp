@@ -129,11 +129,12 @@ PgResults::~PgResults() = default;
 void PgResults::record_step_started(const ResultKey& key, uint32_t index, const std::string& name,
                                     uint64_t agent_id, uint64_t machine_id, int64_t started_at_us) {
   pg_call(s_, [&] {
-    s_.tx().exec_params(
+    static const std::string sql =
         "INSERT INTO steps (job_id, attempt, idx, name, agent_id, machine_id, started_at)"
         " VALUES ($1, $2, $3, $4, NULLIF($5::bigint, 0), NULLIF($6::bigint, 0), " +
-            ts("$7") + ") ON CONFLICT DO NOTHING",
-        key.job_id, key.attempt, index, name, agent_id, machine_id, started_at_us);
+        ts("$7") + ") ON CONFLICT DO NOTHING";
+    s_.exec_prepared("step_started", sql, key.job_id, key.attempt, index, name, agent_id,
+                     machine_id, started_at_us);
   });
 }
 
@@ -143,31 +144,32 @@ void PgResults::record_step_finished(const ResultKey& key, const StepResult& s, 
   std::optional<double> task_clock_s;
   if (c.task_clock_ns) task_clock_s = *c.task_clock_ns / 1e9;
   pg_call(s_, [&] {
-    s_.tx().exec_params(
+    static const std::string sql =
         "INSERT INTO steps (job_id, attempt, idx, name, command, timed, agent_id, machine_id,"
         " started_at, ended_at, wall_s, user_s, sys_s, max_rss_kb, exit_code, signal, timed_out,"
         " vol_ctx, invol_ctx, steal_pct, iowait_pct, load1, cpu_mhz, task_clock_s,"
         " instructions, cycles, foreign_share, cpu_pressure)"
         " VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7::bigint, 0), NULLIF($8::bigint, 0), " +
-            ts("$9") + ", " + ts("$10") +
-            ", $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
-            " $27, $28)"
-            " ON CONFLICT (job_id, attempt, idx) DO UPDATE SET command = EXCLUDED.command,"
-            " timed = EXCLUDED.timed, ended_at = EXCLUDED.ended_at, wall_s = EXCLUDED.wall_s,"
-            " user_s = EXCLUDED.user_s, sys_s = EXCLUDED.sys_s, max_rss_kb = EXCLUDED.max_rss_kb,"
-            " exit_code = EXCLUDED.exit_code, signal = EXCLUDED.signal,"
-            " timed_out = EXCLUDED.timed_out, vol_ctx = EXCLUDED.vol_ctx,"
-            " invol_ctx = EXCLUDED.invol_ctx, steal_pct = EXCLUDED.steal_pct,"
-            " iowait_pct = EXCLUDED.iowait_pct, load1 = EXCLUDED.load1,"
-            " cpu_mhz = EXCLUDED.cpu_mhz, task_clock_s = EXCLUDED.task_clock_s,"
-            " instructions = EXCLUDED.instructions, cycles = EXCLUDED.cycles,"
-            " foreign_share = EXCLUDED.foreign_share, cpu_pressure = EXCLUDED.cpu_pressure"
-            " WHERE steps.ended_at IS NULL",
-        key.job_id, key.attempt, s.index, s.name, s.command, s.timed, agent_id, machine_id,
-        s.started_at_us, s.ended_at_us, s.wall_ns / 1e9, s.user_us / 1e6, s.sys_us / 1e6,
-        s.max_rss_kb, s.exit_code, s.signal, s.timed_out, c.vol_ctx, c.invol_ctx, c.steal_pct,
-        c.iowait_pct, c.load1, c.cpu_mhz, task_clock_s, c.instructions, c.cycles, c.foreign_share,
-        c.cpu_pressure_pct);
+        ts("$9") + ", " + ts("$10") +
+        ", $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
+        " $27, $28)"
+        " ON CONFLICT (job_id, attempt, idx) DO UPDATE SET command = EXCLUDED.command,"
+        " timed = EXCLUDED.timed, ended_at = EXCLUDED.ended_at, wall_s = EXCLUDED.wall_s,"
+        " user_s = EXCLUDED.user_s, sys_s = EXCLUDED.sys_s, max_rss_kb = EXCLUDED.max_rss_kb,"
+        " exit_code = EXCLUDED.exit_code, signal = EXCLUDED.signal,"
+        " timed_out = EXCLUDED.timed_out, vol_ctx = EXCLUDED.vol_ctx,"
+        " invol_ctx = EXCLUDED.invol_ctx, steal_pct = EXCLUDED.steal_pct,"
+        " iowait_pct = EXCLUDED.iowait_pct, load1 = EXCLUDED.load1,"
+        " cpu_mhz = EXCLUDED.cpu_mhz, task_clock_s = EXCLUDED.task_clock_s,"
+        " instructions = EXCLUDED.instructions, cycles = EXCLUDED.cycles,"
+        " foreign_share = EXCLUDED.foreign_share, cpu_pressure = EXCLUDED.cpu_pressure"
+        " WHERE steps.ended_at IS NULL";
+    s_.exec_prepared("step_finished", sql, key.job_id, key.attempt, s.index, s.name, s.command,
+                     s.timed, agent_id, machine_id, s.started_at_us, s.ended_at_us, s.wall_ns / 1e9,
+                     s.user_us / 1e6, s.sys_us / 1e6, s.max_rss_kb, s.exit_code, s.signal,
+                     s.timed_out, c.vol_ctx, c.invol_ctx, c.steal_pct, c.iowait_pct, c.load1,
+                     c.cpu_mhz, task_clock_s, c.instructions, c.cycles, c.foreign_share,
+                     c.cpu_pressure_pct);
   });
 }
 

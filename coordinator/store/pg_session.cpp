@@ -84,6 +84,7 @@ void PgSession::connect() {
   discard_batches();
   tx_.reset();
   conn_.reset();
+  prepared_.clear();
   try {
     conn_ = std::make_unique<pqxx::connection>(dsn_with_options(dsn_, options_));
     if (options_.statement_timeout_ms)

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,15 @@ class PgSession final : public StoreSession {
   // outside begin() ... commit().
   pqxx::dbtransaction& tx();
   pqxx::connection& connection();
+  // Runs `sql` as the prepared statement `name` (parsed and planned once
+  // a connection, not on every call): for the statements of every job's
+  // life. One name is always given the same text.
+  template <typename... Args>
+  pqxx::result exec_prepared(const char* name, const std::string& sql, Args&&... args) {
+    auto& t = tx();
+    if (prepared_.insert(name).second) conn_->prepare(name, sql);
+    return t.exec_prepared(name, std::forward<Args>(args)...);
+  }
   // Writes every batch now.
   void flush();
   // Whatever `e` is: libpqxx's errors as StoreError, typed; anything else
@@ -95,6 +105,7 @@ class PgSession final : public StoreSession {
   std::string dsn_;
   PgOptions options_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::set<std::string> prepared_;  // statements prepared on conn_
   std::unique_ptr<pqxx::work> tx_;
   bool open_ = false;  // between begin() and commit() or rollback()
   int depth_ = 0;      // guarded() calls open: each has a savepoint of its own
