@@ -127,9 +127,18 @@ void Placer::schedule() {
 }
 
 void Placer::place(const std::vector<Job*>& queued) {
+  // Every agent's used slots in one pass over the jobs, not one pass per
+  // agent (1,000 agents and 8,000 jobs in memory: 8 million visits a turn).
+  std::map<std::string, uint32_t> used_by;
+  for (const auto& [id, job] : table_.jobs()) {
+    if (job.state != JobState::kAssigned && job.state != JobState::kRunning) continue;
+    const AgentSession* s = agents_.find(job.agent);
+    used_by[job.agent] += std::min(std::max(1u, job.spec.slots), s ? s->slots : 1u);
+  }
   std::vector<AgentCapacity> capacity;
   for (const auto& [name, s] : agents_.sessions()) {
-    const uint32_t used = used_slots(name);
+    const auto it = used_by.find(name);
+    const uint32_t used = it == used_by.end() ? 0 : it->second;
     capacity.push_back({name, s.labels, s.machine_id, s.slots, used >= s.slots ? 0 : s.slots - used,
                         !s.draining(), s.machine_name});
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "coordinator/job_table.hpp"
 
@@ -19,10 +21,27 @@ bool agent_matches(const AgentCapacity& agent, const Job& job) {
   return labels_match(agent.labels, job.on_labels);
 }
 
+// Cost of a pass over Q queued jobs and A agents with F free slots: each
+// job placed costs at most A label matches; the pass ends once no slot is
+// free; a single-slot job whose requirements already found no agent in
+// this pass (free slots only shrink during it) is skipped after one
+// lookup. So O((F + R) * A + Q log R) for R distinct requirements, where
+// it was Q * A: 8,000 queued jobs behind 1,000 busy agents were 8 million
+// label matches every turn.
 std::vector<Placement> schedule(const std::vector<Job*>& queued,
                                 std::vector<AgentCapacity> agents) {
   std::vector<Placement> out;
+  uint64_t free_total = 0;
+  for (const auto& agent : agents)
+    if (agent.accepting) free_total += agent.free_slots;
+  using Requirements = std::tuple<std::string, std::string, uint64_t, Labels>;
+  std::set<Requirements> unmet;  // of single-slot jobs that found no agent
   for (const Job* job : queued) {
+    if (free_total == 0) break;
+    const bool single = job->spec.slots <= 1;
+    Requirements wants{job->target_agent, job->target_machine, job->target_machine_id.value_or(0),
+                       job->on_labels};
+    if (single && unmet.count(wants)) continue;
     // A job never asks for more slots than the agent has: an exclusive job
     // asks for all of them.
     AgentCapacity* best = nullptr;
@@ -43,11 +62,18 @@ std::vector<Placement> schedule(const std::vector<Job*>& queued,
           if (agent.accepting && agent_matches(agent, *job) &&
               (!reserve || agent.free_slots > reserve->free_slots))
             reserve = &agent;
-        if (reserve) reserve->accepting = false;
+        if (reserve) {
+          reserve->accepting = false;
+          free_total -= reserve->free_slots;
+        }
+      } else {
+        unmet.insert(std::move(wants));
       }
       continue;
     }
-    best->free_slots -= std::min(job->spec.slots == 0 ? 1u : job->spec.slots, best->slots);
+    const uint32_t taken = std::min(job->spec.slots == 0 ? 1u : job->spec.slots, best->slots);
+    best->free_slots -= taken;
+    free_total -= taken;
     out.push_back({job->id, best->name});
   }
   return out;

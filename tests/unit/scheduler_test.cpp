@@ -82,6 +82,31 @@ TEST(Scheduler, JobThatFitsNowhereDoesNotBlockOthers) {
   EXPECT_EQ(p[0].job_id, 2u);
 }
 
+TEST(Scheduler, JobsWhoseLabelsFoundNoAgentAreSkippedAndTheRestStillPlaced) {
+  // Interleaved: gpu jobs (no agent has gpu) between plain ones. Each gpu
+  // job after the first is skipped by its requirements; every plain job
+  // still finds the slot meant for it, in order.
+  std::vector<Job> jobs;
+  for (uint64_t i = 1; i <= 8; ++i) jobs.push_back(job(i, i % 2 ? Labels{"gpu=yes"} : Labels{}));
+  auto p = schedule(ptrs(jobs), {agent("a", {}, 2), agent("b", {}, 1)});
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].job_id, 2u);
+  EXPECT_EQ(p[1].job_id, 4u);
+  EXPECT_EQ(p[2].job_id, 6u);
+}
+
+TEST(Scheduler, APassEndsOnceNoSlotIsFreeAndPlacesExactlyTheFreeSlots) {
+  std::vector<Job> jobs;
+  for (uint64_t i = 1; i <= 10'000; ++i) jobs.push_back(job(i));
+  std::vector<AgentCapacity> agents;
+  for (int a = 0; a < 1000; ++a) agents.push_back(agent("a" + std::to_string(a), {}, 4));
+  agents[7].free_slots = 0;     // busy
+  agents[9].accepting = false;  // draining
+  auto p = schedule(ptrs(jobs), agents);
+  EXPECT_EQ(p.size(), 998u * 4);
+  EXPECT_EQ(p.back().job_id, 998u * 4);  // in submission order, none skipped
+}
+
 TEST(Scheduler, SpreadsOverTheAgentWithMostFreeSlots) {
   std::vector<Job> jobs = {job(1), job(2)};
   auto p = schedule(ptrs(jobs), {agent("a", {}, 1), agent("b", {}, 2)});
