@@ -76,7 +76,7 @@ class UnnestInsert {
     if (rows.empty()) return;
     std::vector<std::string> params;
     params.reserve(columns_.size());
-    for (const auto& c : columns_) params.push_back(array(rows, c.field));
+    for (const auto& c : columns_) params.push_back(array_literal(rows, c.field));
     tx.exec_params(sql(), pqxx::prepare::make_dynamic_params(params));
   }
 
@@ -114,16 +114,10 @@ class UnnestInsert {
     spdlog::warn("{} of {} {} refused and dropped", refused, rows.size(), what);
   }
 
- private:
-  struct Column {
-    std::string name, type, expr;
-    Field field;
-  };
-
   // A PostgreSQL array literal: every value quoted, NULL bare; "{}" when
   // every value is NULL (unnest pads a shorter array with NULLs), which
   // spares formatting and parsing a column this machine does not measure.
-  static std::string array(const std::vector<Row>& rows, const Field& field) {
+  static std::string array_literal(const std::vector<Row>& rows, const Field& field) {
     std::string out = "{";
     bool any = false;
     for (size_t i = 0; i < rows.size(); ++i) {
@@ -143,6 +137,12 @@ class UnnestInsert {
     }
     return any ? out + "}" : "{}";
   }
+
+ private:
+  struct Column {
+    std::string name, type, expr;
+    Field field;
+  };
 
   std::string table_, tail_;
   std::vector<Column> columns_;

@@ -6,6 +6,7 @@
 #include "common/job_spec.hpp"
 #include "common/pipeline.hpp"
 #include "common/signing.hpp"
+#include "coordinator/store/pg_batch.hpp"
 #include "coordinator/store/pg_store.hpp"
 
 namespace yardstick {
@@ -23,7 +24,130 @@ Labels labels_from_json(const std::string& text) {
   for (const auto& v : json::parse(text)) out.insert(v.get<std::string>());
   return out;
 }
+struct TransitionRow {
+  uint64_t id;
+  std::string state;
+  uint32_t attempt;
+  uint64_t agent_id, machine_id;
+  int64_t queued_at_us, started_at_us, ended_at_us;
+  std::string message, note;  // the job's, after the transition
+  std::string from;           // the event's
+  std::string event_message;
+};
+
 }  // namespace
+
+// A turn's transitions, written at flush with two statements whatever
+// their number: the jobs' rows (the last state of each job), and every
+// event in order. Anything in the store that reads a job's row in the
+// turn flushes first (PgSession::flush).
+struct PgPipelines::Transitions final : PgBatch {
+  using R = TransitionRow;
+  std::vector<R> rows;
+
+  static std::optional<std::string> text(const std::string& s) { return s; }
+  template <typename T>
+  static std::optional<std::string> n(T v) {
+    return num(v);
+  }
+
+  UnnestInsert<R> events = [] {
+    UnnestInsert<R> e("job_events", "");
+    e.column("job_id", "bigint", [](const R& r) { return n(r.id); })
+        .column("attempt", "int", [](const R& r) { return n(r.attempt); })
+        .column("from_state", "text", [](const R& r) { return text(r.from); })
+        .column("to_state", "text", [](const R& r) { return text(r.state); })
+        .column(
+            "agent_id", "bigint", [](const R& r) { return n(r.agent_id); }, "NULLIF(agent_id, 0)")
+        .column("message", "text", [](const R& r) { return text(r.event_message); });
+    return e;
+  }();
+
+  void update_jobs(pqxx::dbtransaction& tx, const std::vector<R>& last) const {
+    using F = std::function<std::optional<std::string>(const R&)>;
+    const std::vector<F> fields = {[](const R& r) { return n(r.id); },
+                                   [](const R& r) { return text(r.state); },
+                                   [](const R& r) { return n(r.attempt); },
+                                   [](const R& r) { return n(r.agent_id); },
+                                   [](const R& r) { return n(r.machine_id); },
+                                   [](const R& r) { return n(r.queued_at_us); },
+                                   [](const R& r) { return n(r.started_at_us); },
+                                   [](const R& r) { return n(r.ended_at_us); },
+                                   [](const R& r) { return text(r.message); },
+                                   [](const R& r) { return text(r.note); }};
+    std::vector<std::string> params;
+    for (const auto& f : fields) params.push_back(UnnestInsert<R>::array_literal(last, f));
+    tx.exec_params(
+        "UPDATE jobs SET state = v.state, attempt = v.attempt, agent_id = NULLIF(v.agent_id, 0),"
+        " machine_id = CASE WHEN v.agent_id = 0 THEN jobs.machine_id"
+        "  ELSE NULLIF(v.machine_id, 0) END,"
+        " queued_at = CASE WHEN v.queued_us = 0 THEN jobs.queued_at"
+        "  ELSE to_timestamp(v.queued_us::float8 / 1e6) END,"
+        " started_at = CASE WHEN v.started_us = 0 THEN NULL"
+        "  ELSE to_timestamp(v.started_us::float8 / 1e6) END,"
+        " ended_at = CASE WHEN v.ended_us = 0 THEN NULL"
+        "  ELSE to_timestamp(v.ended_us::float8 / 1e6) END,"
+        " message = v.message, note = v.note"
+        " FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bigint[],"
+        " $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])"
+        " AS v(id, state, attempt, agent_id, machine_id, queued_us, started_us, ended_us,"
+        " message, note) WHERE jobs.id = v.id",
+        pqxx::prepare::make_dynamic_params(params));
+  }
+
+  void write(pqxx::dbtransaction& tx, const std::vector<R>& batch) const {
+    // The last row of each job: its state once the turn is done.
+    std::map<uint64_t, size_t> last_of;
+    for (size_t i = 0; i < batch.size(); ++i) last_of[batch[i].id] = i;
+    std::vector<R> last;
+    last.reserve(last_of.size());
+    for (const auto& [id, i] : last_of) last.push_back(batch[i]);
+    update_jobs(tx, last);
+    events.insert(tx, batch);
+  }
+
+  void flush(pqxx::dbtransaction& tx) override {
+    if (rows.empty()) return;
+    std::vector<R> batch;
+    batch.swap(rows);
+    tx.exec("SAVEPOINT transitions");
+    try {
+      write(tx, batch);
+      tx.exec("RELEASE SAVEPOINT transitions");
+      return;
+    } catch (const pqxx::sql_error& e) {
+      if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
+      tx.exec("ROLLBACK TO SAVEPOINT transitions");
+      spdlog::warn("PostgreSQL refused a batch of {} transitions: {}; writing them one by one",
+                   batch.size(), e.what());
+    }
+    // One bad row (a message the server refuses) costs that transition only.
+    for (const R& r : batch) {
+      try {
+        write(tx, {r});
+        tx.exec("RELEASE SAVEPOINT transitions");
+        tx.exec("SAVEPOINT transitions");
+      } catch (const pqxx::sql_error& e) {
+        if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
+        tx.exec("ROLLBACK TO SAVEPOINT transitions");
+        spdlog::error("PostgreSQL refused job {}'s transition to {}: {}", r.id, r.state, e.what());
+      }
+    }
+    tx.exec("RELEASE SAVEPOINT transitions");
+  }
+  void discard() noexcept override { rows.clear(); }
+  size_t size() const override { return rows.size(); }
+  void truncate(size_t n) override {
+    if (n < rows.size()) rows.resize(n);
+  }
+};
+
+PgPipelines::PgPipelines(PgSession& session)
+    : s_(session), transitions_(std::make_unique<Transitions>()) {
+  s_.add_batch(transitions_.get());
+}
+
+PgPipelines::~PgPipelines() = default;
 
 uint64_t PgPipelines::insert_pipeline(const std::string& name, const std::string& revision,
                                       const std::string& branch, const std::string& submitter,
@@ -50,6 +174,7 @@ void PgPipelines::set_pipeline_budget(uint64_t pipeline_id, uint64_t wall_ms) {
 }
 
 std::optional<PipelineBudgetBreach> PgPipelines::judge_pipeline_budget(uint64_t pipeline_id) {
+  s_.flush();  // the jobs' ends of this turn
   return pg_call(s_, [&]() -> std::optional<PipelineBudgetBreach> {
     // The budget's text as a job's wall budget writes it ("wall <= 420s").
     auto r = s_.tx().exec_params(
@@ -83,20 +208,19 @@ std::optional<PipelineBudgetBreach> PgPipelines::judge_pipeline_budget(uint64_t 
 
 uint64_t PgPipelines::insert_job(const Job& job) {
   return pg_call(s_, [&] {
-    auto r = s_.tx().exec_params(
-        "INSERT INTO jobs (pipeline_id, name, kind, state, attempt, retries, priority, on_labels,"
-        " target_machine_id, spec, target_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb,"
-        " NULLIF($9::bigint, 0), $10::jsonb, NULLIF($11, '')) RETURNING id",
+    // The job and its first event in one prepared statement.
+    auto r = s_.exec_prepared(
+        "insert_job",
+        "WITH j AS (INSERT INTO jobs (pipeline_id, name, kind, state, attempt, retries, priority,"
+        " on_labels, target_machine_id, spec, target_agent) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+        " $8::jsonb, NULLIF($9::bigint, 0), $10::jsonb, NULLIF($11, '')) RETURNING id)"
+        " INSERT INTO job_events (job_id, attempt, from_state, to_state, message)"
+        " SELECT id, $5, '', $4, 'submitted' FROM j RETURNING job_id",
         job.pipeline_id, job.name, std::string(to_string(job.spec.kind)),
         std::string(to_string(job.state)), job.attempt, job.retries, job.priority,
         labels_json(job.on_labels), job.target_machine_id.value_or(0), job_spec::to_json(job.spec),
         job.target_agent);
-    uint64_t id = r[0][0].as<uint64_t>();
-    s_.tx().exec_params(
-        "INSERT INTO job_events (job_id, attempt, from_state, to_state, message)"
-        " VALUES ($1, $2, '', $3, 'submitted')",
-        id, job.attempt, std::string(to_string(job.state)));
-    return id;
+    return r[0][0].as<uint64_t>();
   });
 }
 
@@ -107,27 +231,16 @@ void PgPipelines::insert_need(uint64_t job_id, uint64_t need_id) {
 }
 
 void PgPipelines::persist_transition(const Job& job, JobState from, const std::string& message) {
-  pg_call(s_, [&] {
-    const std::string to = std::string(to_string(job.state));
-    // The row and its event in one prepared statement: one round trip, no
-    // parsing, for each of a job's four or more transitions.
-    static const std::string sql =
-        "WITH j AS (UPDATE jobs SET state = $2, attempt = $3, agent_id = NULLIF($4::bigint, 0),"
-        " machine_id = CASE WHEN $4::bigint = 0 THEN machine_id ELSE NULLIF($5::bigint, 0) END,"
-        " queued_at = CASE WHEN $6::bigint = 0 THEN queued_at ELSE " +
-        ts("$6") + " END, started_at = CASE WHEN $7::bigint = 0 THEN NULL ELSE " + ts("$7") +
-        " END, ended_at = CASE WHEN $8::bigint = 0 THEN NULL ELSE " + ts("$8") +
-        " END, message = $9, note = $10 WHERE id = $1)"
-        " INSERT INTO job_events (job_id, attempt, from_state, to_state, agent_id, message)"
-        " VALUES ($1, $3, $11, $2, NULLIF($4::bigint, 0), $12)";
-    s_.exec_prepared("transition", sql, job.id, to, job.attempt, job.agent_id, job.machine_id,
-                     job.queued_at_us, job.started_at_us,
-                     is_terminal(job.state) ? job.ended_at_us : 0, job.message,
-                     std::string(to_string(job.note)), std::string(to_string(from)), message);
-  });
+  // Written at flush with the turn's other transitions (two statements for
+  // all of them), or before anything in the store reads the job's row.
+  transitions_->rows.push_back(
+      {job.id, std::string(to_string(job.state)), job.attempt, job.agent_id, job.machine_id,
+       job.queued_at_us, job.started_at_us, is_terminal(job.state) ? job.ended_at_us : 0,
+       job.message, std::string(to_string(job.note)), std::string(to_string(from)), message});
 }
 
 void PgPipelines::persist_message(const Job& job) {
+  s_.flush();  // after the turn's transitions, which set the message too
   pg_call(s_, [&] {
     s_.tx().exec_params("UPDATE jobs SET message = $2, note = $3 WHERE id = $1", job.id,
                         job.message, std::string(to_string(job.note)));

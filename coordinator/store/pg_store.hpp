@@ -28,7 +28,8 @@ int migrate(PgSession& session);
 
 class PgPipelines final : public PipelineRecords {
  public:
-  explicit PgPipelines(PgSession& session) : s_(session) {}
+  explicit PgPipelines(PgSession& session);
+  ~PgPipelines() override;
   uint64_t insert_pipeline(const std::string& name, const std::string& revision,
                            const std::string& branch, const std::string& submitter,
                            const std::string& file_name, const std::string& definition,
@@ -46,7 +47,9 @@ class PgPipelines final : public PipelineRecords {
   void persist_cancel_request(const Job& job) override;
 
  private:
+  struct Transitions;
   PgSession& s_;
+  std::unique_ptr<Transitions> transitions_;
 };
 
 class PgAgents final : public AgentRecords {

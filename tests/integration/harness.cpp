@@ -46,6 +46,18 @@ std::string make_temp_dir(const std::string& prefix) {
 }
 
 namespace {
+// Removes a test's folder without throwing: a daemon it started (nginx)
+// may be deleting its own pid file at the same moment, which fails
+// remove_all's walk; a few tries outlast it.
+void remove_tree(const std::string& dir) {
+  for (int i = 0; i < 10; ++i) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (!ec) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 std::string run_capture(const std::string& cmd, int* status = nullptr) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
@@ -80,7 +92,7 @@ struct PgServer {
   ~PgServer() {
     if (!dir.empty()) {
       run_capture(source_dir() + "/tests/support/pg.sh stop " + dir);
-      fs::remove_all(dir);
+      remove_tree(dir);
     }
   }
 };
@@ -221,7 +233,7 @@ PrivatePg::PrivatePg() {
 
 PrivatePg::~PrivatePg() {
   run_capture(source_dir() + "/tests/support/pg.sh stop " + dir_);
-  fs::remove_all(dir_);
+  remove_tree(dir_);
 }
 
 void PrivatePg::start() {
@@ -378,7 +390,7 @@ Cluster::~Cluster() {
     if (n == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (!std::getenv("YARDSTICK_KEEP_TEST_DIRS")) fs::remove_all(dir_);
+  if (!std::getenv("YARDSTICK_KEEP_TEST_DIRS")) remove_tree(dir_);
   if (options_.dsn.empty()) drop_test_database(dsn_);
 }
 
