@@ -69,6 +69,51 @@ TEST_F(StoreTest, AStoredJobThatDoesNotDecodeIsLeftOutOfTheReloadAndFailedWithTh
   EXPECT_EQ(scalar("SELECT count(*) FROM refusals WHERE what = 'stored job'"), 1);
 }
 
+TEST_F(StoreTest, ATurnsTransitionsGoInTogetherEachJobEndsInItsLastStateAndEveryEventIsKept) {
+  const uint64_t a = job({}), b = job({});
+  writer.session.begin();
+  Job ja;
+  ja.id = a;
+  ja.attempt = 1;
+  ja.state = JobState::kQueued;
+  for (JobState s : {JobState::kAssigned, JobState::kRunning, JobState::kSucceeded}) {
+    const JobState from = ja.state;
+    ja.state = s;
+    ja.ended_at_us = s == JobState::kSucceeded ? 1'700'000'000'000'000 : 0;
+    writer.pipelines.persist_transition(ja, from, "to " + std::string(to_string(s)));
+  }
+  Job jb;
+  jb.id = b;
+  jb.attempt = 1;
+  jb.state = JobState::kCancelled;
+  writer.pipelines.persist_transition(jb, JobState::kQueued, "cancelled by me");
+  // A job the database does not have: its event is refused (foreign key),
+  // and it costs that transition only.
+  Job ghost;
+  ghost.id = 999'999'999;
+  ghost.attempt = 1;
+  ghost.state = JobState::kRunning;
+  writer.pipelines.persist_transition(ghost, JobState::kAssigned, "nobody's");
+  writer.session.commit();
+  EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE id = " + std::to_string(a) +
+                   " AND state = 'succeeded' AND ended_at = to_timestamp(1700000000)"),
+            1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE id = " + std::to_string(b) +
+                   " AND state = 'cancelled' AND message = ''"),
+            1);
+  // Every event of job a, in the order made.
+  pqxx::connection c(dsn);
+  pqxx::work w(c);
+  auto events = w.exec(
+      "SELECT from_state || '>' || to_state || ':' || message FROM job_events WHERE job_id = " +
+      std::to_string(a) + " AND from_state <> '' ORDER BY id");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0][0].as<std::string>(), "queued>assigned:to assigned");
+  EXPECT_EQ(events[1][0].as<std::string>(), "assigned>running:to running");
+  EXPECT_EQ(events[2][0].as<std::string>(), "running>succeeded:to succeeded");
+  EXPECT_EQ(w.exec1("SELECT count(*) FROM job_events WHERE job_id = 999999999")[0].as<int>(), 0);
+}
+
 TEST_F(StoreTest, TheGateReadsVariantIndexesPastTwoThousand) {
   JobAssignment spec;
   spec.kind = JobKind::kBench;
