@@ -22,10 +22,7 @@ std::string significant(double value, int digits) {
   if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
   digits = std::clamp(digits, 1, 17);
   char buf[64];
-  if (value == 0) {
-    std::snprintf(buf, sizeof buf, "%.*f", digits - 1, 0.0);
-    return buf;
-  }
+  if (value == 0) return digits == 1 ? "0" : "0." + std::string(digits - 1, '0');
   const double magnitude = std::fabs(value);
   if (magnitude < 1e-6 || magnitude >= 1e15) {
     std::snprintf(buf, sizeof buf, "%.*e", digits - 1, value);
