@@ -39,6 +39,32 @@ std::string source_dir() {
   return YARDSTICK_SOURCE_DIR;
 }
 
+std::string create_test_database_before(int version) {
+  const std::string dsn = create_test_database();
+  pqxx::connection conn(dsn);
+  pqxx::work w(conn);
+  w.exec0(
+      "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+      " applied_at timestamptz NOT NULL DEFAULT now())");
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(YARDSTICK_SOURCE_DIR "/sql/migrations"))
+    files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    const std::string base = f.stem().string();
+    const int v = std::stoi(base.substr(0, 4));
+    if (v >= version) break;
+    std::ifstream in(f);
+    std::stringstream sql;
+    sql << in.rdbuf();
+    w.exec(sql.str());
+    w.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", v,
+                  base.substr(5));
+  }
+  w.commit();
+  return dsn;
+}
+
 std::string make_temp_dir(const std::string& prefix) {
   std::string tmpl = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");

@@ -27,6 +27,10 @@ std::string make_temp_dir(const std::string& prefix);
 // set, else a throw-away cluster (tests/support/pg.sh) stopped at exit.
 // Each call makes a new, empty database and returns its DSN.
 std::string create_test_database();
+// A new database at an older schema: the migrations of sql/migrations
+// numbered below `version`, applied and recorded as a coordinator of that
+// time would have. For tests of upgrades on data written then.
+std::string create_test_database_before(int version);
 // Drops a database create_test_database() made (kept with
 // YARDSTICK_KEEP_TEST_DIRS, as the test folders are).
 void drop_test_database(const std::string& dsn);

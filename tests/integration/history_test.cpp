@@ -5,10 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <pqxx/pqxx>
-#include <sstream>
 
 #include "coordinator/reports.hpp"
 #include "tests/integration/harness.hpp"
@@ -22,28 +19,7 @@ constexpr int kPartitionedAt = 15;  // the migration that partitions log_chunks
 // A new database at the schema before logs by month, with a small history
 // over `months` months.
 std::string filled_before_partitioning(int months) {
-  const std::string dsn = create_test_database();
-  pqxx::connection conn(dsn);
-  pqxx::work w(conn);
-  w.exec0(
-      "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-      " applied_at timestamptz NOT NULL DEFAULT now())");
-  std::vector<std::filesystem::path> files;
-  for (const auto& f : std::filesystem::directory_iterator(YARDSTICK_SOURCE_DIR "/sql/migrations"))
-    files.push_back(f.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    const std::string base = f.stem().string();
-    const int version = std::stoi(base.substr(0, 4));
-    if (version >= kPartitionedAt) break;
-    std::ifstream in(f);
-    std::stringstream sql;
-    sql << in.rdbuf();
-    w.exec(sql.str());
-    w.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version,
-                  base.substr(5));
-  }
-  w.commit();
+  const std::string dsn = create_test_database_before(kPartitionedAt);
   HistoryShape shape;
   shape.months = months;
   shape.machines = 6;

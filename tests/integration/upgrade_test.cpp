@@ -7,10 +7,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <sstream>
 
 #include "tests/integration/harness.hpp"
 
@@ -20,24 +18,10 @@ namespace {
 using json = nlohmann::json;
 
 TEST(Upgrade, ABenchmarkStoredBeforeRunContextAndVerdictsStillCompares) {
-  const std::string dsn = create_test_database();
+  const std::string dsn = create_test_database_before(6);
   {
     pqxx::connection conn(dsn);
     pqxx::work w(conn);
-    w.exec0(
-        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())");
-    const char* old[] = {"0001_foundation", "0002_benchmarks", "0003_sample_ingest",
-                         "0004_reliability", "0005_signed_submissions"};
-    for (int v = 1; v <= 5; ++v) {
-      std::ifstream in(std::string(YARDSTICK_SOURCE_DIR) + "/sql/migrations/" + old[v - 1] +
-                       ".sql");
-      std::stringstream sql;
-      sql << in.rdbuf();
-      w.exec(sql.str());
-      w.exec_params("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", v,
-                    std::string(old[v - 1]).substr(5));
-    }
     // A benchmark as a coordinator of that schema stored it.
     w.exec0(
         "INSERT INTO machines (id, fingerprint, name, cpu_model, logical_cores, memory_bytes,"
