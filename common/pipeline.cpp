@@ -42,8 +42,9 @@ bool needs_no_regression(const JobDef& job, std::string_view need) {
 }
 
 const std::vector<std::string>& notify_events() {
-  static const std::vector<std::string> events = {"rolled_back", "failed", "over_budget",
-                                                  "succeeded", "pipeline_over_budget"};
+  static const std::vector<std::string> events = {
+      "rolled_back",          "failed",    "over_budget", "succeeded",
+      "pipeline_over_budget", "regressed", "improved"};
   return events;
 }
 

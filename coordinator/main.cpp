@@ -14,6 +14,7 @@
 #include "common/pipeline.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
+#include "coordinator/change_detector.hpp"
 #include "coordinator/coordinator.hpp"
 #include "coordinator/notifier.hpp"
 #include "coordinator/store/pg_leader.hpp"
@@ -237,6 +238,9 @@ int main(int argc, char** argv) {
   PgWriter writer(db, writer_options);
   PgReader reader(db, reader_options);
   Notifier notifier;  // webhooks of `notify:`; outlives the coordinator
+  // Searches ended pipelines' series for change points, on its own thread
+  // and connection; stopped before the notifier it posts to.
+  ChangeDetector changes(db, ChangeDetector::Options{}, &notifier);
   Coordinator coordinator(config, context, writer.store(), reader.reader(), clock, zap.get());
   coordinator.set_notifier(&notifier);
   coordinator.set_metrics(&metrics);
@@ -248,6 +252,7 @@ int main(int argc, char** argv) {
   try {
     writer.session.connect();
     spdlog::info("database schema at version {}", migrate(writer.session));
+    changes.start();
     try {
       reader.session.connect();
     } catch (const StoreError& e) {

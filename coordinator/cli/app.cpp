@@ -212,6 +212,22 @@ int run_cli(int argc, char** argv) {
   metrics->add_flag("--csv", csv, "CSV output");
   metrics->add_flag("--markdown", markdown, "Markdown table output");
 
+  std::string regressions_pipeline, regressions_since;
+  int regressions_last = 50;
+  auto* regressions = app.add_subcommand(
+      "regressions",
+      "change points: where a step's time, a benchmark or a metric moved and stayed moved, "
+      "between which revisions, on which machines");
+  regressions->add_option("--pipeline", regressions_pipeline, "only pipelines of this name");
+  regressions->add_option("--since", regressions_since, "only change points found since a date")
+      ->type_name("YYYY-MM-DD");
+  regressions->add_option("--last", regressions_last, "how many, newest first")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  regressions->add_flag("--json", o.json, "JSON output");
+  regressions->add_flag("--csv", csv, "CSV output");
+  regressions->add_flag("--markdown", markdown, "Markdown table output");
+
   uint64_t summary_pipeline = 0;
   auto* summary = app.add_subcommand(
       "summary", "a pipeline's before/after summary: variants, timed steps and budgets (✓/✗)");
@@ -326,6 +342,8 @@ int run_cli(int argc, char** argv) {
     }
     if (*compare) return cmd_compare(o, compare_args, format);
     if (*metrics) return cmd_metrics(o, metrics_args, format);
+    if (*regressions)
+      return cmd_regressions(o, regressions_pipeline, regressions_since, regressions_last, format);
     if (*summary) return cmd_summary(o, summary_pipeline, format);
     if (*pipelines) return cmd_pipelines(o, pipelines_name, pipelines_last, format);
   } catch (const BadEndpoint& e) {

@@ -42,10 +42,15 @@ int cmd_agents(const Options& o);
 using RowsCheck = std::function<std::string(const std::vector<std::string>& columns,
                                             const std::vector<std::vector<std::string>>& rows)>;
 
+// Prints a report's rows in a command's own words (for the table format).
+using RowsPrinter = std::function<void(const std::vector<std::string>& columns,
+                                       const std::vector<std::vector<std::string>>& rows)>;
+
 // Runs report `name` with `vars` (each NAME=VALUE) on the coordinator and
-// prints its rows in `format`; kRefused when `check` finds a problem.
+// prints its rows in `format` (with `table`, when given, for kTable);
+// kRefused when `check` finds a problem.
 int cmd_report(const Options& o, const std::string& name, const std::vector<std::string>& vars,
-               Format format, const RowsCheck& check = {});
+               Format format, const RowsCheck& check = {}, const RowsPrinter& table = {});
 
 // Lists every report with the first line of its description and its
 // variables. Needs no coordinator.
@@ -84,6 +89,12 @@ struct MetricsArgs {
 // The custom metrics ($YARDSTICK_METRICS, collectors) of one pipeline, or
 // over the revisions of a pipeline name, in `format`.
 int cmd_metrics(const Options& o, const MetricsArgs& args, Format format);
+
+// The change points of every series (or of pipelines named `pipeline`,
+// found since `since`, YYYY-MM-DD), newest first: a sentence each, or the
+// rows in `format`.
+int cmd_regressions(const Options& o, const std::string& pipeline, const std::string& since,
+                    int last, Format format);
 
 // Runs the comparison report that `args` asks for and prints it in
 // `format`; kUsage for a combination of flags that means nothing, kRefused

@@ -9,7 +9,7 @@
 namespace yardstick {
 
 int cmd_report(const Options& o, const std::string& name, const std::vector<std::string>& vars,
-               Format format, const RowsCheck& check) {
+               Format format, const RowsCheck& check, const RowsPrinter& table) {
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
@@ -48,7 +48,10 @@ int cmd_report(const Options& o, const std::string& name, const std::vector<std:
       std::cerr << "yardstick: " << problem << "\n";
       return kRefused;
     }
-  print_rows(columns, rows, format, kinds, nulls);
+  if (table && format == Format::kTable)
+    table(columns, rows);
+  else
+    print_rows(columns, rows, format, kinds, nulls);
   return kOk;
 }
 

@@ -60,6 +60,7 @@ std::map<std::string, std::vector<std::string>> every_report(const std::string& 
   };
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& [name, text] : reports()) {
+    if (name == "change_points") continue;  // its table comes with migration 17, after these
     TranslatedReport t;
     std::string error;
     const auto v = vars.find(name);
