@@ -66,6 +66,9 @@ double two_group_t(double s1, double q1, double n1, double s2, double q2, double
   return diff > 1e-12 ? std::numeric_limits<double>::infinity() : 0;
 }
 
+// The points a pair of splits is searched among (see Search::segment).
+constexpr size_t kPairWindow = 300;
+
 struct Split {
   size_t index;
   double p;
@@ -111,11 +114,14 @@ class Search {
     }
     // A change that comes back (up for a while, then down again) leaves no
     // single split that stands out: the best pair of splits, the middle
-    // against both ends, O(n^2).
+    // against both ends, O(w^2) for the newest w = kPairWindow points of
+    // the segment (a long segment's recent past is where a change that
+    // came and went matters).
     if (n < 3 * min) return;
     double pair_t = -1;
     size_t first = 0, second = 0, pairs = 0;
-    for (size_t i = min; i + 2 * min <= n; ++i) {
+    const size_t window_start = n > kPairWindow ? n - kPairWindow : 0;
+    for (size_t i = std::max(min, window_start); i + 2 * min <= n; ++i) {
       if (!boundary_.empty() && !boundary_[lo + i]) continue;
       for (size_t j = i + min; j + min <= n; ++j) {
         if (!boundary_.empty() && !boundary_[lo + j]) continue;
@@ -194,7 +200,19 @@ std::vector<ChangePoint> find_change_points(const std::vector<double>& values,
   for (double v : y) mean += v / static_cast<double>(y.size());
   for (double& v : y) v -= mean;
 
-  Search search(y, boundary, options);
+  // The search sees the log values clipped at 5 robust standard deviations
+  // from the series' median: a run 5 times as slow as the rest (a machine
+  // that paused) weighs as a slow run, not as a change, while a step of any
+  // size still stands 5 deviations out. What is reported comes from the
+  // values as they are.
+  std::vector<double> clipped = y;
+  {
+    const Summary s = summarize(y);
+    const double width = 5 * 1.482602218505602 * s.mad;
+    if (width > 0)
+      for (double& v : clipped) v = std::clamp(v, s.median - width, s.median + width);
+  }
+  Search search(clipped, boundary, options);
   search.segment(0, y.size());
   std::vector<Split> splits = search.take();
   // Each change is judged again between its neighbours (the segments it

@@ -14,8 +14,16 @@
 // it on A/A series). Rank tests were not chosen: with two points after a
 // change, no rank test can reach alpha, whatever the change.
 //
-// Cost: O(n) per segment searched (prefix sums), O(n log n) for a series of
-// n points in all.
+// The search clips the log values at 5 robust standard deviations (MAD)
+// from the series' median, so that a lone run far off the rest is not a
+// change; what is reported is computed from the values as they are.
+//
+// When no single split stands out, the best pair of splits (a middle
+// segment against both ends, a change that came and went) is tried among
+// the segment's newest 300 points; alpha is shared half and half.
+//
+// Cost: O(n) per segment for single splits (prefix sums), O(min(n, 300)^2)
+// for the pair search of a segment with no single change.
 #pragma once
 
 #include <cstddef>

@@ -43,6 +43,14 @@ GateVerdict judge_regression(const GateFacts& facts) {
                                          interval_label(bench.alpha) + " " + times(s.ci_low) + "-" +
                                          times(s.ci_high) + ", " + s.measure + ")"};
   }
+  for (const auto& m : facts.regressed_series) {
+    auto rev = [](const std::string& r) { return r.empty() ? "(no revision)" : r.substr(0, 12); };
+    return {GateVerdict::kRegressed, head + "variant " + m.variant + " on machine " +
+                                         facts.machine + " has stayed slower since a change of +" +
+                                         percent(m.ratio) + " between " +
+                                         rev(m.last_good_revision) + " and " +
+                                         rev(m.first_bad_revision) + " (yardstick regressions)"};
+  }
   if (facts.previous_revision.empty() || facts.samples.rows.empty()) return {};
   ReportTable compared;
   compare_revision_samples(facts.samples, bench.measure, bench.alpha, bench.noise_floor, false,

@@ -29,14 +29,24 @@ struct GateFacts {
     double ratio = 1, ci_low = 1, ci_high = 1;
   };
   std::vector<Slower> slower;
+  // The newest change point of each of the job's benchmark series (its
+  // variants, in pipelines of the same name, on its machine) when that
+  // change is a regression: the series is still where it moved to.
+  struct Moved {
+    std::string variant;
+    double ratio = 1;
+    std::string last_good_revision, first_bad_revision;
+  };
+  std::vector<Moved> regressed_series;
   // Counted runs of both revisions on that machine, shaped as
   // revision_samples.sql: side "a" the previous revision, "b" this job.
   ReportTable samples;
 };
 
 // kRegressed when a variant was judged slower than the baseline in the
-// bench's measure (as stored at job end), or slower than the previous
-// revision (compare --revisions' computation); kUnjudgeable when the facts
+// bench's measure (as stored at job end), when the newest change point of
+// one of its series is a regression (docs/change-points.md), or when it is
+// slower than the previous revision (compare --revisions' computation); kUnjudgeable when the facts
 // cannot be read (the job is gone, its spec does not parse): asking again
 // would not change that.
 GateVerdict judge_regression(const GateFacts& facts);

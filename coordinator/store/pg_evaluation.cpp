@@ -187,6 +187,19 @@ GateFacts PgEvaluation::gate_facts(uint64_t job_id) {
         out.samples.nulls.push_back({false, false, false, false, false, no_ins, false});
       }
     }
+    // Change points (migration 0017) of this job's variants on its machine:
+    // the newest of each series, when it is a regression.
+    for (const auto& r : s_.tx().exec_params(
+             "SELECT DISTINCT ON (c.what) c.what, c.ratio, c.last_good_revision, "
+             "c.first_bad_revision, c.direction FROM jobs j JOIN pipelines p ON p.id = "
+             "j.pipeline_id JOIN machines m ON m.id = j.machine_id JOIN machines cm ON cm.name = "
+             "m.name JOIN change_points c ON c.pipeline_name = p.name AND c.job = j.name AND "
+             "c.kind = 'variant' AND c.machine_id = cm.id WHERE j.id = $1 "
+             "ORDER BY c.what, c.first_bad_pipeline_id DESC",
+             job_id))
+      if (r[4].as<std::string>() == "regressed")
+        out.regressed_series.push_back({r[0].as<std::string>(), r[1].as<double>(),
+                                        r[2].as<std::string>(), r[3].as<std::string>()});
   });
   return out;
 }

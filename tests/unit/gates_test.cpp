@@ -340,6 +340,17 @@ TEST(RegressionGate, AVariantJudgedSlowerInTheBenchMeasureRegresses) {
             "wall)");
 }
 
+TEST(RegressionGate, ASeriesWhoseNewestChangeIsARegressionRegresses) {
+  GateFacts f = bench_facts();
+  EXPECT_EQ(judge_regression(f).kind, GateVerdict::kPass);
+  f.regressed_series.push_back({"default", 1.25, "aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb"});
+  auto v = judge_regression(f);
+  EXPECT_EQ(v.kind, GateVerdict::kRegressed);
+  EXPECT_EQ(v.why,
+            "bench judged slower: variant default on machine m1 has stayed slower since a change "
+            "of +25.0 % between aaaaaaaaaaaa and bbbbbbbbbbbb (yardstick regressions)");
+}
+
 TEST(RegressionGate, SlowerThanThePreviousRevisionOnTheMachineRegresses) {
   GateFacts f = bench_facts();
   f.previous_revision = "aaaaaaaaaaaaaaaaaaaa";
