@@ -10,11 +10,17 @@
 //     multiplied by 1.05, 1.10 or 1.25 (none: an A/A series). A series is
 //     flagged when it has any change point; found at the change when one
 //     is at the true index;
-//  3. cost: the search of --series series of --length points each
-//     (generated, with and without a change), CPU time per series.
+//  3. cost: the search of --cost-series series of --length points each
+//     (generated, with and without a change), CPU time per series;
+//  4. with --dsn, the coordinator's search of the newest --pipelines
+//     pipelines of a filled database (bench/history_bench's two years), as
+//     it runs after a pipeline ends: reading each series' points from
+//     PostgreSQL, searching, writing; wall time per pipeline. It migrates
+//     the database first and marks those pipelines not searched.
 //
 //   build/bench/change_points_bench [--runs 3000] [--iterations 4000000] [--series 1000]
 //       [--points 20] [--cost-series 10000] [--length 1000]
+//   build/bench/change_points_bench --dsn DSN [--pipelines 40]
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -28,10 +34,47 @@
 
 #include "common/change_points.hpp"
 #include "common/stats.hpp"
+#include "coordinator/change_detector.hpp"
+#include "coordinator/store/pg_store.hpp"
 
 extern char** environ;
 
 namespace {
+
+// Part 4: the detector's pass on a filled database.
+int on_database(const std::string& dsn, int pipelines) {
+  {
+    yardstick::PgSession session(dsn);
+    session.connect();
+    std::printf("schema at version %d\n", yardstick::migrate(session));
+  }
+  pqxx::connection conn(dsn);
+  {
+    pqxx::work w(conn);
+    w.exec_params(
+        "UPDATE pipelines SET changes_checked_at = NULL WHERE id IN (SELECT id FROM pipelines "
+        "ORDER BY id DESC LIMIT $1)",
+        pipelines);
+    w.commit();
+  }
+  yardstick::ChangeDetector detector(dsn, {}, nullptr);
+  std::vector<double> per_pipeline;
+  for (int i = 0; i < pipelines; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (detector.pass(conn, 1) == 0) break;
+    per_pipeline.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  pqxx::work w(conn);
+  const auto r = w.exec(
+      "SELECT count(*), (SELECT count(*) FROM pipelines WHERE changes_checked_at IS NULL) FROM "
+      "change_points");
+  const auto s = yardstick::summarize(per_pipeline);
+  std::printf("%zu pipelines searched: per pipeline median %.1f ms, max %.1f ms; %s change "
+              "points stored, %s pipelines left\n",
+              per_pipeline.size(), s.median * 1e3, s.max * 1e3, r[0][0].c_str(), r[0][1].c_str());
+  return 0;
+}
 
 double run_once(const std::string& iterations) {
   const std::string spin = YARDSTICK_SPIN;
@@ -48,7 +91,7 @@ double run_once(const std::string& iterations) {
 
 int main(int argc, char** argv) {
   int runs = 3000, series = 1000, points = 20, cost_series = 10000, length = 1000;
-  std::string iterations = "4000000";
+  std::string iterations = "4000000", dsn;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     if (k == "--runs") runs = std::atoi(argv[i + 1]);
@@ -57,7 +100,10 @@ int main(int argc, char** argv) {
     if (k == "--points") points = std::atoi(argv[i + 1]);
     if (k == "--cost-series") cost_series = std::atoi(argv[i + 1]);
     if (k == "--length") length = std::atoi(argv[i + 1]);
+    if (k == "--dsn") dsn = argv[i + 1];
+    if (k == "--pipelines") series = std::atoi(argv[i + 1]);
   }
+  if (!dsn.empty()) return on_database(dsn, series == 1000 ? 40 : series);
   using yardstick::ChangeOptions;
   using yardstick::find_change_points;
 

@@ -101,28 +101,30 @@ size_t ChangeDetector::pass(pqxx::connection& conn, size_t limit) {
     size_t series_count = 0;
     try {
       pqxx::work tx(conn);
-      for (const SeriesKey& key : store.series_of(tx, p.id)) {
-        ++series_count;
-        const SeriesPoints pts = store.points(tx, key, p.id, options_.max_points);
-        if (pts.values.size() < 2 * options_.change.min_segment) continue;
-        std::vector<bool> boundary(pts.values.size(), true);
-        for (size_t i = 1; i < pts.values.size(); ++i)
-          boundary[i] = pts.revisions[i].empty() || pts.revisions[i] != pts.revisions[i - 1];
-        std::vector<FoundChange> found;
-        for (const ChangePoint& c : find_change_points(pts.values, boundary, options_.change)) {
-          FoundChange f;
-          f.series = key;
-          f.change = c;
-          f.last_good_pipeline_id = pts.pipeline_ids[c.index - 1];
-          f.first_bad_pipeline_id = pts.pipeline_ids[c.index];
-          f.last_good_revision = pts.revisions[c.index - 1];
-          f.first_bad_revision = pts.revisions[c.index];
-          f.direction = change_direction(key, c.ratio);
-          found.push_back(std::move(f));
+      for (const SeriesKey& owner : store.jobs_of(tx, p.id))
+        for (auto& [key, pts] : store.series_points(tx, owner, p.id, options_.max_points)) {
+          // Only the series this pipeline added a point to.
+          if (pts.pipeline_ids.empty() || pts.pipeline_ids.back() != p.id) continue;
+          ++series_count;
+          if (pts.values.size() < 2 * options_.change.min_segment) continue;
+          std::vector<bool> boundary(pts.values.size(), true);
+          for (size_t i = 1; i < pts.values.size(); ++i)
+            boundary[i] = pts.revisions[i].empty() || pts.revisions[i] != pts.revisions[i - 1];
+          std::vector<FoundChange> found;
+          for (const ChangePoint& c : find_change_points(pts.values, boundary, options_.change)) {
+            FoundChange f;
+            f.series = key;
+            f.change = c;
+            f.last_good_pipeline_id = pts.pipeline_ids[c.index - 1];
+            f.first_bad_pipeline_id = pts.pipeline_ids[c.index];
+            f.last_good_revision = pts.revisions[c.index - 1];
+            f.first_bad_revision = pts.revisions[c.index];
+            f.direction = change_direction(key, c.ratio);
+            found.push_back(std::move(f));
+          }
+          auto told = store.replace(tx, key, pts.pipeline_ids.front(), found, p.id);
+          fresh.insert(fresh.end(), told.begin(), told.end());
         }
-        auto told = store.replace(tx, key, pts.pipeline_ids.front(), found, p.id);
-        fresh.insert(fresh.end(), told.begin(), told.end());
-      }
       store.mark_searched(tx, p.id);
       tx.commit();
     } catch (const pqxx::broken_connection&) {

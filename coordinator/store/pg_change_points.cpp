@@ -1,6 +1,9 @@
 #include "coordinator/store/pg_change_points.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 namespace yardstick {
 
@@ -23,65 +26,81 @@ std::vector<PipelineToSearch> PgChangePoints::ended_unsearched(size_t limit) {
   return out;
 }
 
-std::vector<SeriesKey> PgChangePoints::series_of(pqxx::transaction_base& tx, uint64_t pipeline_id) {
+std::vector<SeriesKey> PgChangePoints::jobs_of(pqxx::transaction_base& tx, uint64_t pipeline_id) {
   std::vector<SeriesKey> out;
   for (const auto& row : tx.exec_params(
-           "WITH done AS (SELECT j.id, j.attempt, j.name, j.machine_id, p.name AS pipeline "
-           "  FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id "
-           "  WHERE j.pipeline_id = $1 AND j.state = 'succeeded' AND j.machine_id IS NOT NULL) "
-           "SELECT DISTINCT d.pipeline, d.name, k.kind, k.what, k.unit, d.machine_id, m.name "
-           "FROM done d JOIN machines m ON m.id = d.machine_id, LATERAL ("
-           "  SELECT 'step' AS kind, s.name AS what, 's' AS unit FROM steps s "
-           "    WHERE s.job_id = d.id AND s.attempt = d.attempt AND s.timed AND s.wall_s > 0 "
-           "  UNION SELECT DISTINCT 'variant', s.variant, 's' FROM samples s "
-           "    WHERE s.job_id = d.id AND s.attempt = d.attempt "
-           "  UNION SELECT DISTINCT 'metric', x.name, x.unit FROM metrics x "
-           "    WHERE x.job_id = d.id AND x.attempt = d.attempt AND x.run_idx IS NULL) k "
-           "ORDER BY 2, 3, 4, 6",
+           "SELECT DISTINCT p.name, j.name, j.machine_id, m.name FROM jobs j JOIN pipelines p ON "
+           "p.id = j.pipeline_id JOIN machines m ON m.id = j.machine_id WHERE j.pipeline_id = $1 "
+           "AND j.state = 'succeeded' ORDER BY 2, 3",
            static_cast<int64_t>(pipeline_id))) {
     SeriesKey k;
     k.pipeline = row[0].as<std::string>();
     k.job = row[1].as<std::string>();
-    k.kind = row[2].as<std::string>();
-    k.what = row[3].as<std::string>();
-    k.unit = row[4].as<std::string>();
-    k.machine_id = row[5].as<uint64_t>();
-    k.machine = row[6].as<std::string>();
+    k.machine_id = row[2].as<uint64_t>();
+    k.machine = row[3].as<std::string>();
     out.push_back(std::move(k));
   }
   return out;
 }
 
-SeriesPoints PgChangePoints::points(pqxx::transaction_base& tx, const SeriesKey& series,
-                                    uint64_t upto, size_t max_points) {
-  // One point per pipeline: the median over its jobs of that name on the
-  // machine (a fan-out), of the final attempts that succeeded.
-  std::string value, from;
-  if (series.kind == "step") {
-    value = "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.wall_s)";
-    from = "JOIN steps s ON s.job_id = j.id AND s.attempt = j.attempt AND s.name = $4 AND s.timed";
-  } else if (series.kind == "variant") {
-    value = "percentile_cont(0.5) WITHIN GROUP (ORDER BY s.wall_s)";
-    from = "JOIN samples s ON s.job_id = j.id AND s.attempt = j.attempt AND s.variant = $4";
-  } else {
-    value = "avg(s.value)";
-    from =
-        "JOIN metrics s ON s.job_id = j.id AND s.attempt = j.attempt AND s.name = $4 AND "
-        "s.run_idx IS NULL";
-  }
+std::vector<std::pair<SeriesKey, SeriesPoints>> PgChangePoints::series_points(
+    pqxx::transaction_base& tx, const SeriesKey& owner, uint64_t upto, size_t max_points) {
+  // The owner's newest jobs, from the index on (name, machine_id, id)
+  // read backwards, so that the scan stops after the jobs it needs however
+  // long the history (room for a fan-out of two jobs a pipeline, and for
+  // jobs of that name in pipelines of other names); then each job's steps,
+  // variants' medians and metrics' means, by their keys.
   const auto rows = tx.exec_params(
-      "SELECT p.id, max(COALESCE(NULLIF(j.revision, ''), p.revision)), " + value +
-          " FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id " + from +
-          " WHERE j.name = $2 AND j.machine_id = $3 AND p.name = $1 AND j.state = 'succeeded' "
-          "AND p.id <= $5 GROUP BY p.id ORDER BY p.id DESC LIMIT $6",
-      series.pipeline, series.job, static_cast<int64_t>(series.machine_id), series.what,
-      static_cast<int64_t>(upto), static_cast<int64_t>(max_points));
-  SeriesPoints out;
-  for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
-    if ((*it)[2].is_null()) continue;
-    out.pipeline_ids.push_back((*it)[0].as<uint64_t>());
-    out.revisions.push_back((*it)[1].is_null() ? "" : (*it)[1].as<std::string>());
-    out.values.push_back((*it)[2].as<double>());
+      "WITH newest AS MATERIALIZED (SELECT j.id, j.attempt, j.pipeline_id, j.revision FROM jobs j "
+      "  WHERE j.name = $2 AND j.machine_id = $3 AND j.state = 'succeeded' AND j.pipeline_id <= $4 "
+      "  ORDER BY j.id DESC LIMIT $5), "
+      "recent AS MATERIALIZED (SELECT n.id, n.attempt, n.pipeline_id, "
+      "  COALESCE(NULLIF(n.revision, ''), p.revision) AS revision FROM newest n "
+      "  JOIN pipelines p ON p.id = n.pipeline_id WHERE p.name = $1) "
+      "SELECT r.id, r.pipeline_id, r.revision, 'step', s.name, 's', s.wall_s FROM recent r "
+      "  JOIN steps s ON s.job_id = r.id AND s.attempt = r.attempt AND s.timed "
+      "  WHERE s.wall_s IS NOT NULL "
+      "UNION ALL SELECT r.id, r.pipeline_id, r.revision, 'variant', s.variant, 's', "
+      "  percentile_cont(0.5) WITHIN GROUP (ORDER BY s.wall_s) FROM recent r "
+      "  JOIN samples s ON s.job_id = r.id AND s.attempt = r.attempt "
+      "  GROUP BY r.id, r.pipeline_id, r.revision, s.variant "
+      "UNION ALL SELECT r.id, r.pipeline_id, r.revision, 'metric', x.name, max(x.unit), "
+      "  avg(x.value) FROM recent r JOIN metrics x ON x.job_id = r.id AND x.attempt = r.attempt "
+      "  AND x.run_idx IS NULL GROUP BY r.id, r.pipeline_id, r.revision, x.name",
+      owner.pipeline, owner.job, static_cast<int64_t>(owner.machine_id), static_cast<int64_t>(upto),
+      static_cast<int64_t>(2 * max_points));
+  // Per series, per pipeline: its jobs' values (a step repeated in a job
+  // counts once a job: the median of its runs).
+  struct Point {
+    std::string revision;
+    std::map<uint64_t, std::vector<double>> by_job;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, std::map<uint64_t, Point>> series;
+  for (const auto& row : rows) {
+    auto& point = series[{row[3].as<std::string>(), row[4].as<std::string>(),
+                          row[5].as<std::string>()}][row[1].as<uint64_t>()];
+    if (point.revision.empty() && !row[2].is_null()) point.revision = row[2].as<std::string>();
+    point.by_job[row[0].as<uint64_t>()].push_back(row[6].as<double>());
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  };
+  std::vector<std::pair<SeriesKey, SeriesPoints>> out;
+  for (auto& [key, points] : series) {
+    while (points.size() > max_points) points.erase(points.begin());
+    SeriesKey k = owner;
+    std::tie(k.kind, k.what, k.unit) = key;
+    SeriesPoints pts;
+    for (const auto& [id, p] : points) {
+      std::vector<double> jobs;
+      for (const auto& [job, values] : p.by_job) jobs.push_back(median(values));
+      pts.pipeline_ids.push_back(id);
+      pts.revisions.push_back(p.revision);
+      pts.values.push_back(median(jobs));
+    }
+    out.emplace_back(std::move(k), std::move(pts));
   }
   return out;
 }

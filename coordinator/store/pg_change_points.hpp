@@ -52,11 +52,16 @@ class PgChangePoints {
   // Pipelines whose jobs have all ended and whose series were not searched,
   // oldest first.
   std::vector<PipelineToSearch> ended_unsearched(size_t limit);
-  // The series the pipeline's succeeded jobs added a point to.
-  std::vector<SeriesKey> series_of(pqxx::transaction_base& tx, uint64_t pipeline_id);
-  // The series' last `max_points` points up to the pipeline `upto`.
-  SeriesPoints points(pqxx::transaction_base& tx, const SeriesKey& series, uint64_t upto,
-                      size_t max_points);
+  // The jobs of the pipeline that succeeded, with their machines: the
+  // series' owners (pipeline, job and machine set; kind, what, unit empty).
+  std::vector<SeriesKey> jobs_of(pqxx::transaction_base& tx, uint64_t pipeline_id);
+  // Every series of `owner` (its steps, variants and metrics) over its
+  // newest `max_points` pipelines up to the pipeline `upto`, read
+  // together: the points a pipeline end needs, in one pass over the
+  // owner's newest jobs.
+  std::vector<std::pair<SeriesKey, SeriesPoints>> series_points(pqxx::transaction_base& tx,
+                                                                const SeriesKey& owner,
+                                                                uint64_t upto, size_t max_points);
   // Replaces the series' change points after its first point with `found`,
   // and returns those of `found` that were not stored before (to be told).
   // In the caller's transaction.
