@@ -219,5 +219,57 @@ TEST(ChangePoints, ASlowdownAtOneCommitIsFoundBetweenItAndTheOneBeforeToldAndGat
   EXPECT_EQ(c.text("SELECT state FROM jobs WHERE name = 'ship'"), "skipped");
 }
 
+// What the search left undone is done by the next coordinator, and one
+// pipeline whose search the database refuses is said, marked, and holds up
+// no other.
+TEST(ChangePoints, AnUnsearchedPipelineIsSearchedAfterARestartAndARefusedSearchHoldsUpNoOther) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  // A metric that doubles at the fifth of eight pipelines, in two
+  // pipelines of different names.
+  for (const std::string name : {"left", "refused"})
+    for (int i = 0; i < 8; ++i) {
+      c.write_file(name + ".yml",
+                   "pipeline: " + name + "\njobs:\n  m:\n    steps:\n      - run: echo \"size " +
+                       std::to_string(i < 4 ? 100 : 200) + " bytes\" >> \"$YARDSTICK_METRICS\"\n");
+      auto r = c.cli({"submit", "--wait", c.dir() + "/" + name + ".yml", "--revision",
+                      "r" + std::to_string(i)});
+      ASSERT_EQ(r.code, 0) << r.err;
+    }
+  ASSERT_TRUE(wait_for([&] { return all_searched(c); }, 30s)) << c.coordinator().log();
+  ASSERT_EQ(c.scalar("SELECT count(*) FROM change_points WHERE kind = 'metric'"), 2) << dump(c);
+
+  // The coordinator is killed; as if it had died before searching, its
+  // change points are gone and its pipelines unsearched; and the database
+  // refuses any change point of the pipelines named 'refused'.
+  c.kill_coordinator();
+  c.query(
+      "DELETE FROM change_points; UPDATE pipelines SET changes_checked_at = NULL; "
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.pipeline_name = 'refused' THEN RAISE EXCEPTION 'refused by a test'; END IF; "
+      "RETURN NEW; END $$; "
+      "CREATE TRIGGER refuse BEFORE INSERT ON change_points FOR EACH ROW EXECUTE FUNCTION "
+      "refuse()");
+  c.start_coordinator();
+  ASSERT_TRUE(wait_for([&] { return all_searched(c); }, 30s)) << c.coordinator().log();
+  auto rows = c.query(
+      "SELECT pipeline_name, last_good_revision, first_bad_revision, ratio FROM change_points "
+      "WHERE kind = 'metric'");
+  ASSERT_EQ(rows.size(), 1u) << dump(c);
+  EXPECT_EQ(rows[0][0].as<std::string>(), "left");
+  EXPECT_EQ(rows[0][1].as<std::string>(), "r3");
+  EXPECT_EQ(rows[0][2].as<std::string>(), "r4");
+  EXPECT_NEAR(rows[0][3].as<double>(), 2.0, 1e-9);
+  const std::string log = c.coordinator().log();
+  EXPECT_NE(log.find("refused: its series could not be searched for change points: "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("refused by a test"), std::string::npos);
+  // Marked: not searched again and again.
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(count_of(c.coordinator().log(), "could not be searched"),
+            count_of(log, "could not be searched"));
+}
+
 }  // namespace
 }  // namespace yardstick::test

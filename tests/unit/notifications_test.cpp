@@ -7,6 +7,7 @@
 #include "common/clock.hpp"
 #include "common/pipeline.hpp"
 #include "common/secrets.hpp"
+#include "coordinator/change_detector.hpp"
 #include "coordinator/job_table.hpp"
 #include "coordinator/notifications.hpp"
 
@@ -379,3 +380,61 @@ TEST(EndedJobs, KeepsEachJobThatEndedAndPassesEveryWriteOn) {
   EXPECT_EQ(jobs[1].state, JobState::kSkipped);
   EXPECT_TRUE(ended.take().empty());
 }
+
+namespace yardstick {
+namespace {
+
+FoundChange a_change(const std::string& kind, const std::string& unit, double ratio) {
+  FoundChange f;
+  f.series = {"release-build", "build", kind, "compile", unit, 3, "ci-3"};
+  f.change.ratio = ratio;
+  f.change.ci_low = ratio - 0.02;
+  f.change.ci_high = ratio + 0.02;
+  f.change.median_before = 60;
+  f.change.median_after = 60 * ratio;
+  f.change.n_before = 14;
+  f.change.n_after = 2;
+  f.change.p = 3e-7;
+  f.change.detectable = 0.031;
+  f.last_good_revision = "3f2a1c9d0e4b5f60718293a4b5c6d7e8f9012345";
+  f.first_bad_revision = "8b0e4d2a91c7";
+  f.last_good_pipeline_id = 812;
+  f.first_bad_pipeline_id = 815;
+  f.direction = change_direction(f.series, ratio);
+  return f;
+}
+
+TEST(ChangeNotification, UpIsARegressionExceptForAPercentMetric) {
+  EXPECT_EQ(change_direction({"p", "j", "step", "compile", "s", 1, "m"}, 1.1), "regressed");
+  EXPECT_EQ(change_direction({"p", "j", "variant", "default", "s", 1, "m"}, 0.9), "improved");
+  EXPECT_EQ(change_direction({"p", "j", "metric", "size", "bytes", 1, "m"}, 1.1), "regressed");
+  EXPECT_EQ(change_direction({"p", "j", "metric", "ccache.hit_rate", "%", 1, "m"}, 1.1),
+            "improved");
+  EXPECT_EQ(change_direction({"p", "j", "metric", "ccache.hit_rate", "%", 1, "m"}, 0.9),
+            "regressed");
+}
+
+TEST(ChangeNotification, TheDocumentSaysWhatMovedWhereBetweenWhichRevisionsAndByHowMuch) {
+  const FoundChange f = a_change("step", "s", 1.248);
+  EXPECT_EQ(change_text(f),
+            "release-build build step compile on ci-3 regressed +24.8 % (60 s → 74.88 s, interval "
+            "+22.8 … +26.8 %) between 3f2a1c9d0e4b and 8b0e4d2a91c7");
+  const json doc = json::parse(change_notification_json(f));
+  EXPECT_EQ(doc["event"], "regressed");
+  EXPECT_EQ(doc["events"], json::array({"regressed"}));
+  EXPECT_EQ(doc["pipeline"], "release-build");
+  EXPECT_EQ(doc["machine"], "ci-3");
+  EXPECT_EQ(doc["last_good_revision"], "3f2a1c9d0e4b5f60718293a4b5c6d7e8f9012345");
+  EXPECT_EQ(doc["first_bad_pipeline_id"], 815);
+  EXPECT_EQ(doc["points_after"], 2);
+  EXPECT_DOUBLE_EQ(doc["ratio"].get<double>(), 1.248);
+  EXPECT_EQ(doc["status_command"], "yardstick regressions --pipeline release-build");
+  EXPECT_EQ(doc["text"].get<std::string>().rfind("yardstick: release-build build step", 0), 0u);
+  // Names that are not UTF-8 still make a document that parses.
+  FoundChange bad = f;
+  bad.series.what = "compile\xff\xfe";
+  EXPECT_NO_THROW(json::parse(change_notification_json(bad)));
+}
+
+}  // namespace
+}  // namespace yardstick
