@@ -70,11 +70,8 @@ void BenchJob::next_action() {
   // must (shell: none); the untimed ones always go through /bin/sh.
   std::optional<DirectCommand> direct;
   if (action_->kind == BenchAction::Kind::kRun) {
-    std::string path = "/usr/local/bin:/usr/bin:/bin";
-    for (const auto& e : env)
-      if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
     std::string error;
-    direct = direct_command(action_->command, bench.shell, path, ctx_.cwd, &error);
+    direct = direct_command(action_->command, bench.shell, search_path(env), ctx_.cwd, &error);
     if (!error.empty()) {
       ctx_.log.system(error);
       ctx_.end(JobOutcome::kFailed, "variant " + v.name + ": " + error);

@@ -200,4 +200,11 @@ std::string expand_vars(const std::string& value, const std::map<std::string, st
   return out;
 }
 
+std::string search_path(const std::vector<std::string>& env) {
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& e : env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  return path;
+}
+
 }  // namespace yardstick

@@ -34,6 +34,9 @@ std::optional<std::vector<std::string>> split_plain_command(const std::string& c
 std::string resolve_program(const std::string& word, const std::string& path,
                             const std::string& cwd = "");
 
+// PATH of an environment of NAME=VALUE entries; a default without one.
+std::string search_path(const std::vector<std::string>& env);
+
 struct DirectCommand {
   std::string program;            // the file to execve
   std::vector<std::string> argv;  // argv[0] as written

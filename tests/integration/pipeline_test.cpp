@@ -162,6 +162,39 @@ TEST(Pipeline, StepTimeoutKillsGrandchildrenAndSetsidDaemons) {
   }
 }
 
+// A step that succeeded but left processes behind, one in a session of its
+// own that ignores SIGTERM: the agent (their subreaper) finds them among
+// its own descendants and kills them before the next step; a plain step
+// starts without a shell (its parent is the agent, not /bin/sh).
+TEST(Pipeline, AFinishedStepsDaemonsAreKilledAndAPlainStepStartsWithoutAShell) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  const std::string d = c.dir();
+  c.write_file("p.yml",
+               "pipeline: leftovers\njobs:\n  j:\n    steps:\n      - run: |\n"
+               "          setsid sh -c 'echo $$ > " +
+                   d +
+                   "/daemon.pid; trap \"\" TERM; exec sleep 300' &\n"
+                   "          sh -c 'sleep 300 & echo $! > " +
+                   d +
+                   "/orphan.pid' &\n"
+                   "          sleep 0.2\n"
+                   "      - run: sh " +
+                   d + "/parent.sh\n");
+  c.write_file("parent.sh", "ps -o comm= -p $PPID > " + d + "/parent.txt\n");
+  auto r = c.cli({"submit", "p.yml", "--wait"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  for (const char* f : {"daemon.pid", "orphan.pid"}) {
+    const pid_t pid = read_pid(d + "/" + f);
+    ASSERT_GT(pid, 1) << f;
+    EXPECT_TRUE(wait_for([&] { return gone(pid); }, 3s)) << f << " (pid " << pid << ") survived";
+  }
+  std::ifstream parent(d + "/parent.txt");
+  std::string comm;
+  parent >> comm;
+  EXPECT_EQ(comm, "yardstick-agent");
+}
+
 TEST(Pipeline, KilledAgentsJobRunsAgainOnTheOtherAgentAsAttemptTwo) {
   Cluster c;  // lease 2 s
   c.add_agent("a", "pool=x", "m1");
