@@ -86,7 +86,7 @@ void Agent::recover() {
     int killed = 0;
     if (tag.rfind("YARDSTICK_RUN_TAG=", 0) == 0)
       for (int round = 0; round < 50; ++round) {
-        int n = launcher_.signal_tagged(tag, SIGKILL);
+        int n = launcher_.signal_tagged_anywhere(tag, SIGKILL);
         if (n == 0) break;
         killed += n;
         usleep(2000);

@@ -266,26 +266,18 @@ std::optional<std::vector<std::string>> own_descendants() {
   if (prctl(PR_GET_CHILD_SUBREAPER, &subreaper) != 0 || !subreaper) return std::nullopt;
   std::vector<std::string> out;
   if (!children_of(std::to_string(getpid()), &out)) return std::nullopt;
-  for (size_t i = 0; i < out.size() && out.size() < 100'000; ++i) children_of(out[i], &out);
+  for (size_t i = 0; i < out.size() && out.size() < 100'000; ++i) {
+    const std::string pid = out[i];  // a copy: children_of appends to `out`
+    children_of(pid, &out);
+  }
   return out;
 }
 
 }  // namespace
 
-int PosixLauncher::signal_tagged(const std::string& tag, int signal) {
+namespace {
+int signal_among(const std::vector<std::string>& pids, const std::string& tag, int signal) {
   int count = 0;
-  // Among the agent's descendants when it can list them (after every step:
-  // reading every process's environment on a busy host cost a fifth of a
-  // core at 150 jobs a second), else among every process.
-  std::vector<std::string> pids;
-  if (auto own = own_descendants()) {
-    pids = std::move(*own);
-  } else {
-    DIR* proc = opendir("/proc");
-    if (!proc) return 0;
-    while (dirent* d = readdir(proc)) pids.push_back(d->d_name);
-    closedir(proc);
-  }
   const pid_t self = getpid();
   for (const std::string& p : pids) {
     char* end = nullptr;
@@ -294,6 +286,24 @@ int PosixLauncher::signal_tagged(const std::string& tag, int signal) {
     if (has_tag(p, tag) && ::kill(static_cast<pid_t>(pid), signal) == 0) ++count;
   }
   return count;
+}
+}  // namespace
+
+int PosixLauncher::signal_tagged(const std::string& tag, int signal) {
+  // Among the agent's descendants when it can list them (after every step:
+  // reading every process's environment on a busy host cost a fifth of a
+  // core at 150 jobs a second), else among every process.
+  if (auto own = own_descendants()) return signal_among(*own, tag, signal);
+  return signal_tagged_anywhere(tag, signal);
+}
+
+int PosixLauncher::signal_tagged_anywhere(const std::string& tag, int signal) {
+  std::vector<std::string> pids;
+  DIR* proc = opendir("/proc");
+  if (!proc) return 0;
+  while (dirent* d = readdir(proc)) pids.push_back(d->d_name);
+  closedir(proc);
+  return signal_among(pids, tag, signal);
 }
 
 int become_subreaper_with_signalfd() {

@@ -52,8 +52,14 @@ class ProcessLauncher {
   virtual void signal_group(pid_t pgid, int signal) = 0;
   // Sends `signal` to every process whose environment holds `tag`
   // ("NAME=value"): this reaches the processes that left the group (setsid
-  // daemons). Returns how many were signalled.
+  // daemons). Returns how many were signalled. Looks among this process's
+  // descendants when it is their subreaper and the kernel lists children.
   virtual int signal_tagged(const std::string& tag, int signal) = 0;
+  // The same among every process of the host: for what an earlier run of
+  // the agent left (its orphans went to init, not to this process).
+  virtual int signal_tagged_anywhere(const std::string& tag, int signal) {
+    return signal_tagged(tag, signal);
+  }
 };
 
 class PosixLauncher final : public ProcessLauncher {
@@ -61,6 +67,7 @@ class PosixLauncher final : public ProcessLauncher {
   std::optional<Spawned> spawn(const SpawnRequest& request, std::string* error) override;
   void signal_group(pid_t pgid, int signal) override;
   int signal_tagged(const std::string& tag, int signal) override;
+  int signal_tagged_anywhere(const std::string& tag, int signal) override;
 };
 
 // Makes this process a child subreaper and blocks SIGCHLD so that a

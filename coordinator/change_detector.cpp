@@ -11,6 +11,7 @@
 #include "common/text.hpp"
 #include "coordinator/notifications.hpp"
 #include "coordinator/notifier.hpp"
+#include "coordinator/store/pg_session.hpp"
 
 namespace yardstick {
 
@@ -168,7 +169,9 @@ void ChangeDetector::loop() {
     try {
       if (!conn || !conn->is_open()) {
         holding = false;
-        conn = std::make_unique<pqxx::connection>(dsn_);
+        // The coordinator's connect timeout and keepalives: a dead server
+        // is noticed, and the thread stops when asked.
+        conn = std::make_unique<pqxx::connection>(dsn_with_options(dsn_, PgOptions{}));
         pqxx::nontransaction(*conn).exec("SET statement_timeout = '60s'");
       }
       if (!holding) {

@@ -412,7 +412,7 @@ Cluster::~Cluster() {
     std::ifstream names(dir_ + "/agents.txt");
     std::string name;
     while (std::getline(names, name))
-      n += launcher.signal_tagged("YARDSTICK_AGENT=" + name, SIGKILL);
+      n += launcher.signal_tagged_anywhere("YARDSTICK_AGENT=" + name, SIGKILL);
     if (n == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
