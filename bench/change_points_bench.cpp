@@ -70,9 +70,10 @@ int on_database(const std::string& dsn, int pipelines) {
       "SELECT count(*), (SELECT count(*) FROM pipelines WHERE changes_checked_at IS NULL) FROM "
       "change_points");
   const auto s = yardstick::summarize(per_pipeline);
-  std::printf("%zu pipelines searched: per pipeline median %.1f ms, max %.1f ms; %s change "
-              "points stored, %s pipelines left\n",
-              per_pipeline.size(), s.median * 1e3, s.max * 1e3, r[0][0].c_str(), r[0][1].c_str());
+  std::printf(
+      "%zu pipelines searched: per pipeline median %.1f ms, max %.1f ms; %s change "
+      "points stored, %s pipelines left\n",
+      per_pipeline.size(), s.median * 1e3, s.max * 1e3, r[0][0].c_str(), r[0][1].c_str());
   return 0;
 }
 
