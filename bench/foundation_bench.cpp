@@ -76,6 +76,24 @@ uint64_t submit(Client& client, const std::string& yaml) {
   return f->envelope().getBody().getSubmitReply().getPipelineId();
 }
 
+// Submits `jobs` jobs of one `true` step for agents labelled `label`, in
+// pipelines named `name` of 500 jobs each; seconds until all succeeded.
+double timed_trivial_jobs(Cluster& c, const std::string& name, const std::string& label, int jobs) {
+  zmq::context_t cctx(1);
+  Client client(cctx, c.clients_endpoint(), 30s, c.client_security());
+  const int per = 500;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int done = 0; done < jobs; done += per) {
+    std::string yaml = "pipeline: " + name + "\njobs:\n";
+    for (int j = 0; j < std::min(per, jobs - done); ++j)
+      yaml += "  j" + std::to_string(j) + ":\n    on: { labels: [" + label +
+              "] }\n    steps: [{run: \"true\"}]\n";
+    submit(client, yaml);
+  }
+  wait_until_succeeded(c, name, jobs);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 void sleep_accuracy(Cluster& c) {
   std::string yaml = "pipeline: sleep1\njobs:\n  s:\n    steps:\n";
   for (int i = 0; i < 5; ++i) yaml += "      - run: sleep 1\n";
@@ -207,20 +225,7 @@ void throughput(Cluster& c, int jobs, int agents) {
       [&] { return c.scalar("SELECT count(*) FROM agents WHERE name LIKE 'sim-%'") == agents; },
       30s);
   std::this_thread::sleep_for(500ms);
-  // One pipeline per 500 jobs.
-  zmq::context_t cctx(1);
-  Client client(cctx, c.clients_endpoint(), 30s, c.client_security());
-  const int per = 500;
-  auto t0 = std::chrono::steady_clock::now();
-  for (int done = 0; done < jobs; done += per) {
-    std::string yaml = "pipeline: throughput\njobs:\n";
-    for (int j = 0; j < std::min(per, jobs - done); ++j)
-      yaml += "  j" + std::to_string(j) +
-              ":\n    on: { labels: [sim=yes] }\n    steps: [{run: \"true\"}]\n";
-    submit(client, yaml);
-  }
-  wait_until_succeeded(c, "throughput", jobs);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = timed_trivial_jobs(c, "throughput", "sim=yes", jobs);
   stop = true;
   sim.join();
   std::printf(
@@ -232,19 +237,7 @@ void real_throughput(Cluster& c, int jobs, int agents, int slots) {
   for (int a = 0; a < agents; ++a)
     c.add_agent("real" + std::to_string(a), "real=yes", "real-machine-" + std::to_string(a),
                 static_cast<uint32_t>(slots));
-  zmq::context_t cctx(1);
-  Client client(cctx, c.clients_endpoint(), 30s, c.client_security());
-  const int per = 500;
-  auto t0 = std::chrono::steady_clock::now();
-  for (int done = 0; done < jobs; done += per) {
-    std::string yaml = "pipeline: real-throughput\njobs:\n";
-    for (int j = 0; j < std::min(per, jobs - done); ++j)
-      yaml += "  j" + std::to_string(j) +
-              ":\n    on: { labels: [real=yes] }\n    steps: [{run: \"true\"}]\n";
-    submit(client, yaml);
-  }
-  wait_until_succeeded(c, "real-throughput", jobs);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = timed_trivial_jobs(c, "real-throughput", "real=yes", jobs);
   std::printf("| trivial jobs end to end, %d real agents of %d slots (%d jobs) | %.0f jobs/s |\n",
               agents, slots, jobs, jobs / secs);
 }
