@@ -195,8 +195,18 @@ int main(int argc, char** argv) {
       spdlog::critical("--labels: '{}' is not key=value (as in pool=ci,gpu=yes)", l);
       return 2;
     }
+    if (l.rfind("machine=", 0) == 0) {
+      spdlog::critical(
+          "--labels: '{}': machine= is automatic (the machine's name, --machine); "
+          "pick another key",
+          l);
+      return 2;
+    }
     config.labels.insert(l);
   }
+  // `on: {machine: NAME}` pins a job to one machine, as `yardstick bisect`
+  // does for its runs.
+  config.labels.insert("machine=" + config.machine.name);
   if (config.security.insecure) {
     if (!key_file.empty() || !coordinator_key.empty()) {
       spdlog::critical("--insecure turns CURVE off: drop it, or drop --key and --coordinator-key");

@@ -34,6 +34,7 @@ void ClientApi::on_submit(const Peer& peer, uint64_t req, wire::Envelope::Reader
   bounds::check_text("Submit.revision", m.getRevision(), bounds::kNameBytes);
   bounds::check_text("Submit.branch", m.getBranch(), bounds::kNameBytes);
   bounds::check_text("Submit.submitter", m.getSubmitter(), bounds::kNameBytes);
+  bounds::check_text("Submit.bisection", m.getBisection(), bounds::kStepNameBytes);
   // With CURVE the key's name says who submitted; the name the CLI sends
   // (its login) is only a claim, so it is kept beside it when it differs.
   auto text = [](capnp::Text::Reader t) {
@@ -83,6 +84,7 @@ void ClientApi::on_submit(const Peer& peer, uint64_t req, wire::Envelope::Reader
   const uint64_t pipeline_id = store_.pipelines.insert_pipeline(
       def.name, revision, branch, submitter, file, raw, signed_submission);
   if (def.budget_wall_ms) store_.pipelines.set_pipeline_budget(pipeline_id, def.budget_wall_ms);
+  if (m.getBisection().size()) store_.pipelines.mark_bisection(pipeline_id, text(m.getBisection()));
   notices_.remember(pipeline_id, pipeline_hooks(def));
 
   std::vector<ConnectedMachine> machines;

@@ -430,6 +430,10 @@ struct Submit {
   signedSubmission @5 :SignedSubmission;
   # Set when the submitter signed: its yaml, fileName, revision and branch
   # are the four fields above, byte for byte.
+  bisection @6 :Text;
+  # Set by `yardstick bisect` on each run it submits: what it bisects, in
+  # words. Stored in pipelines.bisection; such a pipeline's timings are
+  # not searched for change points (its revisions come out of order).
 }
 
 struct SignedSubmission {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/pipeline.hpp"
 #include "common/text.hpp"
 #include "common/version.hpp"
 #include "coordinator/cli/client.hpp"
@@ -228,6 +229,41 @@ int run_cli(int argc, char** argv) {
   regressions->add_flag("--csv", csv, "CSV output");
   regressions->add_flag("--markdown", markdown, "Markdown table output");
 
+  BisectArgs bisect_args;
+  std::string bisect_step, bisect_variant, bisect_metric, bisect_max_time = "1h";
+  auto* bisect = app.add_subcommand(
+      "bisect",
+      "the first commit at which a step's time, a benchmark variant or a metric moved: runs the "
+      "job alone, pinned to one machine, at revisions between a good and a bad one");
+  bisect->add_option("pipeline", bisect_args.pipeline, "the pipeline's name")->required();
+  bisect->add_option("job", bisect_args.job, "the job to run")->required();
+  auto* by_step = bisect->add_option("--step", bisect_step, "follow this timed step's wall time");
+  auto* by_variant =
+      bisect->add_option("--variant", bisect_variant, "follow this benchmark variant's median");
+  auto* by_metric = bisect->add_option("--metric", bisect_metric, "follow this metric's mean");
+  by_step->excludes(by_variant)->excludes(by_metric);
+  by_variant->excludes(by_metric);
+  bisect->add_option("--good", bisect_args.good,
+                     "the last revision known good (default: the newest change point's)");
+  bisect->add_option("--bad", bisect_args.bad,
+                     "the first revision known bad (default: the newest change point's)");
+  bisect->add_option("--machine", bisect_args.machine,
+                     "the machine to run on (default: the newest change point's)");
+  bisect
+      ->add_option("--runs", bisect_args.runs,
+                   "runs a revision (default: as many as the ends' spread needs)")
+      ->check(CLI::Range(1, 1000));
+  bisect
+      ->add_option("--max-runs", bisect_args.max_runs,
+                   "the most runs a revision may need before bisection says the change is too "
+                   "small to see")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1000));
+  bisect
+      ->add_option("--max-time", bisect_max_time, "stop and say so after this long (90s, 30m, 2h)")
+      ->capture_default_str();
+  bisect->add_flag("--json", o.json, "JSON output");
+
   uint64_t summary_pipeline = 0;
   auto* summary = app.add_subcommand(
       "summary", "a pipeline's before/after summary: variants, timed steps and budgets (✓/✗)");
@@ -344,6 +380,19 @@ int run_cli(int argc, char** argv) {
     if (*metrics) return cmd_metrics(o, metrics_args, format);
     if (*regressions)
       return cmd_regressions(o, regressions_pipeline, regressions_since, regressions_last, format);
+    if (*bisect) {
+      if (!bisect_step.empty()) bisect_args.kind = "step", bisect_args.what = bisect_step;
+      if (!bisect_variant.empty()) bisect_args.kind = "variant", bisect_args.what = bisect_variant;
+      if (!bisect_metric.empty()) bisect_args.kind = "metric", bisect_args.what = bisect_metric;
+      const auto max_time = parse_duration_ms(bisect_max_time);
+      if (!max_time || *max_time == 0) {
+        std::cerr << "yardstick: --max-time takes a duration (90s, 30m, 2h), not '"
+                  << bisect_max_time << "'\n";
+        return kUsage;
+      }
+      bisect_args.max_time_ms = *max_time;
+      return cmd_bisect(o, bisect_args, format);
+    }
     if (*summary) return cmd_summary(o, summary_pipeline, format);
     if (*pipelines) return cmd_pipelines(o, pipelines_name, pipelines_last, format);
   } catch (const BadEndpoint& e) {

@@ -46,6 +46,24 @@ using RowsCheck = std::function<std::string(const std::vector<std::string>& colu
 using RowsPrinter = std::function<void(const std::vector<std::string>& columns,
                                        const std::vector<std::vector<std::string>>& rows)>;
 
+// A report's answer: its columns, rows, the columns' kinds and which cells
+// are NULL.
+struct ReportRows {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> kinds;
+  std::vector<std::vector<bool>> nulls;
+  // The column named `name`'s index; columns.size() when there is none.
+  size_t column(const std::string& name) const {
+    for (size_t i = 0; i < columns.size(); ++i)
+      if (columns[i] == name) return i;
+    return columns.size();
+  }
+};
+// Runs report `name` with `vars` (each NAME=VALUE) on the coordinator and
+// returns its answer; throws what Client::call throws.
+ReportRows fetch_report(const Options& o, const std::string& name,
+                        const std::vector<std::string>& vars);
 // Runs report `name` with `vars` (each NAME=VALUE) on the coordinator and
 // prints its rows in `format` (with `table`, when given, for kTable);
 // kRefused when `check` finds a problem.
@@ -101,6 +119,19 @@ int cmd_regressions(const Options& o, const std::string& pipeline, const std::st
 // when there is nothing to compare.
 int cmd_compare(const Options& o, const CompareArgs& args, Format format);
 
+// What `yardstick bisect` follows, between which revisions, where.
+struct BisectArgs {
+  std::string pipeline, job;
+  std::string kind, what;          // "step", "variant" or "metric", and its name
+  std::string good, bad, machine;  // empty: from the series' newest change point
+  int runs = 0;                    // per revision; 0: as many as the ends' spread needs
+  int max_runs = 30;               // with runs 0: the most a revision may need
+  uint64_t max_time_ms = 3'600'000;
+};
+// Finds the first commit between `good` and `bad` at which the series
+// moves, by running the job alone on `machine` (coordinator/cli/bisect.cpp);
+// kOk when it names one, kJobsFailed when it could not decide (and says why).
+int cmd_bisect(const Options& o, BisectArgs args, Format format);
 // Writes a CURVE key pair `out`.key and `out`.pub, or with `signing_pair`
 // an Ed25519 pair `out`.sign and `out`.sign.pub. Needs no coordinator.
 int cmd_keygen(const Options& o, const std::string& out, bool signing_pair);

@@ -8,8 +8,8 @@
 
 namespace yardstick {
 
-int cmd_report(const Options& o, const std::string& name, const std::vector<std::string>& vars,
-               Format format, const RowsCheck& check, const RowsPrinter& table) {
+ReportRows fetch_report(const Options& o, const std::string& name,
+                        const std::vector<std::string>& vars) {
   zmq::context_t ctx(1);
   Client client(ctx, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o));
   std::unique_ptr<capnp::MallocMessageBuilder> b;
@@ -17,41 +17,45 @@ int cmd_report(const Options& o, const std::string& name, const std::vector<std:
   r.setName(name);
   auto params = r.initParams(vars.size());
   for (unsigned i = 0; i < vars.size(); ++i) {
-    size_t eq = vars[i].find('=');
-    if (eq == std::string::npos) {
-      std::cerr << "yardstick: -v takes NAME=VALUE, not '" << vars[i] << "'\n";
-      return kUsage;
-    }
+    const size_t eq = vars[i].find('=');
     params[i].setKey(vars[i].substr(0, eq));
-    params[i].setValue(vars[i].substr(eq + 1));
+    params[i].setValue(eq == std::string::npos ? "" : vars[i].substr(eq + 1));
   }
   auto frame = client.call(*b);
   auto reply = frame->envelope().getBody().getReportReply();
-  std::vector<std::string> columns;
-  for (auto c : reply.getColumns()) columns.push_back(c);
-  std::vector<std::vector<std::string>> rows;
+  ReportRows out;
+  for (auto c : reply.getColumns()) out.columns.push_back(c);
   for (auto row : reply.getRows()) {
-    std::vector<std::string> out;
-    for (auto cell : row) out.push_back(cell);
-    rows.push_back(std::move(out));
+    std::vector<std::string> cells;
+    for (auto cell : row) cells.push_back(cell);
+    out.rows.push_back(std::move(cells));
   }
-  std::vector<std::string> kinds;
-  for (auto k : reply.getKinds()) kinds.push_back(k);
-  std::vector<std::vector<bool>> nulls;
+  for (auto k : reply.getKinds()) out.kinds.push_back(k);
   for (auto row : reply.getNulls()) {
-    std::vector<bool> out;
-    for (bool n : row) out.push_back(n);
-    nulls.push_back(std::move(out));
+    std::vector<bool> cells;
+    for (bool n : row) cells.push_back(n);
+    out.nulls.push_back(std::move(cells));
   }
+  return out;
+}
+
+int cmd_report(const Options& o, const std::string& name, const std::vector<std::string>& vars,
+               Format format, const RowsCheck& check, const RowsPrinter& table) {
+  for (const auto& v : vars)
+    if (v.find('=') == std::string::npos) {
+      std::cerr << "yardstick: -v takes NAME=VALUE, not '" << v << "'\n";
+      return kUsage;
+    }
+  const ReportRows r = fetch_report(o, name, vars);
   if (check)
-    if (auto problem = check(columns, rows); !problem.empty()) {
+    if (auto problem = check(r.columns, r.rows); !problem.empty()) {
       std::cerr << "yardstick: " << problem << "\n";
       return kRefused;
     }
   if (table && format == Format::kTable)
-    table(columns, rows);
+    table(r.columns, r.rows);
   else
-    print_rows(columns, rows, format, kinds, nulls);
+    print_rows(r.columns, r.rows, format, r.kinds, r.nulls);
   return kOk;
 }
 

@@ -1,11 +1,21 @@
 #include "coordinator/cli/requests.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
 namespace yardstick {
+
+std::string submitter_login() {
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  if (passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return "unknown";
+}
 
 capnp::MallocMessageBuilder& fresh(std::unique_ptr<capnp::MallocMessageBuilder>& b) {
   b = std::make_unique<capnp::MallocMessageBuilder>();

@@ -17,6 +17,9 @@
 
 namespace yardstick {
 
+// Who submits, as the CLI claims it: $USER, else the account's name, else
+// "unknown" (with CURVE the coordinator names the key instead).
+std::string submitter_login();
 // Replaces `b` with a new builder and returns it: one per request.
 capnp::MallocMessageBuilder& fresh(std::unique_ptr<capnp::MallocMessageBuilder>& b);
 

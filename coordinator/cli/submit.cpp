@@ -1,4 +1,3 @@
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,32 +20,13 @@
 #include "common/wire.hpp"
 #include "coordinator/cli/client.hpp"
 #include "coordinator/cli/commands.hpp"
+#include "coordinator/cli/git.hpp"
 #include "coordinator/cli/requests.hpp"
 
 namespace yardstick {
 
 namespace {
 using json = nlohmann::json;
-
-// The command's standard output without its trailing newline; empty when
-// it fails.
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[256];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  if (pclose(p) != 0) return "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-// The submitter: $USER, else the account's name, else "unknown".
-std::string whoami() {
-  if (const char* u = std::getenv("USER"); u && *u) return u;
-  if (passwd* pw = getpwuid(getuid())) return pw->pw_name;
-  return "unknown";
-}
 
 }  // namespace
 
@@ -74,19 +54,7 @@ int cmd_submit(const Options& o, const std::string& file, std::string revision, 
   // the repository the pipeline checks out (or it checks out none). Else the
   // agents check out the repository's default branch and report the commit.
   const std::string repo = parsed.pipeline->checkout_repo;
-  const bool local_is_repo = [&] {
-    if (repo.empty()) return true;
-    const std::string top = run_capture("git rev-parse --show-toplevel 2>/dev/null");
-    if (top.empty()) return false;
-    std::error_code ec;
-    const std::string path = repo.rfind("file://", 0) == 0 ? repo.substr(7) : repo;
-    if (std::filesystem::equivalent(top, path, ec)) return true;
-    std::istringstream remotes(run_capture("git remote -v 2>/dev/null"));
-    std::string name, url, kind;
-    while (remotes >> name >> url >> kind)
-      if (url == repo) return true;
-    return false;
-  }();
+  const bool local_is_repo = here_is_clone_of(repo);
   if (revision.empty() && local_is_repo) revision = run_capture("git rev-parse HEAD 2>/dev/null");
   if (branch.empty() && local_is_repo)
     branch = run_capture("git rev-parse --abbrev-ref HEAD 2>/dev/null");
@@ -139,7 +107,7 @@ int cmd_submit(const Options& o, const std::string& file, std::string revision, 
   s.setFileName(file);
   s.setRevision(revision);
   s.setBranch(branch);
-  s.setSubmitter(whoami());
+  s.setSubmitter(submitter_login());
   if (signed_submission) wire_io::fill(s.initSignedSubmission(), *signed_submission);
   auto frame = client.call(*b);
   auto reply = frame->envelope().getBody().getSubmitReply();

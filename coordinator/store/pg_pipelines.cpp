@@ -173,6 +173,14 @@ void PgPipelines::set_pipeline_budget(uint64_t pipeline_id, uint64_t wall_ms) {
   });
 }
 
+void PgPipelines::mark_bisection(uint64_t pipeline_id, const std::string& what) {
+  pg_call(s_, [&] {
+    s_.tx().exec_params(
+        "UPDATE pipelines SET bisection = $2, changes_checked_at = now() WHERE id = $1",
+        static_cast<int64_t>(pipeline_id), what);
+  });
+}
+
 std::optional<PipelineBudgetBreach> PgPipelines::judge_pipeline_budget(uint64_t pipeline_id) {
   s_.flush();  // the jobs' ends of this turn
   return pg_call(s_, [&]() -> std::optional<PipelineBudgetBreach> {

@@ -226,6 +226,9 @@ class PipelineRecords : public JobStore {
   virtual std::optional<uint64_t> pipeline_of(uint64_t id) = 0;
   // Stores a pipeline's wall budget (`budget: {wall: ...}`), in ms.
   virtual void set_pipeline_budget(uint64_t pipeline_id, uint64_t wall_ms) = 0;
+  // Marks a pipeline as a run of a bisection (`what` says which): kept out
+  // of the change-point search.
+  virtual void mark_bisection(uint64_t pipeline_id, const std::string& what) = 0;
   // Judges a pipeline's wall budget once its last job has ended: from its
   // submission to that end. Stores and returns a breach the first time it
   // finds one; nullopt when the pipeline has no budget, a job has not ended,

@@ -38,18 +38,19 @@ std::string run(const std::string& cmd) {
 }
 
 // A repository of `commits` commits whose file `s` holds the seconds to
-// sleep: `before`, and from commit `slow_from` on (counted from 0) `after`.
-// Returns each commit's id, oldest first.
+// sleep: `before`, and from commit `slow_from` on (counted from 0) `after`;
+// commit `failing` (when not -1) alone holds a file `fail`. Returns each
+// commit's id, oldest first.
 std::vector<std::string> make_history(const std::string& dir, int commits,
                                       const std::string& before, int slow_from,
-                                      const std::string& after) {
+                                      const std::string& after, int failing = -1) {
   std::filesystem::create_directories(dir);
   run("cd '" + dir + "' && git init -q && git config user.email t@e && git config user.name t");
   std::vector<std::string> ids;
   for (int i = 0; i < commits; ++i) {
-    run("cd '" + dir + "' && echo " + (i >= slow_from ? after : before) + " > s && echo " +
-        std::to_string(i) + " > commit && git add -A && git commit -qm 'commit " +
-        std::to_string(i) + "'");
+    run("cd '" + dir + "' && echo " + (i >= slow_from ? after : before) + " > s && " +
+        (i == failing ? "touch fail" : "rm -f fail") + " && echo " + std::to_string(i) +
+        " > commit && git add -A && git commit -qm 'commit " + std::to_string(i) + "'");
     ids.push_back(run("git -C '" + dir + "' rev-parse HEAD"));
   }
   return ids;
@@ -274,6 +275,166 @@ TEST(ChangePoints, AnUnsearchedPipelineIsSearchedAfterARestartAndARefusedSearchH
   std::this_thread::sleep_for(2s);
   EXPECT_EQ(count_of(c.coordinator().log(), "could not be searched"),
             count_of(log, "could not be searched"));
+}
+
+// Bisection. A 64-commit repository whose commit 41 makes the step 25 %
+// slower (a sleep, as above) and its metric 25 % larger; the pipeline runs
+// on both machines at every 8th commit, which puts the change points
+// between commits 40 and 48; `yardstick bisect` then names commit 41 on
+// each machine: on m1 following the step's time between revisions given
+// on the command line, on m2 the metric, from its change point alone.
+TEST(Bisect, ASlowdownAtCommit41IsNamedOnEachOfTwoMachinesInAtMostFourSteps) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.add_agent("b", "", "m2");
+  const auto ids = make_history(c.dir() + "/repo", 64, "0.20", 41, "0.25");
+  c.write_file("cp64.yml", "pipeline: cp64\ncheckout: { repo: " + c.dir() +
+                               "/repo }\njobs:\n  build:\n    on: { machines: all }\n    steps:\n"
+                               "      - name: compile\n        run: sleep $(cat s) && echo "
+                               "\"sleep.seconds $(cat s) s\" >> \"$YARDSTICK_METRICS\"\n");
+  for (int i = 0; i < 64; i += 8) {
+    auto r = c.cli({"submit", "--wait", c.dir() + "/cp64.yml", "--revision", ids[i]});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+  auto r = c.cli({"submit", "--wait", c.dir() + "/cp64.yml", "--revision", ids[63]});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  ASSERT_TRUE(wait_for([&] { return all_searched(c); }, 30s)) << c.coordinator().log();
+  auto cps = c.query(
+      "SELECT m.name, last_good_revision, first_bad_revision FROM change_points p JOIN machines m "
+      "ON m.id = p.machine_id WHERE kind = 'metric' ORDER BY m.name");
+  ASSERT_EQ(cps.size(), 2u) << dump(c);
+  for (const auto& row : cps) {
+    EXPECT_EQ(row[1].as<std::string>(), ids[40]) << row[0].as<std::string>();
+    EXPECT_EQ(row[2].as<std::string>(), ids[48]) << row[0].as<std::string>();
+  }
+  const int64_t pipelines_before = c.scalar("SELECT count(*) FROM pipelines");
+
+  // m1, the step's time, the revisions given.
+  auto b1 = c.cli({"bisect", "cp64", "build", "--step", "compile", "--good", ids[40], "--bad",
+                   ids[48], "--machine", "m1", "--json"});
+  ASSERT_EQ(b1.code, 0) << b1.out << b1.err;
+  const json j = json::parse(b1.out);
+  EXPECT_EQ(j["outcome"], "found") << b1.out;
+  EXPECT_EQ(j["commit"], ids[41]) << b1.err;
+  EXPECT_EQ(j["subject"], "commit 41");
+  EXPECT_LE(j["steps"].get<int>(), 4);
+  EXPECT_GE(j["runs_per_revision"].get<int>(), 3);
+  EXPECT_GT(j["step_change_pct"].get<double>(), 15);
+  EXPECT_LT(j["step_change_pct"].get<double>(), 40);
+  EXPECT_LT(j["low_pct"].get<double>(), j["step_change_pct"].get<double>());
+  EXPECT_GT(j["high_pct"].get<double>(), j["step_change_pct"].get<double>());
+  // Each run a pipeline of the job alone, at its revision, on m1 only,
+  // stored as a bisection's and never searched into a series.
+  const int64_t runs = j["runs"].get<int64_t>();
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL"), runs);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), pipelines_before + runs);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id JOIN "
+                     "machines m ON m.id = j.machine_id WHERE p.bisection IS NOT NULL AND "
+                     "m.name = 'm1' AND j.name = 'build' AND j.state = 'succeeded'"),
+            runs);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL AND name <> "
+                     "'cp64.bisect'"),
+            0);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL AND revision = '" +
+                     ids[41] + "'"),
+            j["runs_per_revision"].get<int64_t>());
+  ASSERT_TRUE(wait_for([&] { return all_searched(c); }, 30s));
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM change_points WHERE pipeline_name <> 'cp64'"), 0);
+  EXPECT_NE(b1.err.find("bisect: 8 commits after good " + ids[40].substr(0, 7)), std::string::npos)
+      << b1.err;
+
+  // m2, the metric: the revisions and the machine from its change point.
+  auto b2 = c.cli({"bisect", "cp64", "build", "--metric", "sleep.seconds", "--machine", "m2"});
+  ASSERT_EQ(b2.code, 0) << b2.out << b2.err;
+  EXPECT_EQ(b2.out.rfind("first slow commit " + ids[41].substr(0, 7) +
+                             " \"commit 41\" (+25.0 %, interval +25.0 … +25.0 %, 3 steps, ",
+                         0),
+            0u)
+      << b2.out << b2.err;
+  EXPECT_NE(b2.out.find("on m2: 0.2 → 0.25 (medians of 5 and 3 runs at " + ids[40].substr(0, 7) +
+                        " and " + ids[41].substr(0, 7) + ")"),
+            std::string::npos)
+      << b2.out;
+  EXPECT_NE(b2.err.find("from the change point on m2 between " + ids[40].substr(0, 12)),
+            std::string::npos)
+      << b2.err;
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id JOIN "
+                     "machines m ON m.id = j.machine_id WHERE p.bisection IS NOT NULL AND "
+                     "m.name = 'm2'"),
+            c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL") - runs);
+
+  // Said plainly: what is missing, what does not exist.
+  auto none = c.cli({"bisect", "cp64", "build", "--good", ids[40], "--bad", ids[48]});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("--step NAME, --variant NAME or --metric NAME"), std::string::npos);
+  auto backwards = c.cli({"bisect", "cp64", "build", "--step", "compile", "--good", ids[48],
+                          "--bad", ids[40], "--machine", "m1"});
+  EXPECT_EQ(backwards.code, 2);
+  EXPECT_NE(backwards.err.find("does not come after"), std::string::npos) << backwards.err;
+  auto nojob = c.cli({"bisect", "cp64", "link", "--step", "compile", "--good", ids[40], "--bad",
+                      ids[48], "--machine", "m1"});
+  EXPECT_EQ(nojob.code, 2);
+  EXPECT_NE(nojob.err.find("has no job 'link'"), std::string::npos) << nojob.err;
+}
+
+// A commit whose build fails is skipped, as `git bisect skip` does, and
+// the culprit is still named; a change the machine cannot see stops after
+// the ends, saying so; and --max-time stops bisection when it runs out.
+TEST(Bisect, AFailingMidpointIsSkippedAChangeTooSmallToSeeStopsAndMaxTimeIsKept) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  // Commits 0-8: commit 6 makes it 25 % slower, commit 4's build fails.
+  const auto ids = make_history(c.dir() + "/repo", 9, "0.20", 6, "0.25", 4);
+  c.write_file("skip.yml", "pipeline: skip\ncheckout: { repo: " + c.dir() +
+                               "/repo }\njobs:\n  build:\n    steps:\n"
+                               "      - name: compile\n        run: test ! -e fail && sleep "
+                               "$(cat s)\n");
+  auto first = c.cli({"submit", "--wait", c.dir() + "/skip.yml", "--revision", ids[0]});
+  ASSERT_EQ(first.code, 0) << first.err;
+  auto b = c.cli({"bisect", "skip", "build", "--step", "compile", "--good", ids[0], "--bad", ids[8],
+                  "--machine", "m1", "--json"});
+  ASSERT_EQ(b.code, 0) << b.out << b.err;
+  json j = json::parse(b.out);
+  EXPECT_EQ(j["commit"], ids[6]) << b.err;
+  bool skipped = false;
+  for (const auto& r : j["revisions"])
+    if (r["commit"] == ids[4]) {
+      EXPECT_EQ(r["verdict"], "skipped");
+      skipped = true;
+    }
+  EXPECT_TRUE(skipped) << b.out;
+  EXPECT_NE(b.err.find("its job failed; skipped"), std::string::npos) << b.err;
+
+  // A step whose time is drawn between 0.20 and 0.29 s at each run, and a
+  // change of 1 %: 5 runs cannot see it. It stops after the ends' 5 runs.
+  c.write_file("noisy.yml",
+               "pipeline: skip\ncheckout: { repo: " + c.dir() +
+                   "/repo }\njobs:\n  build:\n    steps:\n      - name: compile\n"
+                   "        run: sleep 0.2$(shuf -i 0-9 -n 1)$(test $(cat commit) -lt 6 || echo "
+                   "2)\n");
+  ASSERT_EQ(c.cli({"submit", "--wait", c.dir() + "/noisy.yml", "--revision", ids[0]}).code, 0);
+  auto small = c.cli({"bisect", "skip", "build", "--step", "compile", "--good", ids[0], "--bad",
+                      ids[8], "--machine", "m1", "--max-runs", "5", "--json"});
+  EXPECT_EQ(small.code, 1) << small.out << small.err;
+  j = json::parse(small.out);
+  EXPECT_EQ(j["outcome"], "below_detectable") << small.out;
+  EXPECT_EQ(j["runs"], 10);
+  EXPECT_NE(j["message"].get<std::string>().find("is below what m1 can see: with 5 runs a "
+                                                 "revision it could see "),
+            std::string::npos)
+      << small.out;
+
+  // A real change and a budget of 2 s: it stops when the time is up, after
+  // the run under way, and says so.
+  ASSERT_EQ(c.cli({"submit", "--wait", c.dir() + "/skip.yml", "--revision", ids[0]}).code, 0);
+  auto tight = c.cli({"bisect", "skip", "build", "--step", "compile", "--good", ids[0], "--bad",
+                      ids[8], "--machine", "m1", "--max-time", "2s", "--json"});
+  EXPECT_EQ(tight.code, 1) << tight.out << tight.err;
+  j = json::parse(tight.out);
+  EXPECT_EQ(j["outcome"], "budget") << tight.out;
+  EXPECT_NE(j["message"].get<std::string>().find("--max-time 2 s ran out"), std::string::npos)
+      << tight.out;
+  EXPECT_LT(j["seconds"].get<double>(), 10) << tight.out;
 }
 
 }  // namespace

@@ -600,12 +600,14 @@ Process& Cluster::launch_agent(const std::string& name, const std::vector<std::s
 
 CliResult Cluster::cli(std::vector<std::string> args, const std::string& cwd) {
   // Keys through the environment, so that flags a test gives still win.
-  std::string cmd = "cd '" + (cwd.empty() ? dir_ : cwd) + "' && " +
-                    (options_.insecure ? std::string("YARDSTICK_INSECURE=1 ")
-                                       : "YARDSTICK_KEY='" + key_file("submitter") +
-                                             "' YARDSTICK_COORDINATOR_KEY='" +
-                                             coordinator_public_key_file() + "' ") +
-                    "'" + binary("yardstick") + "'";
+  // The CLI's own cache (bisect's clones) in the cluster's folder.
+  std::string cmd =
+      "cd '" + (cwd.empty() ? dir_ : cwd) + "' && XDG_CACHE_HOME='" + dir_ + "/cache' " +
+      (options_.insecure
+           ? std::string("YARDSTICK_INSECURE=1 ")
+           : "YARDSTICK_KEY='" + key_file("submitter") + "' YARDSTICK_COORDINATOR_KEY='" +
+                 coordinator_public_key_file() + "' ") +
+      "'" + binary("yardstick") + "'";
   if (args.empty() || args[0] != "--coordinator")
     cmd += " --coordinator '" + clients_endpoints() + "'";
   for (auto& a : args) {

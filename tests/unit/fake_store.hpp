@@ -144,6 +144,7 @@ class FakeStore final : public StoreSession,
     return ++state.next_id;
   }
   void set_pipeline_budget(uint64_t, uint64_t) override { op("set_pipeline_budget"); }
+  void mark_bisection(uint64_t, const std::string&) override { op("mark_bisection"); }
   std::optional<PipelineBudgetBreach> judge_pipeline_budget(uint64_t) override {
     op("judge_pipeline_budget");
     return std::nullopt;

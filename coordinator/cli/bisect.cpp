@@ -1,0 +1,509 @@
+// `yardstick bisect`: the commit that moved a series, found by running the
+// job at revisions between a good and a bad one (docs/change-points.md,
+// Bisection).
+//
+// The CLI drives it, as `git bisect run` does: it lists the first-parent
+// commits between the two ends from a clone of the pipeline's repository,
+// submits the job alone, pinned to one machine (`on: {labels: {machine:
+// NAME}}`), once per run at each revision it measures, and reads each run's
+// value as the change-point search reads it (sql/reports/bisect_values.sql).
+// Every run is an ordinary pipeline, stored with its results and marked as
+// a bisection's (pipelines.bisection), so that it never enters a series.
+//
+// The ends are measured first, on the same machine: their difference is the
+// change to find, and their spread says how many runs each revision needs
+// for the smallest change it can show (at alpha 0.05, power 0.8) to be at
+// most half of it. Each midpoint is then judged on the side of the end it
+// is nearer to, on log values; a midpoint whose job fails is skipped, as
+// `git bisect skip` does.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "common/change_points.hpp"
+#include "common/pipeline.hpp"
+#include "common/wire.hpp"
+#include "coordinator/cli/client.hpp"
+#include "coordinator/cli/commands.hpp"
+#include "coordinator/cli/git.hpp"
+#include "coordinator/cli/requests.hpp"
+
+namespace yardstick {
+
+namespace {
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// The runs of one revision, as log values.
+struct Revision {
+  std::string commit;
+  std::vector<double> logs;
+  std::vector<uint64_t> pipelines;
+  bool failed = false;     // its job failed, or gave no value: skipped
+  std::string verdict;     // "good", "bad", "skipped"; empty until judged
+  double p_good = 1, p_bad = 1;
+};
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+double variance(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return s / static_cast<double>(v.size() - 1);
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Student's two-sample t on log values, pooled variance: b's mean minus
+// a's, its standard error, degrees of freedom and two-sided p.
+struct Difference {
+  double diff = 0, se = 0, df = 0, p = 1;
+};
+
+Difference difference(const std::vector<double>& a, const std::vector<double>& b) {
+  Difference d;
+  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
+  d.diff = mean(b) - mean(a);
+  d.df = na + nb - 2;
+  if (d.df < 1) return d;
+  const double pooled = ((na - 1) * variance(a) + (nb - 1) * variance(b)) / d.df;
+  d.se = std::sqrt(pooled * (1 / na + 1 / nb));
+  if (d.se > 0)
+    d.p = student_t_two_sided_p(d.diff / d.se, d.df);
+  else
+    d.p = d.diff == 0 ? 1 : 0;
+  return d;
+}
+
+std::string percent(double log_ratio) {
+  char buf[32];
+  const double pct = 100 * (std::exp(log_ratio) - 1);
+  std::snprintf(buf, sizeof buf, "%+.1f", pct);
+  return buf;
+}
+
+std::string short_id(const std::string& commit) { return commit.substr(0, 7); }
+
+std::string duration_words(double seconds) {
+  char buf[32];
+  if (seconds < 60)
+    std::snprintf(buf, sizeof buf, "%.0f s", seconds);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f min", seconds / 60);
+  return buf;
+}
+
+// The pipeline file of `def_text` reduced to job `job` alone, without its
+// needs, webhooks and budget, pinned to machine `machine`, named NAME.bisect.
+std::string bisection_file(const std::string& def_text, const std::string& job,
+                           const std::string& machine) {
+  YAML::Node root = YAML::Load(def_text);
+  YAML::Node out;
+  out["pipeline"] = root["pipeline"].as<std::string>() + ".bisect";
+  for (const char* key : {"env", "secrets", "checkout", "concurrency"})
+    if (root[key]) out[key] = root[key];
+  YAML::Node node = YAML::Clone(root["jobs"][job]);
+  node.remove("needs");
+  node.remove("notify");
+  node.remove("budget");
+  YAML::Node on = node["on"];
+  if (!on || !on.IsMap()) {
+    node["on"] = YAML::Node(YAML::NodeType::Map);
+    on = node["on"];
+  }
+  on.remove("machines");
+  YAML::Node labels = on["labels"];
+  if (labels && labels.IsSequence()) {
+    labels.push_back("machine=" + machine);
+  } else {
+    if (!labels || !labels.IsMap()) on["labels"] = YAML::Node(YAML::NodeType::Map);
+    on["labels"]["machine"] = machine;
+  }
+  out["jobs"][job] = node;
+  YAML::Emitter e;
+  e << out;
+  return std::string(e.c_str()) + "\n";
+}
+
+class Bisector {
+ public:
+  Bisector(const Options& o, const BisectArgs& a, std::string file_text, std::string file_name)
+      : o_(o),
+        a_(a),
+        text_(std::move(file_text)),
+        file_(std::move(file_name)),
+        ctx_(1),
+        client_(ctx_, o.endpoint, std::chrono::milliseconds(o.timeout_ms), client_security(o)),
+        started_(Clock::now()) {}
+
+  double elapsed_s() const {
+    return std::chrono::duration<double>(Clock::now() - started_).count();
+  }
+  bool out_of_time() const { return elapsed_s() * 1000 >= static_cast<double>(a_.max_time_ms); }
+  int runs_submitted() const { return runs_; }
+
+  // Runs `r` until it has `want` values, it fails, or the time is up.
+  void measure(Revision& r, size_t want, const std::string& label) {
+    while (!r.failed && r.logs.size() < want && !out_of_time()) {
+      const uint64_t id = submit(r.commit, label);
+      r.pipelines.push_back(id);
+      wait_ended(id);
+      auto v = fetch_report(o_, "bisect_values",
+                            {"ids=" + std::to_string(id), "job=" + a_.job, "kind=" + a_.kind,
+                             "what=" + a_.what});
+      const size_t state = v.column("state"), value = v.column("value");
+      std::optional<double> got;
+      std::string why = "no such job ran";
+      for (size_t i = 0; i < v.rows.size(); ++i) {
+        why = "its job " + v.rows[i][state];
+        if (v.rows[i][state] == "succeeded") {
+          if (!v.nulls[i][value] && std::stod(v.rows[i][value]) > 0)
+            got = std::stod(v.rows[i][value]);
+          else
+            why = "its job gave no " + a_.kind + " " + a_.what;
+        }
+      }
+      if (!got) {
+        r.failed = true;
+        std::cerr << "bisect: " << short_id(r.commit) << " " << label << ": pipeline " << id
+                  << ": " << why << "; skipped\n";
+        return;
+      }
+      r.logs.push_back(std::log(*got));
+      std::cerr << "bisect: " << short_id(r.commit) << " " << label << ": run " << r.logs.size()
+                << " of " << want << " (pipeline " << id << "): " << *got << "\n";
+    }
+  }
+
+ private:
+  uint64_t submit(const std::string& commit, const std::string& label) {
+    std::unique_ptr<capnp::MallocMessageBuilder> b;
+    auto s = client_.request(fresh(b)).getBody().initSubmit();
+    s.setPipelineYaml(text_);
+    s.setFileName(file_);
+    s.setRevision(commit);
+    s.setSubmitter(submitter_login());
+    s.setBisection("bisect " + a_.pipeline + " job " + a_.job + " " + a_.kind + " " + a_.what +
+                   " on " + a_.machine + ": " + label);
+    auto frame = client_.call(*b);
+    ++runs_;
+    return frame->envelope().getBody().getSubmitReply().getPipelineId();
+  }
+
+  void wait_ended(uint64_t id) {
+    for (int delay_ms = 20;; delay_ms = std::min(delay_ms * 2, 500)) {
+      auto st = fetch_status_waiting(client_, id);
+      bool done = true;
+      for (auto j : st->envelope().getBody().getStatusReply().getJobs())
+        if (!is_terminal(wire_io::from_wire(j.getState()))) done = false;
+      if (done) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    }
+  }
+
+  const Options& o_;
+  const BisectArgs& a_;
+  std::string text_, file_;
+  zmq::context_t ctx_;
+  Client client_;
+  Clock::time_point started_;
+  int runs_ = 0;
+};
+
+// Fills what the newest change point of the series says when the command
+// line leaves it out: the two revisions and the machine.
+void from_change_point(const Options& o, BisectArgs& a) {
+  if (!a.good.empty() && !a.bad.empty() && !a.machine.empty()) return;
+  auto r = fetch_report(o, "change_points", {"pipeline_name=" + a.pipeline, "last=100000"});
+  const size_t job = r.column("job"), kind = r.column("kind"), what = r.column("what"),
+               machine = r.column("machine"), good = r.column("last_good"),
+               bad = r.column("first_bad");
+  for (const auto& row : r.rows) {
+    if (row[job] != a.job || row[kind] != a.kind || row[what] != a.what) continue;
+    if (!a.machine.empty() && row[machine] != a.machine) continue;
+    if (row[good].empty() || row[bad].empty()) continue;
+    if (a.machine.empty()) a.machine = row[machine];
+    if (a.good.empty() && a.bad.empty()) {
+      a.good = row[good];
+      a.bad = row[bad];
+    }
+    std::cerr << "bisect: from the change point on " << row[machine] << " between " << row[good]
+              << " and " << row[bad] << "\n";
+    return;
+  }
+}
+
+}  // namespace
+
+int cmd_bisect(const Options& o, BisectArgs a, Format format) {
+  if (a.kind.empty()) {
+    std::cerr << "yardstick: bisect needs what to follow: --step NAME, --variant NAME or "
+                 "--metric NAME\n";
+    return kUsage;
+  }
+  from_change_point(o, a);
+  if (a.good.empty() || a.bad.empty() || a.machine.empty()) {
+    std::cerr << "yardstick: bisect needs --good REV, --bad REV and --machine NAME (no change "
+                 "point of pipeline '"
+              << a.pipeline << "' job " << a.job << " " << a.kind << " " << a.what
+              << " says them)\n";
+    return kUsage;
+  }
+  auto def = fetch_report(o, "pipeline_definition", {"pipeline_name=" + a.pipeline});
+  if (def.rows.empty()) {
+    std::cerr << "yardstick: no pipeline named '" << a.pipeline << "' was ever submitted\n";
+    return kRefused;
+  }
+  const std::string original = def.rows[0][def.column("definition")];
+  const std::string file_name = def.rows[0][def.column("file_name")];
+  auto parsed = parse_pipeline(original, file_name);
+  if (!parsed.ok()) {
+    std::cerr << "yardstick: pipeline '" << a.pipeline << "' as last submitted no longer parses: "
+              << parsed.errors[0].to_string() << "\n";
+    return kRefused;
+  }
+  const JobDef* job = parsed.pipeline->find_job(a.job);
+  if (!job) {
+    std::cerr << "yardstick: pipeline '" << a.pipeline << "' has no job '" << a.job << "'\n";
+    return kUsage;
+  }
+  const std::string repo = parsed.pipeline->checkout_repo;
+  if (repo.empty()) {
+    std::cerr << "yardstick: pipeline '" << a.pipeline
+              << "' checks out no repository: there are no commits to bisect\n";
+    return kRefused;
+  }
+  std::string text;
+  try {
+    text = bisection_file(original, a.job, a.machine);
+  } catch (const std::exception& e) {
+    std::cerr << "yardstick: cannot reduce pipeline '" << a.pipeline << "' to job " << a.job
+              << ": " << e.what() << "\n";
+    return kRefused;
+  }
+  if (auto check = parse_pipeline(text, file_name); !check.ok()) {
+    std::cerr << "yardstick: the bisection's pipeline does not parse: "
+              << check.errors[0].to_string() << "\n";
+    return kRefused;
+  }
+  std::string problem;
+  const std::string git = history_of(repo, &problem);
+  if (git.empty()) {
+    std::cerr << "yardstick: " << problem << "\n";
+    return kRefused;
+  }
+  const std::string good = resolve_commit(git, a.good), bad = resolve_commit(git, a.bad);
+  for (const auto& [given, full] : {std::pair{a.good, good}, std::pair{a.bad, bad}})
+    if (full.empty()) {
+      std::cerr << "yardstick: " << repo << " has no commit '" << given << "'\n";
+      return kUsage;
+    }
+  if (!run_ok("git -C " + shell_quote(git) + " merge-base --is-ancestor " + good + " " + bad) ||
+      good == bad) {
+    std::cerr << "yardstick: " << a.bad << " does not come after " << a.good << " in " << repo
+              << "\n";
+    return kUsage;
+  }
+  const std::vector<std::string> commits = commits_between(git, good, bad);
+  std::cerr << "bisect: " << commits.size() << " commits after good " << short_id(good)
+            << " up to bad " << short_id(bad) << ": job " << a.job << " " << a.kind << " "
+            << a.what << " on " << a.machine << "\n";
+
+  Bisector b(o, a, text, file_name);
+  std::map<int, Revision> seen;  // by index in `commits`; -1: good
+  seen[-1].commit = good;
+  seen[static_cast<int>(commits.size()) - 1].commit = bad;
+  Revision& good_end = seen[-1];
+  Revision& bad_end = seen[static_cast<int>(commits.size()) - 1];
+  json out = {{"pipeline", a.pipeline}, {"job", a.job},   {"kind", a.kind},
+              {"what", a.what},         {"machine", a.machine}, {"good", good},
+              {"bad", bad},             {"commits", commits.size()}};
+  std::string outcome, sentence;
+  auto finish = [&](const std::string& how, const std::string& words, int code) {
+    out["outcome"] = how;
+    out["message"] = words;
+    out["runs"] = b.runs_submitted();
+    out["seconds"] = b.elapsed_s();
+    json revisions = json::array();
+    for (const auto& [i, r] : seen) {
+      std::vector<double> values;
+      for (double l : r.logs) values.push_back(std::exp(l));
+      revisions.push_back({{"commit", r.commit},
+                           {"index", i},
+                           {"verdict", i == -1                                    ? "good"
+                                       : i == static_cast<int>(commits.size()) - 1 ? "bad"
+                                                                                   : r.verdict},
+                           {"values", values},
+                           {"pipelines", r.pipelines}});
+    }
+    out["revisions"] = revisions;
+    if (format == Format::kJson)
+      std::cout << out.dump(2) << "\n";
+    else
+      std::cout << words << "\n";
+    return code;
+  };
+
+  // The ends: the change to find, and the runs each revision needs. The
+  // spread is the runs' median absolute deviation from their end's median
+  // (scaled to a normal's standard deviation), so that one run a busy
+  // machine disturbed does not make every revision run many times more.
+  const size_t end_runs = a.runs > 0 ? static_cast<size_t>(a.runs) : 5;
+  b.measure(good_end, end_runs, "good");
+  b.measure(bad_end, end_runs, "bad");
+  auto out_of_time_at_ends = [&] {
+    return finish("budget",
+                  "could not decide: --max-time " + duration_words(a.max_time_ms / 1000.0) +
+                      " ran out measuring the ends",
+                  kJobsFailed);
+  };
+  if (b.out_of_time()) return out_of_time_at_ends();
+  if (good_end.failed || bad_end.failed)
+    return finish("failed",
+                  "could not decide: the job failed at the " +
+                      std::string(good_end.failed ? "good" : "bad") + " end (" +
+                      short_id(good_end.failed ? good : bad) + ") on " + a.machine,
+                  kJobsFailed);
+  const double z = student_t_quantile(0.975, 1e6) + student_t_quantile(0.8, 1e6);
+  auto spread = [&] {
+    std::vector<double> deviations;
+    for (const Revision* r : {&good_end, &bad_end}) {
+      const double m = median_of(r->logs);
+      for (double l : r->logs) deviations.push_back(std::abs(l - m));
+    }
+    return 1.4826 * median_of(deviations);
+  };
+  const double change = median_of(bad_end.logs) - median_of(good_end.logs);
+  size_t runs = a.runs > 0 ? static_cast<size_t>(a.runs) : 3;
+  if (a.runs <= 0 && spread() > 0) {
+    const double needed = 2 * std::pow(z * spread() / (std::abs(change) / 2), 2);
+    if (change == 0 || needed > a.max_runs) {
+      const double can_see = z * spread() * std::sqrt(2.0 / a.max_runs);
+      return finish("below_detectable",
+                    "could not decide: the change (" + percent(change) +
+                        " % between the ends) is below what " + a.machine + " can see: with " +
+                        std::to_string(a.max_runs) + " runs a revision it could see " +
+                        percent(can_see) +
+                        " %, and bisection needs half the change (--max-runs raises the limit)",
+                    kJobsFailed);
+    }
+    runs = std::max<size_t>(runs, static_cast<size_t>(std::ceil(needed)));
+    b.measure(good_end, runs, "good");
+    b.measure(bad_end, runs, "bad");
+    if (b.out_of_time()) return out_of_time_at_ends();
+  }
+  const Difference whole = difference(good_end.logs, bad_end.logs);
+  out["runs_per_revision"] = runs;
+  out["change_pct"] = 100 * (std::exp(whole.diff) - 1);
+  if (whole.p >= 0.05)
+    return finish("no_change",
+                  "could not decide: " + a.machine + " shows no change between good " +
+                      short_id(good) + " and bad " + short_id(bad) + " (" + percent(whole.diff) +
+                      " %, p " + std::to_string(whole.p).substr(0, 5) + ", " +
+                      std::to_string(runs) + " runs each)",
+                  kJobsFailed);
+  std::cerr << "bisect: the ends differ by " << percent(whole.diff) << " % (p " << whole.p
+            << "); " << runs << " runs a revision\n";
+
+  int lo = -1, hi = static_cast<int>(commits.size()) - 1, steps = 0;
+  bool apart = false;  // a midpoint apart from both ends
+  while (hi - lo > 1) {
+    // The middle, or the commit nearest to it that was not skipped.
+    const int middle = lo + (hi - lo) / 2;
+    int pick = -2;
+    for (int off = 0; off < hi - lo && pick == -2; ++off)
+      for (int c : {middle - off, middle + off})
+        if (c > lo && c < hi && pick == -2 && !(seen.count(c) && seen[c].failed)) pick = c;
+    if (pick == -2) break;  // only skipped commits are left
+    if (b.out_of_time())
+      return finish("budget",
+                    "could not decide: --max-time " + duration_words(a.max_time_ms / 1000.0) +
+                        " ran out after " + std::to_string(steps) +
+                        " steps; the first changed commit is one of " + short_id(commits[lo + 1]) +
+                        " … " + short_id(commits[hi]),
+                    kJobsFailed);
+    Revision& r = seen[pick];
+    r.commit = commits[pick];
+    ++steps;
+    b.measure(r, runs,
+              "step " + std::to_string(steps) + " (" + std::to_string(pick + 1) + " of " +
+                  std::to_string(commits.size()) + ")");
+    if (r.failed) {
+      r.verdict = "skipped";
+      continue;
+    }
+    if (r.logs.size() < runs) continue;  // out of time: said at the top
+    const double m = median_of(r.logs);
+    const bool is_bad =
+        std::abs(m - median_of(bad_end.logs)) < std::abs(m - median_of(good_end.logs));
+    r.p_good = difference(good_end.logs, r.logs).p;
+    r.p_bad = difference(bad_end.logs, r.logs).p;
+    if (r.p_good < 0.01 && r.p_bad < 0.01) apart = true;
+    r.verdict = is_bad ? "bad" : "good";
+    std::cerr << "bisect: " << short_id(r.commit) << " is " << r.verdict << " ("
+              << percent(m - median_of(good_end.logs)) << " % from good)\n";
+    (is_bad ? hi : lo) = pick;
+  }
+  out["steps"] = steps;
+  if (hi - lo > 1) {
+    std::string range;
+    for (int i = lo + 1; i <= hi; ++i) range += (range.empty() ? "" : " ") + short_id(commits[i]);
+    return finish("skipped",
+                  "could not decide: the job failed at every commit left, so the first changed "
+                  "commit is one of " +
+                      range + " (" + std::to_string(steps) + " steps, " +
+                      duration_words(b.elapsed_s()) + ")",
+                  kJobsFailed);
+  }
+  const Revision& before = seen[lo];
+  const Revision& after = seen[hi];
+  const Difference d = difference(before.logs, after.logs);
+  const double t = d.df >= 1 ? student_t_quantile(0.975, d.df) : 0;
+  const std::string culprit = commits[hi];
+  out["commit"] = culprit;
+  out["subject"] = commit_subject(git, culprit);
+  out["step_change_pct"] = 100 * (std::exp(d.diff) - 1);
+  out["low_pct"] = 100 * (std::exp(d.diff - t * d.se) - 1);
+  out["high_pct"] = 100 * (std::exp(d.diff + t * d.se) - 1);
+  out["median_before"] = std::exp(median_of(before.logs));
+  out["median_after"] = std::exp(median_of(after.logs));
+  std::ostringstream s;
+  s << "first " << (whole.diff > 0 ? "slow" : "fast") << " commit " << short_id(culprit) << " \""
+    << out["subject"].get<std::string>() << "\" (" << percent(d.diff) << " %, interval "
+    << percent(d.diff - t * d.se) << " … " << percent(d.diff + t * d.se) << " %, " << steps
+    << (steps == 1 ? " step, " : " steps, ") << duration_words(b.elapsed_s()) << ")\n"
+    << "  on " << a.machine << ": " << out["median_before"].get<double>() << " → "
+    << out["median_after"].get<double>() << " (medians of " << before.logs.size() << " and "
+    << after.logs.size() << " runs at " << short_id(before.commit) << " and "
+    << short_id(culprit) << ")";
+  // The culprit's own step carries less than half the whole change, or a
+  // midpoint sat apart from both ends: more than one commit moved it.
+  if (std::abs(d.diff) < std::abs(whole.diff) / 2 || apart) {
+    s << "\n  the change looks spread over several commits: this one gives " << percent(d.diff)
+      << " % of " << percent(whole.diff) << " %";
+    out["spread"] = true;
+  }
+  return finish("found", s.str(), kOk);
+}
+
+}  // namespace yardstick
