@@ -885,7 +885,7 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   if (!v.check_map(node, path,
                    {"kind", "on", "needs", "steps", "timeout", "retries", "priority", "workdir",
                     "env", "secrets", "bench", "variants", "exclusive", "budget", "deploy",
-                    "concurrency", "notify"}))
+                    "concurrency", "notify", "bisect"}))
     return;
   if (node["kind"]) {
     if (auto s = v.string(node["kind"], path + ".kind")) {
@@ -957,6 +957,15 @@ void parse_job(Validator& v, const std::string& name, const YAML::Node& key_node
   }
   if (node["exclusive"]) {
     if (auto b = v.boolean(node["exclusive"], path + ".exclusive")) job.exclusive = *b;
+  }
+  if (node["bisect"]) {
+    if (auto s = v.string(node["bisect"], path + ".bisect")) {
+      if (*s == "auto")
+        job.bisect_auto = true;
+      else if (*s != "off")
+        v.error(node["bisect"], path + ".bisect",
+                "expected 'auto' (bisect each new regression to its commit) or 'off'");
+    }
   }
   if (node["budget"]) job.budget = parse_budget(v, node["budget"], path + ".budget");
   if (auto steps = node["steps"]) {

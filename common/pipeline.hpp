@@ -66,6 +66,9 @@ struct JobDef {
   std::optional<DeploySpec> deploy;  // kind deploy
   std::optional<Budget> budget;
   std::vector<Webhook> notify;  // added to the pipeline's
+  // `bisect: auto`: each new regression of this job's series starts
+  // `yardstick bisect` between its two revisions (coordinator/auto_bisect.hpp).
+  bool bisect_auto = false;
   int line = 0;
 };
 

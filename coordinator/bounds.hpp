@@ -44,6 +44,10 @@ constexpr size_t kCommandBytes = 1 << 20;
 constexpr size_t kLogChunkBytes = 1 << 20;
 constexpr size_t kMachineTextBytes = 1024;
 
+// What a client records of a bisection (wire Bisection).
+constexpr uint32_t kMaxBisectionCount = 1'000'000;  // steps, runs
+constexpr double kMaxBisectionNumber = 1e9;         // percentages, seconds
+
 // Lists.
 constexpr size_t kMaxLabels = 256;
 constexpr size_t kMaxTools = 256;

@@ -7,8 +7,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "common/pipeline.hpp"
 #include "common/secrets.hpp"
 #include "common/text.hpp"
+#include "coordinator/auto_bisect.hpp"
 #include "coordinator/notifications.hpp"
 #include "coordinator/notifier.hpp"
 #include "coordinator/store/pg_session.hpp"
@@ -72,8 +74,9 @@ std::string change_notification_json(const FoundChange& f) {
   return doc.dump();
 }
 
-ChangeDetector::ChangeDetector(std::string dsn, Options options, Notifier* notifier)
-    : dsn_(std::move(dsn)), options_(options), notifier_(notifier) {}
+ChangeDetector::ChangeDetector(std::string dsn, Options options, Notifier* notifier,
+                               AutoBisect* bisect)
+    : dsn_(std::move(dsn)), options_(options), notifier_(notifier), bisect_(bisect) {}
 
 ChangeDetector::~ChangeDetector() {
   stop_ = true;
@@ -95,6 +98,7 @@ void ChangeDetector::poke() {
 
 size_t ChangeDetector::pass(pqxx::connection& conn, size_t limit) {
   PgChangePoints store(conn);
+  if (bisect_) bisect_->reap();
   const auto pipelines = store.ended_unsearched(limit);
   for (const PipelineToSearch& p : pipelines) {
     if (stop_) break;
@@ -146,8 +150,15 @@ size_t ChangeDetector::pass(pqxx::connection& conn, size_t limit) {
     if (fresh.empty()) continue;
     std::string error;
     const auto hooks = pipeline_hooks(p.definition, p.file_name, &error);
+    std::optional<PipelineDef> def;
+    if (bisect_)
+      if (auto parsed = parse_pipeline(p.definition, p.file_name); parsed.ok())
+        def = std::move(parsed.pipeline);
     for (const FoundChange& f : fresh) {
       spdlog::info("change point: {}", change_text(f));
+      if (def && f.direction == "regressed")
+        if (const JobDef* job = def->find_job(f.series.job); job && job->bisect_auto)
+          bisect_->start(f);
       if (!notifier_ || !hooks) continue;
       auto it = hooks->find(f.series.job);
       if (it == hooks->end()) continue;

@@ -26,6 +26,7 @@
 namespace yardstick {
 
 class Notifier;
+class AutoBisect;
 
 inline constexpr int64_t kChangeDetectorLock = 7400413;
 
@@ -46,7 +47,10 @@ class ChangeDetector {
     size_t max_points = 1000;  // per series, the newest
     ChangeOptions change;
   };
-  ChangeDetector(std::string dsn, Options options, Notifier* notifier);
+  // `bisect`, when set, is asked to bisect each new regression of a job
+  // with `bisect: auto`.
+  ChangeDetector(std::string dsn, Options options, Notifier* notifier,
+                 AutoBisect* bisect = nullptr);
   ~ChangeDetector();  // stops the thread at the end of its pipeline
   ChangeDetector(const ChangeDetector&) = delete;
   ChangeDetector& operator=(const ChangeDetector&) = delete;
@@ -67,6 +71,7 @@ class ChangeDetector {
   std::string dsn_;
   Options options_;
   Notifier* notifier_;
+  AutoBisect* bisect_;
   std::mutex mu_;
   std::condition_variable wake_;
   bool poked_ = false;

@@ -45,6 +45,7 @@ class ClientApi {
   void on_cancel(const Peer& peer, uint64_t req, wire::Envelope::Reader env);
   void on_drain(const Peer& peer, uint64_t req, wire::Envelope::Reader env);
   void on_calibrate(const Peer& peer, uint64_t req, wire::Envelope::Reader env);
+  void on_bisection(const Peer& peer, uint64_t req, wire::Envelope::Reader env);
 
   // Runs a read on the reader's connection; store errors become answers.
   // False when it failed (and was answered).

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/text.hpp"
 #include "common/wire.hpp"
@@ -84,6 +85,70 @@ void ClientApi::on_calibrate(const Peer& peer, uint64_t req, wire::Envelope::Rea
   r.setPipelineId(job->pipeline_id);
   r.setJobId(job->id);
   r.setExisting(existing);
+  outbox_.reply(Side::kClients, peer.route, b);
+}
+
+void ClientApi::on_bisection(const Peer& peer, uint64_t req, wire::Envelope::Reader env) {
+  auto m = env.getBody().getBisection();
+  auto text = [](std::string_view field, capnp::Text::Reader t, size_t max) {
+    bounds::check_text(field, t, max);
+    return valid_text(std::string_view(t.cStr(), t.size()));
+  };
+  BisectionRecord r;
+  r.pipeline = text("Bisection.pipeline", m.getPipeline(), bounds::kNameBytes);
+  r.job = text("Bisection.job", m.getJob(), bounds::kNameBytes);
+  r.kind = text("Bisection.kind", m.getKind(), bounds::kNameBytes);
+  r.what = text("Bisection.what", m.getWhat(), bounds::kMetricNameBytes);
+  r.machine = text("Bisection.machine", m.getMachine(), bounds::kNameBytes);
+  r.good = text("Bisection.good", m.getGood(), bounds::kNameBytes);
+  r.bad = text("Bisection.bad", m.getBad(), bounds::kNameBytes);
+  r.outcome = text("Bisection.outcome", m.getOutcome(), bounds::kNameBytes);
+  r.commit = text("Bisection.commit", m.getCommit(), bounds::kNameBytes);
+  r.subject = text("Bisection.subject", m.getSubject(), bounds::kStepNameBytes);
+  r.message = text("Bisection.message", m.getMessage(), bounds::kMessageBytes);
+  r.submitter = peer.name;
+  static const std::vector<std::string> kinds = {"step", "variant", "metric"};
+  static const std::vector<std::string> outcomes = {"found",   "below_detectable", "no_change",
+                                                    "skipped", "budget",           "failed"};
+  std::string problem;
+  if (std::find(kinds.begin(), kinds.end(), r.kind) == kinds.end())
+    problem = "Bisection.kind '" + r.kind + "' is not step, variant or metric";
+  else if (std::find(outcomes.begin(), outcomes.end(), r.outcome) == outcomes.end())
+    problem = "Bisection.outcome '" + r.outcome +
+              "' is not one of found, below_detectable, "
+              "no_change, skipped, budget, failed";
+  else if (r.pipeline.empty() || r.job.empty() || r.what.empty() || r.machine.empty() ||
+           r.good.empty() || r.bad.empty())
+    problem = "Bisection: pipeline, job, what, machine, good and bad are required";
+  else if ((r.outcome == "found") == r.commit.empty())
+    problem = "Bisection.commit: set when the outcome is found, and only then";
+  else if (m.getSteps() > bounds::kMaxBisectionCount || m.getRuns() > bounds::kMaxBisectionCount)
+    problem = "Bisection.steps, runs: at most 1,000,000";
+  for (auto [field, v] : {std::pair{"changePct", m.getChangePct()},
+                          {"lowPct", m.getLowPct()},
+                          {"highPct", m.getHighPct()},
+                          {"seconds", m.getSeconds()}})
+    if (problem.empty() && !(std::isfinite(v) && std::abs(v) <= bounds::kMaxBisectionNumber &&
+                             (std::string_view(field) != "seconds" || v >= 0)))
+      problem = std::string("Bisection.") + field + ": " + std::to_string(v) +
+                " is not a finite number within 1e9 (seconds: not below 0)";
+  if (!problem.empty()) {
+    error(peer, req, wire::ErrorCode::BAD_REQUEST, problem);
+    return;
+  }
+  if (r.outcome == "found") {
+    r.change_pct = m.getChangePct();
+    r.low_pct = m.getLowPct();
+    r.high_pct = m.getHighPct();
+  }
+  r.steps = m.getSteps();
+  r.runs = m.getRuns();
+  r.seconds = m.getSeconds();
+  const uint64_t id = store_.pipelines.record_bisection(r);
+  spdlog::info("bisection {} of {} job {} {} {} on {} recorded: {}", id, r.pipeline, r.job, r.kind,
+               r.what, r.machine, r.outcome);
+  capnp::MallocMessageBuilder b;
+  wire_io::start(b, req).getBody().initBisectionReply().setId(id);
   outbox_.reply(Side::kClients, peer.route, b);
 }
 

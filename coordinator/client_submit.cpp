@@ -26,6 +26,7 @@ void ClientApi::install(Handlers& handlers) {
   on(Which::CANCEL_REQUEST, Writes::kDirect, &ClientApi::on_cancel);
   on(Which::DRAIN, Writes::kDirect, &ClientApi::on_drain);
   on(Which::CALIBRATE, Writes::kDirect, &ClientApi::on_calibrate);
+  on(Which::BISECTION, Writes::kDirect, &ClientApi::on_bisection);
 }
 
 void ClientApi::on_submit(const Peer& peer, uint64_t req, wire::Envelope::Reader env) {

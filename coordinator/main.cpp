@@ -10,10 +10,12 @@
 #include <thread>
 
 #include "common/clock.hpp"
+#include "common/curve.hpp"
 #include "common/log.hpp"
 #include "common/pipeline.hpp"
 #include "common/version.hpp"
 #include "common/zmq_util.hpp"
+#include "coordinator/auto_bisect.hpp"
 #include "coordinator/change_detector.hpp"
 #include "coordinator/coordinator.hpp"
 #include "coordinator/notifier.hpp"
@@ -107,6 +109,16 @@ int main(int argc, char** argv) {
                  "public keys of the CLI users admitted, one 'KEY NAME ROLE' a line, ROLE read "
                  "or submit (reloaded on SIGHUP)")
       ->envname("YARDSTICK_AUTHORIZED_CLIENTS");
+  AutoBisect::Options bisect_options;
+  bisect_options.command = default_bisect_command();
+  app.add_option("--bisect-key", bisect_options.key_file,
+                 "a client secret key of the submit role that `bisect: auto` runs `yardstick "
+                 "bisect` with (with CURVE; without it, no bisection starts by itself)")
+      ->envname("YARDSTICK_BISECT_KEY");
+  app.add_option("--bisect-command", bisect_options.command,
+                 "the yardstick CLI that `bisect: auto` runs (default: the one beside this "
+                 "program, else yardstick on the PATH)")
+      ->envname("YARDSTICK_BISECT_COMMAND");
   app.add_flag("--insecure", insecure,
                "no CURVE: no encryption, no authentication; only when both endpoints are "
                "loopback or ipc://")
@@ -179,7 +191,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     try {
-      config.secret_key = read_secret_key_file(secret_key_file).secret_key;
+      const CurveKeyPair pair = read_secret_key_file(secret_key_file);
+      config.secret_key = pair.secret_key;
+      bisect_options.coordinator_key = pair.public_key;
       zap = std::make_unique<ZapHandler>(context, authorized_agents, authorized_clients);
     } catch (const KeyFileError& e) {
       spdlog::error("{}", e.what());
@@ -240,7 +254,8 @@ int main(int argc, char** argv) {
   Notifier notifier;  // webhooks of `notify:`; outlives the coordinator
   // Searches ended pipelines' series for change points, on its own thread
   // and connection; stopped before the notifier it posts to.
-  ChangeDetector changes(db, ChangeDetector::Options{}, &notifier);
+  AutoBisect bisect(bisect_options);  // `bisect: auto`: started by the change detector
+  ChangeDetector changes(db, ChangeDetector::Options{}, &notifier, &bisect);
   Coordinator coordinator(config, context, writer.store(), reader.reader(), clock, zap.get());
   coordinator.set_notifier(&notifier);
   coordinator.set_metrics(&metrics);
@@ -290,6 +305,7 @@ int main(int argc, char** argv) {
     // leader only: read the files again.
     if (zap && !said.empty()) zap->request_reload();
     coordinator.start();
+    bisect.set_endpoint(coordinator.clients_endpoint());
     leadership.advertise(coordinator.agents_endpoint(), coordinator.clients_endpoint());
   } catch (const StoreError& e) {
     spdlog::critical("cannot start: {}", e.what());

@@ -113,14 +113,16 @@ std::optional<Peer> MessageBoundary::authorize(const Incoming& in, Which which,
     peer.name = id->name;
     peer.role = id->role;
     const bool writes = which == Which::SUBMIT || which == Which::CANCEL_REQUEST ||
-                        which == Which::DRAIN || which == Which::CALIBRATE;
+                        which == Which::DRAIN || which == Which::CALIBRATE ||
+                        which == Which::BISECTION;
     if (writes && id->role != "submit") {
       spdlog::warn("refused a write from client '{}' (role {})", id->name, id->role);
-      outbox_.error(
-          Side::kClients, in.route, request_id, wire::ErrorCode::FORBIDDEN,
-          "the key '" + id->name + "' has the " + id->role + " role: " +
-              (which == Which::CALIBRATE ? "calibrate needs" : "submit, cancel and drain need") +
-              " a key with the submit role");
+      outbox_.error(Side::kClients, in.route, request_id, wire::ErrorCode::FORBIDDEN,
+                    "the key '" + id->name + "' has the " + id->role + " role: " +
+                        (which == Which::CALIBRATE   ? "calibrate needs"
+                         : which == Which::BISECTION ? "recording a bisection needs"
+                                                     : "submit, cancel and drain need") +
+                        " a key with the submit role");
       return std::nullopt;
     }
     return peer;

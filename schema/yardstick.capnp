@@ -63,6 +63,10 @@ struct Envelope {
     # added for deploy jobs
     deployPhase @34 :DeployPhase;
     deployResult @35 :DeployResult;
+
+    # added for bisection
+    bisection @36 :Bisection;
+    bisectionReply @37 :BisectionReply;
   }
 }
 
@@ -625,6 +629,34 @@ struct Abandon {
   # they are not (or no longer) this agent's to run.
   jobs @0 :List(JobRef);
   reason @1 :Text;
+}
+
+struct Bisection {
+  # Client -> coordinator (submit role): what `yardstick bisect` found, or
+  # why it could not decide. Stored in `bisections`; answered with a
+  # bisectionReply. The change-point report shows it next to the change
+  # point whose revisions it bisected.
+  pipeline @0 :Text;       # the pipeline name
+  job @1 :Text;
+  kind @2 :Text;           # step, variant or metric
+  what @3 :Text;
+  machine @4 :Text;
+  good @5 :Text;           # the commits it started from
+  bad @6 :Text;
+  outcome @7 :Text;        # found, below_detectable, no_change, skipped, budget, failed
+  commit @8 :Text;         # the first changed commit; empty unless found
+  subject @9 :Text;
+  changePct @10 :Float64;  # the commit's change from the one before, %
+  lowPct @11 :Float64;     # its 95 % interval
+  highPct @12 :Float64;
+  steps @13 :UInt32;       # commits run between the ends
+  runs @14 :UInt32;        # pipelines submitted
+  seconds @15 :Float64;
+  message @16 :Text;       # the sentence it printed
+}
+
+struct BisectionReply {
+  id @0 :UInt64;
 }
 
 struct DrainRequest {

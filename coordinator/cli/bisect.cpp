@@ -48,8 +48,8 @@ struct Revision {
   std::string commit;
   std::vector<double> logs;
   std::vector<uint64_t> pipelines;
-  bool failed = false;     // its job failed, or gave no value: skipped
-  std::string verdict;     // "good", "bad", "skipped"; empty until judged
+  bool failed = false;  // its job failed, or gave no value: skipped
+  std::string verdict;  // "good", "bad", "skipped"; empty until judged
   double p_good = 1, p_bad = 1;
 };
 
@@ -102,7 +102,9 @@ std::string percent(double log_ratio) {
   return buf;
 }
 
-std::string short_id(const std::string& commit) { return commit.substr(0, 7); }
+std::string short_id(const std::string& commit) {
+  return commit.substr(0, 7);
+}
 
 std::string duration_words(double seconds) {
   char buf[32];
@@ -168,9 +170,9 @@ class Bisector {
       const uint64_t id = submit(r.commit, label);
       r.pipelines.push_back(id);
       wait_ended(id);
-      auto v = fetch_report(o_, "bisect_values",
-                            {"ids=" + std::to_string(id), "job=" + a_.job, "kind=" + a_.kind,
-                             "what=" + a_.what});
+      auto v = fetch_report(
+          o_, "bisect_values",
+          {"ids=" + std::to_string(id), "job=" + a_.job, "kind=" + a_.kind, "what=" + a_.what});
       const size_t state = v.column("state"), value = v.column("value");
       std::optional<double> got;
       std::string why = "no such job ran";
@@ -183,15 +185,55 @@ class Bisector {
             why = "its job gave no " + a_.kind + " " + a_.what;
         }
       }
+      if (!got && out_of_time()) return;  // cancelled at --max-time: not the commit's fault
       if (!got) {
         r.failed = true;
-        std::cerr << "bisect: " << short_id(r.commit) << " " << label << ": pipeline " << id
-                  << ": " << why << "; skipped\n";
+        std::cerr << "bisect: " << short_id(r.commit) << " " << label << ": pipeline " << id << ": "
+                  << why << "; skipped\n";
         return;
       }
       r.logs.push_back(std::log(*got));
       std::cerr << "bisect: " << short_id(r.commit) << " " << label << ": run " << r.logs.size()
                 << " of " << want << " (pipeline " << id << "): " << *got << "\n";
+    }
+  }
+
+  // Stores what `out` says (cmd_bisect's JSON) on the coordinator; 0, said
+  // on standard error, when it cannot.
+  uint64_t record(const json& out) {
+    try {
+      std::unique_ptr<capnp::MallocMessageBuilder> b;
+      auto r = client_.request(fresh(b)).getBody().initBisection();
+      auto text = [&](const char* key) {
+        return out.contains(key) && out[key].is_string() ? out[key].get<std::string>()
+                                                         : std::string();
+      };
+      auto number = [&](const char* key) {
+        return out.contains(key) && out[key].is_number() ? out[key].get<double>() : 0.0;
+      };
+      r.setPipeline(a_.pipeline);
+      r.setJob(a_.job);
+      r.setKind(a_.kind);
+      r.setWhat(a_.what);
+      r.setMachine(a_.machine);
+      r.setGood(text("good"));
+      r.setBad(text("bad"));
+      r.setOutcome(text("outcome"));
+      r.setCommit(text("commit"));
+      r.setSubject(text("subject"));
+      r.setChangePct(number("step_change_pct"));
+      r.setLowPct(number("low_pct"));
+      r.setHighPct(number("high_pct"));
+      r.setSteps(static_cast<uint32_t>(number("steps")));
+      r.setRuns(static_cast<uint32_t>(runs_));
+      r.setSeconds(elapsed_s());
+      r.setMessage(text("message"));
+      auto frame = client_.call(*b);
+      return frame->envelope().getBody().getBisectionReply().getId();
+    } catch (const std::exception& e) {
+      std::cerr << "yardstick: warning: the bisection's outcome was not recorded: " << e.what()
+                << "\n";
+      return 0;
     }
   }
 
@@ -210,13 +252,36 @@ class Bisector {
     return frame->envelope().getBody().getSubmitReply().getPipelineId();
   }
 
+  // Waits for pipeline `id`'s job to end; past --max-time, cancels it, so
+  // that a bisection never runs past its budget by more than a cancel.
+  // Through a coordinator restart it waits, as `submit --wait` does, but
+  // not past --max-time.
   void wait_ended(uint64_t id) {
+    bool cancelled = false;
     for (int delay_ms = 20;; delay_ms = std::min(delay_ms * 2, 500)) {
-      auto st = fetch_status_waiting(client_, id);
+      std::unique_ptr<wire_io::Frame> st;
+      try {
+        st = fetch_status(client_, id);
+      } catch (const Unreachable& e) {
+        if (out_of_time()) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      } catch (const RemoteError& e) {
+        if (e.code() != wire::ErrorCode::UNAVAILABLE || out_of_time()) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
       bool done = true;
       for (auto j : st->envelope().getBody().getStatusReply().getJobs())
         if (!is_terminal(wire_io::from_wire(j.getState()))) done = false;
       if (done) return;
+      if (out_of_time() && !cancelled) {
+        std::unique_ptr<capnp::MallocMessageBuilder> b;
+        client_.request(fresh(b)).getBody().initCancelRequest().setId(id);
+        client_.call(*b);
+        cancelled = true;
+        std::cerr << "bisect: --max-time passed: pipeline " << id << " cancelled\n";
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     }
   }
@@ -278,8 +343,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
   const std::string file_name = def.rows[0][def.column("file_name")];
   auto parsed = parse_pipeline(original, file_name);
   if (!parsed.ok()) {
-    std::cerr << "yardstick: pipeline '" << a.pipeline << "' as last submitted no longer parses: "
-              << parsed.errors[0].to_string() << "\n";
+    std::cerr << "yardstick: pipeline '" << a.pipeline
+              << "' as last submitted no longer parses: " << parsed.errors[0].to_string() << "\n";
     return kRefused;
   }
   const JobDef* job = parsed.pipeline->find_job(a.job);
@@ -297,8 +362,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
   try {
     text = bisection_file(original, a.job, a.machine);
   } catch (const std::exception& e) {
-    std::cerr << "yardstick: cannot reduce pipeline '" << a.pipeline << "' to job " << a.job
-              << ": " << e.what() << "\n";
+    std::cerr << "yardstick: cannot reduce pipeline '" << a.pipeline << "' to job " << a.job << ": "
+              << e.what() << "\n";
     return kRefused;
   }
   if (auto check = parse_pipeline(text, file_name); !check.ok()) {
@@ -326,8 +391,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
   }
   const std::vector<std::string> commits = commits_between(git, good, bad);
   std::cerr << "bisect: " << commits.size() << " commits after good " << short_id(good)
-            << " up to bad " << short_id(bad) << ": job " << a.job << " " << a.kind << " "
-            << a.what << " on " << a.machine << "\n";
+            << " up to bad " << short_id(bad) << ": job " << a.job << " " << a.kind << " " << a.what
+            << " on " << a.machine << "\n";
 
   Bisector b(o, a, text, file_name);
   std::map<int, Revision> seen;  // by index in `commits`; -1: good
@@ -335,9 +400,9 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
   seen[static_cast<int>(commits.size()) - 1].commit = bad;
   Revision& good_end = seen[-1];
   Revision& bad_end = seen[static_cast<int>(commits.size()) - 1];
-  json out = {{"pipeline", a.pipeline}, {"job", a.job},   {"kind", a.kind},
-              {"what", a.what},         {"machine", a.machine}, {"good", good},
-              {"bad", bad},             {"commits", commits.size()}};
+  json out = {
+      {"pipeline", a.pipeline}, {"job", a.job}, {"kind", a.kind}, {"what", a.what},
+      {"machine", a.machine},   {"good", good}, {"bad", bad},     {"commits", commits.size()}};
   std::string outcome, sentence;
   auto finish = [&](const std::string& how, const std::string& words, int code) {
     out["outcome"] = how;
@@ -350,13 +415,14 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
       for (double l : r.logs) values.push_back(std::exp(l));
       revisions.push_back({{"commit", r.commit},
                            {"index", i},
-                           {"verdict", i == -1                                    ? "good"
+                           {"verdict", i == -1                                     ? "good"
                                        : i == static_cast<int>(commits.size()) - 1 ? "bad"
                                                                                    : r.verdict},
                            {"values", values},
                            {"pipelines", r.pipelines}});
     }
     out["revisions"] = revisions;
+    if (const uint64_t id = b.record(out)) out["id"] = id;
     if (format == Format::kJson)
       std::cout << out.dump(2) << "\n";
     else
@@ -422,8 +488,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
                       " %, p " + std::to_string(whole.p).substr(0, 5) + ", " +
                       std::to_string(runs) + " runs each)",
                   kJobsFailed);
-  std::cerr << "bisect: the ends differ by " << percent(whole.diff) << " % (p " << whole.p
-            << "); " << runs << " runs a revision\n";
+  std::cerr << "bisect: the ends differ by " << percent(whole.diff) << " % (p " << whole.p << "); "
+            << runs << " runs a revision\n";
 
   int lo = -1, hi = static_cast<int>(commits.size()) - 1, steps = 0;
   bool apart = false;  // a midpoint apart from both ends
@@ -494,8 +560,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
     << (steps == 1 ? " step, " : " steps, ") << duration_words(b.elapsed_s()) << ")\n"
     << "  on " << a.machine << ": " << out["median_before"].get<double>() << " → "
     << out["median_after"].get<double>() << " (medians of " << before.logs.size() << " and "
-    << after.logs.size() << " runs at " << short_id(before.commit) << " and "
-    << short_id(culprit) << ")";
+    << after.logs.size() << " runs at " << short_id(before.commit) << " and " << short_id(culprit)
+    << ")";
   // The culprit's own step carries less than half the whole change, or a
   // midpoint sat apart from both ends: more than one commit moved it.
   if (std::abs(d.diff) < std::abs(whole.diff) / 2 || apart) {

@@ -25,7 +25,9 @@ std::string run_capture(const std::string& cmd) {
   return out;
 }
 
-bool run_ok(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+bool run_ok(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 bool here_is_clone_of(const std::string& repo) {
   if (repo.empty()) return true;

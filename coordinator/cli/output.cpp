@@ -316,6 +316,9 @@ void print_rows(const std::vector<std::string>& columns,
         for (auto cell : r) {
           for (size_t p = 0; (p = cell.find('|', p)) != std::string::npos; p += 2)
             cell.replace(p, 1, "\\|");
+          // A multi-line value (a pipeline file) stays in its cell.
+          for (size_t p = 0; (p = cell.find('\n', p)) != std::string::npos; p += 4)
+            cell.replace(p, 1, "<br>");
           line += " " + cell + " |";
         }
         std::cout << line << "\n";
@@ -329,7 +332,13 @@ void print_rows(const std::vector<std::string>& columns,
         for (auto& ch : h) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
         all[0].push_back(h);
       }
-      const auto shown = human_rows(columns, rows, kinds);
+      auto shown = human_rows(columns, rows, kinds);
+      // One line a row: a multi-line value (a pipeline file) shows its
+      // line breaks as \n, as in JSON (--json and --csv keep them).
+      for (auto& row : shown)
+        for (auto& cell : row)
+          for (size_t p = 0; (p = cell.find('\n', p)) != std::string::npos; p += 2)
+            cell.replace(p, 1, "\\n");
       all.insert(all.end(), shown.begin(), shown.end());
       print_table(all);
       if (rows.empty()) std::cout << "(no rows)\n";

@@ -40,7 +40,9 @@ int cmd_regressions(const Options& o, const std::string& pipeline, const std::st
                 << ", interval " << c["low_pct"] << " … " << c["high_pct"] << " %, p "
                 << c["p_value"] << ") between " << rev(c["last_good"], c["last_good_pipeline"])
                 << " and " << rev(c["first_bad"], c["first_bad_pipeline"]) << "; " << c["machines"]
-                << " machines" << (c["note"].empty() ? std::string() : "; " + c["note"]) << "\n";
+                << " machines" << (c["note"].empty() ? std::string() : "; " + c["note"])
+                << (c["bisected"].empty() ? std::string() : "\n  bisected: " + c["bisected"])
+                << "\n";
     }
   };
   return cmd_report(o, "change_points", vars, format, {}, sentences);

@@ -181,6 +181,20 @@ void PgPipelines::mark_bisection(uint64_t pipeline_id, const std::string& what) 
   });
 }
 
+uint64_t PgPipelines::record_bisection(const BisectionRecord& b) {
+  return pg_call(s_, [&] {
+    auto r = s_.tx().exec_params(
+        "INSERT INTO bisections (pipeline_name, job, kind, what, machine, good_revision, "
+        "bad_revision, outcome, commit, subject, change_pct, low_pct, high_pct, steps, runs, "
+        "seconds, message, submitter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), "
+        "NULLIF($10, ''), $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
+        b.pipeline, b.job, b.kind, b.what, b.machine, b.good, b.bad, b.outcome, b.commit, b.subject,
+        b.change_pct, b.low_pct, b.high_pct, static_cast<int64_t>(b.steps),
+        static_cast<int64_t>(b.runs), b.seconds, b.message, b.submitter);
+    return r[0][0].as<uint64_t>();
+  });
+}
+
 std::optional<PipelineBudgetBreach> PgPipelines::judge_pipeline_budget(uint64_t pipeline_id) {
   s_.flush();  // the jobs' ends of this turn
   return pg_call(s_, [&]() -> std::optional<PipelineBudgetBreach> {

@@ -200,6 +200,15 @@ struct PipelineBudgetBreach {
   uint64_t budget_ms = 0;
 };
 
+// What `yardstick bisect` found (wire Bisection), as stored in `bisections`.
+struct BisectionRecord {
+  std::string pipeline, job, kind, what, machine, good, bad, outcome, commit, subject, message,
+      submitter;
+  std::optional<double> change_pct, low_pct, high_pct;  // set when found
+  uint32_t steps = 0, runs = 0;
+  double seconds = 0;
+};
+
 // Pipelines and jobs, and the transitions of the job table.
 class PipelineRecords : public JobStore {
  public:
@@ -229,6 +238,8 @@ class PipelineRecords : public JobStore {
   // Marks a pipeline as a run of a bisection (`what` says which): kept out
   // of the change-point search.
   virtual void mark_bisection(uint64_t pipeline_id, const std::string& what) = 0;
+  // Stores what a bisection found; returns its id.
+  virtual uint64_t record_bisection(const BisectionRecord& b) = 0;
   // Judges a pipeline's wall budget once its last job has ended: from its
   // submission to that end. Stores and returns a breach the first time it
   // finds one; nullopt when the pipeline has no budget, a job has not ended,

@@ -7,7 +7,9 @@
 -- p-value, the smallest change the series could show there, and on how
 -- many of the machines that ran the series since it moved the same way at
 -- the same revision ("only on ci-3: machine or environment?" when one of
--- several). pipeline_name and since (a date) narrow it.
+-- several), and what the newest bisection of those two revisions on that
+-- machine found (`yardstick bisect`). pipeline_name and since (a date)
+-- narrow it.
 --
 --   psql "$DSN" -f sql/reports/change_points.sql
 --   psql "$DSN" -v pipeline_name=release-build -v since=2026-01-01 -f sql/reports/change_points.sql
@@ -71,8 +73,17 @@ SELECT s.pipeline_name                               AS pipeline,
        CASE WHEN x.machines_moved = 1 AND x.machines_ran > 1
               THEN 'only on ' || m.name || ': machine or environment?'
             ELSE '' END                              AS note,
-       to_char(s.found_at, 'YYYY-MM-DD HH24:MI')     AS found
+       to_char(s.found_at, 'YYYY-MM-DD HH24:MI')     AS found,
+       COALESCE(split_part(b.message, E'\n', 1), '') AS bisected,
+       COALESCE(b.commit, '')                        AS culprit
 FROM shown s
 JOIN spread x ON x.id = s.id
 JOIN machines m ON m.id = s.machine_id
+LEFT JOIN LATERAL (
+  SELECT g.message, g.commit FROM bisections g
+  WHERE g.pipeline_name = s.pipeline_name AND g.job = s.job AND g.kind = s.kind
+    AND g.what = s.what AND g.machine = m.name
+    AND g.good_revision = s.last_good_revision AND g.bad_revision = s.first_bad_revision
+  ORDER BY g.id DESC LIMIT 1
+) b ON true
 ORDER BY s.first_bad_pipeline_id DESC, s.pipeline_name, s.job, s.kind, s.what, m.name;

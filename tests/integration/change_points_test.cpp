@@ -277,6 +277,49 @@ TEST(ChangePoints, AnUnsearchedPipelineIsSearchedAfterARestartAndARefusedSearchH
             count_of(log, "could not be searched"));
 }
 
+// A change that shows on one machine only: from commit 6 the step does
+// more work, but only in m2's environment (here: its agent's name, as a
+// tool present on one machine only would). Both machines run every
+// pipeline; the change point is m2's alone and is said to be.
+TEST(ChangePoints, ASlowdownOnOneMachineOnlyIsToldAsThatMachines) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  c.add_agent("b", "", "m2");
+  const auto ids = make_history(c.dir() + "/repo", 12, "0", 6, "1");
+  c.write_file("one.yml", "pipeline: one\ncheckout: { repo: " + c.dir() +
+                              "/repo }\njobs:\n  build:\n    on: { machines: all }\n    steps:\n"
+                              "      - name: compile\n        run: t=0.20; if [ $(cat s) = 1 ] && "
+                              "[ \"$YARDSTICK_AGENT\" "
+                              "= " +
+                              c.agent_name("b") +
+                              " ]; then t=0.25; fi; sleep $t && echo \"work.seconds $t s\" >> "
+                              "\"$YARDSTICK_METRICS\"\n");
+  for (const auto& id : ids) {
+    auto r = c.cli({"submit", "--wait", c.dir() + "/one.yml", "--revision", id});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+  ASSERT_TRUE(wait_for([&] { return all_searched(c); }, 30s)) << c.coordinator().log();
+  auto rows = json::parse(c.cli({"regressions", "--pipeline", "one", "--json"}).out);
+  int metric = 0;
+  for (const auto& row : rows) {
+    if (row["kind"] != "metric") continue;
+    ++metric;
+    EXPECT_EQ(row["machine"], "m2");
+    EXPECT_EQ(row["machines"], "1 of 2");
+    EXPECT_EQ(row["note"], "only on m2: machine or environment?");
+    EXPECT_EQ(row["last_good"], ids[5].substr(0, 12));
+    EXPECT_EQ(row["first_bad"], ids[6].substr(0, 12));
+  }
+  EXPECT_EQ(metric, 1) << rows.dump(2);
+  auto text = c.cli({"regressions", "--pipeline", "one"});
+  EXPECT_NE(text.out.find("one build metric work.seconds on m2: regressed +25.0 %"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("1 of 2 machines; only on m2: machine or environment?"),
+            std::string::npos)
+      << text.out;
+}
+
 // Bisection. A 64-commit repository whose commit 41 makes the step 25 %
 // slower (a sleep, as above) and its metric 25 % larger; the pipeline runs
 // on both machines at every 8th commit, which puts the change points
@@ -363,6 +406,33 @@ TEST(Bisect, ASlowdownAtCommit41IsNamedOnEachOfTwoMachinesInAtMostFourSteps) {
                      "m.name = 'm2'"),
             c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL") - runs);
 
+  // Both recorded; `regressions` names the commit under the change points
+  // whose revisions were bisected: m2's metric (and m1's step, when its
+  // change point fell between the same commits), and no other.
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bisections WHERE outcome = 'found' AND commit = '" +
+                     ids[41] + "'"),
+            2);
+  auto reg = c.cli({"regressions", "--pipeline", "cp64"});
+  ASSERT_EQ(reg.code, 0) << reg.err;
+  EXPECT_EQ(count_of(reg.out, "bisected: first slow commit " + ids[41].substr(0, 7) +
+                                  " \"commit 41\" (+25.0 %"),
+            1)
+      << reg.out;
+  auto regj = json::parse(c.cli({"regressions", "--pipeline", "cp64", "--json"}).out);
+  int named = 0;
+  for (const auto& row : regj) {
+    if (row["culprit"] == "") continue;
+    EXPECT_EQ(row["culprit"], ids[41]);
+    if (row["kind"] == "metric") {
+      ++named;
+      EXPECT_EQ(row["machine"], "m2");
+    } else {
+      EXPECT_EQ(row["machine"], "m1");
+      EXPECT_EQ(row["what"], "compile");
+    }
+  }
+  EXPECT_EQ(named, 1) << regj.dump(2);
+
   // Said plainly: what is missing, what does not exist.
   auto none = c.cli({"bisect", "cp64", "build", "--good", ids[40], "--bad", ids[48]});
   EXPECT_EQ(none.code, 2);
@@ -435,6 +505,66 @@ TEST(Bisect, AFailingMidpointIsSkippedAChangeTooSmallToSeeStopsAndMaxTimeIsKept)
   EXPECT_NE(j["message"].get<std::string>().find("--max-time 2 s ran out"), std::string::npos)
       << tight.out;
   EXPECT_LT(j["seconds"].get<double>(), 10) << tight.out;
+}
+
+// `bisect: auto`: a new regression of a job that asks for it is bisected
+// by the coordinator itself, with no one at a terminal: pipelines at every
+// other commit of 12, commit 5 makes the step's metric 25 % larger (the
+// step's own time does not move, so that one bisection runs, whatever the
+// load); the change point falls between commits 4 and 6, and the
+// bisection the coordinator starts names commit 5, which `regressions`
+// then shows.
+TEST(Bisect, AJobWithBisectAutoIsBisectedByTheCoordinatorOnItsOwn) {
+  Cluster c;
+  c.add_agent("a", "", "m1", 2);
+  const auto ids = make_history(c.dir() + "/repo", 12, "0.10", 5, "0.125");
+  c.write_file("auto.yml", "pipeline: auto\ncheckout: { repo: " + c.dir() +
+                               "/repo }\njobs:\n  build:\n    bisect: auto\n    steps:\n"
+                               "      - name: compile\n        run: sleep 0.05 && echo "
+                               "\"sleep.seconds $(cat s) s\" >> \"$YARDSTICK_METRICS\"\n");
+  for (int i = 0; i < 12; i += 2) {
+    auto r = c.cli({"submit", "--wait", c.dir() + "/auto.yml", "--revision", ids[i]});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+  // The metric's bisection records its commit; then every bisection the
+  // coordinator started has ended (none is left running past the test).
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM bisections WHERE kind = 'metric'") == 1; }, 120s))
+      << c.coordinator().log();
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const std::string log = c.coordinator().log();
+        return count_of(log, "bisect: auto: ") > 0 &&
+               count_of(log, ": started (pid ") == count_of(log, ": ended (");
+      },
+      120s))
+      << c.coordinator().log();
+  auto row = c.query(
+      "SELECT outcome, commit, subject, good_revision, bad_revision, machine, steps, submitter "
+      "FROM bisections WHERE kind = 'metric'");
+  EXPECT_EQ(row[0][0].as<std::string>(), "found");
+  EXPECT_EQ(row[0][1].as<std::string>(), ids[5]);
+  EXPECT_EQ(row[0][2].as<std::string>(), "commit 5");
+  EXPECT_EQ(row[0][3].as<std::string>(), ids[4]);
+  EXPECT_EQ(row[0][4].as<std::string>(), ids[6]);
+  EXPECT_EQ(row[0][5].as<std::string>(), "m1");
+  EXPECT_EQ(row[0][6].as<int>(), 1);
+  const std::string log = c.coordinator().log();
+  EXPECT_NE(log.find("bisect: auto: auto job build metric sleep.seconds on m1 between " +
+                     ids[4].substr(0, 12) + " and " + ids[6].substr(0, 12) + ": started"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("auto job build metric sleep.seconds on m1: ended (a commit named)"),
+            std::string::npos)
+      << log;
+  auto reg = c.cli({"regressions", "--pipeline", "auto"});
+  EXPECT_NE(
+      reg.out.find("bisected: first slow commit " + ids[5].substr(0, 7) + " \"commit 5\" (+25.0 %"),
+      std::string::npos)
+      << reg.out;
+  // Its runs are the job alone on m1, never searched into a series.
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM change_points WHERE pipeline_name <> 'auto'"), 0);
+  EXPECT_GT(c.scalar("SELECT count(*) FROM pipelines WHERE name = 'auto.bisect'"), 0);
 }
 
 }  // namespace

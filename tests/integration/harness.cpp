@@ -311,6 +311,9 @@ Cluster::Cluster(Options options) : options_(options) {
   dir_ = make_temp_dir("yardstick-it");
   dsn_ = options_.dsn.empty() ? create_test_database() : options_.dsn;
   prefix_ = "t" + std::to_string(getpid()) + "-" + fs::path(dir_).filename().string() + "-";
+  // The clones `yardstick bisect` keeps (and `bisect: auto` runs from the
+  // coordinator) stay in the cluster's folder.
+  ::setenv("XDG_CACHE_HOME", (dir_ + "/cache").c_str(), 1);
   if (!options_.insecure) {
     fs::create_directories(dir_ + "/keys");
     coordinator_public_ = make_key("coordinator").public_key;
@@ -494,9 +497,10 @@ std::vector<std::string> Cluster::coordinator_argv(const std::string& agents,
   if (options_.insecure) {
     argv.push_back("--insecure");
   } else {
-    for (const std::string& a : std::vector<std::string>{
-             "--secret-key", key_file("coordinator"), "--authorized-agents",
-             authorized_agents_file(), "--authorized-clients", authorized_clients_file()})
+    for (const std::string& a :
+         std::vector<std::string>{"--secret-key", key_file("coordinator"), "--authorized-agents",
+                                  authorized_agents_file(), "--authorized-clients",
+                                  authorized_clients_file(), "--bisect-key", key_file("submitter")})
       argv.push_back(a);
   }
   if (!options_.calibrate_new_machines) argv.push_back("--no-calibrate-new-machines");

@@ -44,6 +44,8 @@ std::map<std::string, std::vector<std::string>> every_report(const std::string& 
   const std::string rev_b =
       one("SELECT revision FROM jobs WHERE name = 'bench' ORDER BY id DESC LIMIT 1");
   const std::map<std::string, std::map<std::string, std::string>> vars = {
+      {"bisect_values",
+       {{"ids", build}, {"job", "cold-build"}, {"kind", "step"}, {"what", "compile"}}},
       {"cache_hit_rates", {{"pipeline_name", "release-build"}}},
       {"compare_machines", {{"job", "cold-build"}}},
       {"compare_variants", {{"pipeline", bench}}},
@@ -60,7 +62,8 @@ std::map<std::string, std::vector<std::string>> every_report(const std::string& 
   };
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& [name, text] : reports()) {
-    if (name == "change_points") continue;  // its table comes with migration 17, after these
+    // Their tables and columns come with migrations 17 and 18, after these.
+    if (name == "change_points" || name == "pipeline_definition") continue;
     TranslatedReport t;
     std::string error;
     const auto v = vars.find(name);

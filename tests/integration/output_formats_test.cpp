@@ -181,7 +181,8 @@ TEST(OutputFormats, EveryCommandInEveryFormatIsThatFormatAloneAtFullPrecision) {
   // Every report, in every format, with the variables it needs.
   const std::map<std::string, std::string> values = {
       {"pipeline", p1},  {"pipeline_name", "fmt"},     {"job", "nap"},    {"rev_a", "aaaa"},
-      {"rev_b", "bbbb"}, {"agent", c.agent_name("a")}, {"machine", "m1"}, {"step", "measure"}};
+      {"rev_b", "bbbb"}, {"agent", c.agent_name("a")}, {"machine", "m1"}, {"step", "measure"},
+      {"ids", p1},       {"kind", "variant"},          {"what", "base"}};
   int reports = 0;
   for (const auto& entry :
        std::filesystem::directory_iterator(std::string(YARDSTICK_SOURCE_DIR) + "/sql/reports")) {

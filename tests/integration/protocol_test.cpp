@@ -2,7 +2,9 @@
 // with an error, and the coordinator keeps serving.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <csignal>
+#include <functional>
 #include <thread>
 
 #include <zmq.hpp>
@@ -106,6 +108,62 @@ TEST(Protocol, AnInvalidPipelineSentPastTheCliIsRefusedByTheCoordinator) {
                 .find("raw.yml:4:12: jobs.a.steps"),
             std::string::npos);
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), 0);
+}
+
+// What `yardstick bisect` records, sent past the CLI: each field out of
+// its bound is refused with the field's name and stores nothing; a valid
+// record is stored once.
+TEST(Protocol, ABisectionRecordOutOfBoundsIsRefusedAndStoresNothing) {
+  Cluster c;
+  zmq::context_t ctx(1);
+  auto send = [&](const std::function<void(wire::Bisection::Builder)>& change) {
+    capnp::MallocMessageBuilder b;
+    auto m = wire_io::start(b, 5).getBody().initBisection();
+    m.setPipeline("p");
+    m.setJob("build");
+    m.setKind("step");
+    m.setWhat("compile");
+    m.setMachine("m1");
+    m.setGood("a");
+    m.setBad("b");
+    m.setOutcome("found");
+    m.setCommit("b");
+    m.setChangePct(25);
+    m.setLowPct(20);
+    m.setHighPct(30);
+    m.setSteps(3);
+    m.setRuns(19);
+    m.setSeconds(12.5);
+    m.setMessage("first slow commit b");
+    change(m);
+    return send_raw(ctx, c, c.clients_endpoint(), encode(b));
+  };
+  const std::vector<std::pair<std::string, std::function<void(wire::Bisection::Builder)>>> bad = {
+      {"Bisection.changePct", [](auto m) { m.setChangePct(std::nan("")); }},
+      {"Bisection.seconds", [](auto m) { m.setSeconds(-1); }},
+      {"Bisection.lowPct", [](auto m) { m.setLowPct(1e300); }},
+      {"Bisection.outcome 'maybe'", [](auto m) { m.setOutcome("maybe"); }},
+      {"Bisection.kind 'sample'", [](auto m) { m.setKind("sample"); }},
+      {"Bisection.commit", [](auto m) { m.setCommit(""); }},
+      {"Bisection.steps, runs", [](auto m) { m.setRuns(2'000'000); }},
+      {"Bisection.message", [](auto m) { m.setMessage(std::string(70'000, 'x')); }},
+      {"Bisection.pipeline", [](auto m) { m.setPipeline(std::string(300, 'p')); }},
+      {"required", [](auto m) { m.setMachine(""); }},
+  };
+  for (const auto& [field, change] : bad) {
+    SCOPED_TRACE(field);
+    auto answer = send(change);
+    ASSERT_EQ(error_code(answer), wire::ErrorCode::BAD_REQUEST);
+    EXPECT_NE(std::string(answer->envelope().getBody().getError().getMessage().cStr()).find(field),
+              std::string::npos)
+        << answer->envelope().getBody().getError().getMessage().cStr();
+  }
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bisections"), 0);
+  auto ok = send([](auto) {});
+  ASSERT_NE(ok, nullptr);
+  EXPECT_GT(ok->envelope().getBody().getBisectionReply().getId(), 0u);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bisections WHERE commit = 'b' AND change_pct = 25"), 1);
+  EXPECT_TRUE(c.coordinator().running());
 }
 
 // Waits until `p`'s log holds `text`; false after `timeout`.

@@ -226,9 +226,9 @@ TEST(Reports, UnknownVariableIsAnErrorListingTheReportsVariables) {
 }
 
 TEST(Reports, EveryShippedReportTranslates) {
-  std::map<std::string, std::string> vars = {{"pipeline_name", "p"}, {"step", "s"},
-                                             {"pipeline", "1"},      {"job", "j"},
-                                             {"rev_a", "a"},         {"rev_b", "b"}};
+  std::map<std::string, std::string> vars = {
+      {"pipeline_name", "p"}, {"step", "s"},  {"pipeline", "1"}, {"job", "j"}, {"rev_a", "a"},
+      {"rev_b", "b"},         {"ids", "1,2"}, {"kind", "step"},  {"what", "w"}};
   ASSERT_GE(reports().size(), 4u);
   for (const auto& [name, text] : reports()) {
     // Each report gets the variables it reads (an unknown one is an error).

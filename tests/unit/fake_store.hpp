@@ -145,6 +145,10 @@ class FakeStore final : public StoreSession,
   }
   void set_pipeline_budget(uint64_t, uint64_t) override { op("set_pipeline_budget"); }
   void mark_bisection(uint64_t, const std::string&) override { op("mark_bisection"); }
+  uint64_t record_bisection(const BisectionRecord&) override {
+    op("record_bisection");
+    return 1;
+  }
   std::optional<PipelineBudgetBreach> judge_pipeline_budget(uint64_t) override {
     op("judge_pipeline_budget");
     return std::nullopt;
