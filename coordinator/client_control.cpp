@@ -108,15 +108,15 @@ void ClientApi::on_bisection(const Peer& peer, uint64_t req, wire::Envelope::Rea
   r.message = text("Bisection.message", m.getMessage(), bounds::kMessageBytes);
   r.submitter = peer.name;
   static const std::vector<std::string> kinds = {"step", "variant", "metric"};
-  static const std::vector<std::string> outcomes = {"found",   "below_detectable", "no_change",
-                                                    "skipped", "budget",           "failed"};
+  static const std::vector<std::string> outcomes = {
+      "found", "below_detectable", "no_change", "skipped", "budget", "failed", "unconfirmed"};
   std::string problem;
   if (std::find(kinds.begin(), kinds.end(), r.kind) == kinds.end())
     problem = "Bisection.kind '" + r.kind + "' is not step, variant or metric";
   else if (std::find(outcomes.begin(), outcomes.end(), r.outcome) == outcomes.end())
     problem = "Bisection.outcome '" + r.outcome +
               "' is not one of found, below_detectable, "
-              "no_change, skipped, budget, failed";
+              "no_change, skipped, budget, failed, unconfirmed";
   else if (r.pipeline.empty() || r.job.empty() || r.what.empty() || r.machine.empty() ||
            r.good.empty() || r.bad.empty())
     problem = "Bisection: pipeline, job, what, machine, good and bad are required";

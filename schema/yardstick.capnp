@@ -643,7 +643,7 @@ struct Bisection {
   machine @4 :Text;
   good @5 :Text;           # the commits it started from
   bad @6 :Text;
-  outcome @7 :Text;        # found, below_detectable, no_change, skipped, budget, failed
+  outcome @7 :Text;        # found, below_detectable, no_change, skipped, budget, failed, unconfirmed
   commit @8 :Text;         # the first changed commit; empty unless found
   subject @9 :Text;
   changePct @10 :Float64;  # the commit's change from the one before, %

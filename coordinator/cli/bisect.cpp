@@ -74,8 +74,26 @@ double median_of(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Student's two-sample t on log values, pooled variance: b's mean minus
-// a's, its standard error, degrees of freedom and two-sided p.
+// The spread of two samples, robustly: the median absolute deviation of
+// each value from its own sample's median, scaled to a normal's standard
+// deviation, so that one run a busy machine disturbed does not count as
+// noise. When it is 0 (most values equal), the pooled standard deviation.
+double spread_of(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> deviations;
+  for (const auto* v : {&a, &b}) {
+    const double m = median_of(*v);
+    for (double x : *v) deviations.push_back(std::abs(x - m));
+  }
+  const double mad = 1.4826 * median_of(deviations);
+  if (mad > 0) return mad;
+  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
+  if (na + nb < 3) return 0;
+  return std::sqrt(((na - 1) * variance(a) + (nb - 1) * variance(b)) / (na + nb - 2));
+}
+
+// b's median minus a's (on log values), its standard error, degrees of
+// freedom and two-sided p: Student's t with the robust spread, the
+// standard error of a median being sqrt(pi / 2) times a mean's.
 struct Difference {
   double diff = 0, se = 0, df = 0, p = 1;
 };
@@ -83,11 +101,10 @@ struct Difference {
 Difference difference(const std::vector<double>& a, const std::vector<double>& b) {
   Difference d;
   const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
-  d.diff = mean(b) - mean(a);
+  d.diff = median_of(b) - median_of(a);
   d.df = na + nb - 2;
   if (d.df < 1) return d;
-  const double pooled = ((na - 1) * variance(a) + (nb - 1) * variance(b)) / d.df;
-  d.se = std::sqrt(pooled * (1 / na + 1 / nb));
+  d.se = std::sqrt(M_PI / 2) * spread_of(a, b) * std::sqrt(1 / na + 1 / nb);
   if (d.se > 0)
     d.p = student_t_two_sided_p(d.diff / d.se, d.df);
   else
@@ -164,15 +181,37 @@ class Bisector {
   bool out_of_time() const { return elapsed_s() * 1000 >= static_cast<double>(a_.max_time_ms); }
   int runs_submitted() const { return runs_; }
 
+  // `call()`, again and again while the coordinator cannot be reached or
+  // its database is down (a restart, a failover), as `submit --wait`
+  // waits; past --max-time the error goes up.
+  template <class F>
+  auto patiently(F call) {
+    for (bool said = false;;) {
+      try {
+        return call();
+      } catch (const Unreachable& e) {
+        if (out_of_time()) throw;
+        if (!said) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+      } catch (const RemoteError& e) {
+        if (e.code() != wire::ErrorCode::UNAVAILABLE || out_of_time()) throw;
+        if (!said) std::cerr << "yardstick: " << e.what() << "; still waiting\n";
+      }
+      said = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+
   // Runs `r` until it has `want` values, it fails, or the time is up.
   void measure(Revision& r, size_t want, const std::string& label) {
     while (!r.failed && r.logs.size() < want && !out_of_time()) {
-      const uint64_t id = submit(r.commit, label);
+      const uint64_t id = patiently([&] { return submit(r.commit, label); });
       r.pipelines.push_back(id);
       wait_ended(id);
-      auto v = fetch_report(
-          o_, "bisect_values",
-          {"ids=" + std::to_string(id), "job=" + a_.job, "kind=" + a_.kind, "what=" + a_.what});
+      auto v = patiently([&] {
+        return fetch_report(
+            o_, "bisect_values",
+            {"ids=" + std::to_string(id), "job=" + a_.job, "kind=" + a_.kind, "what=" + a_.what});
+      });
       const size_t state = v.column("state"), value = v.column("value");
       std::optional<double> got;
       std::string why = "no such job ran";
@@ -259,18 +298,7 @@ class Bisector {
   void wait_ended(uint64_t id) {
     bool cancelled = false;
     for (int delay_ms = 20;; delay_ms = std::min(delay_ms * 2, 500)) {
-      std::unique_ptr<wire_io::Frame> st;
-      try {
-        st = fetch_status(client_, id);
-      } catch (const Unreachable& e) {
-        if (out_of_time()) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        continue;
-      } catch (const RemoteError& e) {
-        if (e.code() != wire::ErrorCode::UNAVAILABLE || out_of_time()) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        continue;
-      }
+      auto st = patiently([&] { return fetch_status(client_, id); });
       bool done = true;
       for (auto j : st->envelope().getBody().getStatusReply().getJobs())
         if (!is_terminal(wire_io::from_wire(j.getState()))) done = false;
@@ -278,7 +306,7 @@ class Bisector {
       if (out_of_time() && !cancelled) {
         std::unique_ptr<capnp::MallocMessageBuilder> b;
         client_.request(fresh(b)).getBody().initCancelRequest().setId(id);
-        client_.call(*b);
+        client_.call(*b);  // past --max-time: once, not patiently
         cancelled = true;
         std::cerr << "bisect: --max-time passed: pipeline " << id << " cancelled\n";
       }
@@ -451,20 +479,14 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
                       short_id(good_end.failed ? good : bad) + ") on " + a.machine,
                   kJobsFailed);
   const double z = student_t_quantile(0.975, 1e6) + student_t_quantile(0.8, 1e6);
-  auto spread = [&] {
-    std::vector<double> deviations;
-    for (const Revision* r : {&good_end, &bad_end}) {
-      const double m = median_of(r->logs);
-      for (double l : r->logs) deviations.push_back(std::abs(l - m));
-    }
-    return 1.4826 * median_of(deviations);
-  };
+  auto spread = [&] { return spread_of(good_end.logs, bad_end.logs); };
   const double change = median_of(bad_end.logs) - median_of(good_end.logs);
   size_t runs = a.runs > 0 ? static_cast<size_t>(a.runs) : 3;
   if (a.runs <= 0 && spread() > 0) {
-    const double needed = 2 * std::pow(z * spread() / (std::abs(change) / 2), 2);
+    // A median's variance is pi / 2 times a mean's: n = 2 (pi / 2) (z s / (d / 2))^2.
+    const double needed = M_PI * std::pow(z * spread() / (std::abs(change) / 2), 2);
     if (change == 0 || needed > a.max_runs) {
-      const double can_see = z * spread() * std::sqrt(2.0 / a.max_runs);
+      const double can_see = z * spread() * std::sqrt(M_PI / a.max_runs);
       return finish("below_detectable",
                     "could not decide: the change (" + percent(change) +
                         " % between the ends) is below what " + a.machine + " can see: with " +
@@ -493,6 +515,7 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
 
   int lo = -1, hi = static_cast<int>(commits.size()) - 1, steps = 0;
   bool apart = false;  // a midpoint apart from both ends
+  int unsure = 0;      // commits judged by the nearer end alone
   while (hi - lo > 1) {
     // The middle, or the commit nearest to it that was not skipped.
     const int middle = lo + (hi - lo) / 2;
@@ -511,26 +534,46 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
     Revision& r = seen[pick];
     r.commit = commits[pick];
     ++steps;
-    b.measure(r, runs,
-              "step " + std::to_string(steps) + " (" + std::to_string(pick + 1) + " of " +
-                  std::to_string(commits.size()) + ")");
+    const std::string label = "step " + std::to_string(steps) + " (" + std::to_string(pick + 1) +
+                              " of " + std::to_string(commits.size()) + ")";
+    // A commit goes to the end its median is nearer to, once it differs
+    // from the other end (p < 0.05); until then it gets twice the runs, up
+    // to --max-runs (with --runs: no more), and then goes to the nearer end
+    // all the same, the answer saying how many were judged so.
+    size_t want = runs;
+    bool clear = false, nearer_bad = false;
+    for (;;) {
+      b.measure(r, want, label);
+      if (r.failed || r.logs.size() < want) break;
+      const double m = median_of(r.logs);
+      nearer_bad = std::abs(m - median_of(bad_end.logs)) < std::abs(m - median_of(good_end.logs));
+      r.p_good = difference(good_end.logs, r.logs).p;
+      r.p_bad = difference(bad_end.logs, r.logs).p;
+      clear = (nearer_bad ? r.p_good : r.p_bad) < 0.05;
+      const size_t most = a.runs > 0 ? runs : static_cast<size_t>(a.max_runs);
+      if (clear || want >= most) break;
+      want = std::min(most, want * 2);
+      std::cerr << "bisect: " << short_id(r.commit) << " does not differ from the "
+                << (nearer_bad ? "good" : "bad") << " end yet (p "
+                << (nearer_bad ? r.p_good : r.p_bad) << "): " << want << " runs\n";
+    }
     if (r.failed) {
       r.verdict = "skipped";
       continue;
     }
-    if (r.logs.size() < runs) continue;  // out of time: said at the top
+    if (r.logs.size() < want) continue;  // out of time: said at the top
     const double m = median_of(r.logs);
-    const bool is_bad =
-        std::abs(m - median_of(bad_end.logs)) < std::abs(m - median_of(good_end.logs));
-    r.p_good = difference(good_end.logs, r.logs).p;
-    r.p_bad = difference(bad_end.logs, r.logs).p;
+    const bool is_bad = nearer_bad;
     if (r.p_good < 0.01 && r.p_bad < 0.01) apart = true;
+    if (!clear) ++unsure;
     r.verdict = is_bad ? "bad" : "good";
     std::cerr << "bisect: " << short_id(r.commit) << " is " << r.verdict << " ("
-              << percent(m - median_of(good_end.logs)) << " % from good)\n";
+              << percent(m - median_of(good_end.logs)) << " % from good"
+              << (clear ? "" : "; the nearer end, not a clear difference") << ")\n";
     (is_bad ? hi : lo) = pick;
   }
   out["steps"] = steps;
+  out["unsure"] = unsure;
   if (hi - lo > 1) {
     std::string range;
     for (int i = lo + 1; i <= hi; ++i) range += (range.empty() ? "" : " ") + short_id(commits[i]);
@@ -541,9 +584,39 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
                       duration_words(b.elapsed_s()) + ")",
                   kJobsFailed);
   }
-  const Revision& before = seen[lo];
-  const Revision& after = seen[hi];
+  // Confirmation: the commit and the one before it again, a run of each
+  // in turn, so that a machine whose speed moved during the bisection
+  // (the ends measured fast, the midpoints slow) cannot name a commit: the
+  // change must show between the two, in the ends' direction, at half
+  // their size or more (p < 0.05). The answer's change and interval are
+  // these runs'.
+  Revision before, after;
+  before.commit = seen[lo].commit;
+  after.commit = commits[hi];
+  for (size_t i = 1; i <= runs && !before.failed && !after.failed && !b.out_of_time(); ++i) {
+    b.measure(before, i, "confirming, before");
+    b.measure(after, i, "confirming, after");
+  }
+  if (before.failed || after.failed || before.logs.size() < runs || after.logs.size() < runs)
+    return finish("budget",
+                  "could not decide: --max-time " + duration_words(a.max_time_ms / 1000.0) +
+                      " ran out confirming " + short_id(commits[hi]),
+                  kJobsFailed);
   const Difference d = difference(before.logs, after.logs);
+  out["confirm_p"] = d.p;
+  if (!(d.p < 0.05 && (d.diff > 0) == (whole.diff > 0) &&
+        std::abs(d.diff) >= std::abs(whole.diff) / 2)) {
+    out["candidate"] = commits[hi];
+    return finish("unconfirmed",
+                  "could not decide: " + short_id(commits[hi]) + " looked like the first " +
+                      (whole.diff > 0 ? "slow" : "fast") + " commit, but run again in turn " +
+                      "with the one before it, it changed by " + percent(d.diff) + " % (p " +
+                      std::to_string(d.p).substr(0, 5) + ") of the ends' " + percent(whole.diff) +
+                      " %: the machine's speed may have moved during " +
+                      "the bisection, or the change is spread over several commits (" +
+                      std::to_string(steps) + " steps, " + duration_words(b.elapsed_s()) + ")",
+                  kJobsFailed);
+  }
   const double t = d.df >= 1 ? student_t_quantile(0.975, d.df) : 0;
   const std::string culprit = commits[hi];
   out["commit"] = culprit;
@@ -562,13 +635,17 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
     << out["median_after"].get<double>() << " (medians of " << before.logs.size() << " and "
     << after.logs.size() << " runs at " << short_id(before.commit) << " and " << short_id(culprit)
     << ")";
-  // The culprit's own step carries less than half the whole change, or a
-  // midpoint sat apart from both ends: more than one commit moved it.
-  if (std::abs(d.diff) < std::abs(whole.diff) / 2 || apart) {
+  // A midpoint sat apart from both ends: more than one commit moved it.
+  if (apart) {
     s << "\n  the change looks spread over several commits: this one gives " << percent(d.diff)
       << " % of " << percent(whole.diff) << " %";
     out["spread"] = true;
   }
+  if (unsure)
+    s << "\n  uncertain: " << unsure << (unsure == 1 ? " commit was" : " commits were")
+      << " no different from either end after "
+      << (a.runs > 0 ? runs : static_cast<size_t>(a.max_runs))
+      << " runs and went to the nearer one";
   return finish("found", s.str(), kOk);
 }
 

@@ -15,7 +15,7 @@ CREATE TABLE bisections (
   good_revision text NOT NULL,
   bad_revision  text NOT NULL,
   outcome       text NOT NULL CHECK (outcome IN ('found', 'below_detectable', 'no_change',
-                  'skipped', 'budget', 'failed')),
+                  'skipped', 'budget', 'failed', 'unconfirmed')),
   commit        text,            -- the first changed commit, when found
   subject       text,
   change_pct    float8,

@@ -56,6 +56,24 @@ std::vector<std::string> make_history(const std::string& dir, int commits,
   return ids;
 }
 
+// Writes FILE.yml: pipeline `name` checking out the cluster's repository,
+// of one job `build` (with `job_keys`, each line indented by 4) whose one
+// step `compile` runs `run`. Returns its path.
+std::string compile_pipeline(Cluster& c, const std::string& file, const std::string& name,
+                             const std::string& run, const std::string& job_keys = "") {
+  return c.write_file(file + ".yml", "pipeline: " + name + "\ncheckout: { repo: " + c.dir() +
+                                         "/repo }\njobs:\n  build:\n" + job_keys +
+                                         "    steps:\n      - name: compile\n        run: " + run +
+                                         "\n");
+}
+
+// A step's run that sleeps `seconds` (shell words) and reports metric
+// `metric` as that many seconds.
+std::string sleep_and_report(const std::string& seconds, const std::string& metric) {
+  return "sleep " + seconds + " && echo \"" + metric + " " + seconds +
+         " s\" >> \"$YARDSTICK_METRICS\"";
+}
+
 // The change points and the series' points, for a failure's message.
 std::string dump(Cluster& c) {
   std::string out;
@@ -286,14 +304,10 @@ TEST(ChangePoints, ASlowdownOnOneMachineOnlyIsToldAsThatMachines) {
   c.add_agent("a", "", "m1");
   c.add_agent("b", "", "m2");
   const auto ids = make_history(c.dir() + "/repo", 12, "0", 6, "1");
-  c.write_file("one.yml", "pipeline: one\ncheckout: { repo: " + c.dir() +
-                              "/repo }\njobs:\n  build:\n    on: { machines: all }\n    steps:\n"
-                              "      - name: compile\n        run: t=0.20; if [ $(cat s) = 1 ] && "
-                              "[ \"$YARDSTICK_AGENT\" "
-                              "= " +
-                              c.agent_name("b") +
-                              " ]; then t=0.25; fi; sleep $t && echo \"work.seconds $t s\" >> "
-                              "\"$YARDSTICK_METRICS\"\n");
+  compile_pipeline(c, "one", "one",
+                   "t=0.20; if [ $(cat s) = 1 ] && [ \"$YARDSTICK_AGENT\" = " + c.agent_name("b") +
+                       " ]; then t=0.25; fi; " + sleep_and_report("$t", "work.seconds"),
+                   "    on: { machines: all }\n");
   for (const auto& id : ids) {
     auto r = c.cli({"submit", "--wait", c.dir() + "/one.yml", "--revision", id});
     ASSERT_EQ(r.code, 0) << r.out << r.err;
@@ -331,10 +345,8 @@ TEST(Bisect, ASlowdownAtCommit41IsNamedOnEachOfTwoMachinesInAtMostFourSteps) {
   c.add_agent("a", "", "m1");
   c.add_agent("b", "", "m2");
   const auto ids = make_history(c.dir() + "/repo", 64, "0.20", 41, "0.25");
-  c.write_file("cp64.yml", "pipeline: cp64\ncheckout: { repo: " + c.dir() +
-                               "/repo }\njobs:\n  build:\n    on: { machines: all }\n    steps:\n"
-                               "      - name: compile\n        run: sleep $(cat s) && echo "
-                               "\"sleep.seconds $(cat s) s\" >> \"$YARDSTICK_METRICS\"\n");
+  compile_pipeline(c, "cp64", "cp64", sleep_and_report("$(cat s)", "sleep.seconds"),
+                   "    on: { machines: all }\n");
   for (int i = 0; i < 64; i += 8) {
     auto r = c.cli({"submit", "--wait", c.dir() + "/cp64.yml", "--revision", ids[i]});
     ASSERT_EQ(r.code, 0) << r.out << r.err;
@@ -378,9 +390,11 @@ TEST(Bisect, ASlowdownAtCommit41IsNamedOnEachOfTwoMachinesInAtMostFourSteps) {
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL AND name <> "
                      "'cp64.bisect'"),
             0);
+  // Commit 41: measured once as a midpoint, once to confirm it.
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL AND revision = '" +
                      ids[41] + "'"),
-            j["runs_per_revision"].get<int64_t>());
+            2 * j["runs_per_revision"].get<int64_t>());
+  EXPECT_LT(j["confirm_p"].get<double>(), 0.05);
   ASSERT_TRUE(wait_for([&] { return all_searched(c); }, 30s));
   EXPECT_EQ(c.scalar("SELECT count(*) FROM change_points WHERE pipeline_name <> 'cp64'"), 0);
   EXPECT_NE(b1.err.find("bisect: 8 commits after good " + ids[40].substr(0, 7)), std::string::npos)
@@ -394,7 +408,7 @@ TEST(Bisect, ASlowdownAtCommit41IsNamedOnEachOfTwoMachinesInAtMostFourSteps) {
                          0),
             0u)
       << b2.out << b2.err;
-  EXPECT_NE(b2.out.find("on m2: 0.2 → 0.25 (medians of 5 and 3 runs at " + ids[40].substr(0, 7) +
+  EXPECT_NE(b2.out.find("on m2: 0.2 → 0.25 (medians of 3 and 3 runs at " + ids[40].substr(0, 7) +
                         " and " + ids[41].substr(0, 7) + ")"),
             std::string::npos)
       << b2.out;
@@ -455,10 +469,7 @@ TEST(Bisect, AFailingMidpointIsSkippedAChangeTooSmallToSeeStopsAndMaxTimeIsKept)
   c.add_agent("a", "", "m1");
   // Commits 0-8: commit 6 makes it 25 % slower, commit 4's build fails.
   const auto ids = make_history(c.dir() + "/repo", 9, "0.20", 6, "0.25", 4);
-  c.write_file("skip.yml", "pipeline: skip\ncheckout: { repo: " + c.dir() +
-                               "/repo }\njobs:\n  build:\n    steps:\n"
-                               "      - name: compile\n        run: test ! -e fail && sleep "
-                               "$(cat s)\n");
+  compile_pipeline(c, "skip", "skip", "test ! -e fail && sleep $(cat s)");
   auto first = c.cli({"submit", "--wait", c.dir() + "/skip.yml", "--revision", ids[0]});
   ASSERT_EQ(first.code, 0) << first.err;
   auto b = c.cli({"bisect", "skip", "build", "--step", "compile", "--good", ids[0], "--bad", ids[8],
@@ -477,11 +488,8 @@ TEST(Bisect, AFailingMidpointIsSkippedAChangeTooSmallToSeeStopsAndMaxTimeIsKept)
 
   // A step whose time is drawn between 0.20 and 0.29 s at each run, and a
   // change of 1 %: 5 runs cannot see it. It stops after the ends' 5 runs.
-  c.write_file("noisy.yml",
-               "pipeline: skip\ncheckout: { repo: " + c.dir() +
-                   "/repo }\njobs:\n  build:\n    steps:\n      - name: compile\n"
-                   "        run: sleep 0.2$(shuf -i 0-9 -n 1)$(test $(cat commit) -lt 6 || echo "
-                   "2)\n");
+  compile_pipeline(c, "noisy", "skip",
+                   "sleep 0.2$(shuf -i 0-9 -n 1)$(test $(cat commit) -lt 6 || echo 2)");
   ASSERT_EQ(c.cli({"submit", "--wait", c.dir() + "/noisy.yml", "--revision", ids[0]}).code, 0);
   auto small = c.cli({"bisect", "skip", "build", "--step", "compile", "--good", ids[0], "--bad",
                       ids[8], "--machine", "m1", "--max-runs", "5", "--json"});
@@ -507,6 +515,34 @@ TEST(Bisect, AFailingMidpointIsSkippedAChangeTooSmallToSeeStopsAndMaxTimeIsKept)
   EXPECT_LT(j["seconds"].get<double>(), 10) << tight.out;
 }
 
+// A bisection waits through a coordinator killed and started again, as
+// `submit --wait` does, and still names the commit.
+TEST(Bisect, ACoordinatorKilledMidBisectionIsWaitedForAndTheCommitStillNamed) {
+  Cluster c;
+  c.add_agent("a", "", "m1");
+  const auto ids = make_history(c.dir() + "/repo", 9, "0.20", 6, "0.25");
+  compile_pipeline(c, "restart", "restart",
+                   "sleep 0.1 && echo \"work.seconds $(cat s) s\" >> \"$YARDSTICK_METRICS\"");
+  ASSERT_EQ(c.cli({"submit", "--wait", c.dir() + "/restart.yml", "--revision", ids[0]}).code, 0);
+  CliResult b;
+  std::thread bisect([&] {
+    b = c.cli({"bisect", "restart", "build", "--metric", "work.seconds", "--good", ids[0], "--bad",
+               ids[8], "--machine", "m1", "--json"});
+  });
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM pipelines WHERE bisection IS NOT NULL") >= 4; },
+      60s));
+  c.kill_coordinator();
+  std::this_thread::sleep_for(1s);
+  c.start_coordinator();
+  bisect.join();
+  ASSERT_EQ(b.code, 0) << b.out << b.err;
+  const json j = json::parse(b.out);
+  EXPECT_EQ(j["commit"], ids[6]) << b.err;
+  EXPECT_GT(j["id"].get<int64_t>(), 0);  // recorded with the coordinator that came back
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bisections WHERE commit = '" + ids[6] + "'"), 1);
+}
+
 // `bisect: auto`: a new regression of a job that asks for it is bisected
 // by the coordinator itself, with no one at a terminal: pipelines at every
 // other commit of 12, commit 5 makes the step's metric 25 % larger (the
@@ -518,10 +554,9 @@ TEST(Bisect, AJobWithBisectAutoIsBisectedByTheCoordinatorOnItsOwn) {
   Cluster c;
   c.add_agent("a", "", "m1", 2);
   const auto ids = make_history(c.dir() + "/repo", 12, "0.10", 5, "0.125");
-  c.write_file("auto.yml", "pipeline: auto\ncheckout: { repo: " + c.dir() +
-                               "/repo }\njobs:\n  build:\n    bisect: auto\n    steps:\n"
-                               "      - name: compile\n        run: sleep 0.05 && echo "
-                               "\"sleep.seconds $(cat s) s\" >> \"$YARDSTICK_METRICS\"\n");
+  compile_pipeline(c, "auto", "auto",
+                   "sleep 0.05 && echo \"sleep.seconds $(cat s) s\" >> \"$YARDSTICK_METRICS\"",
+                   "    bisect: auto\n");
   for (int i = 0; i < 12; i += 2) {
     auto r = c.cli({"submit", "--wait", c.dir() + "/auto.yml", "--revision", ids[i]});
     ASSERT_EQ(r.code, 0) << r.out << r.err;

@@ -1037,7 +1037,8 @@ TEST(FaultFrames, EveryUnknownBodyIsAnsweredNotIgnored) {
        {"error", "agentHello", "heartbeat", "stepStarted", "stepFinished", "logChunk",
         "jobFinished", "sample", "metric", "calibration", "deployPhase", "deployResult"}},
       {To::kClients,
-       {"submit", "status", "logs", "agents", "cancelRequest", "report", "drain", "calibrate"}},
+       {"submit", "status", "logs", "agents", "cancelRequest", "report", "drain", "calibrate",
+        "bisection"}},
   };
   Cluster c;
   zmq::context_t ctx(1);
