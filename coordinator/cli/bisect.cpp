@@ -29,6 +29,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/bisect_stats.hpp"
 #include "common/change_points.hpp"
 #include "common/pipeline.hpp"
 #include "common/wire.hpp"
@@ -52,65 +53,6 @@ struct Revision {
   std::string verdict;  // "good", "bad", "skipped"; empty until judged
   double p_good = 1, p_bad = 1;
 };
-
-double mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return v.empty() ? 0 : s / static_cast<double>(v.size());
-}
-
-double variance(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return s / static_cast<double>(v.size() - 1);
-}
-
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-// The spread of two samples, robustly: the median absolute deviation of
-// each value from its own sample's median, scaled to a normal's standard
-// deviation, so that one run a busy machine disturbed does not count as
-// noise. When it is 0 (most values equal), the pooled standard deviation.
-double spread_of(const std::vector<double>& a, const std::vector<double>& b) {
-  std::vector<double> deviations;
-  for (const auto* v : {&a, &b}) {
-    const double m = median_of(*v);
-    for (double x : *v) deviations.push_back(std::abs(x - m));
-  }
-  const double mad = 1.4826 * median_of(deviations);
-  if (mad > 0) return mad;
-  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
-  if (na + nb < 3) return 0;
-  return std::sqrt(((na - 1) * variance(a) + (nb - 1) * variance(b)) / (na + nb - 2));
-}
-
-// b's median minus a's (on log values), its standard error, degrees of
-// freedom and two-sided p: Student's t with the robust spread, the
-// standard error of a median being sqrt(pi / 2) times a mean's.
-struct Difference {
-  double diff = 0, se = 0, df = 0, p = 1;
-};
-
-Difference difference(const std::vector<double>& a, const std::vector<double>& b) {
-  Difference d;
-  const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
-  d.diff = median_of(b) - median_of(a);
-  d.df = na + nb - 2;
-  if (d.df < 1) return d;
-  d.se = std::sqrt(M_PI / 2) * spread_of(a, b) * std::sqrt(1 / na + 1 / nb);
-  if (d.se > 0)
-    d.p = student_t_two_sided_p(d.diff / d.se, d.df);
-  else
-    d.p = d.diff == 0 ? 1 : 0;
-  return d;
-}
 
 std::string percent(double log_ratio) {
   char buf[32];
@@ -478,15 +420,13 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
                       std::string(good_end.failed ? "good" : "bad") + " end (" +
                       short_id(good_end.failed ? good : bad) + ") on " + a.machine,
                   kJobsFailed);
-  const double z = student_t_quantile(0.975, 1e6) + student_t_quantile(0.8, 1e6);
-  auto spread = [&] { return spread_of(good_end.logs, bad_end.logs); };
+  auto spread = [&] { return robust_spread(good_end.logs, bad_end.logs); };
   const double change = median_of(bad_end.logs) - median_of(good_end.logs);
   size_t runs = a.runs > 0 ? static_cast<size_t>(a.runs) : 3;
   if (a.runs <= 0 && spread() > 0) {
-    // A median's variance is pi / 2 times a mean's: n = 2 (pi / 2) (z s / (d / 2))^2.
-    const double needed = M_PI * std::pow(z * spread() / (std::abs(change) / 2), 2);
-    if (change == 0 || needed > a.max_runs) {
-      const double can_see = z * spread() * std::sqrt(M_PI / a.max_runs);
+    const double needed = runs_for_half(spread(), change);
+    if (needed > a.max_runs) {
+      const double can_see = smallest_visible(spread(), a.max_runs);
       return finish("below_detectable",
                     "could not decide: the change (" + percent(change) +
                         " % between the ends) is below what " + a.machine + " can see: with " +
@@ -500,7 +440,7 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
     b.measure(bad_end, runs, "bad");
     if (b.out_of_time()) return out_of_time_at_ends();
   }
-  const Difference whole = difference(good_end.logs, bad_end.logs);
+  const MedianDifference whole = median_difference(good_end.logs, bad_end.logs);
   out["runs_per_revision"] = runs;
   out["change_pct"] = 100 * (std::exp(whole.diff) - 1);
   if (whole.p >= 0.05)
@@ -547,8 +487,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
       if (r.failed || r.logs.size() < want) break;
       const double m = median_of(r.logs);
       nearer_bad = std::abs(m - median_of(bad_end.logs)) < std::abs(m - median_of(good_end.logs));
-      r.p_good = difference(good_end.logs, r.logs).p;
-      r.p_bad = difference(bad_end.logs, r.logs).p;
+      r.p_good = median_difference(good_end.logs, r.logs).p;
+      r.p_bad = median_difference(bad_end.logs, r.logs).p;
       clear = (nearer_bad ? r.p_good : r.p_bad) < 0.05;
       const size_t most = a.runs > 0 ? runs : static_cast<size_t>(a.max_runs);
       if (clear || want >= most) break;
@@ -602,7 +542,7 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
                   "could not decide: --max-time " + duration_words(a.max_time_ms / 1000.0) +
                       " ran out confirming " + short_id(commits[hi]),
                   kJobsFailed);
-  const Difference d = difference(before.logs, after.logs);
+  const MedianDifference d = median_difference(before.logs, after.logs);
   out["confirm_p"] = d.p;
   if (!(d.p < 0.05 && (d.diff > 0) == (whole.diff > 0) &&
         std::abs(d.diff) >= std::abs(whole.diff) / 2)) {
