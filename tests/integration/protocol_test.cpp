@@ -162,7 +162,26 @@ TEST(Protocol, ABisectionRecordOutOfBoundsIsRefusedAndStoresNothing) {
   auto ok = send([](auto) {});
   ASSERT_NE(ok, nullptr);
   EXPECT_GT(ok->envelope().getBody().getBisectionReply().getId(), 0u);
-  EXPECT_EQ(c.scalar("SELECT count(*) FROM bisections WHERE commit = 'b' AND change_pct = 25"), 1);
+  // Every field, as sent.
+  auto row = c.query(
+      "SELECT pipeline_name, job, kind, what, machine, good_revision, bad_revision, outcome, "
+      "commit, subject, change_pct, low_pct, high_pct, steps, runs, seconds, message, submitter "
+      "FROM bisections");
+  ASSERT_EQ(row.size(), 1u);
+  const std::vector<std::string> texts = {"p", "build", "step",  "compile", "m1",
+                                          "a", "b",     "found", "b",       ""};
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_EQ(row[0][static_cast<int>(i)].is_null() ? "" : row[0][static_cast<int>(i)].c_str(),
+              texts[i])
+        << i;
+  EXPECT_EQ(row[0][10].as<double>(), 25);
+  EXPECT_EQ(row[0][11].as<double>(), 20);
+  EXPECT_EQ(row[0][12].as<double>(), 30);
+  EXPECT_EQ(row[0][13].as<int>(), 3);
+  EXPECT_EQ(row[0][14].as<int>(), 19);
+  EXPECT_EQ(row[0][15].as<double>(), 12.5);
+  EXPECT_EQ(row[0][16].as<std::string>(), "first slow commit b");
+  EXPECT_EQ(row[0][17].as<std::string>(), c.insecure() ? "" : "submitter");
   EXPECT_TRUE(c.coordinator().running());
 }
 
