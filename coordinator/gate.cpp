@@ -44,6 +44,11 @@ GateVerdict judge_regression(const GateFacts& facts) {
                                          times(s.ci_high) + ", " + s.measure + ")"};
   }
   for (const auto& m : facts.regressed_series) {
+    // Come back: the level now is within half the regression of the level
+    // before it (an `improved` change point undid most of it).
+    if (m.level_before > 0 && m.level_now > 0 &&
+        m.level_now / m.level_before <= 1 + (m.ratio - 1) / 2)
+      continue;
     auto rev = [](const std::string& r) { return r.empty() ? "(no revision)" : r.substr(0, 12); };
     return {GateVerdict::kRegressed, head + "variant " + m.variant + " on machine " +
                                          facts.machine + " has stayed slower since a change of +" +

@@ -29,13 +29,15 @@ struct GateFacts {
     double ratio = 1, ci_low = 1, ci_high = 1;
   };
   std::vector<Slower> slower;
-  // The newest change point of each of the job's benchmark series (its
-  // variants, in pipelines of the same name, on its machine) when that
-  // change is a regression: the series is still where it moved to.
+  // The newest regression among the change points of each of the job's
+  // benchmark series (its variants, in pipelines of the same name, on its
+  // machine), with the series' level before it and its level now (after
+  // the series' newest change point, which may be a later, smaller move).
   struct Moved {
     std::string variant;
     double ratio = 1;
     std::string last_good_revision, first_bad_revision;
+    double level_before = 0, level_now = 0;  // medians; 0: unknown, taken as still moved
   };
   std::vector<Moved> regressed_series;
   // Counted runs of both revisions on that machine, shaped as
@@ -44,8 +46,10 @@ struct GateFacts {
 };
 
 // kRegressed when a variant was judged slower than the baseline in the
-// bench's measure (as stored at job end), when the newest change point of
-// one of its series is a regression (docs/change-points.md), or when it is
+// bench's measure (as stored at job end), when one of its series has not
+// come back from its newest regression (docs/change-points.md: the level
+// now is still above the level before it by more than half of that
+// regression; a later small drift either way changes nothing), or when it is
 // slower than the previous revision (compare --revisions' computation); kUnjudgeable when the facts
 // cannot be read (the job is gone, its spec does not parse): asking again
 // would not change that.

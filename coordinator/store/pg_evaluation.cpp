@@ -188,18 +188,23 @@ GateFacts PgEvaluation::gate_facts(uint64_t job_id) {
       }
     }
     // Change points (migration 0017) of this job's variants on its machine:
-    // the newest of each series, when it is a regression.
+    // of each series, the newest regression, and the level after the newest
+    // change point of any direction.
     for (const auto& r : s_.tx().exec_params(
-             "SELECT DISTINCT ON (c.what) c.what, c.ratio, c.last_good_revision, "
-             "c.first_bad_revision, c.direction FROM jobs j JOIN pipelines p ON p.id = "
-             "j.pipeline_id JOIN machines m ON m.id = j.machine_id JOIN machines cm ON cm.name = "
-             "m.name JOIN change_points c ON c.pipeline_name = p.name AND c.job = j.name AND "
-             "c.kind = 'variant' AND c.machine_id = cm.id WHERE j.id = $1 "
-             "ORDER BY c.what, c.first_bad_pipeline_id DESC",
+             "WITH cp AS (SELECT c.* FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id "
+             " JOIN machines m ON m.id = j.machine_id JOIN machines cm ON cm.name = m.name "
+             " JOIN change_points c ON c.pipeline_name = p.name AND c.job = j.name AND "
+             " c.kind = 'variant' AND c.machine_id = cm.id WHERE j.id = $1)"
+             " SELECT DISTINCT ON (reg.what) reg.what, reg.ratio, reg.last_good_revision,"
+             "  reg.first_bad_revision, reg.median_before,"
+             "  (SELECT n.median_after FROM cp n WHERE n.what = reg.what"
+             "   ORDER BY n.first_bad_pipeline_id DESC LIMIT 1)"
+             " FROM cp reg WHERE reg.direction = 'regressed'"
+             " ORDER BY reg.what, reg.first_bad_pipeline_id DESC",
              job_id))
-      if (r[4].as<std::string>() == "regressed")
-        out.regressed_series.push_back({r[0].as<std::string>(), r[1].as<double>(),
-                                        r[2].as<std::string>(), r[3].as<std::string>()});
+      out.regressed_series.push_back({r[0].as<std::string>(), r[1].as<double>(),
+                                      r[2].as<std::string>(), r[3].as<std::string>(),
+                                      r[4].as<double>(), r[5].as<double>()});
   });
   return out;
 }

@@ -351,6 +351,33 @@ TEST(RegressionGate, ASeriesWhoseNewestChangeIsARegressionRegresses) {
             "of +25.0 % between aaaaaaaaaaaa and bbbbbbbbbbbb (yardstick regressions)");
 }
 
+// A later small move either way does not undo a regression; one that
+// takes back most of it does.
+TEST(RegressionGate, ASeriesThatHasNotComeBackFromItsNewestRegressionRegresses) {
+  GateFacts f = bench_facts();
+  // +25 % (0.20 -> 0.25), then a 3 % drift down found later: still 1.21x.
+  f.regressed_series.push_back(
+      {"default", 1.25, "aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb", 0.20, 0.2425});
+  EXPECT_EQ(judge_regression(f).kind, GateVerdict::kRegressed);
+  // Back to 1.13x: more than half of the 25 % remains.
+  f.regressed_series[0].level_now = 0.226;
+  EXPECT_EQ(judge_regression(f).kind, GateVerdict::kRegressed);
+  // Back to 1.12x: more than half was taken back.
+  f.regressed_series[0].level_now = 0.224;
+  EXPECT_EQ(judge_regression(f).kind, GateVerdict::kPass);
+  // Back below where it was.
+  f.regressed_series[0].level_now = 0.19;
+  EXPECT_EQ(judge_regression(f).kind, GateVerdict::kPass);
+  // A second series still up is enough.
+  f.regressed_series.push_back(
+      {"mold", 1.5, "cccccccccccccccccccc", "dddddddddddddddddddd", 0.10, 0.15});
+  auto v = judge_regression(f);
+  EXPECT_EQ(v.kind, GateVerdict::kRegressed);
+  EXPECT_NE(v.why.find("variant mold on machine m1 has stayed slower since a change of +50.0 %"),
+            std::string::npos)
+      << v.why;
+}
+
 TEST(RegressionGate, SlowerThanThePreviousRevisionOnTheMachineRegresses) {
   GateFacts f = bench_facts();
   f.previous_revision = "aaaaaaaaaaaaaaaaaaaa";
