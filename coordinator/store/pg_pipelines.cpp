@@ -39,7 +39,8 @@ struct TransitionRow {
 
 // A turn's transitions, written at flush with two statements whatever
 // their number: the jobs' rows (the last state of each job), and every
-// event in order. Anything in the store that reads a job's row in the
+// event in order, sent with their savepoint in one round trip
+// (exec_in_savepoint). Anything in the store that reads a job's row in the
 // turn flushes first (PgSession::flush).
 struct PgPipelines::Transitions final : PgBatch {
   using R = TransitionRow;
@@ -63,7 +64,7 @@ struct PgPipelines::Transitions final : PgBatch {
     return e;
   }();
 
-  void update_jobs(pqxx::dbtransaction& tx, const std::vector<R>& last) const {
+  static Statement update_jobs(const std::vector<R>& last) {
     using F = std::function<std::optional<std::string>(const R&)>;
     const std::vector<F> fields = {[](const R& r) { return n(r.id); },
                                    [](const R& r) { return text(r.state); },
@@ -75,9 +76,9 @@ struct PgPipelines::Transitions final : PgBatch {
                                    [](const R& r) { return n(r.ended_at_us); },
                                    [](const R& r) { return text(r.message); },
                                    [](const R& r) { return text(r.note); }};
-    std::vector<std::string> params;
-    for (const auto& f : fields) params.push_back(UnnestInsert<R>::array_literal(last, f));
-    tx.exec_params(
+    Statement out;
+    for (const auto& f : fields) out.params.push_back(UnnestInsert<R>::array_literal(last, f));
+    out.sql =
         "UPDATE jobs SET state = v.state, attempt = v.attempt, agent_id = NULLIF(v.agent_id, 0),"
         " machine_id = CASE WHEN v.agent_id = 0 THEN jobs.machine_id"
         "  ELSE NULLIF(v.machine_id, 0) END,"
@@ -91,35 +92,42 @@ struct PgPipelines::Transitions final : PgBatch {
         " FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[], $5::bigint[],"
         " $6::bigint[], $7::bigint[], $8::bigint[], $9::text[], $10::text[])"
         " AS v(id, state, attempt, agent_id, machine_id, queued_us, started_us, ended_us,"
-        " message, note) WHERE jobs.id = v.id",
-        pqxx::prepare::make_dynamic_params(params));
+        " message, note) WHERE jobs.id = v.id";
+    return out;
   }
 
-  void write(pqxx::dbtransaction& tx, const std::vector<R>& batch) const {
-    // The last row of each job: its state once the turn is done.
+  // The jobs' rows (the last state of each job) and every event in order.
+  std::vector<Statement> statements(const std::vector<R>& batch) const {
     std::map<uint64_t, size_t> last_of;
     for (size_t i = 0; i < batch.size(); ++i) last_of[batch[i].id] = i;
     std::vector<R> last;
     last.reserve(last_of.size());
     for (const auto& [id, i] : last_of) last.push_back(batch[i]);
-    update_jobs(tx, last);
-    events.insert(tx, batch);
+    return {update_jobs(last), events.statement(batch)};
   }
 
-  void flush(pqxx::dbtransaction& tx) override {
-    if (rows.empty()) return;
+  void write(pqxx::dbtransaction& tx, const std::vector<R>& batch) const {
+    for (const Statement& st : statements(batch))
+      tx.exec_params(st.sql, pqxx::prepare::make_dynamic_params(st.params));
+  }
+
+  void flush(pqxx::dbtransaction& tx) override { (void)flush_then(tx, ""); }
+
+  bool flush_then(pqxx::dbtransaction& tx, const std::string& then) override {
+    if (rows.empty()) return false;
     std::vector<R> batch;
     batch.swap(rows);
-    tx.exec("SAVEPOINT transitions");
-    try {
-      write(tx, batch);
-      tx.exec("RELEASE SAVEPOINT transitions");
-      return;
-    } catch (const pqxx::sql_error& e) {
-      if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
-      tx.exec("ROLLBACK TO SAVEPOINT transitions");
-      spdlog::warn("PostgreSQL refused a batch of {} transitions: {}; writing them one by one",
-                   batch.size(), e.what());
+    std::string why;
+    switch (exec_in_savepoint(tx, "transitions", statements(batch), &why, then)) {
+      case OneTrip::kDone:
+        return !then.empty();
+      case OneTrip::kRefused:
+        spdlog::warn("PostgreSQL refused a batch of {} transitions: {}; writing them one by one",
+                     batch.size(), why);
+        break;
+      case OneTrip::kNotInlined:
+        tx.exec("SAVEPOINT transitions");
+        break;
     }
     // One bad row (a message the server refuses) costs that transition only.
     for (const R& r : batch) {
@@ -134,6 +142,7 @@ struct PgPipelines::Transitions final : PgBatch {
       }
     }
     tx.exec("RELEASE SAVEPOINT transitions");
+    return false;
   }
   void discard() noexcept override { rows.clear(); }
   size_t size() const override { return rows.size(); }

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <pqxx/pqxx>
 
+#include "coordinator/store/pg_batch.hpp"
+
 namespace yardstick {
 
 StoreFault classify_sqlstate(std::string_view state) {
@@ -126,15 +128,46 @@ void PgSession::open() {
                           .count();
   last_open_ms_ = now;
   pg_call(*this, [&] { tx_ = std::make_unique<pqxx::work>(*conn_); });
+  fence_sql_.clear();
   if (fence_ == 0) return;
-  const bool beat = now >= next_beat_ms_;
+  // Sent with the transaction's first statement (a message's savepoint,
+  // most often), and before anything reads or writes through tx(): one
+  // round trip fewer a turn.
+  fence_beat_ = now >= next_beat_ms_;
+  fence_sql_ = "SELECT yardstick_fence(" + std::to_string(fence_) + ", " +
+               (fence_beat_ ? "true" : "false") + ")";
+}
+
+pqxx::dbtransaction& PgSession::open_tx() {
+  if (!tx_) {
+    if (!open_) throw StoreError("no open transaction", StoreFault::kUnavailable);
+    if (!connected())
+      throw StoreError("the connection to PostgreSQL is lost", StoreFault::kUnavailable);
+    open();
+  }
+  return *tx_;
+}
+
+void PgSession::run_fence(const std::string& then) {
+  open_tx();
+  if (fence_sql_.empty()) {
+    if (!then.empty()) tx_->exec(then);
+    return;
+  }
+  std::vector<std::string> sql{std::move(fence_sql_)};
+  fence_sql_.clear();
+  if (!then.empty()) sql.push_back(then);
   try {
-    tx_->exec_params("SELECT yardstick_fence($1, $2)", fence_, beat);
+    exec_in_one_trip(*tx_, sql);
   } catch (const std::exception& e) {
     tx_.reset();
     rethrow(e);
   }
-  if (beat) next_beat_ms_ = now + 1000;
+  if (fence_beat_)
+    next_beat_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now().time_since_epoch())
+                        .count() +
+                    1000;
 }
 
 bool PgSession::beat_due() const {
@@ -153,7 +186,10 @@ void PgSession::commit() {
     // heartbeat (and its check of the epoch) about once a second, and an
     // empty transaction every 100 ms at most.
     if (!tx_ && open_ && beat_due()) tx();
-    if (tx_) tx_->commit();
+    if (tx_) {
+      run_fence("");
+      tx_->commit();
+    }
     tx_.reset();
     open_ = false;
   } catch (const std::exception& e) {
@@ -180,12 +216,8 @@ void PgSession::rollback() noexcept {
 }
 
 pqxx::dbtransaction& PgSession::tx() {
-  if (!tx_) {
-    if (!open_) throw StoreError("no open transaction", StoreFault::kUnavailable);
-    if (!connected())
-      throw StoreError("the connection to PostgreSQL is lost", StoreFault::kUnavailable);
-    open();
-  }
+  open_tx();
+  if (!fence_sql_.empty()) run_fence("");
   return *tx_;
 }
 
@@ -193,6 +225,17 @@ void PgSession::flush() {
   pg_call(*this, [&] {
     for (PgBatch* b : batches_)
       if (b->size() > 0) b->flush(tx());
+  });
+}
+
+void PgSession::flush_then(const std::string& then) {
+  pg_call(*this, [&] {
+    PgBatch* last = nullptr;
+    for (PgBatch* b : batches_)
+      if (b->size() > 0) last = b;
+    for (PgBatch* b : batches_)
+      if (b != last && b->size() > 0) b->flush(tx());
+    if (!last || !last->flush_then(tx(), then)) tx().exec(then);
   });
 }
 
@@ -233,7 +276,7 @@ std::optional<StoreError> PgSession::guarded(const std::function<void()>& fn) {
   // inside another has a savepoint of its own.
   flush();
   const std::string name = "message_" + std::to_string(depth_);
-  pg_call(*this, [&] { tx().exec("SAVEPOINT " + name); });
+  pg_call(*this, [&] { run_fence("SAVEPOINT " + name); });
   ++depth_;
   auto undo = [&] {
     discard_batches();
@@ -245,8 +288,9 @@ std::optional<StoreError> PgSession::guarded(const std::function<void()>& fn) {
   std::optional<StoreError> error;
   try {
     fn();
-    flush();  // batched rows of this message are its rows too
-    pg_call(*this, [&] { tx().exec("RELEASE SAVEPOINT " + name); });
+    // Batched rows of this message are its rows too; written, with the
+    // release, in one round trip when they can be.
+    flush_then("RELEASE SAVEPOINT " + name);
     if (depth_ > 0) --depth_;
     return std::nullopt;
   } catch (const StoreError& e) {

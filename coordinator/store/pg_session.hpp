@@ -40,9 +40,16 @@ class PgBatch {
  public:
   virtual ~PgBatch() = default;
   virtual void flush(pqxx::dbtransaction& tx) = 0;  // writes and forgets them
-  virtual void discard() noexcept = 0;              // forgets them unwritten
-  virtual size_t size() const = 0;                  // rows batched
-  virtual void truncate(size_t rows) = 0;           // forgets those after the first `rows`
+  // As flush, and runs the statement `then` in the same round trip when it
+  // can; false: it did not, and `then` is the caller's to run.
+  virtual bool flush_then(pqxx::dbtransaction& tx, const std::string& then) {
+    (void)then;
+    flush(tx);
+    return false;
+  }
+  virtual void discard() noexcept = 0;     // forgets them unwritten
+  virtual size_t size() const = 0;         // rows batched
+  virtual void truncate(size_t rows) = 0;  // forgets those after the first `rows`
 };
 
 class PgSession final : public StoreSession {
@@ -77,6 +84,9 @@ class PgSession final : public StoreSession {
   }
   // Writes every batch now.
   void flush();
+  // As flush, and then the statement `then`, in the last batch's round
+  // trip when it can.
+  void flush_then(const std::string& then);
   // Whatever `e` is: libpqxx's errors as StoreError, typed; anything else
   // rethrown unchanged. Call it inside the catch block of `e`.
   [[noreturn]] void rethrow(const std::exception& e);
@@ -99,7 +109,12 @@ class PgSession final : public StoreSession {
 
  private:
   void discard_batches() noexcept;
-  void open();  // BEGIN, and the fence
+  void open();  // BEGIN; the fence is sent with the next statement (run_fence)
+  // The transaction, opened when it is not, without its fence.
+  pqxx::dbtransaction& open_tx();
+  // The fence when it is still to be sent, and `then` (when not empty) in
+  // the same round trip; `then` alone when the fence was sent.
+  void run_fence(const std::string& then);
   bool beat_due() const;
 
   std::string dsn_;
@@ -111,6 +126,8 @@ class PgSession final : public StoreSession {
   int depth_ = 0;      // guarded() calls open: each has a savepoint of its own
   std::vector<PgBatch*> batches_;
   int64_t fence_ = 0;
+  std::string fence_sql_;     // the fence of the open transaction, not sent yet
+  bool fence_beat_ = false;   // and whether it is a heartbeat
   int64_t next_beat_ms_ = 0;  // steady clock
   int64_t last_open_ms_ = 0;  // steady clock: the last transaction begun
   std::function<void(pqxx::connection&)> on_connect_;

@@ -114,6 +114,44 @@ TEST_F(StoreTest, ATurnsTransitionsGoInTogetherEachJobEndsInItsLastStateAndEvery
   EXPECT_EQ(w.exec1("SELECT count(*) FROM job_events WHERE job_id = 999999999")[0].as<int>(), 0);
 }
 
+// A turn's transitions go in one round trip with their savepoint, each
+// value a quoted literal. A text the connection cannot quote (bytes that
+// are not UTF-8) takes the path of parameters, where the server refuses
+// it: that transition alone is dropped, in the same turn as a message's
+// own savepoint, and a quote or backslash in a text is stored as sent.
+TEST_F(StoreTest, ATransitionWhoseTextIsNotUtf8CostsThatTransitionAloneAndQuotesAreKept) {
+  const uint64_t a = job({}), b = job({});
+  writer.session.begin();
+  auto refused = writer.session.guarded([&] {
+    Job ja;
+    ja.id = a;
+    ja.attempt = 1;
+    ja.state = JobState::kAssigned;
+    writer.pipelines.persist_transition(ja, JobState::kQueued, "it's \\ a \"quoted\" $1 text");
+    Job jb;
+    jb.id = b;
+    jb.attempt = 1;
+    jb.state = JobState::kAssigned;
+    writer.pipelines.persist_transition(jb, JobState::kQueued, "bad \xff\xfe bytes");
+  });
+  EXPECT_FALSE(refused.has_value());
+  writer.session.commit();
+  pqxx::connection c(dsn);
+  pqxx::work w(c);
+  EXPECT_EQ(w.exec1("SELECT message FROM job_events WHERE job_id = " + std::to_string(a) +
+                    " AND to_state = 'assigned'")[0]
+                .as<std::string>(),
+            "it's \\ a \"quoted\" $1 text");
+  EXPECT_EQ(w.exec1("SELECT state FROM jobs WHERE id = " + std::to_string(a))[0].as<std::string>(),
+            "assigned");
+  EXPECT_EQ(w.exec1("SELECT state FROM jobs WHERE id = " + std::to_string(b))[0].as<std::string>(),
+            "queued");
+  EXPECT_EQ(w.exec1("SELECT count(*) FROM job_events WHERE job_id = " + std::to_string(b) +
+                    " AND to_state = 'assigned'")[0]
+                .as<int>(),
+            0);
+}
+
 TEST_F(StoreTest, TheGateReadsVariantIndexesPastTwoThousand) {
   JobAssignment spec;
   spec.kind = JobKind::kBench;
