@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,12 @@ std::optional<std::string> opt_num(const std::optional<T>& v) {
 std::string hex(const std::string& data);
 
 // One statement with its parameters ($1, $2…, each a text value, never NULL).
+// With a `name`, exec_in_savepoint runs it as that server-side prepared
+// statement (PREPARE once a connection, then EXECUTE with literals).
 struct Statement {
   std::string sql;
   std::vector<std::string> params;
+  const char* name = nullptr;
 };
 
 // Runs `statements` (SQL texts, no parameters) in order, sent together:
@@ -67,9 +71,12 @@ enum class OneTrip {
 // Errors other than a refusal are thrown, as exec would.
 // `then`, when not empty, is one more statement run after the release, in
 // the same trip (it did not run unless kDone).
+// `prepared` lists the names PREPAREd on this connection (a statement with
+// a name is prepared, and added, the first time; without the list, a
+// statement's name is ignored).
 OneTrip exec_in_savepoint(pqxx::dbtransaction& tx, const std::string& name,
                           const std::vector<Statement>& statements, std::string* why,
-                          const std::string& then = "");
+                          const std::string& then = "", std::set<std::string>* prepared = nullptr);
 
 template <typename Row>
 class UnnestInsert {

@@ -63,10 +63,22 @@ void exec_in_one_trip(pqxx::dbtransaction& tx, const std::vector<std::string>& s
 
 OneTrip exec_in_savepoint(pqxx::dbtransaction& tx, const std::string& name,
                           const std::vector<Statement>& statements, std::string* why,
-                          const std::string& then) {
+                          const std::string& then, std::set<std::string>* prepared) {
   std::vector<std::string> sql{"SAVEPOINT " + name};
   try {
     for (const Statement& st : statements) {
+      if (st.name && prepared) {
+        // Parsed and planned once a connection; each value a literal.
+        if (!prepared->count(st.name)) {
+          tx.exec(std::string("PREPARE ") + st.name + " AS " + st.sql);
+          prepared->insert(st.name);
+        }
+        std::string one = std::string("EXECUTE ") + st.name + "(";
+        for (size_t i = 0; i < st.params.size(); ++i)
+          one += (i ? ", " : "") + tx.quote(st.params[i]);
+        sql.push_back(one + ")");
+        continue;
+      }
       std::string one;
       one.reserve(st.sql.size());
       // $N by N: "$1" never mistaken for the start of "$12".

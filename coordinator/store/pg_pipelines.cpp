@@ -45,6 +45,9 @@ struct TransitionRow {
 struct PgPipelines::Transitions final : PgBatch {
   using R = TransitionRow;
   std::vector<R> rows;
+  std::set<std::string>& prepared;  // the session's: PREPAREd on its connection
+
+  explicit Transitions(std::set<std::string>& names) : prepared(names) {}
 
   static std::optional<std::string> text(const std::string& s) { return s; }
   template <typename T>
@@ -103,7 +106,10 @@ struct PgPipelines::Transitions final : PgBatch {
     std::vector<R> last;
     last.reserve(last_of.size());
     for (const auto& [id, i] : last_of) last.push_back(batch[i]);
-    return {update_jobs(last), events.statement(batch)};
+    Statement update = update_jobs(last), insert = events.statement(batch);
+    update.name = "ys_transitions_jobs";
+    insert.name = "ys_transitions_events";
+    return {update, insert};
   }
 
   void write(pqxx::dbtransaction& tx, const std::vector<R>& batch) const {
@@ -118,7 +124,7 @@ struct PgPipelines::Transitions final : PgBatch {
     std::vector<R> batch;
     batch.swap(rows);
     std::string why;
-    switch (exec_in_savepoint(tx, "transitions", statements(batch), &why, then)) {
+    switch (exec_in_savepoint(tx, "transitions", statements(batch), &why, then, &prepared)) {
       case OneTrip::kDone:
         return !then.empty();
       case OneTrip::kRefused:
@@ -152,7 +158,7 @@ struct PgPipelines::Transitions final : PgBatch {
 };
 
 PgPipelines::PgPipelines(PgSession& session)
-    : s_(session), transitions_(std::make_unique<Transitions>()) {
+    : s_(session), transitions_(std::make_unique<Transitions>(session.prepared_names())) {
   s_.add_batch(transitions_.get());
 }
 

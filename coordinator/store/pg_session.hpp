@@ -82,6 +82,9 @@ class PgSession final : public StoreSession {
     if (prepared_.insert(name).second) conn_->prepare(name, sql);
     return t.exec_prepared(name, std::forward<Args>(args)...);
   }
+  // The names of the statements prepared on this connection (emptied on
+  // every new connection): for a batch that PREPAREs its own.
+  std::set<std::string>& prepared_names() { return prepared_; }
   // Writes every batch now.
   void flush();
   // As flush, and then the statement `then`, in the last batch's round
