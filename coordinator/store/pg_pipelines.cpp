@@ -170,7 +170,8 @@ uint64_t PgPipelines::insert_pipeline(const std::string& name, const std::string
                                       const std::optional<SignedSubmission>& signed_submission) {
   return pg_call(s_, [&] {
     const bool is_signed = signed_submission.has_value();
-    auto r = s_.tx().exec_params(
+    auto r = s_.exec_prepared(
+        "insert_pipeline",
         "INSERT INTO pipelines (name, revision, branch, submitter, file_name, definition,"
         " signing_key, signature) VALUES ($1, $2, $3, $4, $5, $6,"
         " CASE WHEN $7 THEN $8 END, CASE WHEN $7 THEN $9::bytea END) RETURNING id",
@@ -214,7 +215,9 @@ std::optional<PipelineBudgetBreach> PgPipelines::judge_pipeline_budget(uint64_t 
   s_.flush();  // the jobs' ends of this turn
   return pg_call(s_, [&]() -> std::optional<PipelineBudgetBreach> {
     // The budget's text as a job's wall budget writes it ("wall <= 420s").
-    auto r = s_.tx().exec_params(
+    // Prepared: it runs at every pipeline's end, budget or not.
+    auto r = s_.exec_prepared(
+        "judge_pipeline_budget",
         "INSERT INTO pipeline_budget_breaches (pipeline_id, budget, actual)"
         " SELECT p.id, 'wall <= ' || trim_scale(p.budget_wall_ms::numeric / 1000) || 's',"
         "        extract(epoch FROM max(j.ended_at) - p.submitted_at)::float8"
