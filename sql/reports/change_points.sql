@@ -7,7 +7,9 @@
 -- p-value, the smallest change the series could show there, and on how
 -- many of the machines that ran the series since it moved the same way at
 -- the same revision ("only on ci-3: machine or environment?" when one of
--- several), and what the newest bisection of those two revisions on that
+-- several; "the machine?" or "environment?" instead when the machine was
+-- calibrated before and after the change and its calibration moved or
+-- held; "the commit" when every machine moved), and what the newest bisection of those two revisions on that
 -- machine found (`yardstick bisect`). pipeline_name and since (a date)
 -- narrow it.
 --
@@ -70,8 +72,17 @@ SELECT s.pipeline_name                               AS pipeline,
        s.points_before,
        s.points_after,
        x.machines_moved || ' of ' || greatest(x.machines_ran, x.machines_moved) AS machines,
-       CASE WHEN x.machines_moved = 1 AND x.machines_ran > 1
-              THEN 'only on ' || m.name || ': machine or environment?'
+       CASE WHEN x.machines_moved = 1 AND x.machines_ran > 1 THEN
+              'only on ' || m.name ||
+              CASE WHEN cal.moved
+                     THEN ', whose calibration moved too (' || cal.benchmark || ' ' || cal.pct || ' %): the machine?'
+                   WHEN cal.moved IS NOT NULL
+                     THEN ', whose calibration held (at most ' || cal.benchmark || ' ' || cal.pct || ' %): environment?'
+                   ELSE ': machine or environment?' END
+            WHEN cal.moved
+              THEN m.name || '''s calibration moved too (' || cal.benchmark || ' ' || cal.pct || ' %): the machine?'
+            WHEN x.machines_ran > 1 AND x.machines_moved >= x.machines_ran
+              THEN 'on every machine that ran it: the commit'
             ELSE '' END                              AS note,
        to_char(s.found_at, 'YYYY-MM-DD HH24:MI')     AS found,
        COALESCE(split_part(b.message, E'\n', 1), '') AS bisected,
@@ -79,6 +90,30 @@ SELECT s.pipeline_name                               AS pipeline,
 FROM shown s
 JOIN spread x ON x.id = s.id
 JOIN machines m ON m.id = s.machine_id
+JOIN pipelines fb ON fb.id = s.first_bad_pipeline_id
+-- The machine's calibrations either side of the change: the newest before
+-- the first slow pipeline was submitted and the first since. The benchmark
+-- that moved the most; moved when by more than 3 times the larger of the
+-- two calibrations' noise, and more than 5 %.
+LEFT JOIN LATERAL (
+  SELECT k.benchmark,
+         (CASE WHEN k.ratio >= 1 THEN '+' ELSE '' END) || round((100 * (k.ratio - 1))::numeric, 1) AS pct,
+         abs(ln(k.ratio)) > greatest(3 * k.noise, ln(1.05)) AS moved
+  FROM (
+    SELECT a.benchmark, a.median_s / b.median_s AS ratio, greatest(a.noise, b.noise) AS noise
+    FROM machine_calibrations b
+    JOIN machine_calibrations a ON a.benchmark = b.benchmark
+    WHERE b.median_s > 0 AND a.median_s > 0
+      AND (b.job_id, b.attempt) = (SELECT c.job_id, c.attempt FROM machine_calibrations c
+                       WHERE c.machine_id = s.machine_id AND c.at < fb.submitted_at
+                       ORDER BY c.at DESC, c.job_id DESC, c.attempt DESC LIMIT 1)
+      AND (a.job_id, a.attempt) = (SELECT c.job_id, c.attempt FROM machine_calibrations c
+                       WHERE c.machine_id = s.machine_id AND c.at >= fb.submitted_at
+                       ORDER BY c.at, c.job_id, c.attempt DESC LIMIT 1)
+  ) k
+  ORDER BY abs(ln(k.ratio)) > greatest(3 * k.noise, ln(1.05)) DESC, abs(ln(k.ratio)) DESC
+  LIMIT 1
+) cal ON true
 LEFT JOIN LATERAL (
   SELECT g.message, g.commit FROM bisections g
   WHERE g.pipeline_name = s.pipeline_name AND g.job = s.job AND g.kind = s.kind

@@ -397,6 +397,9 @@ TEST(ChangePoints, ASlowdownOnOneMachineOnlyIsToldAsThatMachines) {
   c.add_agent("a", "", "m1");
   c.add_agent("b", "", "m2");
   const auto ids = make_history(c.dir() + "/repo", 12, "0", 6, "1");
+  // m2 is calibrated before the pipelines and again after them.
+  auto cal = c.cli({"calibrate", c.agent_name("b"), "--wait"});
+  ASSERT_EQ(cal.code, 0) << cal.out << cal.err;
   compile_pipeline(c, "one", "one",
                    "t=0.20; if [ $(cat s) = 1 ] && [ \"$YARDSTICK_AGENT\" = " + c.agent_name("b") +
                        " ]; then t=0.25; fi; " + sleep_and_report("$t", "work.seconds"),
@@ -406,6 +409,7 @@ TEST(ChangePoints, ASlowdownOnOneMachineOnlyIsToldAsThatMachines) {
     ASSERT_EQ(r.code, 0) << r.out << r.err;
   }
   ASSERT_TRUE(wait_for([&] { return all_searched(c); }, 30s)) << c.coordinator().log();
+  // Without a calibration after the change, the question stays open.
   auto rows = json::parse(c.cli({"regressions", "--pipeline", "one", "--json"}).out);
   int metric = 0;
   for (const auto& row : rows) {
@@ -424,6 +428,51 @@ TEST(ChangePoints, ASlowdownOnOneMachineOnlyIsToldAsThatMachines) {
       << text.out;
   EXPECT_NE(text.out.find("1 of 2 machines; only on m2: machine or environment?"),
             std::string::npos)
+      << text.out;
+
+  // Calibrated again after the change: the note says whether m2's
+  // calibration moved (a benchmark by more than 5 % and 3 times its noise)
+  // or held, from the two real calibrations stored.
+  cal = c.cli({"calibrate", c.agent_name("b"), "--wait"});
+  ASSERT_EQ(cal.code, 0) << cal.out << cal.err;
+  auto note = [&] {
+    for (const auto& row : json::parse(c.cli({"regressions", "--pipeline", "one", "--json"}).out))
+      if (row["kind"] == "metric") return row["note"].get<std::string>();
+    return std::string("no metric change point");
+  };
+  auto pairs = c.query(
+      "SELECT b.benchmark, a.median_s / b.median_s, greatest(a.noise, b.noise) FROM "
+      "machine_calibrations b JOIN machine_calibrations a ON a.benchmark = b.benchmark AND "
+      "a.job_id > b.job_id");
+  ASSERT_EQ(pairs.size(), 4u);
+  bool moved = false;
+  for (const auto& p : pairs) {
+    const double shift = std::abs(std::log(p[1].as<double>()));
+    moved = moved || (shift > std::log(1.05) && shift > 3 * p[2].as<double>());
+  }
+  const std::string real = note();
+  EXPECT_EQ(real.rfind(moved ? "only on m2, whose calibration moved too ("
+                             : "only on m2, whose calibration held (at most ",
+                       0),
+            0u)
+      << real;
+
+  // The same, with the second calibration's cpu made 40 % slower (as a
+  // machine whose CPU was throttled would measure), then every benchmark
+  // within 2 % of the first.
+  const std::string second = "job_id = (SELECT max(job_id) FROM machine_calibrations)";
+  c.query(
+      "UPDATE machine_calibrations a SET median_s = b.median_s * CASE a.benchmark WHEN "
+      "'cpu' THEN 1.4 ELSE 1.01 END, noise = 0.01 FROM machine_calibrations b WHERE a." +
+      second + " AND b.job_id < a.job_id AND b.benchmark = a.benchmark");
+  EXPECT_EQ(note(), "only on m2, whose calibration moved too (cpu +40.0 %): the machine?");
+  c.query(
+      "UPDATE machine_calibrations a SET median_s = b.median_s * CASE a.benchmark WHEN "
+      "'io' THEN 0.98 ELSE 1.01 END FROM machine_calibrations b WHERE a." +
+      second + " AND b.job_id < a.job_id AND b.benchmark = a.benchmark");
+  EXPECT_EQ(note(), "only on m2, whose calibration held (at most io -2.0 %): environment?");
+  text = c.cli({"regressions", "--pipeline", "one"});
+  EXPECT_NE(text.out.find("1 of 2 machines; only on m2, whose calibration held"), std::string::npos)
       << text.out;
 }
 
@@ -455,6 +504,12 @@ TEST(Bisect, ASlowdownAtCommit41IsNamedOnEachOfTwoMachinesInAtMostFourSteps) {
     EXPECT_EQ(row[1].as<std::string>(), ids[40]) << row[0].as<std::string>();
     EXPECT_EQ(row[2].as<std::string>(), ids[48]) << row[0].as<std::string>();
   }
+  // The metric moved on both machines at the same revision: the commit.
+  for (const auto& row : json::parse(c.cli({"regressions", "--pipeline", "cp64", "--json"}).out))
+    if (row["kind"] == "metric") {
+      EXPECT_EQ(row["machines"], "2 of 2");
+      EXPECT_EQ(row["note"], "on every machine that ran it: the commit");
+    }
   const int64_t pipelines_before = c.scalar("SELECT count(*) FROM pipelines");
 
   // m1, the step's time, the revisions given.
