@@ -1,8 +1,11 @@
 #include "coordinator/store/pg_session.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <pqxx/pqxx>
+#include <set>
+#include <stdexcept>
 
 #include "coordinator/store/pg_batch.hpp"
 
@@ -13,6 +16,74 @@ StoreFault classify_sqlstate(std::string_view state) {
   const std::string_view cls = state.substr(0, 2);
   if (cls == "22" || cls == "23" || cls == "42" || cls == "54") return StoreFault::kRefused;
   return StoreFault::kUnavailable;
+}
+
+void exec_in_one_trip(pqxx::dbtransaction& tx, const std::vector<std::string>& statements) {
+  // libpqxx's pipeline sends them as one query, and leaves the transaction
+  // open when the server refuses one (a failed transaction_base::exec
+  // closes it for good); what the server refused is thrown when its result
+  // is retrieved, in order.
+  pqxx::pipeline p(tx);
+  p.retain(static_cast<int>(statements.size()) + 1);
+  std::vector<pqxx::pipeline::query_id> ids;
+  ids.reserve(statements.size());
+  for (const std::string& st : statements) ids.push_back(p.insert(st));
+  p.complete();
+  for (const auto id : ids) p.retrieve(id);
+}
+
+OneTrip exec_in_savepoint(pqxx::dbtransaction& tx, const std::string& name,
+                          const std::vector<Statement>& statements, std::string* why,
+                          const std::string& then, std::set<std::string>* prepared) {
+  std::vector<std::string> sql{"SAVEPOINT " + name};
+  try {
+    for (const Statement& st : statements) {
+      if (st.name && prepared) {
+        // Parsed and planned once a connection; each value a literal.
+        if (!prepared->count(st.name)) {
+          tx.exec(std::string("PREPARE ") + st.name + " AS " + st.sql);
+          prepared->insert(st.name);
+        }
+        std::string one = std::string("EXECUTE ") + st.name + "(";
+        for (size_t i = 0; i < st.params.size(); ++i)
+          one += (i ? ", " : "") + tx.quote(st.params[i]);
+        sql.push_back(one + ")");
+        continue;
+      }
+      std::string one;
+      one.reserve(st.sql.size());
+      // $N by N: "$1" never mistaken for the start of "$12".
+      for (size_t i = 0; i < st.sql.size(); ++i) {
+        size_t digits = i + 1;
+        while (st.sql[i] == '$' && digits < st.sql.size() &&
+               std::isdigit(static_cast<unsigned char>(st.sql[digits])))
+          ++digits;
+        if (st.sql[i] != '$' || digits == i + 1) {
+          one += st.sql[i];
+          continue;
+        }
+        const size_t n = std::stoul(st.sql.substr(i + 1, digits - i - 1));
+        if (n == 0 || n > st.params.size())
+          throw std::logic_error("a statement without its $" + std::to_string(n));
+        one += tx.quote(st.params[n - 1]);
+        i = digits - 1;
+      }
+      sql.push_back(std::move(one));
+    }
+  } catch (const pqxx::argument_error&) {
+    return OneTrip::kNotInlined;  // not valid in the connection's encoding
+  }
+  sql.push_back("RELEASE SAVEPOINT " + name);
+  if (!then.empty()) sql.push_back(then);
+  try {
+    exec_in_one_trip(tx, sql);
+    return OneTrip::kDone;
+  } catch (const pqxx::sql_error& e) {
+    if (classify_sqlstate(e.sqlstate()) != StoreFault::kRefused) throw;
+    if (why) *why = e.what();
+  }
+  tx.exec("ROLLBACK TO SAVEPOINT " + name);
+  return OneTrip::kRefused;
 }
 
 std::string dsn_with_options(const std::string& dsn, const PgOptions& o) {
