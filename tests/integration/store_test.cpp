@@ -44,6 +44,16 @@ class StoreTest : public ::testing::Test {
     writer.session.commit();
     return id;
   }
+  // Job `id` (attempt 1) moved from `from` to `to` in the open turn.
+  void transition(uint64_t id, JobState from, JobState to, const std::string& message,
+                  int64_t ended_at_us = 0) {
+    Job j;
+    j.id = id;
+    j.attempt = 1;
+    j.state = to;
+    j.ended_at_us = ended_at_us;
+    writer.pipelines.persist_transition(j, from, message);
+  }
 
   std::string dsn;
   PgWriter writer;
@@ -72,28 +82,16 @@ TEST_F(StoreTest, AStoredJobThatDoesNotDecodeIsLeftOutOfTheReloadAndFailedWithTh
 TEST_F(StoreTest, ATurnsTransitionsGoInTogetherEachJobEndsInItsLastStateAndEveryEventIsKept) {
   const uint64_t a = job({}), b = job({});
   writer.session.begin();
-  Job ja;
-  ja.id = a;
-  ja.attempt = 1;
-  ja.state = JobState::kQueued;
-  for (JobState s : {JobState::kAssigned, JobState::kRunning, JobState::kSucceeded}) {
-    const JobState from = ja.state;
-    ja.state = s;
-    ja.ended_at_us = s == JobState::kSucceeded ? 1'700'000'000'000'000 : 0;
-    writer.pipelines.persist_transition(ja, from, "to " + std::string(to_string(s)));
+  JobState from = JobState::kQueued;
+  for (JobState to : {JobState::kAssigned, JobState::kRunning, JobState::kSucceeded}) {
+    transition(a, from, to, "to " + std::string(to_string(to)),
+               to == JobState::kSucceeded ? 1'700'000'000'000'000 : 0);
+    from = to;
   }
-  Job jb;
-  jb.id = b;
-  jb.attempt = 1;
-  jb.state = JobState::kCancelled;
-  writer.pipelines.persist_transition(jb, JobState::kQueued, "cancelled by me");
+  transition(b, JobState::kQueued, JobState::kCancelled, "cancelled by me");
   // A job the database does not have: its event is refused (foreign key),
   // and it costs that transition only.
-  Job ghost;
-  ghost.id = 999'999'999;
-  ghost.attempt = 1;
-  ghost.state = JobState::kRunning;
-  writer.pipelines.persist_transition(ghost, JobState::kAssigned, "nobody's");
+  transition(999'999'999, JobState::kAssigned, JobState::kRunning, "nobody's");
   writer.session.commit();
   EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE id = " + std::to_string(a) +
                    " AND state = 'succeeded' AND ended_at = to_timestamp(1700000000)"),
@@ -123,16 +121,8 @@ TEST_F(StoreTest, ATransitionWhoseTextIsNotUtf8CostsThatTransitionAloneAndQuotes
   const uint64_t a = job({}), b = job({});
   writer.session.begin();
   auto refused = writer.session.guarded([&] {
-    Job ja;
-    ja.id = a;
-    ja.attempt = 1;
-    ja.state = JobState::kAssigned;
-    writer.pipelines.persist_transition(ja, JobState::kQueued, "it's \\ a \"quoted\" $1 text");
-    Job jb;
-    jb.id = b;
-    jb.attempt = 1;
-    jb.state = JobState::kAssigned;
-    writer.pipelines.persist_transition(jb, JobState::kQueued, "bad \xff\xfe bytes");
+    transition(a, JobState::kQueued, JobState::kAssigned, "it's \\ a \"quoted\" $1 text");
+    transition(b, JobState::kQueued, JobState::kAssigned, "bad \xff\xfe bytes");
   });
   EXPECT_FALSE(refused.has_value());
   writer.session.commit();
