@@ -98,6 +98,7 @@ void ClientApi::on_submit(const Peer& peer, uint64_t req, wire::Envelope::Reader
     if (def.find_job(job.name)->all_machines && job.target_machine.empty())
       spdlog::warn("pipeline {} job {}: no connected machine matches {}; one job waits for one",
                    pipeline_id, job.name, format_labels(job.on_labels));
+    job.pipeline_budgeted = def.budget_wall_ms != 0;
     job.id = store_.pipelines.insert_job(job);
     instances[job.name].push_back(job.id);
     created.push_back(job.id);

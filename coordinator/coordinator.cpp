@@ -173,10 +173,11 @@ void Coordinator::finish(bool timers_due) {
     placement_.check_waits();
   }
   placement_.schedule();
-  // A pipeline whose last job ended in this turn: its own wall budget, in
-  // the turn's transaction (the job ends are stored by now).
+  // A pipeline with a budget whose last job ended in this turn: its own
+  // wall budget, in the turn's transaction (the job ends are stored by now).
   std::set<uint64_t> pipelines;
-  for (const Job& job : ended_.ended()) pipelines.insert(job.pipeline_id);
+  for (const Job& job : ended_.ended())
+    if (job.pipeline_budgeted) pipelines.insert(job.pipeline_id);
   for (uint64_t id : pipelines)
     if (auto breach = store_.pipelines.judge_pipeline_budget(id)) {
       spdlog::warn("pipeline {} {} over budget: {} (actual {:.3f}s)", id, breach->pipeline,

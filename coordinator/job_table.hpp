@@ -49,6 +49,9 @@ struct Job {
   std::string checked_out;
   bool rolled_back = false;
   bool over_budget = false;
+  // The pipeline has a wall budget (`budget: {wall: …}`): judged when its
+  // last job ends. Pipelines without one cost no statement at their end.
+  bool pipeline_budgeted = false;
 
   // The agent's own clock: when the attempt's first step started there (for
   // wall budgets, free of queueing and of the coordinator's turns).

@@ -215,7 +215,7 @@ std::optional<PipelineBudgetBreach> PgPipelines::judge_pipeline_budget(uint64_t 
   s_.flush();  // the jobs' ends of this turn
   return pg_call(s_, [&]() -> std::optional<PipelineBudgetBreach> {
     // The budget's text as a job's wall budget writes it ("wall <= 420s").
-    // Prepared: it runs at every pipeline's end, budget or not.
+    // Prepared; it runs at the end of every pipeline with a budget.
     auto r = s_.exec_prepared(
         "judge_pipeline_budget",
         "INSERT INTO pipeline_budget_breaches (pipeline_id, budget, actual)"
@@ -346,7 +346,7 @@ LoadedJobs PgPipelines::load_active_jobs() {
         us("min(s.started_at)") +
         " FROM steps s WHERE s.job_id = j.id AND s.attempt = j.attempt),"
         " COALESCE(j.target_agent, ''), p.definition, p.file_name, j.note, j.revision,"
-        " COALESCE(d.outcome = 'rolled back', false)"
+        " COALESCE(d.outcome = 'rolled back', false), p.budget_wall_ms IS NOT NULL"
         " FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id"
         " LEFT JOIN agents a ON a.id = j.agent_id"
         " LEFT JOIN machines tm ON tm.id = j.target_machine_id"
@@ -397,6 +397,7 @@ LoadedJobs PgPipelines::load_active_jobs() {
       job.note = parse_job_note(r[25].as<std::string>());
       job.checked_out = r[26].as<std::string>();
       job.rolled_back = r[27].as<bool>();
+      job.pipeline_budgeted = r[28].as<bool>();
       job.spec.pipeline_id = job.pipeline_id;
       // A calibration's pipeline is no pipeline file: nothing to find there.
       if (job.spec.kind != JobKind::kCalibrate)

@@ -157,6 +157,34 @@ TEST(PipelineBudget, ANegativeWallIsRefusedWithItsFileLineAndKey) {
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), 0);
 }
 
+// A coordinator started while a budgeted pipeline runs knows it has a
+// budget (it judges only those at their end): killed mid-job and started
+// again, the breach is still stored, once; a pipeline without a budget
+// that ends in the same way stores none.
+TEST(PipelineBudget, ABudgetedPipelineIsJudgedByTheCoordinatorThatReloadedIt) {
+  Cluster c;
+  c.add_agent("a", "", "m1", 2);
+  c.write_file("late.yml",
+               "pipeline: late\nbudget: { wall: 200ms }\njobs:\n  first:\n    steps: [{run: "
+               "sleep 1.5}]\n");
+  c.write_file("free.yml", "pipeline: free\njobs:\n  first:\n    steps: [{run: sleep 1.5}]\n");
+  for (const char* file : {"late.yml", "free.yml"}) ASSERT_EQ(c.cli({"submit", file}).code, 0);
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM jobs WHERE state = 'running'") == 2; }, 20s));
+  c.kill_coordinator();
+  c.start_coordinator();
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded'") == 2; }, 30s))
+      << c.coordinator().log();
+  ASSERT_TRUE(
+      wait_for([&] { return c.scalar("SELECT count(*) FROM pipeline_budget_breaches") == 1; }, 5s))
+      << c.coordinator().log();
+  EXPECT_EQ(c.text("SELECT p.name || ' ' || b.budget FROM pipeline_budget_breaches b JOIN "
+                   "pipelines p ON p.id = b.pipeline_id"),
+            "late wall <= 0.2s");
+  EXPECT_GE(std::stod(c.text("SELECT actual FROM pipeline_budget_breaches")), 1.5);
+}
+
 TEST(PipelineBudget, ABreachIsStoredShownInStatusAndPostedToItsWebhook) {
   HttpServer receiver;
   Cluster c;
