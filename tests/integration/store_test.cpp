@@ -142,6 +142,39 @@ TEST_F(StoreTest, ATransitionWhoseTextIsNotUtf8CostsThatTransitionAloneAndQuotes
             0);
 }
 
+// A turn's samples go in as one statement. A row the server refuses
+// costs that row alone, and the next turn's batch goes in whole; a sample
+// sent twice (an acknowledgement lost) is stored once, and a quote in a
+// text is kept.
+TEST_F(StoreTest, ASampleTheServerRefusesCostsThatSampleAloneAndTheNextBatchStillGoesIn) {
+  JobAssignment spec;
+  spec.kind = JobKind::kBench;
+  spec.bench = BenchSpec{};
+  const uint64_t id = job(spec, JobState::kRunning);
+  sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.idx = 3 THEN RAISE EXCEPTION 'refused by a test' USING ERRCODE = 'check_violation'; "
+      "END IF; RETURN NEW; END $$; "
+      "CREATE TRIGGER refuse BEFORE INSERT ON samples FOR EACH ROW EXECUTE FUNCTION refuse()");
+  auto turn = [&](uint32_t from, uint32_t to) {
+    writer.session.begin();
+    for (uint32_t i = from; i < to; ++i) {
+      StepResult run;
+      run.wall_ns = 1'000'000 * (i + 1);
+      run.started_at_us = 1'700'000'000'000'000;
+      writer.results.record_sample({id, 1, i + 1}, 0, "base \"quoted\"", i, run);
+    }
+    writer.session.commit();
+  };
+  turn(0, 6);
+  EXPECT_EQ(scalar("SELECT count(*) FROM samples WHERE job_id = " + std::to_string(id)), 5);
+  EXPECT_EQ(scalar("SELECT count(*) FROM samples WHERE idx = 3"), 0);
+  turn(4, 10);  // 4 and 5 again
+  EXPECT_EQ(scalar("SELECT count(*) FROM samples WHERE job_id = " + std::to_string(id)), 9);
+  EXPECT_EQ(scalar("SELECT count(*) FROM samples WHERE variant = 'base \"quoted\"' AND "
+                   "wall_s * 1000 = idx + 1"),
+            9);
+}
+
 TEST_F(StoreTest, TheGateReadsVariantIndexesPastTwoThousand) {
   JobAssignment spec;
   spec.kind = JobKind::kBench;
