@@ -108,14 +108,15 @@ void ClientApi::on_bisection(const Peer& peer, uint64_t req, wire::Envelope::Rea
   r.message = text("Bisection.message", m.getMessage(), bounds::kMessageBytes);
   r.submitter = peer.name;
   static const std::vector<std::string> kinds = {"step", "variant", "metric"};
-  static const std::vector<std::string> outcomes = {
-      "found", "below_detectable", "no_change", "skipped", "budget", "failed", "unconfirmed"};
+  static const std::vector<std::string> outcomes = {"running",   "found",      "below_detectable",
+                                                    "no_change", "skipped",    "budget",
+                                                    "failed",    "unconfirmed"};
   std::string problem;
   if (std::find(kinds.begin(), kinds.end(), r.kind) == kinds.end())
     problem = "Bisection.kind '" + r.kind + "' is not step, variant or metric";
   else if (std::find(outcomes.begin(), outcomes.end(), r.outcome) == outcomes.end())
     problem = "Bisection.outcome '" + r.outcome +
-              "' is not one of found, below_detectable, "
+              "' is not one of running, found, below_detectable, "
               "no_change, skipped, budget, failed, unconfirmed";
   else if (r.pipeline.empty() || r.job.empty() || r.what.empty() || r.machine.empty() ||
            r.good.empty() || r.bad.empty())
@@ -144,9 +145,17 @@ void ClientApi::on_bisection(const Peer& peer, uint64_t req, wire::Envelope::Rea
   r.steps = m.getSteps();
   r.runs = m.getRuns();
   r.seconds = m.getSeconds();
+  r.id = m.getId();
   const uint64_t id = store_.pipelines.record_bisection(r);
-  spdlog::info("bisection {} of {} job {} {} {} on {} recorded: {}", id, r.pipeline, r.job, r.kind,
-               r.what, r.machine, r.outcome);
+  if (!id) {
+    error(peer, req, wire::ErrorCode::NOT_FOUND,
+          "Bisection.id " + std::to_string(r.id) +
+              ": no bisection under way by this key has that id (it ended, or was never recorded)");
+    return;
+  }
+  if (r.outcome != "running" || !r.id)
+    spdlog::info("bisection {} of {} job {} {} {} on {} {}: {}", id, r.pipeline, r.job, r.kind,
+                 r.what, r.machine, r.outcome == "running" ? "started" : "recorded", r.outcome);
   capnp::MallocMessageBuilder b;
   wire_io::start(b, req).getBody().initBisectionReply().setId(id);
   outbox_.reply(Side::kClients, peer.route, b);

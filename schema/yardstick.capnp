@@ -643,7 +643,8 @@ struct Bisection {
   machine @4 :Text;
   good @5 :Text;           # the commits it started from
   bad @6 :Text;
-  outcome @7 :Text;        # found, below_detectable, no_change, skipped, budget, failed, unconfirmed
+  outcome @7 :Text;        # running (under way: the message says where), found,
+                           # below_detectable, no_change, skipped, budget, failed, unconfirmed
   commit @8 :Text;         # the first changed commit; empty unless found
   subject @9 :Text;
   changePct @10 :Float64;  # the commit's change from the one before, %
@@ -653,6 +654,9 @@ struct Bisection {
   runs @14 :UInt32;        # pipelines submitted
   seconds @15 :Float64;
   message @16 :Text;       # the sentence it printed
+  id @17 :UInt64;          # 0: a new record; else the record of a bisection
+                           # under way (outcome running) by the same key,
+                           # which this one replaces
 }
 
 struct BisectionReply {

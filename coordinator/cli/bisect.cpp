@@ -179,12 +179,42 @@ class Bisector {
     }
   }
 
-  // Stores what `out` says (cmd_bisect's JSON) on the coordinator; 0, said
-  // on standard error, when it cannot.
+  // Stores what `out` says (cmd_bisect's JSON) on the coordinator, over
+  // the record of this bisection under way when there is one; 0, said on
+  // standard error, when it cannot.
   uint64_t record(const json& out) {
     try {
+      return send(out, progress_id_);
+    } catch (const std::exception& e) {
+      if (progress_id_) try {
+          return send(out, 0);  // its record under way is gone: a new one
+        } catch (const std::exception&) {
+        }
+      std::cerr << "yardstick: warning: the bisection's outcome was not recorded: " << e.what()
+                << "\n";
+      return 0;
+    }
+  }
+
+  // Where it is, for `yardstick regressions` and the change_points report
+  // while it runs: `out` with outcome running and `where` as its message.
+  // Not recorded (a coordinator away) costs nothing but that.
+  void progress(json out, const std::string& where) {
+    out["outcome"] = "running";
+    out["message"] = where;
+    out.erase("commit");
+    try {
+      progress_id_ = send(out, progress_id_);
+    } catch (const std::exception&) {
+    }
+  }
+
+ private:
+  uint64_t send(const json& out, uint64_t id) {
+    {
       std::unique_ptr<capnp::MallocMessageBuilder> b;
       auto r = client_.request(fresh(b)).getBody().initBisection();
+      r.setId(id);
       auto text = [&](const char* key) {
         return out.contains(key) && out[key].is_string() ? out[key].get<std::string>()
                                                          : std::string();
@@ -211,14 +241,9 @@ class Bisector {
       r.setMessage(text("message"));
       auto frame = client_.call(*b);
       return frame->envelope().getBody().getBisectionReply().getId();
-    } catch (const std::exception& e) {
-      std::cerr << "yardstick: warning: the bisection's outcome was not recorded: " << e.what()
-                << "\n";
-      return 0;
     }
   }
 
- private:
   uint64_t submit(const std::string& commit, const std::string& label) {
     std::unique_ptr<capnp::MallocMessageBuilder> b;
     auto s = client_.request(fresh(b)).getBody().initSubmit();
@@ -263,6 +288,7 @@ class Bisector {
   Client client_;
   Clock::time_point started_;
   int runs_ = 0;
+  uint64_t progress_id_ = 0;  // this bisection's record under way
 };
 
 // Fills what the newest change point of the series says when the command
@@ -405,6 +431,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
   // (scaled to a normal's standard deviation), so that one run a busy
   // machine disturbed does not make every revision run many times more.
   const size_t end_runs = a.runs > 0 ? static_cast<size_t>(a.runs) : 5;
+  b.progress(out, "measuring the ends: good " + short_id(good) + " and bad " + short_id(bad) +
+                      ", " + std::to_string(commits.size()) + " commits apart");
   b.measure(good_end, end_runs, "good");
   b.measure(bad_end, end_runs, "bad");
   auto out_of_time_at_ends = [&] {
@@ -511,6 +539,11 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
               << percent(m - median_of(good_end.logs)) << " % from good"
               << (clear ? "" : "; the nearer end, not a clear difference") << ")\n";
     (is_bad ? hi : lo) = pick;
+    out["steps"] = steps;
+    b.progress(out, "step " + std::to_string(steps) + ": " + short_id(r.commit) + " is " +
+                        r.verdict + " (" + percent(m - median_of(good_end.logs)) +
+                        " % from good); " + std::to_string(hi - lo - 1) + " commits left between " +
+                        short_id(seen[lo].commit) + " and " + short_id(commits[hi]));
   }
   out["steps"] = steps;
   out["unsure"] = unsure;
@@ -533,6 +566,8 @@ int cmd_bisect(const Options& o, BisectArgs a, Format format) {
   Revision before, after;
   before.commit = seen[lo].commit;
   after.commit = commits[hi];
+  b.progress(out, "confirming " + short_id(after.commit) + " against the commit before it, " +
+                      short_id(before.commit) + ", " + std::to_string(runs) + " runs each");
   for (size_t i = 1; i <= runs && !before.failed && !after.failed && !b.out_of_time(); ++i) {
     b.measure(before, i, "confirming, before");
     b.measure(after, i, "confirming, after");

@@ -41,7 +41,9 @@ int cmd_regressions(const Options& o, const std::string& pipeline, const std::st
                 << c["p_value"] << ") between " << rev(c["last_good"], c["last_good_pipeline"])
                 << " and " << rev(c["first_bad"], c["first_bad_pipeline"]) << "; " << c["machines"]
                 << " machines" << (c["note"].empty() ? std::string() : "; " + c["note"])
-                << (c["bisected"].empty() ? std::string() : "\n  bisected: " + c["bisected"])
+                << (c["bisected"].empty()         ? std::string()
+                    : c["bisection"] == "running" ? "\n  bisecting: " + c["bisected"]
+                                                  : "\n  bisected: " + c["bisected"])
                 << "\n";
     }
   };

@@ -202,6 +202,7 @@ struct PipelineBudgetBreach {
 
 // What `yardstick bisect` found (wire Bisection), as stored in `bisections`.
 struct BisectionRecord {
+  uint64_t id = 0;  // set: replaces that record while it is running, from the same submitter
   std::string pipeline, job, kind, what, machine, good, bad, outcome, commit, subject, message,
       submitter;
   std::optional<double> change_pct, low_pct, high_pct;  // set when found

@@ -10,7 +10,8 @@
 -- several; "the machine?" or "environment?" instead when the machine was
 -- calibrated before and after the change and its calibration moved or
 -- held; "the commit" when every machine moved), and what the newest bisection of those two revisions on that
--- machine found (`yardstick bisect`). pipeline_name and since (a date)
+-- machine found (`yardstick bisect`), or where it is while it runs
+-- (bisection 'running', the message its last step's). pipeline_name and since (a date)
 -- narrow it.
 --
 --   psql "$DSN" -f sql/reports/change_points.sql
@@ -85,7 +86,11 @@ SELECT s.pipeline_name                               AS pipeline,
               THEN 'on every machine that ran it: the commit'
             ELSE '' END                              AS note,
        to_char(s.found_at, 'YYYY-MM-DD HH24:MI')     AS found,
-       COALESCE(split_part(b.message, E'\n', 1), '') AS bisected,
+       COALESCE(split_part(b.message, E'\n', 1) ||
+                CASE WHEN b.outcome = 'running'
+                       THEN ' (last heard ' || round(extract(epoch FROM now() - b.updated_at)) || ' s ago)'
+                     ELSE '' END, '')               AS bisected,
+       COALESCE(b.outcome, '')                       AS bisection,
        COALESCE(b.commit, '')                        AS culprit
 FROM shown s
 JOIN spread x ON x.id = s.id
@@ -115,7 +120,7 @@ LEFT JOIN LATERAL (
   LIMIT 1
 ) cal ON true
 LEFT JOIN LATERAL (
-  SELECT g.message, g.commit FROM bisections g
+  SELECT g.message, g.commit, g.outcome, g.updated_at FROM bisections g
   WHERE g.pipeline_name = s.pipeline_name AND g.job = s.job AND g.kind = s.kind
     AND g.what = s.what AND g.machine = m.name
     AND g.good_revision = s.last_good_revision AND g.bad_revision = s.first_bad_revision

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
@@ -548,8 +549,24 @@ TEST(Bisect, ASlowdownAtCommit41IsNamedOnEachOfTwoMachinesInAtMostFourSteps) {
   EXPECT_NE(b1.err.find("bisect: 8 commits after good " + ids[40].substr(0, 7)), std::string::npos)
       << b1.err;
 
+  // m1's bisection is one record, its outcome written over its progress.
+  EXPECT_EQ(c.text("SELECT string_agg(outcome, ' ') FROM bisections"), "found");
+
   // m2, the metric: the revisions and the machine from its change point.
-  auto b2 = c.cli({"bisect", "cp64", "build", "--metric", "sleep.seconds", "--machine", "m2"});
+  // While it runs, `regressions` says where it is: the step it last judged.
+  auto running = std::async(std::launch::async, [&] {
+    return c.cli({"bisect", "cp64", "build", "--metric", "sleep.seconds", "--machine", "m2"});
+  });
+  const std::string under_way =
+      "SELECT count(*) FROM bisections WHERE machine = 'm2' AND outcome = 'running' AND message "
+      "LIKE 'step 1: % is % from good); % commits left between %'";
+  ASSERT_TRUE(wait_for(
+      [&] { return c.scalar(under_way) == 1 || running.wait_for(0s) == std::future_status::ready; },
+      60s));
+  auto during = c.cli({"regressions", "--pipeline", "cp64"});
+  EXPECT_NE(during.out.find("\n  bisecting: step 1: "), std::string::npos) << during.out;
+  EXPECT_NE(during.out.find(" s ago)"), std::string::npos) << during.out;
+  auto b2 = running.get();
   ASSERT_EQ(b2.code, 0) << b2.out << b2.err;
   EXPECT_EQ(b2.out.rfind("first slow commit " + ids[41].substr(0, 7) +
                              " \"commit 41\" (+25.0 %, interval +25.0 … +25.0 %, 3 steps, ",

@@ -185,6 +185,61 @@ TEST(Protocol, ABisectionRecordOutOfBoundsIsRefusedAndStoresNothing) {
   EXPECT_TRUE(c.coordinator().running());
 }
 
+// A bisection under way: recorded as running, its message replaced after
+// each step and its outcome written over it at the end, one row
+// throughout. Once it has ended, or for another key's, an update is
+// refused as not found and changes nothing.
+TEST(Protocol, ABisectionUnderWayIsOneRecordUpdatedUntilItsOutcome) {
+  Cluster c;
+  zmq::context_t ctx(1);
+  auto send = [&](uint64_t id, const std::string& outcome, const std::string& message) {
+    capnp::MallocMessageBuilder b;
+    auto m = wire_io::start(b, 5).getBody().initBisection();
+    m.setId(id);
+    m.setPipeline("p");
+    m.setJob("build");
+    m.setKind("step");
+    m.setWhat("compile");
+    m.setMachine("m1");
+    m.setGood("a");
+    m.setBad("b");
+    m.setOutcome(outcome);
+    if (outcome == "found") m.setCommit("b");
+    m.setSteps(outcome == "running" ? 1 : 3);
+    m.setMessage(message);
+    return send_raw(ctx, c, c.clients_endpoint(), encode(b));
+  };
+  auto started = send(0, "running", "measuring the ends");
+  ASSERT_NE(started, nullptr);
+  ASSERT_EQ(started->envelope().getBody().which(), wire::Envelope::Body::BISECTION_REPLY);
+  const uint64_t id = started->envelope().getBody().getBisectionReply().getId();
+  ASSERT_GT(id, 0u);
+  auto step = send(id, "running", "step 1: c is bad");
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ(step->envelope().getBody().getBisectionReply().getId(), id);
+  EXPECT_EQ(c.text("SELECT outcome || ' ' || steps || ' ' || message FROM bisections"),
+            "running 1 step 1: c is bad");
+  // Another key's record under way is not this one's to write.
+  c.query("UPDATE bisections SET submitter = 'someone else'");
+  EXPECT_EQ(error_code(send(id, "running", "step 2")), wire::ErrorCode::NOT_FOUND);
+  c.query("UPDATE bisections SET submitter = '" + std::string(c.insecure() ? "" : "submitter") +
+          "'");
+  auto done = send(id, "found", "first slow commit b");
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->envelope().getBody().getBisectionReply().getId(), id);
+  auto late = send(id, "running", "step 4");
+  EXPECT_EQ(error_code(late), wire::ErrorCode::NOT_FOUND);
+  EXPECT_NE(std::string(late->envelope().getBody().getError().getMessage().cStr())
+                .find("no bisection under way by this key has that id"),
+            std::string::npos);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bisections"), 1);
+  EXPECT_EQ(c.text("SELECT outcome || ' ' || commit || ' ' || steps || ' ' || message || ' ' || "
+                   "(updated_at > recorded_at) FROM bisections"),
+            "found b 3 first slow commit b true");
+  EXPECT_EQ(error_code(send(id + 1000, "found", "x")), wire::ErrorCode::NOT_FOUND);
+  EXPECT_EQ(c.scalar("SELECT count(*) FROM bisections"), 1);
+}
+
 // Waits until `p`'s log holds `text`; false after `timeout`.
 bool log_says(const Process& p, const std::string& text, std::chrono::milliseconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
