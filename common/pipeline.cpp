@@ -44,7 +44,7 @@ bool needs_no_regression(const JobDef& job, std::string_view need) {
 const std::vector<std::string>& notify_events() {
   static const std::vector<std::string> events = {
       "rolled_back",          "failed",    "over_budget", "succeeded",
-      "pipeline_over_budget", "regressed", "improved"};
+      "pipeline_over_budget", "regressed", "improved",    "bisected"};
   return events;
 }
 

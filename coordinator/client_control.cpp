@@ -146,13 +146,16 @@ void ClientApi::on_bisection(const Peer& peer, uint64_t req, wire::Envelope::Rea
   r.runs = m.getRuns();
   r.seconds = m.getSeconds();
   r.id = m.getId();
-  const uint64_t id = store_.pipelines.record_bisection(r);
+  const RecordedBisection recorded = store_.pipelines.record_bisection(r);
+  const uint64_t id = recorded.id;
   if (!id) {
     error(peer, req, wire::ErrorCode::NOT_FOUND,
           "Bisection.id " + std::to_string(r.id) +
               ": no bisection under way by this key has that id (it ended, or was never recorded)");
     return;
   }
+  if (r.outcome != "running" && recorded.pipeline_id)
+    notices_.bisected(recorded.pipeline_id, id, r);
   if (r.outcome != "running" || !r.id)
     spdlog::info("bisection {} of {} job {} {} {} on {} {}: {}", id, r.pipeline, r.job, r.kind,
                  r.what, r.machine, r.outcome == "running" ? "started" : "recorded", r.outcome);

@@ -242,6 +242,7 @@ void Coordinator::publish_metrics() {
 
 void Coordinator::undone() {
   ended_.clear();
+  notices_.discard_bisections();
   pipeline_breaches_.clear();
   channel_.discard_acks();
 }
@@ -250,6 +251,7 @@ void Coordinator::committed() {
   notices_.notify(ended_.take());
   notices_.notify_pipeline(pipeline_breaches_);
   pipeline_breaches_.clear();
+  notices_.notify_bisections();
   if (++turns_committed_ % 64 == 0) {
     table_.prune();
     std::set<uint64_t> live_pipelines;

@@ -63,6 +63,21 @@ const PipelineHooks* EndNotices::all_hooks(uint64_t pipeline_id) {
   return it == hooks_.end() ? nullptr : &it->second;
 }
 
+void EndNotices::notify_bisections() {
+  auto told = std::move(bisections_);
+  bisections_.clear();
+  if (!notifier_) return;
+  for (const Bisected& b : told) {
+    const std::vector<Webhook>* hooks = hooks_for(b.pipeline_id, b.record.job);
+    if (!hooks) continue;
+    for (const Webhook& hook : *hooks)
+      if (event_for(hook, {kBisected}) &&
+          notifier_->post(hook.url, bisection_notification_json(b.record, b.id)))
+        spdlog::info("bisection {} of {} job {}: {} notified to webhook {}", b.id,
+                     b.record.pipeline, b.record.job, kBisected, mask_webhook_url(hook.url));
+  }
+}
+
 void EndNotices::prune(const std::set<uint64_t>& live_pipelines) {
   std::erase_if(hooks_, [&](const auto& h) { return !live_pipelines.count(h.first); });
 }

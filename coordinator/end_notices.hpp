@@ -33,6 +33,14 @@ class EndNotices {
   // Posts the pipelines over their own budget, judged in the turn just
   // committed, to each of their webhooks that lists pipeline_over_budget.
   void notify_pipeline(const std::vector<PipelineBudgetBreach>& breaches);
+  // A bisection's outcome, recorded in the turn under way: told after its
+  // commit (notify_bisections) to the webhooks of job `b.job` of pipeline
+  // `pipeline_id` that list "bisected", or forgotten with the turn.
+  void bisected(uint64_t pipeline_id, uint64_t id, BisectionRecord b) {
+    bisections_.push_back({pipeline_id, id, std::move(b)});
+  }
+  void notify_bisections();
+  void discard_bisections() { bisections_.clear(); }
   // Forgets the webhooks of pipelines none of whose jobs is in `live`.
   void prune(const std::set<uint64_t>& live_pipelines);
 
@@ -47,6 +55,11 @@ class EndNotices {
   const AgentRegistry& agents_;
   Notifier* notifier_ = nullptr;
   std::map<uint64_t, PipelineHooks> hooks_;  // by pipeline id, while it has jobs in the table
+  struct Bisected {
+    uint64_t pipeline_id, id;
+    BisectionRecord record;
+  };
+  std::vector<Bisected> bisections_;  // recorded in the turn under way
 };
 
 }  // namespace yardstick

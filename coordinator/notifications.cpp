@@ -184,6 +184,41 @@ std::string pipeline_notification_json(const PipelineBudgetBreach& breach) {
   return doc.dump();
 }
 
+std::string bisection_notification_json(const BisectionRecord& b, uint64_t id) {
+  const std::string first_line = b.message.substr(0, b.message.find('\n'));
+  const std::string text = "yardstick: bisection of " + b.pipeline + " " + b.job + " " + b.kind +
+                           " " + b.what + " on " + b.machine + ": " + first_line;
+  auto text_or_null = [](const std::string& t) {
+    return t.empty() ? json(nullptr) : json(valid_text(t));
+  };
+  auto number_or_null = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  json doc = {
+      {"text", slack_escape(valid_text(text))},
+      {"event", kBisected},
+      {"events", json::array({kBisected})},
+      {"pipeline", valid_text(b.pipeline)},
+      {"job", valid_text(b.job)},
+      {"kind", valid_text(b.kind)},
+      {"what", valid_text(b.what)},
+      {"machine", valid_text(b.machine)},
+      {"good", valid_text(b.good)},
+      {"bad", valid_text(b.bad)},
+      {"outcome", valid_text(b.outcome)},
+      {"commit", text_or_null(b.commit)},
+      {"subject", text_or_null(b.subject)},
+      {"change_pct", number_or_null(b.change_pct)},
+      {"low_pct", number_or_null(b.low_pct)},
+      {"high_pct", number_or_null(b.high_pct)},
+      {"steps", b.steps},
+      {"runs", b.runs},
+      {"seconds", b.seconds},
+      {"message", valid_text(b.message)},
+      {"bisection_id", id},
+      {"status_command", "yardstick regressions --pipeline " + b.pipeline},
+  };
+  return doc.dump();
+}
+
 PipelineHooks pipeline_hooks(const PipelineDef& def) {
   PipelineHooks out;
   for (const auto& job : def.jobs)

@@ -76,6 +76,18 @@ inline constexpr const char* kPipelineOverBudget = "pipeline_over_budget";
 // state "over_budget", budget (its text), actual_s and budget_s.
 std::string pipeline_notification_json(const PipelineBudgetBreach& breach);
 
+// The outcome of a bisection (`yardstick bisect`, whatever it concluded),
+// sent once to each webhook of the bisected job, in the newest pipeline of
+// its name, that lists it.
+inline constexpr const char* kBisected = "bisected";
+
+// Its JSON document: text, event and events "bisected", pipeline, job,
+// kind, what, machine, good and bad (the revisions it started from),
+// outcome, commit and subject (null unless found), change_pct, low_pct and
+// high_pct (null unless found), steps, runs, seconds, message,
+// bisection_id and status_command.
+std::string bisection_notification_json(const BisectionRecord& b, uint64_t id);
+
 // The webhooks of each job of a pipeline, by job name.
 using PipelineHooks = std::map<std::string, std::vector<Webhook>>;
 PipelineHooks pipeline_hooks(const PipelineDef& def);

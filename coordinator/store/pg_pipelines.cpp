@@ -197,30 +197,39 @@ void PgPipelines::mark_bisection(uint64_t pipeline_id, const std::string& what) 
   });
 }
 
-uint64_t PgPipelines::record_bisection(const BisectionRecord& b) {
-  return pg_call(s_, [&]() -> uint64_t {
-    if (b.id) {
-      auto r = s_.tx().exec_params(
+RecordedBisection PgPipelines::record_bisection(const BisectionRecord& b) {
+  return pg_call(s_, [&]() -> RecordedBisection {
+    // Whose webhooks hear of it: the newest pipeline of the name that is
+    // not one of a bisection's runs.
+    auto pipeline = [](const char* name) {
+      return std::string("(SELECT max(id) FROM pipelines WHERE name = ") + name +
+             " AND bisection IS NULL)";
+    };
+    pqxx::result r;
+    if (b.id)
+      r = s_.tx().exec_params(
           "UPDATE bisections SET pipeline_name = $2, job = $3, kind = $4, what = $5, machine = $6,"
           " good_revision = $7, bad_revision = $8, outcome = $9, commit = NULLIF($10, ''),"
           " subject = NULLIF($11, ''), change_pct = $12, low_pct = $13, high_pct = $14,"
           " steps = $15, runs = $16, seconds = $17, message = $18, updated_at = now()"
-          " WHERE id = $1 AND outcome = 'running' AND submitter = $19 RETURNING id",
+          " WHERE id = $1 AND outcome = 'running' AND submitter = $19 RETURNING id, " +
+              pipeline("$2"),
           static_cast<int64_t>(b.id), b.pipeline, b.job, b.kind, b.what, b.machine, b.good, b.bad,
           b.outcome, b.commit, b.subject, b.change_pct, b.low_pct, b.high_pct,
           static_cast<int64_t>(b.steps), static_cast<int64_t>(b.runs), b.seconds, b.message,
           b.submitter);
-      return r.empty() ? 0 : r[0][0].as<uint64_t>();
-    }
-    auto r = s_.tx().exec_params(
-        "INSERT INTO bisections (pipeline_name, job, kind, what, machine, good_revision, "
-        "bad_revision, outcome, commit, subject, change_pct, low_pct, high_pct, steps, runs, "
-        "seconds, message, submitter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), "
-        "NULLIF($10, ''), $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
-        b.pipeline, b.job, b.kind, b.what, b.machine, b.good, b.bad, b.outcome, b.commit, b.subject,
-        b.change_pct, b.low_pct, b.high_pct, static_cast<int64_t>(b.steps),
-        static_cast<int64_t>(b.runs), b.seconds, b.message, b.submitter);
-    return r[0][0].as<uint64_t>();
+    else
+      r = s_.tx().exec_params(
+          "INSERT INTO bisections (pipeline_name, job, kind, what, machine, good_revision, "
+          "bad_revision, outcome, commit, subject, change_pct, low_pct, high_pct, steps, runs, "
+          "seconds, message, submitter) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), "
+          "NULLIF($10, ''), $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id, " +
+              pipeline("$1"),
+          b.pipeline, b.job, b.kind, b.what, b.machine, b.good, b.bad, b.outcome, b.commit,
+          b.subject, b.change_pct, b.low_pct, b.high_pct, static_cast<int64_t>(b.steps),
+          static_cast<int64_t>(b.runs), b.seconds, b.message, b.submitter);
+    if (r.empty()) return {};
+    return {r[0][0].as<uint64_t>(), r[0][1].is_null() ? 0 : r[0][1].as<uint64_t>()};
   });
 }
 

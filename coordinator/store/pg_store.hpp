@@ -42,7 +42,7 @@ class PgPipelines final : public PipelineRecords {
   std::optional<uint64_t> pipeline_of(uint64_t id) override;
   void set_pipeline_budget(uint64_t pipeline_id, uint64_t wall_ms) override;
   void mark_bisection(uint64_t pipeline_id, const std::string& what) override;
-  uint64_t record_bisection(const BisectionRecord& b) override;
+  RecordedBisection record_bisection(const BisectionRecord& b) override;
   std::optional<PipelineBudgetBreach> judge_pipeline_budget(uint64_t pipeline_id) override;
   void persist_transition(const Job& job, JobState from, const std::string& message) override;
   void persist_message(const Job& job) override;

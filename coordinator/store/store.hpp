@@ -201,6 +201,11 @@ struct PipelineBudgetBreach {
 };
 
 // What `yardstick bisect` found (wire Bisection), as stored in `bisections`.
+struct RecordedBisection {
+  uint64_t id = 0;
+  uint64_t pipeline_id = 0;
+};
+
 struct BisectionRecord {
   uint64_t id = 0;  // set: replaces that record while it is running, from the same submitter
   std::string pipeline, job, kind, what, machine, good, bad, outcome, commit, subject, message,
@@ -240,7 +245,10 @@ class PipelineRecords : public JobStore {
   // of the change-point search.
   virtual void mark_bisection(uint64_t pipeline_id, const std::string& what) = 0;
   // Stores what a bisection found; returns its id.
-  virtual uint64_t record_bisection(const BisectionRecord& b) = 0;
+  // Stores `b`; its id (0: no bisection under way has b.id), and the
+  // newest pipeline of its name that is not a bisection's run (0: none),
+  // whose webhooks are told of its outcome.
+  virtual RecordedBisection record_bisection(const BisectionRecord& b) = 0;
   // Judges a pipeline's wall budget once its last job has ended: from its
   // submission to that end. Stores and returns a breach the first time it
   // finds one; nullopt when the pipeline has no budget, a job has not ended,

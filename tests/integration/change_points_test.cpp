@@ -716,12 +716,14 @@ TEST(Bisect, ACoordinatorKilledMidBisectionIsWaitedForAndTheCommitStillNamed) {
 // bisection the coordinator starts names commit 5, which `regressions`
 // then shows.
 TEST(Bisect, AJobWithBisectAutoIsBisectedByTheCoordinatorOnItsOwn) {
+  HttpServer receiver;
   Cluster c;
   c.add_agent("a", "", "m1", 2);
   const auto ids = make_history(c.dir() + "/repo", 12, "0.10", 5, "0.125");
   compile_pipeline(c, "auto", "auto",
                    "sleep 0.05 && echo \"sleep.seconds $(cat s) s\" >> \"$YARDSTICK_METRICS\"",
-                   "    bisect: auto\n");
+                   "    bisect: auto\n    notify: [{webhook: \"" + receiver.url("/hook") +
+                       "\", on: [bisected]}]\n");
   for (int i = 0; i < 12; i += 2) {
     auto r = c.cli({"submit", "--wait", c.dir() + "/auto.yml", "--revision", ids[i]});
     ASSERT_EQ(r.code, 0) << r.out << r.err;
@@ -765,6 +767,39 @@ TEST(Bisect, AJobWithBisectAutoIsBisectedByTheCoordinatorOnItsOwn) {
   // Its runs are the job alone on m1, never searched into a series.
   EXPECT_EQ(c.scalar("SELECT count(*) FROM change_points WHERE pipeline_name <> 'auto'"), 0);
   EXPECT_GT(c.scalar("SELECT count(*) FROM pipelines WHERE name = 'auto.bisect'"), 0);
+
+  // The job's webhook that asked for "bisected" heard of each outcome once
+  // (its step's time may have moved and been bisected too), the metric's
+  // with the commit.
+  const int64_t ended = c.scalar("SELECT count(*) FROM bisections WHERE outcome <> 'running'");
+  ASSERT_TRUE(wait_for([&] { return receiver.request_count() >= static_cast<size_t>(ended); }, 10s))
+      << c.coordinator().log();
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(receiver.request_count(), static_cast<size_t>(ended));
+  int metric = 0;
+  for (const std::string& req : receiver.requests()) {
+    const json doc = json::parse(req.substr(req.find("\n\n") + 2));
+    EXPECT_EQ(doc["event"], "bisected");
+    EXPECT_EQ(doc["pipeline"], "auto");
+    EXPECT_EQ(doc["job"], "build");
+    EXPECT_EQ(doc["machine"], "m1");
+    if (doc["kind"] != "metric") continue;
+    ++metric;
+    EXPECT_EQ(doc["outcome"], "found");
+    EXPECT_EQ(doc["commit"], ids[5]);
+    EXPECT_EQ(doc["subject"], "commit 5");
+    EXPECT_EQ(doc["good"], ids[4]);
+    EXPECT_EQ(doc["bad"], ids[6]);
+    EXPECT_EQ(doc["change_pct"].get<double>(), 25);
+    EXPECT_EQ(doc["bisection_id"], c.scalar("SELECT id FROM bisections WHERE kind = 'metric'"));
+    EXPECT_NE(doc["text"].get<std::string>().find(
+                  "yardstick: bisection of auto build metric sleep.seconds on m1: first slow "
+                  "commit " +
+                  ids[5].substr(0, 7)),
+              std::string::npos)
+        << doc["text"];
+  }
+  EXPECT_EQ(metric, 1);
 }
 
 }  // namespace

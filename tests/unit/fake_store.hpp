@@ -145,9 +145,9 @@ class FakeStore final : public StoreSession,
   }
   void set_pipeline_budget(uint64_t, uint64_t) override { op("set_pipeline_budget"); }
   void mark_bisection(uint64_t, const std::string&) override { op("mark_bisection"); }
-  uint64_t record_bisection(const BisectionRecord&) override {
+  RecordedBisection record_bisection(const BisectionRecord&) override {
     op("record_bisection");
-    return 1;
+    return {1, 0};
   }
   std::optional<PipelineBudgetBreach> judge_pipeline_budget(uint64_t) override {
     op("judge_pipeline_budget");

@@ -130,7 +130,7 @@ TEST(NotifySyntax, BadEntriesAreReportedWithLineAndKey) {
       << e;
   EXPECT_NE(e.find("p.yml:4:51: notify[1].on[1]: unknown event 'broken' (expected one of: "
                    "rolled_back, failed, over_budget, succeeded, pipeline_over_budget, regressed, "
-                   "improved)"),
+                   "improved, bisected)"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("p.yml:5:42: notify[2].on: an empty list would never call the webhook"),
