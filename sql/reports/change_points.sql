@@ -95,7 +95,7 @@ SELECT s.pipeline_name                               AS pipeline,
 FROM shown s
 JOIN spread x ON x.id = s.id
 JOIN machines m ON m.id = s.machine_id
-JOIN pipelines fb ON fb.id = s.first_bad_pipeline_id
+LEFT JOIN pipelines fb ON fb.id = s.first_bad_pipeline_id
 -- The machine's calibrations either side of the change: the newest before
 -- the first slow pipeline was submitted and the first since. The benchmark
 -- that moved the most; moved when by more than 3 times the larger of the
