@@ -33,6 +33,7 @@
 #include "common/change_points.hpp"
 #include "common/pipeline.hpp"
 #include "common/wire.hpp"
+#include "coordinator/cli/bisect_record.hpp"
 #include "coordinator/cli/client.hpp"
 #include "coordinator/cli/commands.hpp"
 #include "coordinator/cli/git.hpp"
@@ -211,37 +212,7 @@ class Bisector {
 
  private:
   uint64_t send(const json& out, uint64_t id) {
-    {
-      std::unique_ptr<capnp::MallocMessageBuilder> b;
-      auto r = client_.request(fresh(b)).getBody().initBisection();
-      r.setId(id);
-      auto text = [&](const char* key) {
-        return out.contains(key) && out[key].is_string() ? out[key].get<std::string>()
-                                                         : std::string();
-      };
-      auto number = [&](const char* key) {
-        return out.contains(key) && out[key].is_number() ? out[key].get<double>() : 0.0;
-      };
-      r.setPipeline(a_.pipeline);
-      r.setJob(a_.job);
-      r.setKind(a_.kind);
-      r.setWhat(a_.what);
-      r.setMachine(a_.machine);
-      r.setGood(text("good"));
-      r.setBad(text("bad"));
-      r.setOutcome(text("outcome"));
-      r.setCommit(text("commit"));
-      r.setSubject(text("subject"));
-      r.setChangePct(number("step_change_pct"));
-      r.setLowPct(number("low_pct"));
-      r.setHighPct(number("high_pct"));
-      r.setSteps(static_cast<uint32_t>(number("steps")));
-      r.setRuns(static_cast<uint32_t>(runs_));
-      r.setSeconds(elapsed_s());
-      r.setMessage(text("message"));
-      auto frame = client_.call(*b);
-      return frame->envelope().getBody().getBisectionReply().getId();
-    }
+    return send_bisection(client_, a_, out, id, static_cast<uint32_t>(runs_), elapsed_s());
   }
 
   uint64_t submit(const std::string& commit, const std::string& label) {

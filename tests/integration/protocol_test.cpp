@@ -110,6 +110,31 @@ TEST(Protocol, AnInvalidPipelineSentPastTheCliIsRefusedByTheCoordinator) {
   EXPECT_EQ(c.scalar("SELECT count(*) FROM pipelines"), 0);
 }
 
+// A bisection record of series p/build/step compile on m1 between a and
+// b, found at b, as `yardstick bisect` sends it; the frame's bytes.
+std::string bisection_frame(const std::function<void(wire::Bisection::Builder)>& change) {
+  capnp::MallocMessageBuilder b;
+  auto m = wire_io::start(b, 5).getBody().initBisection();
+  m.setPipeline("p");
+  m.setJob("build");
+  m.setKind("step");
+  m.setWhat("compile");
+  m.setMachine("m1");
+  m.setGood("a");
+  m.setBad("b");
+  m.setOutcome("found");
+  m.setCommit("b");
+  m.setChangePct(25);
+  m.setLowPct(20);
+  m.setHighPct(30);
+  m.setSteps(3);
+  m.setRuns(19);
+  m.setSeconds(12.5);
+  m.setMessage("first slow commit b");
+  change(m);
+  return encode(b);
+}
+
 // What `yardstick bisect` records, sent past the CLI: each field out of
 // its bound is refused with the field's name and stores nothing; a valid
 // record is stored once.
@@ -117,26 +142,7 @@ TEST(Protocol, ABisectionRecordOutOfBoundsIsRefusedAndStoresNothing) {
   Cluster c;
   zmq::context_t ctx(1);
   auto send = [&](const std::function<void(wire::Bisection::Builder)>& change) {
-    capnp::MallocMessageBuilder b;
-    auto m = wire_io::start(b, 5).getBody().initBisection();
-    m.setPipeline("p");
-    m.setJob("build");
-    m.setKind("step");
-    m.setWhat("compile");
-    m.setMachine("m1");
-    m.setGood("a");
-    m.setBad("b");
-    m.setOutcome("found");
-    m.setCommit("b");
-    m.setChangePct(25);
-    m.setLowPct(20);
-    m.setHighPct(30);
-    m.setSteps(3);
-    m.setRuns(19);
-    m.setSeconds(12.5);
-    m.setMessage("first slow commit b");
-    change(m);
-    return send_raw(ctx, c, c.clients_endpoint(), encode(b));
+    return send_raw(ctx, c, c.clients_endpoint(), bisection_frame(change));
   };
   const std::vector<std::pair<std::string, std::function<void(wire::Bisection::Builder)>>> bad = {
       {"Bisection.changePct", [](auto m) { m.setChangePct(std::nan("")); }},
@@ -193,21 +199,13 @@ TEST(Protocol, ABisectionUnderWayIsOneRecordUpdatedUntilItsOutcome) {
   Cluster c;
   zmq::context_t ctx(1);
   auto send = [&](uint64_t id, const std::string& outcome, const std::string& message) {
-    capnp::MallocMessageBuilder b;
-    auto m = wire_io::start(b, 5).getBody().initBisection();
-    m.setId(id);
-    m.setPipeline("p");
-    m.setJob("build");
-    m.setKind("step");
-    m.setWhat("compile");
-    m.setMachine("m1");
-    m.setGood("a");
-    m.setBad("b");
-    m.setOutcome(outcome);
-    if (outcome == "found") m.setCommit("b");
-    m.setSteps(outcome == "running" ? 1 : 3);
-    m.setMessage(message);
-    return send_raw(ctx, c, c.clients_endpoint(), encode(b));
+    return send_raw(ctx, c, c.clients_endpoint(), bisection_frame([&](auto m) {
+                      m.setId(id);
+                      m.setOutcome(outcome);
+                      if (outcome != "found") m.setCommit("");
+                      m.setSteps(outcome == "running" ? 1 : 3);
+                      m.setMessage(message);
+                    }));
   };
   auto started = send(0, "running", "measuring the ends");
   ASSERT_NE(started, nullptr);

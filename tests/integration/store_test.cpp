@@ -44,6 +44,13 @@ class StoreTest : public ::testing::Test {
     writer.session.commit();
     return id;
   }
+  // A pipeline with one benchmark job in `state`; the job's id.
+  uint64_t bench_job(JobState state) {
+    JobAssignment spec;
+    spec.kind = JobKind::kBench;
+    spec.bench = BenchSpec{};
+    return job(spec, state);
+  }
   // Job `id` (attempt 1) moved from `from` to `to` in the open turn.
   void transition(uint64_t id, JobState from, JobState to, const std::string& message,
                   int64_t ended_at_us = 0) {
@@ -147,10 +154,7 @@ TEST_F(StoreTest, ATransitionWhoseTextIsNotUtf8CostsThatTransitionAloneAndQuotes
 // sent twice (an acknowledgement lost) is stored once, and a quote in a
 // text is kept.
 TEST_F(StoreTest, ASampleTheServerRefusesCostsThatSampleAloneAndTheNextBatchStillGoesIn) {
-  JobAssignment spec;
-  spec.kind = JobKind::kBench;
-  spec.bench = BenchSpec{};
-  const uint64_t id = job(spec, JobState::kRunning);
+  const uint64_t id = bench_job(JobState::kRunning);
   sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
       "IF NEW.idx = 3 THEN RAISE EXCEPTION 'refused by a test' USING ERRCODE = 'check_violation'; "
       "END IF; RETURN NEW; END $$; "
@@ -176,10 +180,7 @@ TEST_F(StoreTest, ASampleTheServerRefusesCostsThatSampleAloneAndTheNextBatchStil
 }
 
 TEST_F(StoreTest, TheGateReadsVariantIndexesPastTwoThousand) {
-  JobAssignment spec;
-  spec.kind = JobKind::kBench;
-  spec.bench = BenchSpec{};
-  const uint64_t id = job(spec, JobState::kSucceeded);
+  const uint64_t id = bench_job(JobState::kSucceeded);
   sql("INSERT INTO samples (job_id, attempt, variant_idx, variant, idx, wall_s, user_s, sys_s,"
       " max_rss_kb, exit_code, signal, at) SELECT " +
       std::to_string(id) +
