@@ -13,8 +13,13 @@
 // (--max-heartbeats-per-second 0); by default a fleet over 500 heartbeats/s
 // is told a longer interval, which the simulated agents follow.
 //
+// With --queued N, N jobs that no agent can take (a label none has) wait
+// in the queue through the window, as a backlog behind a busy or missing
+// part of the fleet would: what a heartbeat and the wait checks cost must
+// not grow with them.
+//
 //   build/bench/heartbeat_bench [--agents 1000,5000,10000] [--window 20] [--interval-ms 2000]
-//                               [--fixed 0|1]
+//                               [--fixed 0|1] [--queued 0]
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -155,7 +160,7 @@ double rss_mb(int pid) {
   return 0;
 }
 
-void run(int agents, int window_s, int interval_ms, bool fixed) {
+void run(int agents, int window_s, int interval_ms, bool fixed, int queued) {
   Cluster::Options options;
   if (fixed) options.coordinator_args = {"--max-heartbeats-per-second", "0"};
   options.insecure = true;
@@ -166,7 +171,8 @@ void run(int agents, int window_s, int interval_ms, bool fixed) {
   // Registration of every child's agents, a settling interval, then the window.
   const int settle_s = 3 * interval_ms / 1000 + 2;
   const int register_s = 20 + agents / 250;
-  const int lifetime_s = register_s + settle_s + window_s + 2;
+  const int submit_s = queued > 0 ? 15 + queued / 250 : 0;  // the backlog's submissions
+  const int lifetime_s = register_s + submit_s + settle_s + window_s + 2;
   std::vector<std::pair<pid_t, int>> children;
   for (int first = 0; first < agents; first += kPerChild) {
     int fds[2];
@@ -184,6 +190,17 @@ void run(int agents, int window_s, int interval_ms, bool fixed) {
   wait_for([&] { return c.scalar("SELECT count(*) FROM agents") >= agents; },
            std::chrono::seconds(register_s));
   const int64_t registered = c.scalar("SELECT count(*) FROM agents");
+  for (int done = 0; done < queued; done += 500) {
+    std::string yaml = "pipeline: backlog\njobs:\n";
+    for (int j = 0; j < std::min(500, queued - done); ++j)
+      yaml += "  j" + std::to_string(j) +
+              ":\n    on: { labels: [pool=absent] }\n    steps: [{run: \"true\"}]\n";
+    c.write_file("backlog.yml", yaml);
+    if (c.cli({"submit", "backlog.yml"}).code != 0) throw std::runtime_error("submit failed");
+  }
+  if (queued > 0)
+    wait_for([&] { return c.scalar("SELECT count(*) FROM jobs WHERE state = 'queued'") >= queued; },
+             60s);
   std::this_thread::sleep_for(std::chrono::seconds(settle_s));
   auto commits = [&] {
     return c.scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
@@ -208,8 +225,8 @@ void run(int agents, int window_s, int interval_ms, bool fixed) {
     welcomed += w;
     answered += a;
   }
-  std::printf("| %d, %s | %lld | %.2f %% | %.0f MB | %.1f | %ld |\n", agents,
-              fixed ? "fixed interval" : "default", static_cast<long long>(registered),
+  std::printf("| %d, %s, %d queued | %lld | %.2f %% | %.0f MB | %.1f | %ld |\n", agents,
+              fixed ? "fixed interval" : "default", queued, static_cast<long long>(registered),
               100.0 * (cpu1 - cpu0) / wall, rss, (tx1 - tx0 - 2) / wall, answered);
   std::fflush(stdout);
 }
@@ -220,6 +237,7 @@ int main(int argc, char** argv) {
   std::vector<int> counts{1000, 5000, 10000};
   int window = 20, interval = 2000;
   bool fixed = false;
+  int queued = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--agents") {
@@ -231,6 +249,7 @@ int main(int argc, char** argv) {
     if (k == "--window") window = std::stoi(v);
     if (k == "--interval-ms") interval = std::stoi(v);
     if (k == "--fixed") fixed = v == "1";
+    if (k == "--queued") queued = std::stoi(v);
   }
   rlimit r{};
   getrlimit(RLIMIT_NOFILE, &r);
@@ -240,6 +259,6 @@ int main(int argc, char** argv) {
   std::printf(
       "| agents | registered | coordinator CPU (of one core) | coordinator RSS | PostgreSQL "
       "transactions/s | heartbeats answered |\n|---|---|---|---|---|---|\n");
-  for (int n : counts) run(n, window, interval, fixed);
+  for (int n : counts) run(n, window, interval, fixed, queued);
   return 0;
 }

@@ -108,6 +108,7 @@ class Coordinator final : private TurnWork {
   Leadership* leadership_ = nullptr;
   uint64_t turns_committed_ = 0;
   int64_t next_agent_metrics_ms_ = 0;
+  int64_t next_wait_check_ms_ = 0;  // steady clock: queued jobs' waits are checked
   int64_t next_log_months_ms_ = 0;  // steady clock: the logs' months are looked after
   // Makes the coming months of logs and drops those past --keep-logs, in
   // the turn's transaction; hourly, and every minute while a reader holds

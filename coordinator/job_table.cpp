@@ -33,8 +33,33 @@ void JobTable::add(Job job) {
   for (uint64_t need : job.needs) dependents_[need].push_back(id);
   auto [it, inserted] = jobs_.emplace(id, std::move(job));
   assert(inserted);
-  (void)it;
-  (void)inserted;
+  if (inserted) index(it->second);
+}
+
+namespace {
+bool held_state(JobState s) {
+  return s == JobState::kAssigned || s == JobState::kRunning;
+}
+}  // namespace
+
+void JobTable::index(Job& job) {
+  if (job.state == JobState::kQueued) {
+    queued_[{-static_cast<int64_t>(job.priority), job.id}] = &job;
+  } else if (held_state(job.state)) {
+    held_[job.agent][job.id] = &job;
+    holder_[job.id] = job.agent;
+  }
+}
+
+void JobTable::unindex(const Job& job) {
+  queued_.erase({-static_cast<int64_t>(job.priority), job.id});
+  auto h = holder_.find(job.id);
+  if (h == holder_.end()) return;
+  if (auto a = held_.find(h->second); a != held_.end()) {
+    a->second.erase(job.id);
+    if (a->second.empty()) held_.erase(a);
+  }
+  holder_.erase(h);
 }
 
 void JobTable::add_need(uint64_t id, uint64_t need_id, bool no_regression) {
@@ -46,6 +71,9 @@ void JobTable::add_need(uint64_t id, uint64_t need_id, bool no_regression) {
 }
 
 void JobTable::clear() {
+  queued_.clear();
+  held_.clear();
+  holder_.clear();
   jobs_.clear();
   dependents_.clear();
   ended_.clear();
@@ -106,6 +134,7 @@ bool JobTable::transition(Job& job, JobState to, const std::string& message, Job
     return false;
   }
   const int64_t now_us = clock_.unix_us();
+  unindex(job);
   job.state = to;
   if (!message.empty()) job.message = message;
   job.note = note;
@@ -133,6 +162,7 @@ bool JobTable::transition(Job& job, JobState to, const std::string& message, Job
       break;
   }
   if (is_terminal(to)) job.ended_at_us = now_us;
+  index(job);
   store_.persist_transition(job, from, message);
   ++counts_[to];
   spdlog::info("job {} {} attempt {}: {} -> {}{}{}", job.id, job.name, job.attempt, to_string(from),
@@ -165,7 +195,9 @@ bool JobTable::reclaim(Job& job, uint32_t attempt, const std::string& agent, uin
       (job.state != JobState::kAssigned && job.state != JobState::kRunning) ||
       (!job.agent.empty() && job.agent != agent))
     return false;
+  unindex(job);
   job.agent = agent;
+  index(job);
   job.agent_id = agent_id;
   job.machine_id = machine_id;
   job.reclaim_deadline_ms = 0;
@@ -199,19 +231,42 @@ void JobTable::agent_lost(const std::string& agent, const std::string& why) {
 
 std::vector<Job*> JobTable::queued() {
   std::vector<Job*> out;
-  for (auto& [id, job] : jobs_)
-    if (job.state == JobState::kQueued) out.push_back(&job);
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Job* a, const Job* b) { return a->priority > b->priority; });
-  return out;  // jobs_ is ordered by id, so equal priorities stay in submission order
+  out.reserve(queued_.size());
+  for (const auto& [key, job] : queued_) out.push_back(job);
+  return out;
 }
 
 std::vector<Job*> JobTable::held_by(const std::string& agent) {
   std::vector<Job*> out;
-  for (auto& [id, job] : jobs_)
-    if ((job.state == JobState::kAssigned || job.state == JobState::kRunning) && job.agent == agent)
-      out.push_back(&job);
+  if (auto a = held_.find(agent); a != held_.end())
+    for (const auto& [id, job] : a->second) out.push_back(job);
   return out;
+}
+
+std::vector<Job*> JobTable::held() {
+  std::vector<Job*> out;
+  out.reserve(holder_.size());
+  for (const auto& [id, agent] : holder_) out.push_back(held_.at(agent).at(id));
+  return out;  // in id order, as a pass over the table gave them
+}
+
+bool JobTable::indexes_consistent() const {
+  size_t queued = 0, held = 0;
+  for (const auto& [id, job] : jobs_) {
+    if (job.state == JobState::kQueued) {
+      ++queued;
+      auto q = queued_.find({-static_cast<int64_t>(job.priority), id});
+      if (q == queued_.end() || q->second != &job) return false;
+    } else if (held_state(job.state)) {
+      ++held;
+      auto a = held_.find(job.agent);
+      if (a == held_.end() || !a->second.count(id) || a->second.at(id) != &job) return false;
+      if (holder_.count(id) == 0 || holder_.at(id) != job.agent) return false;
+    }
+  }
+  size_t indexed = 0;
+  for (const auto& [agent, jobs] : held_) indexed += jobs.size();
+  return queued == queued_.size() && held == holder_.size() && held == indexed;
 }
 
 void JobTable::prune() {

@@ -149,10 +149,18 @@ class JobTable {
   void agent_lost(const std::string& agent, const std::string& why);
   void job_lost(Job& job, const std::string& why);
 
-  // Queued jobs, highest priority first, then in submission order.
+  // Queued jobs, highest priority first, then in submission order. Kept
+  // in that order as jobs change state: O(queued), no pass over the table.
   std::vector<Job*> queued();
-  // Jobs held by an agent (assigned or running).
+  // Jobs held by an agent (assigned or running): O(log agents + its jobs),
+  // asked on every heartbeat.
   std::vector<Job*> held_by(const std::string& agent);
+  // Every held job (assigned or running), in id order: O(held log held),
+  // which the fleet's slots bound, whatever the queue's length.
+  std::vector<Job*> held();
+  uint64_t queued_count() const { return queued_.size(); }
+  // The indexes above agree with the jobs' states (for tests).
+  bool indexes_consistent() const;
 
   // Records the terminal state of a job that is not in memory (loaded needs).
   void remember_ended(uint64_t id, JobState state) { ended_[id] = state; }
@@ -165,6 +173,10 @@ class JobTable {
 
  private:
   void release_dependents(const Job& job);
+  // The queued and held indexes: a job leaves them before its state or
+  // agent changes and enters them after.
+  void index(Job& job);
+  void unindex(const Job& job);
   // The state of a need (a job not in memory is terminal; its state is remembered).
   std::optional<JobState> need_state(uint64_t id) const;
 
@@ -175,6 +187,11 @@ class JobTable {
   std::map<uint64_t, std::vector<uint64_t>> dependents_;
   std::map<uint64_t, JobState> ended_;  // terminal states of pruned jobs
   std::map<JobState, uint64_t> counts_;
+  // Queued jobs by (-priority, id); held jobs by agent, and each held
+  // job's agent as indexed (the job's own may be set before it is held).
+  std::map<std::pair<int64_t, uint64_t>, Job*> queued_;
+  std::map<std::string, std::map<uint64_t, Job*>> held_;
+  std::map<uint64_t, std::string> holder_;
 };
 
 }  // namespace yardstick

@@ -4,9 +4,13 @@
 // back, the queue timeout, jobs whose agent did not come back after a
 // restart, and cancels sent to agents.
 //
-// Cost of placing: schedule() visits every queued job against every
-// connected agent, O(queued x agents) per turn in which something changed
-// (mark_dirty()); nothing runs in a turn where nothing changed.
+// Cost of placing, per turn in which something changed (mark_dirty();
+// nothing runs in a turn where nothing changed): the queued jobs come from
+// the table's queue index in order (no sort, no pass over finished or
+// pending jobs), the agents' used slots from its held-job index, O(held);
+// then scheduler.cpp's pass, which ends once no slot is free: placing one
+// job costs at most one label match per connected agent. check_waits()
+// costs one look over the fleet per distinct set of requirements.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +43,7 @@ class Placer {
   void schedule();
   // Queued jobs no connected agent can take are noted, and failed after
   // --queue-timeout-ms; assigned jobs whose agent did not come back after
-  // a coordinator restart are lost. Run every lease check.
+  // a coordinator restart are lost. Run once a second.
   void check_waits();
   // Why no connected agent can take `job` now; empty when one can.
   std::string unplaceable_reason(const Job& job) const;

@@ -2,6 +2,8 @@
 // skip propagation, lost agents and attempts — with a fake clock and store.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <set>
 
 #include "coordinator/job_table.hpp"
@@ -185,6 +187,81 @@ TEST_F(JobTableTest, RememberedEndedNeedReleasesPendingJob) {
   settle_all();
   EXPECT_EQ(ok.state, JobState::kQueued);
   EXPECT_EQ(skip.state, JobState::kSkipped);
+}
+
+// The queue and held-job indexes are what placement, heartbeats and the
+// wait checks read instead of a pass over the table: after every change of
+// a long random walk (priorities, needs, lost agents, reclaims, loads of
+// jobs already held, prunes) they say what a pass over the table says.
+TEST_F(JobTableTest, TheQueueAndHeldIndexesAgreeWithAPassOverTheTable) {
+  std::mt19937 rng(22);
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  const std::vector<std::string> agents{"a1", "a2", "a3", ""};
+  const std::vector<JobState> targets{
+      JobState::kQueued, JobState::kAssigned,  JobState::kRunning, JobState::kSucceeded,
+      JobState::kFailed, JobState::kCancelled, JobState::kLost,    JobState::kSkipped};
+  uint64_t next_id = 1;
+  for (int step = 0; step < 20000; ++step) {
+    const size_t what = pick(10);
+    if (what == 0 || table.jobs().empty()) {
+      Job j;
+      j.id = next_id++;
+      j.name = "j";
+      j.priority = static_cast<int32_t>(pick(3)) - 1;
+      j.retries = static_cast<uint32_t>(pick(3));
+      if (pick(4) == 0) {  // loaded from the store already held or queued
+        j.state = pick(2) ? JobState::kRunning : JobState::kQueued;
+        if (j.state == JobState::kRunning) j.agent = agents[pick(agents.size())];
+      }
+      std::vector<uint64_t> needs;
+      if (j.id > 1 && pick(3) == 0) needs.push_back(1 + pick(j.id - 1));
+      table.add(j);
+      for (uint64_t n : needs)
+        if (table.find(n)) table.add_need(j.id, n);
+      table.settle(*table.find(j.id));
+    } else {
+      auto it = table.jobs().begin();
+      std::advance(it, static_cast<long>(pick(table.jobs().size())));
+      Job& j = *table.find(it->first);
+      if (what == 1) {
+        table.agent_lost(agents[pick(agents.size())], "lost");
+      } else if (what == 2) {
+        table.reclaim(j, j.attempt, agents[pick(agents.size())], 7, 8, 0);
+      } else if (what == 3 && step % 50 == 0) {
+        table.prune();
+      } else {
+        const JobState to = targets[pick(targets.size())];
+        if (to == JobState::kAssigned && j.state == JobState::kQueued)
+          j.agent = agents[pick(agents.size())];  // as placement does before it assigns
+        table.transition(j, to);
+      }
+    }
+    ASSERT_TRUE(table.indexes_consistent()) << "after step " << step;
+  }
+  // And what they answer is what a pass over the table answers.
+  std::vector<Job*> pass;
+  for (const auto& [id, job] : table.jobs())
+    if (job.state == JobState::kQueued) pass.push_back(table.find(id));
+  std::stable_sort(pass.begin(), pass.end(),
+                   [](const Job* a, const Job* b) { return a->priority > b->priority; });
+  EXPECT_EQ(table.queued(), pass);
+  EXPECT_EQ(table.queued_count(), pass.size());
+  EXPECT_GT(pass.size(), 0u);
+  size_t held = 0;
+  for (const auto& agent : agents) {
+    std::vector<Job*> mine;
+    for (const auto& [id, job] : table.jobs())
+      if ((job.state == JobState::kAssigned || job.state == JobState::kRunning) &&
+          job.agent == agent)
+        mine.push_back(table.find(id));
+    EXPECT_EQ(table.held_by(agent), mine) << agent;
+    held += mine.size();
+  }
+  EXPECT_EQ(table.held().size(), held);
+  EXPECT_GT(held, 0u);
+  table.clear();
+  EXPECT_TRUE(table.queued().empty());
+  EXPECT_TRUE(table.held().empty());
 }
 
 TEST(TransitionTable, MatchesTheDocumentedLifecycle) {
