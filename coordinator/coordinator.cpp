@@ -171,7 +171,7 @@ void Coordinator::finish(bool timers_due) {
   if (timers_due) {
     channel_.check_leases();
     // Once a second: it visits every queued job (a backlog of 10,000 every
-    // 100 ms was 3 % of a core), and the queue timeout is in seconds.
+    // 100 ms cost a few % of a core), and the queue timeout is in seconds.
     if (const int64_t now = clock_.steady_ms(); now >= next_wait_check_ms_) {
       placement_.check_waits();
       next_wait_check_ms_ = now + 1000;

@@ -158,7 +158,6 @@ class JobTable {
   // Every held job (assigned or running), in id order: O(held log held),
   // which the fleet's slots bound, whatever the queue's length.
   std::vector<Job*> held();
-  uint64_t queued_count() const { return queued_.size(); }
   // The indexes above agree with the jobs' states (for tests).
   bool indexes_consistent() const;
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <tuple>
 
 #include "common/text.hpp"
 #include "common/wire.hpp"
@@ -16,12 +15,6 @@ namespace {
 std::vector<const Job*> held_jobs(JobTable& table) {
   const auto held = table.held();
   return {held.begin(), held.end()};
-}
-
-// What decides where a job may go (and so why it cannot go anywhere).
-using Requirements = std::tuple<std::string, std::string, uint64_t, Labels>;
-Requirements requirements(const Job& job) {
-  return {job.target_agent, job.target_machine, job.target_machine_id.value_or(0), job.on_labels};
 }
 }  // namespace
 

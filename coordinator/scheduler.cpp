@@ -21,6 +21,10 @@ bool agent_matches(const AgentCapacity& agent, const Job& job) {
   return labels_match(agent.labels, job.on_labels);
 }
 
+Requirements requirements(const Job& job) {
+  return {job.target_agent, job.target_machine, job.target_machine_id.value_or(0), job.on_labels};
+}
+
 // Cost of a pass over Q queued jobs and A agents with F free slots: each
 // job placed costs at most A label matches; the pass ends once no slot is
 // free; a single-slot job whose requirements already found no agent in
@@ -34,13 +38,11 @@ std::vector<Placement> schedule(const std::vector<Job*>& queued,
   uint64_t free_total = 0;
   for (const auto& agent : agents)
     if (agent.accepting) free_total += agent.free_slots;
-  using Requirements = std::tuple<std::string, std::string, uint64_t, Labels>;
   std::set<Requirements> unmet;  // of single-slot jobs that found no agent
   for (const Job* job : queued) {
     if (free_total == 0) break;
     const bool single = job->spec.slots <= 1;
-    Requirements wants{job->target_agent, job->target_machine, job->target_machine_id.value_or(0),
-                       job->on_labels};
+    Requirements wants = requirements(*job);
     if (single && unmet.count(wants)) continue;
     // A job never asks for more slots than the agent has: an exclusive job
     // asks for all of them.

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/types.hpp"
@@ -53,5 +54,10 @@ std::vector<Job*> concurrency_filter(const std::vector<Job*>& queued,
 
 // Whether `agent` could ever run `job` (labels and machine; slots aside).
 bool agent_matches(const AgentCapacity& agent, const Job& job);
+
+// What decides which agents may take a job (and so why none can): jobs
+// with equal requirements are judged once per pass.
+using Requirements = std::tuple<std::string, std::string, uint64_t, Labels>;
+Requirements requirements(const Job& job);
 
 }  // namespace yardstick
